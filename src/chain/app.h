@@ -1,0 +1,175 @@
+// The chain's deterministic state machine. One Application object is driven either by
+// the solo block producer (consensus/solo.h: devnet, tests) or by CometBFT over ABCI.
+// FinalizeBlock executes a block against a staged copy of the state; Commit persists it
+// atomically (one RocksDB write batch holding state, block, txs and receipts), so a crash
+// at any moment resumes from the last committed block with the same app hash.
+// Thread-safety: not thread-safe; callers serialise access with one lock (the consensus
+// layer owns it). Query methods read committed state only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/merkle.h"
+#include "protocol/types.h"
+#include "store/kv_store.h"
+
+namespace lucid::chain {
+
+using namespace lucid::protocol;  // NOLINT: the chain speaks protocol types throughout
+
+// Stable response codes of txs (0 = ok). Listed in docs/formats/protocol.md.
+enum class TxCode : uint32_t {
+  kOk = 0,
+  kMalformed = 1,         // undecodable, trailing bytes, bad enum, oversized
+  kWrongChain = 2,
+  kBadSignature = 3,
+  kBadNonce = 4,          // account nonce mismatch (replay or gap)
+  kInsufficientFunds = 5,
+  kUnknownAccount = 6,
+  kInvalidField = 7,      // name syntax, zero amount, bad version order, ...
+  kNotFound = 8,          // unknown repo / model version / node
+  kAlreadyExists = 9,
+  kUnauthorized = 10,     // not the owner / not the requester's chosen node
+  kBadRequest = 11,       // request signature, request nonce replay, deadline passed
+  kBadReceipt = 12,       // receipt does not match the request
+  kBadEvidence = 13,      // evidence does not verify for the receipt
+  kFeeTooHigh = 14,       // receipt fee + price above the signed max fee
+  kOverflow = 15,
+  kNodeNotRegistered = 16,
+};
+std::string_view TxCodeName(TxCode c);
+
+struct Params {
+  uint64_t tx_fee_per_byte = 1;      // paid by the sender, credited to the block proposer
+  uint64_t min_node_stake = 1000;
+  uint64_t max_tx_bytes = 1 << 20;
+  bool dev_mode = false;             // dev keys and dev enclave root accepted only when true
+};
+
+struct GenesisAccount {
+  Address address;
+  uint64_t balance = 0;
+};
+
+struct Genesis {
+  std::string chain_id;
+  uint64_t genesis_time_ms = 0;
+  Params params;
+  std::vector<GenesisAccount> accounts;
+  std::vector<Address> validators;  // block producers whose header signatures are accepted
+};
+
+struct Account {
+  uint64_t balance = 0;
+  uint64_t nonce = 0;          // next tx nonce
+  uint64_t request_nonce = 0;  // next inference request nonce (requests may skip ahead)
+};
+
+struct VersionEntry {
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  Cid manifest;
+  uint64_t price = 0;
+  uint64_t height = 0;
+};
+
+struct Repo {
+  std::string name;
+  Address owner;
+  std::string description, task, license;
+  std::vector<std::string> tags;
+  uint64_t created_height = 0;
+  std::vector<VersionEntry> versions;  // in publication order
+};
+
+struct NodeInfo {
+  Address address;
+  uint64_t stake = 0;
+  uint32_t modes = 0;
+  std::string endpoint;
+  uint64_t registered_height = 0;
+};
+
+struct ReceiptRecord {
+  SubmitResultTx result;      // signed request, receipt, evidence
+  uint64_t height = 0;
+  uint32_t index = 0;         // position among the block's receipts
+  uint64_t node_paid = 0;
+  uint64_t publisher_paid = 0;
+};
+
+struct TxResult {
+  TxCode code = TxCode::kOk;
+  std::string log;            // human-readable reason when code != ok
+  Hash32 tx_hash{};
+  std::optional<Hash32> receipt_id;  // set for an accepted SubmitResult
+};
+
+struct BlockInput {
+  uint64_t height = 0;
+  uint64_t time_ms = 0;
+  Address proposer;
+  Hash32 prev_hash{};
+  std::vector<Bytes> txs;      // raw SignedTx bytes as proposed
+};
+
+struct FinalizedBlock {
+  BlockHeader header;          // filled except for the signature
+  std::vector<TxResult> results;
+};
+
+struct StoredBlock {
+  SignedHeader header;
+  std::vector<Bytes> txs;
+  std::vector<TxResult> results;
+};
+
+struct AppInfo {
+  std::string chain_id;
+  uint64_t height = 0;         // last committed height (0 before the first block)
+  Hash32 app_hash{};
+  Hash32 last_block_hash{};
+  uint64_t last_time_ms = 0;
+};
+
+class Application {
+ public:
+  // Opens (or creates) the state under store. A new store needs InitChain.
+  static Result<std::unique_ptr<Application>> Open(store::KvStore* store);
+
+  AppInfo Info() const;
+  bool initialized() const;
+  Status InitChain(const Genesis& genesis);
+  const Params& params() const;
+
+  // Mempool admission against a check state (balances and nonces after pending txs).
+  TxResult CheckTx(ByteView tx_bytes);
+  // Execute a block on a staged state; no persistence. A tx that fails gets a non-zero
+  // code and changes no state at all (no fee, no nonce bump).
+  Result<FinalizedBlock> FinalizeBlock(const BlockInput& block);
+  // Persist the staged block with its signed header atomically; reset the check state.
+  Status Commit(const SignedHeader& header);
+
+  // Queries over committed state.
+  Result<Account> GetAccount(const Address& a) const;  // zero account if unknown
+  Result<Repo> GetRepo(std::string_view name) const;
+  Result<std::vector<Repo>> ListRepos(std::string_view query) const;  // substring on name/tags/task
+  Result<NodeInfo> GetNode(const Address& a) const;
+  Result<std::vector<NodeInfo>> ListNodes() const;
+  Result<ReceiptRecord> GetReceipt(const Hash32& receipt_id) const;
+  // Inclusion proof of the receipt id in its block's receipts_root.
+  Result<crypto::InclusionProof> ProveReceipt(const Hash32& receipt_id) const;
+  Result<StoredBlock> GetBlock(uint64_t height) const;
+  // Resolve "name@major.minor" (or "name" = latest) to a version entry.
+  Result<VersionEntry> ResolveModel(std::string_view ref) const;
+
+ private:
+  Application() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lucid::chain

@@ -1,0 +1,182 @@
+// The signed and hashed data of the chain: inference requests, receipts, evidence,
+// transactions and block headers. Canonical encodings (codec/) and hashing rules are
+// specified in docs/formats/protocol.md. Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/bytes.h"
+#include "crypto/cid.h"
+#include "crypto/secp256k1.h"
+
+namespace lucid::protocol {
+
+using crypto::Address;
+using crypto::Cid;
+using crypto::Signature;
+
+inline constexpr uint8_t kFormatVersion = 1;
+
+enum class Mode : uint8_t { kVanilla = 1, kTee = 2, kZkml = 3, kReplay = 4 };
+std::string_view ModeName(Mode m);
+Result<Mode> ModeFromName(std::string_view name);
+inline uint32_t ModeBit(Mode m) { return 1u << static_cast<uint8_t>(m); }
+
+// Signing digest used for every signature a key makes in Lucid (EIP-191 "personal_sign"
+// over the 32-byte domain-separated hash), so any Ethereum wallet can produce it:
+//   keccak256("\x19Ethereum Signed Message:\n32" || hash32)
+Hash32 SigningDigest(const Hash32& hash32);
+
+// What a requester signs: every field a node could otherwise change.
+struct InferenceRequest {
+  std::string chain_id;
+  Address requester;
+  Cid model;               // CID of the model version's manifest
+  Mode mode = Mode::kVanilla;
+  Hash32 input_hash{};     // HashTensorMap of the inputs
+  Bytes params;            // canonical execution parameters (empty for ONNX models)
+  uint64_t seed = 0;
+  uint64_t max_fee = 0;    // most the requester pays (node fee + publisher price)
+  uint64_t nonce = 0;      // per-requester request nonce, strictly increasing
+  uint64_t deadline_height = 0;  // 0 = no deadline
+  Address node;            // the node allowed to answer; all-zero = any registered node
+
+  Bytes Encode() const;
+  static Result<InferenceRequest> Decode(ByteView bytes);
+  // TaggedSha256("lucid:request:v1", Encode())
+  Hash32 Hash() const;
+};
+
+struct SignedRequest {
+  InferenceRequest request;
+  Signature signature{};  // over SigningDigest(request.Hash())
+
+  Bytes Encode() const;
+  static Result<SignedRequest> Decode(ByteView bytes);
+  // Ok iff the signature recovers to request.requester.
+  Status CheckSignature() const;
+};
+
+// What a node attests to. receipt_id = TaggedSha256("lucid:receipt:v1", Encode()).
+struct Receipt {
+  std::string chain_id;
+  Hash32 request_hash{};
+  Cid model;
+  Hash32 input_hash{};
+  Hash32 output_hash{};    // HashTensorMap of the outputs
+  Mode mode = Mode::kVanilla;
+  Address node;
+  std::string engine;      // executor and semantics, e.g. "lucid-onnx/f32-canonical/1"
+  uint64_t fee = 0;        // node fee charged (publisher price is added by the chain)
+
+  Bytes Encode() const;
+  static Result<Receipt> Decode(ByteView bytes);
+  Hash32 Id() const;
+};
+
+// Mode-specific evidence. vanilla: data = 65-byte node signature over SigningDigest(receipt id).
+struct Evidence {
+  Mode mode = Mode::kVanilla;
+  Bytes data;
+
+  Bytes Encode() const;
+  static Result<Evidence> Decode(ByteView bytes);
+};
+
+// ---- transactions ----
+
+struct TransferTx {
+  Address to;
+  uint64_t amount = 0;
+};
+
+struct CreateRepoTx {
+  std::string name;         // [a-z0-9][a-z0-9-_.]{0,63}
+  std::string description;  // markdown
+  std::string task;
+  std::string license;
+  std::vector<std::string> tags;
+};
+
+struct PublishVersionTx {
+  std::string name;
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  Cid manifest;             // CID of the canonical manifest JSON stored in the hub
+  uint64_t price = 0;       // paid to the repo owner per inference
+};
+
+struct RegisterNodeTx {
+  uint64_t stake = 0;
+  uint32_t modes = 0;       // bit set of ModeBit()
+  std::string endpoint;     // http://host:port of the node's API
+};
+
+struct SubmitResultTx {
+  SignedRequest request;
+  Receipt receipt;
+  Evidence evidence;
+};
+
+enum class TxType : uint8_t {
+  kTransfer = 1,
+  kCreateRepo = 2,
+  kPublishVersion = 3,
+  kRegisterNode = 4,
+  kSubmitResult = 5,
+};
+
+using TxBody = std::variant<TransferTx, CreateRepoTx, PublishVersionTx, RegisterNodeTx, SubmitResultTx>;
+
+struct Tx {
+  std::string chain_id;
+  Address from;
+  uint64_t nonce = 0;       // account nonce, must equal the account's next nonce
+  uint64_t max_tx_fee = 0;  // most the sender pays in tx fees (per byte)
+  TxBody body;
+
+  TxType type() const;
+  Bytes EncodeUnsigned() const;
+  Hash32 SigningHash() const;  // TaggedSha256("lucid:tx:v1", EncodeUnsigned())
+};
+
+struct SignedTx {
+  Tx tx;
+  Signature signature{};
+
+  Bytes Encode() const;
+  static Result<SignedTx> Decode(ByteView bytes);  // refuses trailing bytes, bad enums
+  Hash32 Hash() const;                           // sha256(Encode()): the tx id
+  Status CheckSignature() const;
+  static SignedTx Sign(Tx tx, const crypto::PrivateKey& key);
+};
+
+// ---- blocks ----
+
+struct BlockHeader {
+  std::string chain_id;
+  uint64_t height = 0;
+  uint64_t time_ms = 0;     // producer's clock, strictly increasing
+  Hash32 prev_hash{};
+  Hash32 txs_root{};        // Merkle root over tx hashes (as leaves), block order
+  Hash32 receipts_root{};   // Merkle root over receipt ids (as leaves), block order
+  Hash32 app_hash{};        // state commitment after executing this block
+  Address proposer;
+
+  Bytes Encode() const;
+  static Result<BlockHeader> Decode(ByteView bytes);
+  Hash32 Hash() const;      // TaggedSha256("lucid:block:v1", Encode())
+};
+
+struct SignedHeader {
+  BlockHeader header;
+  Signature signature{};    // proposer's signature over SigningDigest(header.Hash())
+  Bytes Encode() const;
+  static Result<SignedHeader> Decode(ByteView bytes);
+};
+
+}  // namespace lucid::protocol

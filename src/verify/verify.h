@@ -1,0 +1,52 @@
+// One entry point to check a result, for every mode: used by validators when executing a
+// SubmitResult, by `lucid verify` offline, and by the node before it submits.
+// Thread-safety: free functions over values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/merkle.h"
+#include "protocol/types.h"
+#include "tensor/tensor.h"
+
+namespace lucid::verify {
+
+struct Check {
+  std::string name;    // e.g. "request_signature", "evidence", "inclusion"
+  bool ok = false;
+  std::string detail;  // why, in words
+};
+
+struct Verdict {
+  std::vector<Check> checks;
+  bool ok() const;
+  void Add(std::string name, const Status& s, std::string ok_detail = "");
+};
+
+// What the verifier knows about the chain, from a trusted source (the chain's own state
+// for validators; the signed header fetched by the client for `lucid verify`).
+struct ChainView {
+  std::string chain_id;
+  bool node_registered_for_mode = false;   // from chain state
+};
+
+// Request signature, receipt fields consistent with the request (chain, request hash,
+// model, input hash, mode, node), node registration, and the mode's evidence.
+Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& view);
+
+// Evidence only (the per-mode part of VerifyResult).
+Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence);
+
+// Output tensors hash to the receipt's output_hash.
+Status VerifyOutputs(const protocol::Receipt& receipt, const TensorMap& outputs);
+
+// Receipt id included under a header's receipts_root, header signed by its proposer.
+Status VerifyInclusion(const Hash32& receipt_id, const crypto::InclusionProof& proof,
+                       const protocol::SignedHeader& header);
+
+// Vanilla evidence: the node signs SigningDigest(receipt.Id()).
+protocol::Evidence MakeVanillaEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& node_key);
+
+}  // namespace lucid::verify
