@@ -1,0 +1,342 @@
+#include "chain/execute.h"
+
+#include <charconv>
+#include <limits>
+
+#include "verify/verify.h"
+
+namespace lucid::chain {
+
+namespace {
+
+constexpr size_t kMaxDescriptionBytes = 64 * 1024;
+constexpr size_t kMaxTags = 16;
+constexpr size_t kMaxTagBytes = 64;
+constexpr size_t kMaxTaskBytes = 128;
+constexpr size_t kMaxLicenseBytes = 128;
+constexpr size_t kMaxEndpointBytes = 256;
+
+TxOutcome Fail(TxCode code, std::string log) {
+  TxOutcome out;
+  out.code = code;
+  out.log = std::move(log);
+  return out;
+}
+
+TxOutcome InternalFailure(const Status& s) {
+  TxOutcome out = Fail(TxCode::kMalformed, "internal error reading state: " + s.ToString());
+  out.internal_error = s;
+  return out;
+}
+
+// Loads a value or returns an internal failure from the enclosing ApplyX function.
+#define LOAD_OR_FAIL(lhs, expr) LOAD_OR_FAIL_IMPL(LUCID_CONCAT(_load_, __LINE__), lhs, expr)
+#define LOAD_OR_FAIL_IMPL(tmp, lhs, expr)            \
+  auto tmp = (expr);                                 \
+  if (!tmp.ok()) return InternalFailure(tmp.status()); \
+  lhs = std::move(tmp).value()
+
+bool AddOverflows(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b; }
+
+void StoreAccount(StateOverlay& state, const Address& a, const Account& account) {
+  state.Put(keys::Account(a), EncodeAccount(account));
+}
+
+// Credits amount to a (creating the account). Overflow is an error, never a wrap.
+TxOutcome Credit(StateOverlay& state, const Address& a, uint64_t amount, std::string_view what) {
+  LOAD_OR_FAIL(std::optional<Account> account, LoadAccount(state, a));
+  Account acc = account.value_or(Account{});
+  if (AddOverflows(acc.balance, amount))
+    return Fail(TxCode::kOverflow, std::string(what) + ": balance of " + a.ToHex() + " would overflow");
+  acc.balance += amount;
+  StoreAccount(state, a, acc);
+  return {};
+}
+
+TxOutcome ApplyTransfer(StateOverlay& state, const Tx& tx, const TransferTx& body) {
+  if (body.amount == 0) return Fail(TxCode::kInvalidField, "transfer amount is zero");
+  LOAD_OR_FAIL(std::optional<Account> sender, LoadAccount(state, tx.from));
+  Account from = sender.value_or(Account{});
+  if (from.balance < body.amount)
+    return Fail(TxCode::kInsufficientFunds, "balance " + std::to_string(from.balance) +
+                                                " is below transfer amount " + std::to_string(body.amount));
+  from.balance -= body.amount;
+  StoreAccount(state, tx.from, from);
+  return Credit(state, body.to, body.amount, "transfer");
+}
+
+TxOutcome ApplyCreateRepo(StateOverlay& state, const Tx& tx, const CreateRepoTx& body, const ExecEnv& env) {
+  if (!IsValidRepoName(body.name))
+    return Fail(TxCode::kInvalidField, "repo name '" + body.name + "' is not [a-z0-9][a-z0-9._-]{0,63}");
+  if (body.description.size() > kMaxDescriptionBytes)
+    return Fail(TxCode::kInvalidField, "repo description is longer than 64 KiB");
+  if (body.task.size() > kMaxTaskBytes) return Fail(TxCode::kInvalidField, "repo task is longer than 128 bytes");
+  if (body.license.size() > kMaxLicenseBytes)
+    return Fail(TxCode::kInvalidField, "repo license is longer than 128 bytes");
+  if (body.tags.size() > kMaxTags) return Fail(TxCode::kInvalidField, "repo has more than 16 tags");
+  for (const auto& tag : body.tags)
+    if (tag.empty() || tag.size() > kMaxTagBytes)
+      return Fail(TxCode::kInvalidField, "repo tag must be 1 to 64 bytes");
+  LOAD_OR_FAIL(std::optional<Repo> existing, LoadRepo(state, body.name));
+  if (existing) return Fail(TxCode::kAlreadyExists, "repo '" + body.name + "' already exists");
+  Repo repo;
+  repo.name = body.name;
+  repo.owner = tx.from;
+  repo.description = body.description;
+  repo.task = body.task;
+  repo.license = body.license;
+  repo.tags = body.tags;
+  repo.created_height = env.height;
+  state.Put(keys::Repo(repo.name), EncodeRepo(repo));
+  return {};
+}
+
+TxOutcome ApplyPublishVersion(StateOverlay& state, const Tx& tx, const PublishVersionTx& body,
+                              const ExecEnv& env) {
+  LOAD_OR_FAIL(std::optional<Repo> found, LoadRepo(state, body.name));
+  if (!found) return Fail(TxCode::kNotFound, "repo '" + body.name + "' not found");
+  Repo repo = std::move(*found);
+  if (repo.owner != tx.from)
+    return Fail(TxCode::kUnauthorized, "sender " + tx.from.ToHex() + " is not the owner of repo '" + repo.name + "'");
+  if (!repo.versions.empty()) {
+    const VersionEntry& latest = repo.versions.back();
+    if (std::pair(body.major, body.minor) <= std::pair(latest.major, latest.minor))
+      return Fail(TxCode::kInvalidField, "version " + std::to_string(body.major) + "." + std::to_string(body.minor) +
+                                             " is not greater than the latest " + std::to_string(latest.major) +
+                                             "." + std::to_string(latest.minor));
+  }
+  LOAD_OR_FAIL(std::optional<Bytes> cid_taken, state.Get(keys::VersionByCid(body.manifest)));
+  if (cid_taken)
+    return Fail(TxCode::kAlreadyExists, "manifest " + body.manifest.ToString() + " is already published");
+  VersionEntry entry;
+  entry.major = body.major;
+  entry.minor = body.minor;
+  entry.manifest = body.manifest;
+  entry.price = body.price;
+  entry.height = env.height;
+  repo.versions.push_back(entry);
+  state.Put(keys::Repo(repo.name), EncodeRepo(repo));
+  state.Put(keys::VersionByCid(body.manifest), EncodeVersionRef({repo.name, body.major, body.minor}));
+  return {};
+}
+
+TxOutcome ApplyRegisterNode(StateOverlay& state, const Tx& tx, const RegisterNodeTx& body, const ExecEnv& env) {
+  if (body.modes == 0) return Fail(TxCode::kInvalidField, "node modes are empty");
+  if ((body.modes & ~ModeBit(Mode::kVanilla)) != 0)
+    return Fail(TxCode::kInvalidField, "only the vanilla mode can be registered for now");
+  if (body.endpoint.empty()) return Fail(TxCode::kInvalidField, "node endpoint is empty");
+  if (body.endpoint.size() > kMaxEndpointBytes)
+    return Fail(TxCode::kInvalidField, "node endpoint is longer than 256 bytes");
+  LOAD_OR_FAIL(std::optional<NodeInfo> existing, LoadNode(state, tx.from));
+  NodeInfo node = existing.value_or(NodeInfo{});
+  if (!existing) {
+    if (body.stake < env.params.min_node_stake)
+      return Fail(TxCode::kInvalidField, "stake " + std::to_string(body.stake) + " is below the minimum " +
+                                             std::to_string(env.params.min_node_stake));
+    node.address = tx.from;
+    node.registered_height = env.height;
+  }
+  if (AddOverflows(node.stake, body.stake)) return Fail(TxCode::kOverflow, "node stake would overflow");
+  LOAD_OR_FAIL(std::optional<Account> sender, LoadAccount(state, tx.from));
+  Account from = sender.value_or(Account{});
+  if (from.balance < body.stake)
+    return Fail(TxCode::kInsufficientFunds, "balance " + std::to_string(from.balance) + " is below stake " +
+                                                std::to_string(body.stake));
+  from.balance -= body.stake;
+  StoreAccount(state, tx.from, from);
+  node.stake += body.stake;
+  node.modes = body.modes;
+  node.endpoint = body.endpoint;
+  state.Put(keys::Node(tx.from), EncodeNode(node));
+  return {};
+}
+
+// Maps the first failing check of a verdict to a response code by the check's name.
+TxOutcome VerdictFailure(const verify::Verdict& verdict) {
+  for (const auto& check : verdict.checks) {
+    if (check.ok) continue;
+    const std::string& n = check.name;
+    std::string log = "verify: " + n + ": " + check.detail;
+    if (n.find("evidence") != std::string::npos) return Fail(TxCode::kBadEvidence, log);
+    if (n.find("fee") != std::string::npos) return Fail(TxCode::kFeeTooHigh, log);
+    if (n.find("regist") != std::string::npos) return Fail(TxCode::kNodeNotRegistered, log);
+    if (n.find("request") != std::string::npos) return Fail(TxCode::kBadRequest, log);
+    return Fail(TxCode::kBadReceipt, log);
+  }
+  return Fail(TxCode::kBadReceipt, "verify: verdict failed without a failing check");
+}
+
+TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResultTx& body, const ExecEnv& env) {
+  const InferenceRequest& request = body.request.request;
+  const Receipt& receipt = body.receipt;
+  if (tx.from != receipt.node)
+    return Fail(TxCode::kUnauthorized, "sender " + tx.from.ToHex() + " is not the receipt's node " +
+                                           receipt.node.ToHex());
+  if (request.node != Address{} && request.node != receipt.node)
+    return Fail(TxCode::kUnauthorized, "request names node " + request.node.ToHex() + ", not " +
+                                           receipt.node.ToHex());
+  LOAD_OR_FAIL(std::optional<NodeInfo> node, LoadNode(state, receipt.node));
+  if (!node) return Fail(TxCode::kNodeNotRegistered, "node " + receipt.node.ToHex() + " is not registered");
+  if ((node->modes & ModeBit(receipt.mode)) == 0)
+    return Fail(TxCode::kNodeNotRegistered, "node " + receipt.node.ToHex() + " is not registered for mode " +
+                                                std::string(ModeName(receipt.mode)));
+
+  verify::ChainView view;
+  view.chain_id = env.chain_id;
+  view.node_registered_for_mode = true;
+  verify::Verdict verdict = verify::VerifyResult(body, view);
+  if (!verdict.ok()) return VerdictFailure(verdict);
+
+  LOAD_OR_FAIL(std::optional<Bytes> version_raw, state.Get(keys::VersionByCid(receipt.model)));
+  if (!version_raw) return Fail(TxCode::kNotFound, "model " + receipt.model.ToString() + " is not a published version");
+  LOAD_OR_FAIL(VersionRef version, DecodeVersionRef(*version_raw));
+  LOAD_OR_FAIL(std::optional<Repo> repo, LoadRepo(state, version.repo));
+  if (!repo) return InternalFailure(DataLoss("version index names missing repo '" + version.repo + "'"));
+  uint64_t price = 0;
+  bool found_version = false;
+  for (const auto& v : repo->versions) {
+    if (v.major == version.major && v.minor == version.minor) {
+      price = v.price;
+      found_version = true;
+    }
+  }
+  if (!found_version) return InternalFailure(DataLoss("version index names a version repo '" + repo->name + "' lacks"));
+
+  LOAD_OR_FAIL(std::optional<Account> requester_found, LoadAccount(state, request.requester));
+  Account requester = requester_found.value_or(Account{});
+  if (request.nonce < requester.request_nonce)
+    return Fail(TxCode::kBadRequest, "request nonce " + std::to_string(request.nonce) + " was already used (next is " +
+                                         std::to_string(requester.request_nonce) + ")");
+  if (request.nonce == std::numeric_limits<uint64_t>::max())
+    return Fail(TxCode::kOverflow, "request nonce is the largest uint64; no next nonce");
+  if (request.deadline_height != 0 && request.deadline_height < env.height)
+    return Fail(TxCode::kBadRequest, "request deadline height " + std::to_string(request.deadline_height) +
+                                         " has passed (block " + std::to_string(env.height) + ")");
+  if (AddOverflows(receipt.fee, price)) return Fail(TxCode::kOverflow, "receipt fee plus price overflows");
+  const uint64_t total = receipt.fee + price;
+  if (total > request.max_fee)
+    return Fail(TxCode::kFeeTooHigh, "node fee " + std::to_string(receipt.fee) + " + price " + std::to_string(price) +
+                                         " exceeds the request's max fee " + std::to_string(request.max_fee));
+  if (requester.balance < total)
+    return Fail(TxCode::kInsufficientFunds, "requester balance " + std::to_string(requester.balance) +
+                                                " is below the total " + std::to_string(total));
+  const Hash32 receipt_id = receipt.Id();
+  LOAD_OR_FAIL(std::optional<Bytes> existing_receipt, state.Get(keys::Receipt(receipt_id)));
+  if (existing_receipt) return Fail(TxCode::kAlreadyExists, "receipt " + ToHex(receipt_id) + " is already recorded");
+
+  requester.balance -= total;
+  requester.request_nonce = request.nonce + 1;
+  StoreAccount(state, request.requester, requester);
+  if (TxOutcome r = Credit(state, receipt.node, receipt.fee, "node fee"); r.code != TxCode::kOk) return r;
+  if (TxOutcome r = Credit(state, repo->owner, price, "publisher price"); r.code != TxCode::kOk) return r;
+
+  ReceiptRecord record;
+  record.result = body;
+  record.height = env.height;
+  record.index = env.receipt_index;
+  record.node_paid = receipt.fee;
+  record.publisher_paid = price;
+  state.Put(keys::Receipt(receipt_id), EncodeReceiptRecord(record));
+  state.Put(keys::ReceiptIndex(receipt_id), EncodeReceiptLocation({env.height, env.receipt_index}));
+  TxOutcome ok;
+  ok.receipt_id = receipt_id;
+  return ok;
+}
+
+}  // namespace
+
+Result<std::optional<Account>> LoadAccount(const StateOverlay& state, const Address& a) {
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Account(a)));
+  if (!raw) return std::optional<Account>();
+  ASSIGN_OR_RETURN(Account account, DecodeAccount(*raw));
+  return std::optional<Account>(account);
+}
+
+Result<std::optional<Repo>> LoadRepo(const StateOverlay& state, std::string_view name) {
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Repo(name)));
+  if (!raw) return std::optional<Repo>();
+  ASSIGN_OR_RETURN(Repo repo, DecodeRepo(*raw));
+  return std::optional<Repo>(std::move(repo));
+}
+
+Result<std::optional<NodeInfo>> LoadNode(const StateOverlay& state, const Address& a) {
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Node(a)));
+  if (!raw) return std::optional<NodeInfo>();
+  ASSIGN_OR_RETURN(NodeInfo node, DecodeNode(*raw));
+  return std::optional<NodeInfo>(std::move(node));
+}
+
+Result<std::pair<uint32_t, uint32_t>> ParseVersion(std::string_view text) {
+  size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return InvalidArgument("version '" + std::string(text) + "' is not major.minor");
+  auto parse = [&](std::string_view part) -> Result<uint32_t> {
+    uint32_t v = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || ec != std::errc() || end != part.data() + part.size())
+      return InvalidArgument("version '" + std::string(text) + "' is not major.minor");
+    return v;
+  };
+  ASSIGN_OR_RETURN(uint32_t major, parse(text.substr(0, dot)));
+  ASSIGN_OR_RETURN(uint32_t minor, parse(text.substr(dot + 1)));
+  return std::pair(major, minor);
+}
+
+bool IsValidRepoName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto lower_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_digit(name[0])) return false;
+  for (char c : name.substr(1))
+    if (!lower_digit(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
+  if (tx_bytes.size() > env.params.max_tx_bytes)
+    return Fail(TxCode::kMalformed, "tx of " + std::to_string(tx_bytes.size()) + " bytes exceeds max_tx_bytes " +
+                                        std::to_string(env.params.max_tx_bytes));
+  auto decoded = SignedTx::Decode(tx_bytes);
+  if (!decoded.ok()) return Fail(TxCode::kMalformed, "undecodable tx: " + decoded.status().message());
+  const SignedTx& signed_tx = *decoded;
+  const Tx& tx = signed_tx.tx;
+  if (tx.chain_id != env.chain_id)
+    return Fail(TxCode::kWrongChain, "tx chain id '" + tx.chain_id + "' is not '" + env.chain_id + "'");
+  if (Status s = signed_tx.CheckSignature(); !s.ok())
+    return Fail(TxCode::kBadSignature, "tx signature: " + s.message());
+
+  LOAD_OR_FAIL(std::optional<Account> sender, LoadAccount(state, tx.from));
+  if (!sender) return Fail(TxCode::kUnknownAccount, "sender " + tx.from.ToHex() + " has no account");
+  Account from = *sender;
+  if (tx.nonce != from.nonce)
+    return Fail(TxCode::kBadNonce, "tx nonce " + std::to_string(tx.nonce) + " is not the account's next nonce " +
+                                       std::to_string(from.nonce));
+  const uint64_t size = tx_bytes.size();
+  if (env.params.tx_fee_per_byte != 0 && size > std::numeric_limits<uint64_t>::max() / env.params.tx_fee_per_byte)
+    return Fail(TxCode::kOverflow, "tx fee overflows");
+  const uint64_t fee = env.params.tx_fee_per_byte * size;
+  if (fee > tx.max_tx_fee)
+    return Fail(TxCode::kFeeTooHigh, "tx fee " + std::to_string(fee) + " exceeds max_tx_fee " +
+                                         std::to_string(tx.max_tx_fee));
+  if (fee > from.balance)
+    return Fail(TxCode::kInsufficientFunds, "balance " + std::to_string(from.balance) + " is below the tx fee " +
+                                                std::to_string(fee));
+  if (from.nonce == std::numeric_limits<uint64_t>::max()) return Fail(TxCode::kOverflow, "account nonce overflows");
+  from.balance -= fee;
+  from.nonce += 1;
+  StoreAccount(state, tx.from, from);
+  if (env.credit_fees && fee > 0) {
+    if (TxOutcome r = Credit(state, env.proposer, fee, "tx fee"); r.code != TxCode::kOk) return r;
+  }
+
+  return std::visit(
+      [&](const auto& body) -> TxOutcome {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, TransferTx>) return ApplyTransfer(state, tx, body);
+        if constexpr (std::is_same_v<T, CreateRepoTx>) return ApplyCreateRepo(state, tx, body, env);
+        if constexpr (std::is_same_v<T, PublishVersionTx>) return ApplyPublishVersion(state, tx, body, env);
+        if constexpr (std::is_same_v<T, RegisterNodeTx>) return ApplyRegisterNode(state, tx, body, env);
+        if constexpr (std::is_same_v<T, SubmitResultTx>) return ApplySubmitResult(state, tx, body, env);
+      },
+      tx.body);
+}
+
+}  // namespace lucid::chain

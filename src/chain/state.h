@@ -1,0 +1,100 @@
+// Internal to lucid_chain: the key layout of chain state in the KvStore, the canonical
+// encodings of the records stored under those keys, and the write overlay used to stage
+// a block (or a single tx) before it is committed. Specified in docs/formats/state.md.
+// Thread-safety: plain values / single-threaded overlays.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "chain/app.h"
+#include "store/kv_store.h"
+
+namespace lucid::chain {
+
+// ---- key layout (one-letter prefixes, then fixed-width binary ids) ----
+namespace keys {
+inline constexpr std::string_view kGenesis = "m/genesis";
+inline constexpr std::string_view kInfo = "m/info";
+inline constexpr std::string_view kAccountPrefix = "a/";
+inline constexpr std::string_view kRepoPrefix = "r/";
+inline constexpr std::string_view kVersionByCidPrefix = "v/";
+inline constexpr std::string_view kNodePrefix = "n/";
+inline constexpr std::string_view kReceiptPrefix = "x/";
+inline constexpr std::string_view kReceiptIndexPrefix = "i/";
+inline constexpr std::string_view kBlockPrefix = "b/";
+
+std::string Account(const Address& a);
+std::string Repo(std::string_view name);
+std::string VersionByCid(const Cid& manifest);
+std::string Node(const Address& a);
+std::string Receipt(const Hash32& receipt_id);
+std::string ReceiptIndex(const Hash32& receipt_id);
+std::string Block(uint64_t height);  // big-endian height, so blocks scan in order
+}  // namespace keys
+
+// ---- record encodings (each starts with a version byte; decoders refuse trailing bytes) ----
+Bytes EncodeGenesis(const Genesis& g);  // accounts and validators sorted by address
+Result<Genesis> DecodeGenesis(ByteView b);
+Bytes EncodeAppInfo(const AppInfo& info);
+Result<AppInfo> DecodeAppInfo(ByteView b);
+Bytes EncodeAccount(const Account& a);
+Result<Account> DecodeAccount(ByteView b);
+Bytes EncodeRepo(const Repo& r);
+Result<Repo> DecodeRepo(ByteView b);
+Bytes EncodeNode(const NodeInfo& n);
+Result<NodeInfo> DecodeNode(ByteView b);
+Bytes EncodeReceiptRecord(const ReceiptRecord& r);
+Result<ReceiptRecord> DecodeReceiptRecord(ByteView b);
+Bytes EncodeStoredBlock(const StoredBlock& b);
+Result<StoredBlock> DecodeStoredBlock(ByteView b);
+
+struct VersionRef {
+  std::string repo;
+  uint32_t major = 0;
+  uint32_t minor = 0;
+};
+Bytes EncodeVersionRef(const VersionRef& v);
+Result<VersionRef> DecodeVersionRef(ByteView b);
+
+struct ReceiptLocation {
+  uint64_t height = 0;
+  uint32_t index = 0;
+};
+Bytes EncodeReceiptLocation(const ReceiptLocation& l);
+Result<ReceiptLocation> DecodeReceiptLocation(ByteView b);
+
+// Pending writes over a parent (another overlay, or committed state). Reads see the
+// newest write; a nullopt value is a tombstone. Keys iterate in byte order.
+class StateOverlay {
+ public:
+  using Writes = std::map<std::string, std::optional<Bytes>, std::less<>>;
+
+  explicit StateOverlay(const store::KvStore* base) : base_(base) {}
+  explicit StateOverlay(const StateOverlay* parent) : parent_(parent) {}
+
+  Result<std::optional<Bytes>> Get(std::string_view key) const;
+  void Put(std::string key, Bytes value) { writes_[std::move(key)] = std::move(value); }
+  void Delete(std::string key) { writes_[std::move(key)] = std::nullopt; }
+  // Moves this overlay's writes into target (which must be this overlay's parent).
+  void MergeInto(StateOverlay& target);
+  const Writes& writes() const { return writes_; }
+  void Clear() { writes_.clear(); }
+
+ private:
+  const store::KvStore* base_ = nullptr;
+  const StateOverlay* parent_ = nullptr;
+  Writes writes_;
+};
+
+// sha256 over the canonical sorted list of (key, value-or-tombstone) a block wrote.
+Hash32 WriteSetDigest(const StateOverlay::Writes& writes);
+// TaggedSha256("lucid:apphash:v1", prev || WriteSetDigest(writes)).
+Hash32 NextAppHash(const Hash32& prev, const StateOverlay::Writes& writes);
+// TaggedSha256("lucid:apphash:v1", EncodeGenesis(genesis)).
+Hash32 GenesisAppHash(const Genesis& genesis);
+
+}  // namespace lucid::chain
