@@ -1,0 +1,205 @@
+#include "hub/hub.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace lucid::hub {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::vector<TensorSpec> SpecsOf(const std::vector<onnx::ValueInfo>& infos) {
+  std::vector<TensorSpec> out;
+  for (const onnx::ValueInfo& v : infos) out.push_back({v.name, v.dtype, v.shape});
+  return out;
+}
+
+}  // namespace
+
+Hub::Hub(store::BlobStore* blobs, HubOptions options) : blobs_(blobs), options_(options) {}
+
+Result<crypto::Cid> Hub::PutFile(ByteView content) {
+  if (content.size() > options_.max_file_bytes) {
+    return OutOfRange(fmt::format("file of {} bytes is above the hub's limit of {} bytes", content.size(),
+                                  options_.max_file_bytes));
+  }
+  return blobs_->Put(content);
+}
+
+Result<Bytes> Hub::GetFile(const crypto::Cid& cid) const {
+  if (!blobs_->Has(cid)) return NotFound("no file with CID " + cid.ToString());
+  return blobs_->Get(cid);
+}
+
+Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
+  RETURN_IF_ERROR(ValidateRepoName(spec.name));
+  if (spec.files.empty()) return InvalidArgument("a version needs at least one file");
+  if (spec.files.size() > options_.max_files_per_version) {
+    return OutOfRange(fmt::format("a version may have at most {} files, got {}", options_.max_files_per_version,
+                                  spec.files.size()));
+  }
+
+  Manifest m;
+  m.name = spec.name;
+  m.major = spec.major;
+  m.minor = spec.minor;
+  m.format = "onnx";
+  m.engine = std::string(onnx::kEngineId);
+  m.quantization = "none";
+
+  // Every file present and intact; exactly one .onnx model.
+  std::set<std::string_view> paths;
+  const VersionFile* model_file = nullptr;
+  Bytes model_bytes;
+  for (const VersionFile& f : spec.files) {
+    RETURN_IF_ERROR(ValidateFilePath(f.path));
+    if (!paths.insert(f.path).second) return InvalidArgument("file path \"" + f.path + "\" is listed twice");
+    auto bytes = GetFile(f.cid);
+    if (!bytes.ok()) return bytes.status().WithContext("file \"" + f.path + "\"");
+    if (EndsWith(f.path, ".onnx")) {
+      if (model_file) {
+        return InvalidArgument("a version needs exactly one .onnx file; got \"" + model_file->path + "\" and \"" +
+                               f.path + "\"");
+      }
+      model_file = &f;
+      model_bytes = *bytes;
+    }
+    m.files.push_back({f.path, f.cid, bytes->size()});
+  }
+  if (!model_file) return InvalidArgument("a version needs exactly one .onnx file; none was given");
+  std::sort(m.files.begin(), m.files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  m.model_file = model_file->path;
+
+  onnx::LoadOptions load_options;
+  load_options.max_model_bytes = options_.max_file_bytes;
+  auto model = onnx::Model::Load(model_bytes, load_options);
+  if (!model.ok()) return model.status().WithContext("model file \"" + m.model_file + "\"");
+  m.inputs = SpecsOf((*model)->inputs());
+  m.outputs = SpecsOf((*model)->outputs());
+  m.ops = (*model)->op_types();
+  m.opset = (*model)->opset();
+
+  if (spec.test_vectors) {
+    auto raw = GetFile(*spec.test_vectors);
+    if (!raw.ok()) return raw.status().WithContext("test vectors file");
+    auto vectors = ParseTestVectors(*raw, options_.max_test_vectors);
+    if (!vectors.ok()) return vectors.status();
+    std::optional<Tolerance> tolerance;
+    if (!spec.exact_match) {
+      ASSIGN_OR_RETURN(tolerance, ParseTolerance(kDefaultAbsTolerance, kDefaultRelTolerance));
+    }
+    TestVectorsRef ref;
+    ref.count = static_cast<uint32_t>(vectors->size());
+    ref.match = MatchRule::kExact;
+    for (size_t i = 0; i < vectors->size(); ++i) {
+      const TestVector& v = (*vectors)[i];
+      std::string where = fmt::format("test vector {}", i);
+      auto outputs = (*model)->Run(v.inputs);
+      if (!outputs.ok()) return outputs.status().WithContext(where + ": running the model");
+      auto rule = MatchOutputs(v.outputs, *outputs, tolerance);
+      if (!rule.ok()) return rule.status().WithContext(where);
+      if (*rule == MatchRule::kTolerance) ref.match = MatchRule::kTolerance;
+      ref.output_hashes.push_back(HashTensorMap(*outputs));
+    }
+    if (ref.match == MatchRule::kTolerance) {
+      ref.abs_tolerance = std::string(kDefaultAbsTolerance);
+      ref.rel_tolerance = std::string(kDefaultRelTolerance);
+    }
+    ASSIGN_OR_RETURN(Bytes canonical, CanonicalTestVectors(*vectors));
+    ASSIGN_OR_RETURN(ref.cid, blobs_->Put(canonical));
+    m.test_vectors = std::move(ref);
+  }
+
+  auto bytes = SerializeManifest(m);
+  if (!bytes.ok()) return bytes.status().WithContext("building the manifest");
+  ASSIGN_OR_RETURN(crypto::Cid cid, blobs_->Put(*bytes));
+  return PreparedVersion{std::move(m), cid};
+}
+
+Result<Manifest> Hub::GetManifest(const crypto::Cid& manifest_cid) const {
+  auto bytes = GetFile(manifest_cid);
+  if (!bytes.ok()) return bytes.status().WithContext("manifest");
+  return ParseManifest(*bytes);
+}
+
+Result<std::unique_ptr<onnx::Model>> Hub::LoadFromManifest(const Manifest& m) const {
+  Bytes model_bytes;
+  for (const ManifestFile& f : m.files) {
+    auto bytes = GetFile(f.cid);
+    if (!bytes.ok()) return bytes.status().WithContext("file \"" + f.path + "\"");
+    if (bytes->size() != f.size) {
+      return DataLoss(fmt::format("file \"{}\" has {} bytes, the manifest says {}", f.path, bytes->size(), f.size));
+    }
+    if (f.path == m.model_file) model_bytes = std::move(bytes).value();
+  }
+  onnx::LoadOptions load_options;
+  load_options.max_model_bytes = options_.max_file_bytes;
+  auto model = onnx::Model::Load(model_bytes, load_options);
+  if (!model.ok()) return model.status().WithContext("model file \"" + m.model_file + "\"");
+  if (SpecsOf((*model)->inputs()) != m.inputs || SpecsOf((*model)->outputs()) != m.outputs) {
+    return DataLoss("model \"" + m.model_file + "\" inputs/outputs differ from its manifest");
+  }
+  return model;
+}
+
+Result<std::shared_ptr<const onnx::Model>> Hub::LoadModel(const crypto::Cid& manifest_cid) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->first == manifest_cid) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return cache_.front().second;
+      }
+    }
+  }
+  // Load outside the lock: loading is slow and other models stay available meanwhile.
+  ASSIGN_OR_RETURN(Manifest m, GetManifest(manifest_cid));
+  ASSIGN_OR_RETURN(std::unique_ptr<onnx::Model> loaded, LoadFromManifest(m));
+  std::shared_ptr<const onnx::Model> model = std::move(loaded);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    if (it->first == manifest_cid) {  // another thread loaded it meanwhile: share one copy
+      cache_.splice(cache_.begin(), cache_, it);
+      return cache_.front().second;
+    }
+  }
+  if (options_.model_cache_entries == 0) return model;
+  cache_.emplace_front(manifest_cid, model);
+  while (cache_.size() > options_.model_cache_entries) cache_.pop_back();
+  return model;
+}
+
+Status Hub::CheckTestVectors(const crypto::Cid& manifest_cid) {
+  ASSIGN_OR_RETURN(Manifest m, GetManifest(manifest_cid));
+  if (!m.test_vectors) return Status::Ok();
+  ASSIGN_OR_RETURN(auto model, LoadModel(manifest_cid));
+  auto raw = GetFile(m.test_vectors->cid);
+  if (!raw.ok()) return raw.status().WithContext("test vectors");
+  ASSIGN_OR_RETURN(std::vector<TestVector> vectors, ParseTestVectors(*raw, options_.max_test_vectors));
+  if (vectors.size() != m.test_vectors->count) {
+    return DataLoss(fmt::format("test vectors blob holds {} vectors, the manifest says {}", vectors.size(),
+                                m.test_vectors->count));
+  }
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    auto outputs = model->Run(vectors[i].inputs);
+    if (!outputs.ok()) return outputs.status().WithContext(fmt::format("test vector {}", i));
+    Hash32 got = HashTensorMap(*outputs);
+    if (got != m.test_vectors->output_hashes[i]) {
+      return FailedPrecondition(fmt::format("test vector {}: engine output hash {} differs from the manifest's {}", i,
+                                            ToHex(got), ToHex(m.test_vectors->output_hashes[i])));
+    }
+  }
+  return Status::Ok();
+}
+
+size_t Hub::cached_models() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cache_.size();
+}
+
+}  // namespace lucid::hub

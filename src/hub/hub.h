@@ -1,0 +1,96 @@
+// The Model Hub's core: stores model files by CID, checks and publishes model versions
+// (manifest + test vectors reproduced by the Lucid engine), and loads models for nodes
+// with every byte checked against its CID. The chain keeps the registry (names, owners,
+// versions -> manifest CID); the hub keeps the bytes. Manifest format:
+// docs/formats/manifest.md.
+// Thread-safety: a Hub is safe for concurrent use (the model cache is guarded by a mutex;
+// the BlobStore is itself thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "crypto/cid.h"
+#include "hub/manifest.h"
+#include "hub/test_vectors.h"
+#include "onnx/model.h"
+#include "store/blob_store.h"
+
+namespace lucid::hub {
+
+struct HubOptions {
+  uint64_t max_file_bytes = store::BlobStore::kMaxBlobBytes;
+  size_t max_files_per_version = 16;
+  size_t max_test_vectors = kMaxTestVectors;
+  size_t model_cache_entries = 8;  // loaded models kept, least recently used evicted
+};
+
+struct VersionFile {
+  std::string path;  // plain file name, e.g. "model.onnx"
+  crypto::Cid cid;   // of bytes already stored with PutFile
+};
+
+struct VersionSpec {
+  std::string name;  // repo name
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  std::vector<VersionFile> files;  // exactly one ending in ".onnx"
+  // Test vectors file (upload format) already stored with PutFile.
+  std::optional<crypto::Cid> test_vectors;
+  // Demand bit-identical outputs instead of abs/rel tolerance.
+  bool exact_match = false;
+};
+
+struct PreparedVersion {
+  Manifest manifest;
+  crypto::Cid manifest_cid;  // what PublishVersionTx records
+};
+
+class Hub {
+ public:
+  // REQUIRES: blobs outlives the Hub.
+  explicit Hub(store::BlobStore* blobs, HubOptions options = {});
+
+  // Stores a file; OUT_OF_RANGE above max_file_bytes.
+  Result<crypto::Cid> PutFile(ByteView content);
+  // NOT_FOUND for an unknown CID, DATA_LOSS when the stored bytes do not match it.
+  Result<Bytes> GetFile(const crypto::Cid& cid) const;
+
+  // Checks the files (present, intact, exactly one loadable .onnx model), reads the I/O
+  // schema, runs every test vector with the Lucid engine and demands the expected outputs
+  // (exact or within tolerance), stores the canonical test vectors and the manifest.
+  // On error nothing is published (blobs stored along the way are content-addressed and
+  // harmless) and the message names the problem: the file, the op, the vector index.
+  Result<PreparedVersion> PrepareVersion(const VersionSpec& spec);
+
+  // Fetches and parses a manifest; refuses bytes that do not match the CID.
+  Result<Manifest> GetManifest(const crypto::Cid& manifest_cid) const;
+
+  // Loads the version's model, checking every file against its CID and size and the
+  // model's I/O schema against the manifest. Cached (LRU by count).
+  Result<std::shared_ptr<const onnx::Model>> LoadModel(const crypto::Cid& manifest_cid);
+
+  // Re-runs the manifest's test vectors and checks the engine reproduces output_hashes
+  // bit for bit (what a node does before serving a version).
+  Status CheckTestVectors(const crypto::Cid& manifest_cid);
+
+  size_t cached_models() const;
+
+ private:
+  Result<std::unique_ptr<onnx::Model>> LoadFromManifest(const Manifest& m) const;
+
+  store::BlobStore* blobs_;
+  HubOptions options_;
+
+  mutable std::mutex mu_;
+  // Most recently used at the front. Guarded by mu_.
+  std::list<std::pair<crypto::Cid, std::shared_ptr<const onnx::Model>>> cache_;
+};
+
+}  // namespace lucid::hub
