@@ -1,0 +1,62 @@
+#include "crypto/hash.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace lucid::crypto {
+namespace {
+
+// OpenSSL fails here only on allocation failure or a broken build; there is no
+// meaningful recovery, and a wrong hash would be worse than stopping.
+void CheckOpenSsl(int ok, const char* what) {
+  if (ok != 1) {
+    std::fprintf(stderr, "lucid::crypto: OpenSSL %s failed\n", what);
+    std::abort();
+  }
+}
+
+}  // namespace
+
+Hash32 Sha256(ByteView data) {
+  Hash32 out;
+  unsigned int len = 0;
+  CheckOpenSsl(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr),
+               "EVP_Digest");
+  return out;
+}
+
+Hash32 TaggedSha256(std::string_view tag, ByteView data) {
+  static constexpr uint8_t kSeparator = 0x00;
+  Sha256Stream stream;
+  stream.Update(AsBytes(tag));
+  stream.Update(ByteView(&kSeparator, 1));
+  stream.Update(data);
+  return stream.Finish();
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr) CheckOpenSsl(0, "EVP_MD_CTX_new");
+  CheckOpenSsl(EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr),
+               "EVP_DigestInit_ex");
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256Stream::Update(ByteView data) {
+  CheckOpenSsl(EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()),
+               "EVP_DigestUpdate");
+}
+
+Hash32 Sha256Stream::Finish() {
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  Hash32 out;
+  unsigned int len = 0;
+  CheckOpenSsl(EVP_DigestFinal_ex(ctx, out.data(), &len), "EVP_DigestFinal_ex");
+  // Re-arm so the object can hash a new stream after Finish().
+  CheckOpenSsl(EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr), "EVP_DigestInit_ex");
+  return out;
+}
+
+}  // namespace lucid::crypto
