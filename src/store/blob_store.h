@@ -1,4 +1,5 @@
-// Content-addressed blob files for the hub: <root>/<first 2 chars of CID>/<CID>.
+// Content-addressed blob files for the hub: <root>/<hex of the digest's first byte>/<CID>
+// (every CID text starts with "bafkrei", so the digest shards evenly).
 // Put writes to a temp file, fsyncs and renames, so a blob is either whole or absent.
 // Get re-hashes every byte and refuses a file that does not match its CID (DATA_LOSS).
 // Thread-safety: safe for concurrent use (files are immutable once renamed).
