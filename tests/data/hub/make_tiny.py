@@ -6,6 +6,7 @@ Weights come from numpy's PCG64 with seed 7; opset 13, IR version 8 (what libonn
 tiny_mlp_vectors.json: 4 vectors, inputs drawn with seed 11, outputs computed by onnxruntime
 (CPU, one thread), in the format `lucid hub upload --test-vectors` takes.
 
+unsupported_op.onnx: one op "NoSuchOp" in domain org.lucid.test; loaders must refuse it by name.
 Run from the repository root: .venv/bin/python tests/data/hub/make_tiny.py
 The outputs are committed; re-running gives the same bytes for the same onnx/onnxruntime.
 """
@@ -51,7 +52,23 @@ def make_model():
     return model
 
 
+def make_unsupported():
+    """A valid model whose only op lives in a custom domain no engine knows."""
+    node = helper.make_node("NoSuchOp", ["x"], ["y"], domain="org.lucid.test", name="mystery")
+    graph = helper.make_graph(
+        [node], "unsupported",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("org.lucid.test", 1)],
+                              producer_name="lucid-tests")
+    model.ir_version = 8
+    return model
+
+
 def main():
+    with open(os.path.join(HERE, "unsupported_op.onnx"), "wb") as f:
+        f.write(make_unsupported().SerializeToString())
     model = make_model()
     data = model.SerializeToString()
     with open(os.path.join(HERE, "tiny_mlp.onnx"), "wb") as f:
