@@ -56,6 +56,8 @@ struct Application::Impl {
   void ResetCheckState() { check_state = std::make_unique<StateOverlay>(store); }
 };
 
+Application::~Application() = default;
+
 Result<std::unique_ptr<Application>> Application::Open(store::KvStore* store) {
   if (store == nullptr) return InvalidArgument("Application::Open: null store");
   std::unique_ptr<Application> app(new Application());

@@ -139,6 +139,7 @@ class Application {
  public:
   // Opens (or creates) the state under store. A new store needs InitChain.
   static Result<std::unique_ptr<Application>> Open(store::KvStore* store);
+  ~Application();  // out of line: Impl is complete only in app.cc
 
   AppInfo Info() const;
   bool initialized() const;

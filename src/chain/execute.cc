@@ -157,10 +157,15 @@ TxOutcome VerdictFailure(const verify::Verdict& verdict) {
     if (check.ok) continue;
     const std::string& n = check.name;
     std::string log = "verify: " + n + ": " + check.detail;
-    if (n.find("evidence") != std::string::npos) return Fail(TxCode::kBadEvidence, log);
-    if (n.find("fee") != std::string::npos) return Fail(TxCode::kFeeTooHigh, log);
-    if (n.find("regist") != std::string::npos) return Fail(TxCode::kNodeNotRegistered, log);
-    if (n.find("request") != std::string::npos) return Fail(TxCode::kBadRequest, log);
+    auto has = [&](std::string_view part) { return n.find(part) != std::string::npos; };
+    // Names of verify::VerifyResult: request_signature, chain_id, receipt_matches_request,
+    // fee_within_max, node_registered, evidence. Receipt is tested before request on purpose.
+    if (has("evidence")) return Fail(TxCode::kBadEvidence, log);
+    if (has("fee")) return Fail(TxCode::kFeeTooHigh, log);
+    if (has("regist")) return Fail(TxCode::kNodeNotRegistered, log);
+    if (has("chain")) return Fail(TxCode::kWrongChain, log);
+    if (has("receipt")) return Fail(TxCode::kBadReceipt, log);
+    if (has("request")) return Fail(TxCode::kBadRequest, log);
     return Fail(TxCode::kBadReceipt, log);
   }
   return Fail(TxCode::kBadReceipt, "verify: verdict failed without a failing check");
