@@ -157,7 +157,7 @@ TEST(Manifest, RefusesBadCid) {
   // A valid-looking CID is accepted syntactically (it names other bytes)...
   EXPECT_TRUE(ParseText(swapped).ok());
   // ...but not malformed ones.
-  for (std::string broken : {cid.substr(0, 20), "Q" + cid.substr(1), cid + "a", std::string("bafy") + cid.substr(4)}) {
+  for (const std::string& broken : std::vector<std::string>{cid.substr(0, 20), "Q" + cid.substr(1), cid + "a", std::string("bafy") + cid.substr(4)}) {
     std::string t = text;
     Replace(t, cid, broken);
     Status st = ParseText(t);
@@ -170,7 +170,7 @@ TEST(Manifest, RefusesBadCid) {
 }
 
 TEST(Manifest, RefusesBadPaths) {
-  for (std::string path : {"", "a/b.onnx", "../model.onnx", "..", ".", "a\\b", "sp ace", "x..y",
+  for (const std::string& path : std::vector<std::string>{"", "a/b.onnx", "../model.onnx", "..", ".", "a\\b", "sp ace", "x..y",
                            std::string(129, 'a')}) {
     Manifest m = Sample();
     m.files[0].path = path;
@@ -209,12 +209,12 @@ TEST(Manifest, RefusesDuplicatePathsAndMissingModelFile) {
 }
 
 TEST(Manifest, RefusesBadNamesAndVersions) {
-  for (std::string name : {"", "Upper", "-lead", "a b", "a/b", std::string(65, 'a')}) {
+  for (const std::string& name : std::vector<std::string>{"", "Upper", "-lead", "a b", "a/b", std::string(65, 'a')}) {
     Manifest m = Sample();
     m.name = name;
     EXPECT_EQ(SerializeManifest(m).status().code(), Code::kInvalidArgument) << name;
   }
-  for (std::string v : {"1", "1.", ".1", "1.0.0", "-1.0", "+1.0", "1.01", "4294967296.0", "1.x"}) {
+  for (std::string_view v : {"1", "1.", ".1", "1.0.0", "-1.0", "+1.0", "1.01", "4294967296.0", "1.x"}) {
     EXPECT_FALSE(ParseVersion(v).ok()) << v;
   }
   auto v = ParseVersion("12.0");
