@@ -1,0 +1,449 @@
+// Gemm, MatMul, Conv, pooling and BatchNormalization.
+//
+// Canonical reduction order (docs/formats/onnx-semantics.md): every dot product starts at
+// +0.0f and adds the float32 products a*b one at a time in increasing k (MatMul/Gemm) or
+// in (input channel, kernel row, kernel column) order (Conv), each product and each sum
+// rounded to float32 with no FMA. Padded positions are skipped, not added as zero.
+// Threads split output rows / channels only, so a thread never changes any sum.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "onnx/op_internal.h"
+
+namespace lucid::onnx::internal {
+namespace {
+
+constexpr int64_t kMaxSpatialAttr = 1 << 20;  // stride, dilation, pad, kernel upper bound
+
+Status RequireFloat(const Node& node, const Tensor& t, std::string_view what) {
+  if (t.dtype() != DType::kFloat32)
+    return Unimplemented(node.Describe() + ": " + std::string(what) + " has dtype " + std::string(DTypeName(t.dtype())) +
+                         ", only float32 is supported");
+  return Status::Ok();
+}
+
+// out[m, n] = Σ_k a[m, k] * b[k, n] in increasing k, rows [m_begin, m_end). The loop
+// order m, k, n keeps each out[m, n]'s additions in k order while reading b row-wise.
+void MatMulRows(const float* a, const float* b, float* out, int64_t m_begin, int64_t m_end, int64_t k_dim,
+                int64_t n_dim) {
+  for (int64_t m = m_begin; m < m_end; ++m) {
+    float* row = out + m * n_dim;
+    for (int64_t n = 0; n < n_dim; ++n) row[n] = 0.0f;
+    const float* a_row = a + m * k_dim;
+    for (int64_t k = 0; k < k_dim; ++k) {
+      float av = a_row[k];
+      const float* b_row = b + k * n_dim;
+      for (int64_t n = 0; n < n_dim; ++n) row[n] = row[n] + av * b_row[n];
+    }
+  }
+}
+
+std::vector<float> Transposed(const float* src, int64_t rows, int64_t cols) {
+  std::vector<float> t(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = src[r * cols + c];
+  return t;
+}
+
+Status CheckIntsRange(const Node& node, std::string_view attr, int64_t lo, int64_t hi) {
+  RETURN_IF_ERROR(ExpectKind(node, attr, Attr::Kind::kInts));
+  for (int64_t v : node.Ints(attr))
+    if (v < lo || v > hi)
+      return InvalidArgument(node.Describe() + ": attribute '" + std::string(attr) + "' value " + std::to_string(v) +
+                             " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return Status::Ok();
+}
+
+// Spatial plan for Conv and pooling, always 2-D (1-D inputs get a leading unit dim).
+struct Spatial {
+  int64_t in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right, out_h, out_w;
+};
+
+Status OutputSize(const Node& node, const std::string& auto_pad, bool ceil_mode, int64_t in, int64_t k, int64_t stride,
+                  int64_t dilation, int64_t& pad_begin, int64_t& pad_end, int64_t& out) {
+  int64_t eff_k = (k - 1) * dilation + 1;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    out = (in + stride - 1) / stride;
+    int64_t total = std::max<int64_t>(0, (out - 1) * stride + eff_k - in);
+    pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    pad_end = total - pad_begin;
+    return Status::Ok();
+  }
+  if (auto_pad == "VALID") pad_begin = pad_end = 0;
+  int64_t span = in + pad_begin + pad_end - eff_k;
+  if (span < 0)
+    return InvalidArgument(node.Describe() + ": kernel extent " + std::to_string(eff_k) +
+                           " is larger than the padded input " + std::to_string(in + pad_begin + pad_end));
+  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // A window may not start in the end padding (ceil_mode only).
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return Status::Ok();
+}
+
+Result<Spatial> PlanSpatial(const Node& node, const std::vector<int64_t>& x_shape, std::vector<int64_t> kernel,
+                            bool ceil_mode) {
+  size_t dims = x_shape.size() - 2;
+  if (dims != 1 && dims != 2)
+    return Unimplemented(node.Describe() + ": only 1-D and 2-D spatial inputs are supported, got rank " +
+                         std::to_string(x_shape.size()));
+  auto strides = node.Ints("strides"), dilations = node.Ints("dilations"), pads = node.Ints("pads");
+  if (strides.empty()) strides.assign(dims, 1);
+  if (dilations.empty()) dilations.assign(dims, 1);
+  if (pads.empty()) pads.assign(2 * dims, 0);
+  if (kernel.size() != dims || strides.size() != dims || dilations.size() != dims || pads.size() != 2 * dims)
+    return InvalidArgument(node.Describe() + ": kernel_shape/strides/dilations/pads do not match " +
+                           std::to_string(dims) + " spatial dims");
+  if (dims == 1) {  // view as 1 × W
+    kernel.insert(kernel.begin(), 1);
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    pads = {0, pads[0], 0, pads[1]};
+  }
+  Spatial s{};
+  s.in_h = dims == 1 ? 1 : x_shape[2];
+  s.in_w = x_shape.back();
+  s.k_h = kernel[0];
+  s.k_w = kernel[1];
+  s.stride_h = strides[0];
+  s.stride_w = strides[1];
+  s.dil_h = dilations[0];
+  s.dil_w = dilations[1];
+  s.pad_top = pads[0];
+  s.pad_left = pads[1];
+  s.pad_bottom = pads[2];
+  s.pad_right = pads[3];
+  std::string auto_pad = node.Str("auto_pad", "NOTSET");
+  RETURN_IF_ERROR(OutputSize(node, auto_pad, ceil_mode, s.in_h, s.k_h, s.stride_h, s.dil_h, s.pad_top, s.pad_bottom, s.out_h));
+  RETURN_IF_ERROR(OutputSize(node, auto_pad, ceil_mode, s.in_w, s.k_w, s.stride_w, s.dil_w, s.pad_left, s.pad_right, s.out_w));
+  return s;
+}
+
+std::vector<int64_t> OutShape(const std::vector<int64_t>& x_shape, int64_t channels, const Spatial& s) {
+  if (x_shape.size() == 3) return {x_shape[0], channels, s.out_w};
+  return {x_shape[0], channels, s.out_h, s.out_w};
+}
+
+Status PoolImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx, bool max) {
+  const Tensor& x = *in[0];
+  RETURN_IF_ERROR(RequireFloat(node, x, "input"));
+  if (x.rank() < 3) return InvalidArgument(node.Describe() + ": input must be N×C×spatial, got " + ShapeString(x.shape()));
+  ASSIGN_OR_RETURN(Spatial s, PlanSpatial(node, x.shape(), node.Ints("kernel_shape"), node.Int("ceil_mode", 0) != 0));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, OutShape(x.shape(), x.shape()[1], s)));
+  bool include_pad = node.Int("count_include_pad", 0) != 0;
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  int64_t planes = x.shape()[0] * x.shape()[1];
+  ParallelFor(planes, ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const float* src = px + plane * s.in_h * s.in_w;
+      float* dst = py + plane * s.out_h * s.out_w;
+      for (int64_t oh = 0; oh < s.out_h; ++oh) {
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+          float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+          int64_t count = 0;
+          for (int64_t kh = 0; kh < s.k_h; ++kh) {
+            int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+            bool row_in = ih >= 0 && ih < s.in_h;
+            bool row_in_pad = ih >= -s.pad_top && ih < s.in_h + s.pad_bottom;
+            for (int64_t kw = 0; kw < s.k_w; ++kw) {
+              int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
+              bool inside = row_in && iw >= 0 && iw < s.in_w;
+              if (include_pad && row_in_pad && iw >= -s.pad_left && iw < s.in_w + s.pad_right) ++count;
+              if (!inside) continue;
+              float v = src[ih * s.in_w + iw];
+              if (max) {
+                acc = v > acc ? v : acc;
+              } else {
+                acc = acc + v;
+                if (!include_pad) ++count;
+              }
+            }
+          }
+          dst[oh * s.out_w + ow] = max ? acc : acc / static_cast<float>(count);
+        }
+      }
+    }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateGemm(Node& n) {
+  RETURN_IF_ERROR(ExpectKind(n, "alpha", Attr::Kind::kFloat));
+  RETURN_IF_ERROR(ExpectKind(n, "beta", Attr::Kind::kFloat));
+  RETURN_IF_ERROR(ExpectKind(n, "transA", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "transB", Attr::Kind::kInt));
+  for (const char* a : {"transA", "transB"})
+    if (n.Int(a, 0) != 0 && n.Int(a, 0) != 1) return InvalidArgument(n.Describe() + ": " + a + " must be 0 or 1");
+  if (n.opset < 11 && n.inputs.size() < 3) return InvalidArgument(n.Describe() + ": C is required before opset 11");
+  return Status::Ok();
+}
+
+Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& a = *in[0];
+  const Tensor& b = *in[1];
+  const Tensor* c = in.size() > 2 ? in[2] : nullptr;
+  RETURN_IF_ERROR(RequireFloat(node, a, "A"));
+  RETURN_IF_ERROR(RequireFloat(node, b, "B"));
+  if (c) RETURN_IF_ERROR(RequireFloat(node, *c, "C"));
+  if (a.rank() != 2 || b.rank() != 2)
+    return InvalidArgument(node.Describe() + ": A and B must be 2-D, got " + ShapeString(a.shape()) + " and " +
+                           ShapeString(b.shape()));
+  bool trans_a = node.Int("transA", 0) != 0, trans_b = node.Int("transB", 0) != 0;
+  int64_t m_dim = trans_a ? a.shape()[1] : a.shape()[0];
+  int64_t k_dim = trans_a ? a.shape()[0] : a.shape()[1];
+  int64_t k_b = trans_b ? b.shape()[1] : b.shape()[0];
+  int64_t n_dim = trans_b ? b.shape()[0] : b.shape()[1];
+  if (k_dim != k_b)
+    return InvalidArgument(node.Describe() + ": inner dimensions differ (" + std::to_string(k_dim) + " vs " +
+                           std::to_string(k_b) + ")");
+  int64_t c_rows = 1, c_cols = 1;
+  if (c) {
+    if (c->rank() > 2) return InvalidArgument(node.Describe() + ": C must have rank ≤ 2");
+    if (c->rank() == 2) c_rows = c->shape()[0];
+    if (c->rank() >= 1) c_cols = c->shape().back();
+    if ((c_rows != 1 && c_rows != m_dim) || (c_cols != 1 && c_cols != n_dim))
+      return InvalidArgument(node.Describe() + ": C " + ShapeString(c->shape()) + " does not broadcast to [" +
+                             std::to_string(m_dim) + "," + std::to_string(n_dim) + "]");
+  }
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, {m_dim, n_dim}));
+  std::vector<float> a_copy, b_copy;
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  if (trans_a) pa = (a_copy = Transposed(pa, k_dim, m_dim)).data();
+  if (trans_b) pb = (b_copy = Transposed(pb, n_dim, k_dim)).data();
+  float alpha = node.Float("alpha", 1.0f), beta = node.Float("beta", 1.0f);
+  float* py = y.data<float>();
+  const float* pc = c ? c->data<float>() : nullptr;
+  ParallelFor(m_dim, ctx.threads, [&](int64_t begin, int64_t end) {
+    MatMulRows(pa, pb, py, begin, end, k_dim, n_dim);
+    // y = alpha * acc + beta * c, each product rounded, then the sum.
+    for (int64_t m = begin; m < end; ++m)
+      for (int64_t n = 0; n < n_dim; ++n) {
+        float v = alpha * py[m * n_dim + n];
+        if (pc && beta != 0.0f) v = v + beta * pc[(c_rows == 1 ? 0 : m) * c_cols + (c_cols == 1 ? 0 : n)];
+        py[m * n_dim + n] = v;
+      }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status RunMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& a = *in[0];
+  const Tensor& b = *in[1];
+  RETURN_IF_ERROR(RequireFloat(node, a, "A"));
+  RETURN_IF_ERROR(RequireFloat(node, b, "B"));
+  if (a.rank() == 0 || b.rank() == 0) return InvalidArgument(node.Describe() + ": inputs must have rank ≥ 1");
+  std::vector<int64_t> as = a.shape(), bs = b.shape();
+  bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
+  if (a_vec) as.insert(as.begin(), 1);
+  if (b_vec) bs.push_back(1);
+  int64_t m_dim = as[as.size() - 2], k_dim = as.back(), n_dim = bs.back();
+  if (bs[bs.size() - 2] != k_dim)
+    return InvalidArgument(node.Describe() + ": shapes " + ShapeString(a.shape()) + " and " + ShapeString(b.shape()) +
+                           " are not aligned for matrix multiplication");
+  std::vector<int64_t> batch_a(as.begin(), as.end() - 2), batch_b(bs.begin(), bs.end() - 2);
+  auto batch = BroadcastShapes(batch_a, batch_b);
+  if (!batch.ok()) return batch.status().WithContext(node.Describe());
+  std::vector<int64_t> out_shape = *batch;
+  if (!a_vec) out_shape.push_back(m_dim);
+  if (!b_vec) out_shape.push_back(n_dim);
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, out_shape));
+  // Offsets of each broadcast batch's A and B matrices.
+  uint64_t batches = Product(*batch, 0, batch->size());
+  std::vector<int64_t> a_off(batches), b_off(batches);
+  {
+    size_t rank = batch->size();
+    std::vector<int64_t> index(rank, 0);
+    for (uint64_t bi = 0; bi < batches; ++bi) {
+      int64_t oa = 0, ob = 0, stride_a = m_dim * k_dim, stride_b = k_dim * n_dim;
+      for (size_t d = rank; d-- > 0;) {
+        size_t da = d + batch_a.size() - rank, db = d + batch_b.size() - rank;
+        if (d >= rank - batch_a.size()) {
+          if (batch_a[da] != 1) oa += index[d] * stride_a;
+          stride_a *= batch_a[da];
+        }
+        if (d >= rank - batch_b.size()) {
+          if (batch_b[db] != 1) ob += index[d] * stride_b;
+          stride_b *= batch_b[db];
+        }
+      }
+      a_off[bi] = oa;
+      b_off[bi] = ob;
+      for (size_t d = rank; d-- > 0;) {
+        if (++index[d] < (*batch)[d]) break;
+        index[d] = 0;
+      }
+    }
+  }
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  float* py = y.data<float>();
+  int64_t rows = static_cast<int64_t>(batches) * m_dim;
+  ParallelFor(rows, ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end;) {
+      int64_t bi = r / m_dim, m = r % m_dim;
+      int64_t stop = std::min(end, (bi + 1) * m_dim);
+      MatMulRows(pa + a_off[bi], pb + b_off[bi], py + bi * m_dim * n_dim, m, m + (stop - r), k_dim, n_dim);
+      r = stop;
+    }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status ValidateConv(Node& n) {
+  RETURN_IF_ERROR(ExpectKind(n, "auto_pad", Attr::Kind::kString));
+  std::string auto_pad = n.Str("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID")
+    return InvalidArgument(n.Describe() + ": unknown auto_pad \"" + auto_pad + "\"");
+  RETURN_IF_ERROR(CheckIntsRange(n, "dilations", 1, kMaxSpatialAttr));
+  RETURN_IF_ERROR(CheckIntsRange(n, "strides", 1, kMaxSpatialAttr));
+  RETURN_IF_ERROR(CheckIntsRange(n, "kernel_shape", 1, kMaxSpatialAttr));
+  RETURN_IF_ERROR(CheckIntsRange(n, "pads", 0, kMaxSpatialAttr));
+  if (n.Ints("pads").size() % 2 != 0) return InvalidArgument(n.Describe() + ": pads must have an even count");
+  RETURN_IF_ERROR(ExpectKind(n, "group", Attr::Kind::kInt));
+  if (n.Int("group", 1) < 1) return InvalidArgument(n.Describe() + ": group must be ≥ 1");
+  return Status::Ok();
+}
+
+Status ValidatePool(Node& n) {
+  RETURN_IF_ERROR(ValidateConv(n));
+  if (!n.Has("kernel_shape")) return InvalidArgument(n.Describe() + ": kernel_shape is required");
+  RETURN_IF_ERROR(ExpectKind(n, "ceil_mode", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "count_include_pad", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "storage_order", Attr::Kind::kInt));
+  for (const char* a : {"ceil_mode", "count_include_pad", "storage_order"})
+    if (n.Int(a, 0) != 0 && n.Int(a, 0) != 1) return InvalidArgument(n.Describe() + ": " + a + " must be 0 or 1");
+  return Status::Ok();
+}
+
+Status RunConv(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& x = *in[0];
+  const Tensor& w = *in[1];
+  const Tensor* bias = in.size() > 2 ? in[2] : nullptr;
+  RETURN_IF_ERROR(RequireFloat(node, x, "X"));
+  RETURN_IF_ERROR(RequireFloat(node, w, "W"));
+  if (bias) RETURN_IF_ERROR(RequireFloat(node, *bias, "B"));
+  if (x.rank() < 3 || w.rank() != x.rank())
+    return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + " and W " + ShapeString(w.shape()) +
+                           " must both be N×C×spatial");
+  int64_t group = node.Int("group", 1);
+  int64_t batch = x.shape()[0], channels = x.shape()[1], maps = w.shape()[0];
+  if (channels % group != 0 || maps % group != 0 || w.shape()[1] != channels / group)
+    return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + ", W " + ShapeString(w.shape()) +
+                           " and group " + std::to_string(group) + " are inconsistent");
+  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  if (node.Has("kernel_shape") && node.Ints("kernel_shape") != kernel)
+    return InvalidArgument(node.Describe() + ": kernel_shape does not match W " + ShapeString(w.shape()));
+  if (bias && (bias->rank() != 1 || bias->shape()[0] != maps))
+    return InvalidArgument(node.Describe() + ": B must have shape [" + std::to_string(maps) + "]");
+  ASSIGN_OR_RETURN(Spatial s, PlanSpatial(node, x.shape(), kernel, false));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, OutShape(x.shape(), maps, s)));
+  const float* px = x.data<float>();
+  const float* pw = w.data<float>();
+  const float* pb = bias ? bias->data<float>() : nullptr;
+  float* py = y.data<float>();
+  int64_t channels_per_group = channels / group, maps_per_group = maps / group;
+  ParallelFor(batch * maps, ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t job = begin; job < end; ++job) {
+      int64_t n = job / maps, m = job % maps, g = m / maps_per_group;
+      const float* wm = pw + m * channels_per_group * s.k_h * s.k_w;
+      float* dst = py + job * s.out_h * s.out_w;
+      for (int64_t oh = 0; oh < s.out_h; ++oh) {
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+          float acc = 0.0f;
+          for (int64_t c = 0; c < channels_per_group; ++c) {
+            const float* src = px + ((n * channels) + g * channels_per_group + c) * s.in_h * s.in_w;
+            const float* wc = wm + c * s.k_h * s.k_w;
+            for (int64_t kh = 0; kh < s.k_h; ++kh) {
+              int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+              if (ih < 0 || ih >= s.in_h) continue;
+              for (int64_t kw = 0; kw < s.k_w; ++kw) {
+                int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
+                if (iw < 0 || iw >= s.in_w) continue;
+                acc = acc + src[ih * s.in_w + iw] * wc[kh * s.k_w + kw];
+              }
+            }
+          }
+          dst[oh * s.out_w + ow] = pb ? acc + pb[m] : acc;
+        }
+      }
+    }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status RunMaxPool(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return PoolImpl(n, in, out, ctx, true);
+}
+Status RunAveragePool(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return PoolImpl(n, in, out, ctx, false);
+}
+
+Status RunGlobalAveragePool(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+  const Tensor& x = *in[0];
+  RETURN_IF_ERROR(RequireFloat(node, x, "input"));
+  if (x.rank() < 3) return InvalidArgument(node.Describe() + ": input must be N×C×spatial, got " + ShapeString(x.shape()));
+  std::vector<int64_t> shape(x.rank(), 1);
+  shape[0] = x.shape()[0];
+  shape[1] = x.shape()[1];
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, shape));
+  uint64_t planes = Product(x.shape(), 0, 2), area = Product(x.shape(), 2, x.rank());
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  for (uint64_t p = 0; p < planes; ++p) {
+    float acc = 0.0f;
+    for (uint64_t i = 0; i < area; ++i) acc = acc + px[p * area + i];
+    py[p] = acc / static_cast<float>(area);
+  }
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status ValidateBatchNormalization(Node& n) {
+  RETURN_IF_ERROR(ExpectKind(n, "epsilon", Attr::Kind::kFloat));
+  RETURN_IF_ERROR(ExpectKind(n, "momentum", Attr::Kind::kFloat));
+  RETURN_IF_ERROR(ExpectKind(n, "spatial", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "training_mode", Attr::Kind::kInt));
+  if (n.Int("spatial", 1) != 1) return Unimplemented(n.Describe() + ": spatial=0 is not supported");
+  if (n.Int("training_mode", 0) != 0) return Unimplemented(n.Describe() + ": training_mode is not supported");
+  if (!(n.Float("epsilon", 1e-5f) >= 0.0f)) return InvalidArgument(n.Describe() + ": epsilon must be ≥ 0");
+  return Status::Ok();
+}
+
+Status RunBatchNormalization(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+  const Tensor& x = *in[0];
+  RETURN_IF_ERROR(RequireFloat(node, x, "X"));
+  if (x.rank() < 2) return InvalidArgument(node.Describe() + ": X must be N×C×…");
+  int64_t channels = x.shape()[1];
+  const char* names[] = {"scale", "B", "mean", "var"};
+  for (int i = 1; i <= 4; ++i) {
+    RETURN_IF_ERROR(RequireFloat(node, *in[i], names[i - 1]));
+    if (in[i]->rank() != 1 || in[i]->shape()[0] != channels)
+      return InvalidArgument(node.Describe() + ": " + names[i - 1] + " must have shape [" + std::to_string(channels) + "]");
+  }
+  float eps = node.Float("epsilon", 1e-5f);
+  const float *scale = in[1]->data<float>(), *shift = in[2]->data<float>(), *mean = in[3]->data<float>(),
+              *var = in[4]->data<float>();
+  Tensor y = x;
+  float* py = y.data<float>();
+  uint64_t batch = static_cast<uint64_t>(x.shape()[0]), area = Product(x.shape(), 2, x.rank());
+  for (int64_t c = 0; c < channels; ++c) {
+    // y = (x - mean) * (scale / sqrt(var + eps)) + B; sqrt is correctly rounded (IEEE).
+    float factor = scale[c] / std::sqrt(var[c] + eps);
+    for (uint64_t n = 0; n < batch; ++n) {
+      float* p = py + (n * channels + c) * area;
+      for (uint64_t i = 0; i < area; ++i) p[i] = (p[i] - mean[c]) * factor + shift[c];
+    }
+  }
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+}  // namespace lucid::onnx::internal
