@@ -138,5 +138,14 @@ TEST(WorkedExampleTest, MatchesCommittedVector) {
   EXPECT_EQ(committed.str(), example);
 }
 
+TEST(WorkedExampleTest, DocumentShowsTheCurrentExample) {
+  std::ifstream in(std::string(LUCID_SOURCE_DIR) + "/docs/formats/protocol.md");
+  ASSERT_TRUE(in.good()) << "missing docs/formats/protocol.md";
+  std::stringstream doc;
+  doc << in.rdbuf();
+  EXPECT_NE(doc.str().find(BuildExample()), std::string::npos)
+      << "docs/formats/protocol.md's worked example is stale: paste tests/data/protocol/worked_example.txt";
+}
+
 }  // namespace
 }  // namespace lucid::protocol
