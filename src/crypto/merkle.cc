@@ -1,5 +1,7 @@
 #include "crypto/merkle.h"
 
+#include <algorithm>
+
 #include "crypto/hash.h"
 
 namespace lucid::crypto {
