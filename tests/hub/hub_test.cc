@@ -160,7 +160,9 @@ TEST_F(HubTest, WrongExpectedOutputIsRefusedNamingTheVector) {
   VersionSpec exact = Spec();
   exact.exact_match = true;
   auto r = hub_->PrepareVersion(exact);
-  if (r.ok()) EXPECT_EQ(r->manifest.test_vectors->match, MatchRule::kExact);
+  if (r.ok()) {
+    EXPECT_EQ(r->manifest.test_vectors->match, MatchRule::kExact);
+  }
 }
 
 TEST_F(HubTest, VectorWithWrongInputIsRefused) {
