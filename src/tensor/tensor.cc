@@ -1,11 +1,10 @@
 #include "tensor/tensor.h"
 
-#include <openssl/evp.h>
-
 #include <bit>
 #include <cstring>
 
 #include "codec/codec.h"
+#include "crypto/hash.h"
 
 namespace lucid {
 namespace {
@@ -13,13 +12,7 @@ namespace {
 constexpr uint8_t kTensorVersion = 1;
 constexpr uint8_t kTensorMapVersion = 1;
 
-Hash32 Sha256Of(ByteView data) {
-  Hash32 out{};
-  unsigned int len = 0;
-  // EVP_Digest only fails on allocation failure; a zero hash would never match anything.
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) out.fill(0);
-  return out;
-}
+Hash32 Sha256Of(ByteView data) { return crypto::Sha256(data); }
 
 // Validates a shape and returns its element count (overflow-safe).
 Result<uint64_t> CheckedElementCount(const std::vector<int64_t>& shape) {
