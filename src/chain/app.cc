@@ -184,6 +184,7 @@ Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
     result.code = outcome.code;
     result.log = std::move(outcome.log);
     result.receipt_id = outcome.receipt_id;
+    result.height = block.height;
     staged.results.push_back(std::move(result));
   }
 

@@ -106,6 +106,7 @@ struct TxResult {
   std::string log;            // human-readable reason when code != ok
   Hash32 tx_hash{};
   std::optional<Hash32> receipt_id;  // set for an accepted SubmitResult
+  uint64_t height = 0;        // block that executed the tx; 0 for CheckTx results
 };
 
 struct BlockInput {

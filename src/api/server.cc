@@ -1,0 +1,294 @@
+#include "api/server.h"
+
+#include <httplib.h>
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "api/json_views.h"
+#include "hub/hub.h"
+#include "node/chain_access.h"
+#include "node/inference_node.h"
+#include "tensor/tensor_json.h"
+
+namespace lucid::api {
+namespace {
+
+int HttpStatusFor(Code code) {
+  switch (code) {
+    case Code::kInvalidArgument: return 400;
+    case Code::kNotFound: return 404;
+    case Code::kAlreadyExists: return 409;
+    case Code::kPermissionDenied: return 403;
+    case Code::kFailedPrecondition: return 422;
+    case Code::kOutOfRange: return 413;
+    case Code::kDataLoss: return 422;
+    case Code::kUnimplemented: return 501;
+    case Code::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+void SendJson(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& s) {
+  SendJson(res, {{"error", {{"code", CodeName(s.code())}, {"message", s.message()}}}}, HttpStatusFor(s.code()));
+}
+
+Result<json> ParseBody(const httplib::Request& req, uint64_t limit) {
+  if (req.body.size() > limit)
+    return OutOfRange("request body is " + std::to_string(req.body.size()) + " bytes, limit " + std::to_string(limit));
+  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("request body must be a JSON object");
+  return j;
+}
+
+Result<Hash32> PathHash(const httplib::Request& req) { return Hash32FromHex(req.matches[1].str()); }
+
+// Wraps a handler so that no exception escapes and every error becomes JSON.
+template <typename Fn>
+httplib::Server::Handler Guard(Fn fn) {
+  return [fn](const httplib::Request& req, httplib::Response& res) {
+    try {
+      Status s = fn(req, res);
+      if (!s.ok()) SendError(res, s);
+    } catch (const std::exception& e) {
+      SendError(res, Internal(std::string("unexpected: ") + e.what()));
+    }
+  };
+}
+
+std::chrono::milliseconds WaitFrom(const json& j, uint64_t max_ms = 60000) {
+  uint64_t ms = 0;
+  if (j.contains("wait_ms") && j["wait_ms"].is_number_unsigned()) ms = std::min<uint64_t>(j["wait_ms"].get<uint64_t>(), max_ms);
+  return std::chrono::milliseconds(ms);
+}
+
+}  // namespace
+
+Server::Server(node::ChainAccess* chain, hub::Hub* hub, node::InferenceNode* node, ServerOptions options)
+    : chain_(chain), hub_(hub), node_(node), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+Server::~Server() { Stop(); }
+
+Result<int> Server::Start() {
+  http_->set_payload_max_length(options_.max_body_bytes);
+  int port = options_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(options_.host);
+    if (port < 0) return Unavailable("cannot bind " + options_.host);
+  } else if (!http_->bind_to_port(options_.host, port)) {
+    return Unavailable("cannot bind " + options_.host + ":" + std::to_string(port) + " (in use?)");
+  }
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  return port;
+}
+
+void Server::Stop() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Server::Routes() {
+  httplib::Server& s = *http_;
+
+  s.Get("/status", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
+    chain::AppInfo info = chain_->Info();
+    json j = {{"chain_id", info.chain_id},
+              {"height", info.height},
+              {"app_hash", ToHex(info.app_hash)},
+              {"last_block_hash", ToHex(info.last_block_hash)},
+              {"last_time_ms", info.last_time_ms},
+              {"dev_mode", chain_->GenesisInfo().params.dev_mode}};
+    if (node_) {
+      j["node"] = {{"address", node_->address().ToHex()},
+                   {"fee_per_inference", node_->config().fee_per_inference}};
+    }
+    SendJson(res, j);
+    return Status::Ok();
+  }));
+
+  s.Get("/chain/genesis", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
+    SendJson(res, GenesisJson(chain_->GenesisInfo()));
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/accounts/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Address a, crypto::Address::FromHex(req.matches[1].str()));
+    ASSIGN_OR_RETURN(chain::Account acct, chain_->GetAccount(a));
+    json j = AccountJson(acct);
+    j["address"] = a.ToHex();
+    SendJson(res, j);
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/blocks/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    std::string h = req.matches[1].str();
+    uint64_t height = 0;
+    if (h == "latest") {
+      height = chain_->Info().height;
+    } else {
+      auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), height);
+      if (ec != std::errc() || p != h.data() + h.size()) return InvalidArgument("block height must be a number or 'latest'");
+    }
+    ASSIGN_OR_RETURN(chain::StoredBlock block, chain_->GetBlock(height));
+    json txs = json::array();
+    for (size_t i = 0; i < block.txs.size(); ++i) {
+      json t;
+      auto decoded = protocol::SignedTx::Decode(block.txs[i]);
+      if (decoded.ok()) t = TxJson(*decoded);
+      t["raw"] = ToHex(block.txs[i]);
+      if (i < block.results.size()) t["result"] = TxResultJson(block.results[i]);
+      txs.push_back(std::move(t));
+    }
+    SendJson(res, {{"header", HeaderJson(block.header)}, {"header_raw", ToHex(block.header.Encode())}, {"txs", txs}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/receipts/([0-9a-fA-Fx]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(Hash32 id, PathHash(req));
+    ASSIGN_OR_RETURN(chain::ReceiptRecord rec, chain_->GetReceipt(id));
+    ASSIGN_OR_RETURN(crypto::InclusionProof proof, chain_->ProveReceipt(id));
+    ASSIGN_OR_RETURN(chain::StoredBlock block, chain_->GetBlock(rec.height));
+    SendJson(res, {{"receipt_id", ToHex(id)},
+                   {"height", rec.height},
+                   {"index", rec.index},
+                   {"node_paid", rec.node_paid},
+                   {"publisher_paid", rec.publisher_paid},
+                   {"receipt", ReceiptJson(rec.result.receipt)},
+                   {"request", RequestJson(rec.result.request.request)},
+                   {"raw",
+                    {{"request", ToHex(rec.result.request.Encode())},
+                     {"receipt", ToHex(rec.result.receipt.Encode())},
+                     {"evidence", ToHex(rec.result.evidence.Encode())},
+                     {"header", ToHex(block.header.Encode())}}},
+                   {"proof", ProofJson(proof)},
+                   {"header", HeaderJson(block.header)}});
+    return Status::Ok();
+  }));
+
+  s.Get("/chain/nodes", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(auto nodes, chain_->ListNodes());
+    json arr = json::array();
+    for (const auto& n : nodes) arr.push_back(NodeJson(n));
+    SendJson(res, {{"nodes", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/models/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(chain::VersionEntry v, chain_->ResolveModel(req.matches[1].str()));
+    SendJson(res, VersionJson(v));
+    return Status::Ok();
+  }));
+
+  s.Post("/chain/txs", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(json j, ParseBody(req, options_.max_json_bytes));
+    if (!j.contains("tx") || !j["tx"].is_string()) return InvalidArgument("body must carry \"tx\": hex of a signed tx");
+    ASSIGN_OR_RETURN(Bytes tx, FromHex(j["tx"].get<std::string>()));
+    ASSIGN_OR_RETURN(node::BroadcastResult r, chain_->Broadcast(tx, WaitFrom(j)));
+    json out = {{"check", TxResultJson(r.check)}};
+    if (r.height) out["height"] = *r.height;
+    if (r.deliver) out["deliver"] = TxResultJson(*r.deliver);
+    // A refused tx is the caller's mistake: 422 with the chain's code and reason.
+    int status = r.check.code != chain::TxCode::kOk || (r.deliver && r.deliver->code != chain::TxCode::kOk) ? 422 : 200;
+    SendJson(res, out, status);
+    return Status::Ok();
+  }));
+
+  // ---- hub ----
+  s.Get("/hub/repos", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    std::string q = req.has_param("q") ? req.get_param_value("q") : "";
+    ASSIGN_OR_RETURN(auto repos, chain_->ListRepos(q));
+    json arr = json::array();
+    for (const auto& r : repos) arr.push_back(RepoJson(r));
+    SendJson(res, {{"repos", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/hub/repos/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(chain::Repo r, chain_->GetRepo(req.matches[1].str()));
+    SendJson(res, RepoJson(r));
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/hub/manifests/([a-z0-9]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(req.matches[1].str()));
+    ASSIGN_OR_RETURN(Bytes bytes, hub_->GetFile(cid));
+    // Parsed to refuse a CID that names a file rather than a manifest.
+    RETURN_IF_ERROR(hub::ParseManifest(bytes).status());
+    res.set_content(AsString(bytes), "application/json");
+    return Status::Ok();
+  }));
+
+  s.Post("/hub/files", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Cid cid, hub_->PutFile(AsBytes(req.body)));
+    SendJson(res, {{"cid", cid.ToString()}, {"size", req.body.size()}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/hub/files/([a-z0-9]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(req.matches[1].str()));
+    ASSIGN_OR_RETURN(Bytes bytes, hub_->GetFile(cid));
+    res.set_content(AsString(bytes), "application/octet-stream");
+    return Status::Ok();
+  }));
+
+  s.Post("/hub/versions", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(json j, ParseBody(req, options_.max_json_bytes));
+    hub::VersionSpec spec;
+    if (!j.contains("name") || !j["name"].is_string()) return InvalidArgument("missing \"name\"");
+    if (!j.contains("version") || !j["version"].is_string()) return InvalidArgument("missing \"version\" (MAJOR.MINOR)");
+    if (!j.contains("files") || !j["files"].is_array()) return InvalidArgument("missing \"files\"");
+    spec.name = j["name"].get<std::string>();
+    ASSIGN_OR_RETURN(auto ver, hub::ParseVersion(j["version"].get<std::string>()));
+    spec.major = ver.first;
+    spec.minor = ver.second;
+    for (const auto& f : j["files"]) {
+      if (!f.is_object() || !f.contains("path") || !f.contains("cid") || !f["path"].is_string() || !f["cid"].is_string())
+        return InvalidArgument("each file needs \"path\" and \"cid\"");
+      ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(f["cid"].get<std::string>()));
+      spec.files.push_back({f["path"].get<std::string>(), cid});
+    }
+    if (j.contains("test_vectors_cid") && j["test_vectors_cid"].is_string()) {
+      ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(j["test_vectors_cid"].get<std::string>()));
+      spec.test_vectors = cid;
+    }
+    ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub_->PrepareVersion(spec));
+    ASSIGN_OR_RETURN(Bytes manifest_bytes, hub::SerializeManifest(prepared.manifest));
+    SendJson(res, {{"manifest_cid", prepared.manifest_cid.ToString()},
+                   {"manifest", json::parse(AsString(manifest_bytes))}});
+    return Status::Ok();
+  }));
+
+  // ---- inference ----
+  s.Post("/infer", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    if (!node_) return Unavailable("this server runs no inference node");
+    ASSIGN_OR_RETURN(json j, ParseBody(req, options_.max_json_bytes));
+    if (!j.contains("request") || !j["request"].is_string())
+      return InvalidArgument("body must carry \"request\": hex of a signed inference request");
+    if (!j.contains("inputs")) return InvalidArgument("body must carry \"inputs\": named tensors");
+    ASSIGN_OR_RETURN(Bytes raw, FromHex(j["request"].get<std::string>()));
+    ASSIGN_OR_RETURN(protocol::SignedRequest request, protocol::SignedRequest::Decode(raw));
+    ASSIGN_OR_RETURN(TensorMap inputs, TensorMapFromJson(j["inputs"]));
+    ASSIGN_OR_RETURN(node::InferenceResult r, node_->Infer(request, inputs, WaitFrom(j)));
+    json out = {{"outputs", TensorMapToJson(r.outputs)},
+                {"receipt_id", ToHex(r.receipt_id)},
+                {"receipt", ReceiptJson(r.result.receipt)},
+                {"tx_hash", ToHex(r.tx_hash)},
+                {"raw",
+                 {{"request", ToHex(r.result.request.Encode())},
+                  {"receipt", ToHex(r.result.receipt.Encode())},
+                  {"evidence", ToHex(r.result.evidence.Encode())}}}};
+    if (r.submitted.height) out["height"] = *r.submitted.height;
+    SendJson(res, out);
+    return Status::Ok();
+  }));
+}
+
+}  // namespace lucid::api

@@ -1,0 +1,682 @@
+#include "cli/commands.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "api/json_views.h"
+#include "crypto/hash.h"
+#include "hub/manifest.h"
+#include "keystore/keystore.h"
+#include "node/inference_node.h"
+#include "onnx/model.h"
+#include "protocol/types.h"
+#include "tensor/tensor_json.h"
+#include "verify/verify.h"
+
+namespace lucid::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---------- helpers ----------
+
+void PrintJson(const json& j) { std::cout << j.dump(2) << std::endl; }
+
+int Fail(const Context& ctx, const Status& s, const std::string& hint) {
+  if (ctx.json_output) {
+    json j = {{"error", {{"code", CodeName(s.code())}, {"message", s.message()}}}};
+    if (!hint.empty()) j["error"]["hint"] = hint;
+    std::cout << j.dump(2) << std::endl;
+  } else {
+    std::cerr << "error: " << s.message() << " [" << CodeName(s.code()) << "]" << std::endl;
+    if (!hint.empty()) std::cerr << "hint: " << hint << std::endl;
+  }
+  return kExitFailed;
+}
+
+Result<crypto::PrivateKey> Context::FromKey() const {
+  keystore::Keystore ks(home);
+  auto key = ks.Get(from);
+  if (!key.ok())
+    return Status(key.status().code(), "key '" + from + "' (--from): " + key.status().message() +
+                                           "; list keys with `lucid keys list --home " + home + "`");
+  return key;
+}
+
+Result<crypto::Address> Context::ResolveAddress(const std::string& who) const {
+  if (who.rfind("0x", 0) == 0 || who.size() == 40) return crypto::Address::FromHex(who);
+  keystore::Keystore ks(home);
+  ASSIGN_OR_RETURN(crypto::PrivateKey key, ks.Get(who));
+  return key.address();
+}
+
+namespace {
+
+Result<Bytes> ReadFile(const std::string& path) {
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  if (ec) return NotFound("cannot read " + path + ": " + ec.message());
+  if (size > (1ull << 30)) return OutOfRange(path + " is larger than 1 GiB");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open " + path);
+  Bytes data(size);
+  in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size));
+  if (!in) return Unavailable("short read on " + path);
+  return data;
+}
+
+Status WriteFile(const std::string& path, ByteView data) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Unavailable("cannot write " + tmp);
+    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    if (!out) return Unavailable("short write on " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Unavailable("cannot rename " + tmp + ": " + ec.message());
+  return Status::Ok();
+}
+
+Result<json> ReadJsonFile(const std::string& path) {
+  ASSIGN_OR_RETURN(Bytes b, ReadFile(path));
+  json j = json::parse(b.begin(), b.end(), nullptr, false);
+  if (j.is_discarded()) return InvalidArgument(path + " is not valid JSON");
+  return j;
+}
+
+std::string ChainIdOf(const ApiClient& api, Status* status) {
+  auto st = api.Get("/status");
+  if (!st.ok()) {
+    *status = st.status();
+    return "";
+  }
+  return (*st)["chain_id"].get<std::string>();
+}
+
+// Signs and broadcasts a tx from ctx.from, waits for its block; prints nothing.
+Result<json> SendTx(const Context& ctx, protocol::TxBody body) {
+  ASSIGN_OR_RETURN(crypto::PrivateKey key, ctx.FromKey());
+  ApiClient api = ctx.api();
+  ASSIGN_OR_RETURN(json status, api.Get("/status"));
+  ASSIGN_OR_RETURN(json acct, api.Get("/chain/accounts/" + key.address().ToHex()));
+  protocol::SignedTx tx = node::MakeTx(key, status["chain_id"].get<std::string>(), acct["nonce"].get<uint64_t>(),
+                                       /*max_tx_fee=*/10'000'000, std::move(body));
+  ASSIGN_OR_RETURN(auto resp, api.PostWithStatus("/chain/txs", {{"tx", ToHex(tx.Encode())}, {"wait_ms", 30000}}));
+  json& j = resp.second;
+  const json& refused = j["check"]["code"].get<uint32_t>() != 0 ? j["check"]
+                        : (j.contains("deliver") && j["deliver"]["code"].get<uint32_t>() != 0) ? j["deliver"]
+                                                                                               : json();
+  if (!refused.is_null())
+    return FailedPrecondition("transaction refused: " + refused["code_name"].get<std::string>() + ": " +
+                              refused["log"].get<std::string>());
+  if (!j.contains("height")) return Unavailable("transaction " + ToHex(tx.Hash()) + " was not included within 30 s");
+  return j;
+}
+
+void PrintTensorMap(const json& tensors) {
+  for (auto it = tensors.begin(); it != tensors.end(); ++it) {
+    const json& t = it.value();
+    std::cout << "  " << it.key() << " " << t["dtype"].get<std::string>() << t["shape"].dump() << " = "
+              << t["data"].dump() << "\n";
+  }
+}
+
+std::string ResultsDir(const Context& ctx) { return (fs::path(ctx.home) / "results").string(); }
+
+}  // namespace
+
+// ---------- keys ----------
+
+int KeysNew(const Context& ctx, const std::string& name) {
+  keystore::Keystore ks(ctx.home);
+  auto entry = ks.New(name);
+  if (!entry.ok()) return Fail(ctx, entry.status());
+  if (ctx.json_output) PrintJson({{"name", entry->name}, {"address", entry->address.ToHex()}});
+  else std::cout << "created key " << entry->name << " " << entry->address.ToChecksumHex() << "\n";
+  return kExitOk;
+}
+
+int KeysList(const Context& ctx) {
+  keystore::Keystore ks(ctx.home);
+  auto list = ks.List();
+  if (!list.ok()) return Fail(ctx, list.status());
+  if (ctx.json_output) {
+    json arr = json::array();
+    for (const auto& k : *list) arr.push_back({{"name", k.name}, {"address", k.address.ToHex()}});
+    PrintJson(arr);
+  } else {
+    if (list->empty()) std::cout << "no keys in " << ctx.home << "/keys (create one with `lucid keys new NAME`)\n";
+    for (const auto& k : *list) std::cout << k.name << "\t" << k.address.ToChecksumHex() << "\n";
+  }
+  return kExitOk;
+}
+
+int KeysShow(const Context& ctx, const std::string& name) {
+  keystore::Keystore ks(ctx.home);
+  auto key = ks.Get(name);
+  if (!key.ok()) return Fail(ctx, key.status(), "list keys with `lucid keys list`");
+  crypto::Address a = key->address();
+  if (ctx.json_output) PrintJson({{"name", name}, {"address", a.ToHex()}});
+  else std::cout << name << "\t" << a.ToChecksumHex() << "\n";
+  return kExitOk;
+}
+
+// ---------- tx ----------
+
+int TxTransfer(const Context& ctx, const std::string& to, uint64_t amount) {
+  auto addr = ctx.ResolveAddress(to);
+  if (!addr.ok()) return Fail(ctx, addr.status(), "TO is a 0x address or a key name");
+  auto r = SendTx(ctx, protocol::TransferTx{*addr, amount});
+  if (!r.ok()) return Fail(ctx, r.status());
+  if (ctx.json_output) PrintJson(*r);
+  else std::cout << "transferred " << amount << " to " << addr->ToChecksumHex() << " in block " << (*r)["height"]
+                 << " (tx " << (*r)["check"]["hash"].get<std::string>() << ")\n";
+  return kExitOk;
+}
+
+// ---------- hub ----------
+
+int HubCreate(const Context& ctx, const std::string& name, const RepoOptions& opts) {
+  protocol::CreateRepoTx tx;
+  tx.name = name;
+  if (!opts.description_file.empty()) {
+    auto d = ReadFile(opts.description_file);
+    if (!d.ok()) return Fail(ctx, d.status());
+    tx.description = AsString(*d);
+  }
+  tx.task = opts.task;
+  tx.license = opts.license;
+  std::stringstream tags(opts.tags);
+  for (std::string tag; std::getline(tags, tag, ',');)
+    if (!tag.empty()) tx.tags.push_back(tag);
+  auto r = SendTx(ctx, tx);
+  if (!r.ok()) return Fail(ctx, r.status());
+  if (ctx.json_output) PrintJson({{"name", name}, {"height", (*r)["height"]}});
+  else std::cout << "created repository " << name << " in block " << (*r)["height"] << "\n";
+  return kExitOk;
+}
+
+int HubUpload(const Context& ctx, const std::string& name, const std::vector<std::string>& files,
+              const std::string& version, const std::string& test_vectors, uint64_t price) {
+  auto ver = hub::ParseVersion(version);
+  if (!ver.ok()) return Fail(ctx, ver.status());
+  ApiClient api = ctx.api();
+  json file_list = json::array();
+  for (const auto& path : files) {
+    auto data = ReadFile(path);
+    if (!data.ok()) return Fail(ctx, data.status());
+    crypto::Cid local = crypto::Cid::Of(*data);
+    if (!ctx.json_output) std::cerr << "uploading " << path << " (" << data->size() << " bytes) ... ";
+    auto r = api.PostRaw("/hub/files", *data, "application/octet-stream");
+    if (!r.ok()) return Fail(ctx, r.status());
+    if ((*r)["cid"].get<std::string>() != local.ToString())
+      return Fail(ctx, DataLoss("hub stored " + path + " under " + (*r)["cid"].get<std::string>() + ", expected " +
+                                local.ToString()));
+    if (!ctx.json_output) std::cerr << local.ToString() << "\n";
+    file_list.push_back({{"path", fs::path(path).filename().string()}, {"cid", local.ToString()}});
+  }
+  json body = {{"name", name}, {"version", version}, {"files", file_list}};
+  if (!test_vectors.empty()) {
+    auto data = ReadFile(test_vectors);
+    if (!data.ok()) return Fail(ctx, data.status());
+    auto r = api.PostRaw("/hub/files", *data, "application/json");
+    if (!r.ok()) return Fail(ctx, r.status());
+    body["test_vectors_cid"] = (*r)["cid"];
+  }
+  if (!ctx.json_output) std::cerr << "checking the model and running its test vectors ...\n";
+  auto prepared = api.Post("/hub/versions", body);
+  if (!prepared.ok()) return Fail(ctx, prepared.status());
+  auto manifest_cid = crypto::Cid::Parse((*prepared)["manifest_cid"].get<std::string>());
+  if (!manifest_cid.ok()) return Fail(ctx, manifest_cid.status());
+  // The manifest we sign for must be the one the hub serves, byte for byte.
+  auto manifest_bytes = api.GetRaw("/hub/manifests/" + manifest_cid->ToString());
+  if (!manifest_bytes.ok()) return Fail(ctx, manifest_bytes.status());
+  if (Status s = manifest_cid->Check(*manifest_bytes); !s.ok()) return Fail(ctx, s);
+  protocol::PublishVersionTx tx{name, ver->first, ver->second, *manifest_cid, price};
+  auto r = SendTx(ctx, tx);
+  if (!r.ok()) return Fail(ctx, r.status(), "create the repository first with `lucid hub create " + name + "`");
+  if (ctx.json_output) {
+    PrintJson({{"name", name}, {"version", version}, {"manifest_cid", manifest_cid->ToString()},
+               {"manifest", (*prepared)["manifest"]}, {"height", (*r)["height"]}});
+  } else {
+    std::cout << "published " << name << "@" << version << " manifest " << manifest_cid->ToString() << " in block "
+              << (*r)["height"] << "\n";
+  }
+  return kExitOk;
+}
+
+int HubList(const Context& ctx, const std::string& query) {
+  auto r = ctx.api().Get("/hub/repos" + (query.empty() ? "" : "?q=" + query));
+  if (!r.ok()) return Fail(ctx, r.status());
+  if (ctx.json_output) return PrintJson((*r)["repos"]), kExitOk;
+  for (const auto& repo : (*r)["repos"]) {
+    std::string latest = repo["versions"].empty() ? "-" : repo["versions"].back()["version"].get<std::string>();
+    std::cout << repo["name"].get<std::string>() << "\t" << latest << "\t" << repo["task"].get<std::string>() << "\t"
+              << repo["owner"].get<std::string>() << "\n";
+  }
+  return kExitOk;
+}
+
+int HubVersions(const Context& ctx, const std::string& name) {
+  auto r = ctx.api().Get("/hub/repos/" + name);
+  if (!r.ok()) return Fail(ctx, r.status(), "list repositories with `lucid hub list`");
+  if (ctx.json_output) return PrintJson((*r)["versions"]), kExitOk;
+  for (const auto& v : (*r)["versions"])
+    std::cout << v["version"].get<std::string>() << "\t" << v["manifest"].get<std::string>() << "\tprice "
+              << v["price"] << "\tblock " << v["height"] << "\n";
+  return kExitOk;
+}
+
+namespace {
+
+// Fetches and checks the manifest of a version, then each file, against their CIDs.
+Result<std::pair<hub::Manifest, Bytes>> FetchManifest(const ApiClient& api, const crypto::Cid& cid) {
+  ASSIGN_OR_RETURN(Bytes bytes, api.GetRaw("/hub/manifests/" + cid.ToString()));
+  RETURN_IF_ERROR(cid.Check(bytes));
+  ASSIGN_OR_RETURN(hub::Manifest m, hub::ParseManifest(bytes));
+  return std::make_pair(std::move(m), std::move(bytes));
+}
+
+Result<Bytes> FetchFile(const ApiClient& api, const hub::ManifestFile& f) {
+  ASSIGN_OR_RETURN(Bytes bytes, api.GetRaw("/hub/files/" + f.cid.ToString()));
+  RETURN_IF_ERROR(f.cid.Check(bytes).WithContext(f.path));
+  if (bytes.size() != f.size) return DataLoss(f.path + ": size differs from the manifest");
+  return bytes;
+}
+
+Result<crypto::Cid> ResolveRef(const ApiClient& api, const std::string& ref, json* entry = nullptr) {
+  ASSIGN_OR_RETURN(json v, api.Get("/chain/models/" + ref));
+  if (entry) *entry = v;
+  return crypto::Cid::Parse(v["manifest"].get<std::string>());
+}
+
+}  // namespace
+
+int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir) {
+  ApiClient api = ctx.api();
+  auto cid = ResolveRef(api, ref);
+  if (!cid.ok()) return Fail(ctx, cid.status(), "see versions with `lucid hub versions NAME`");
+  auto manifest = FetchManifest(api, *cid);
+  if (!manifest.ok()) return Fail(ctx, manifest.status());
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) return Fail(ctx, Unavailable("cannot create " + out_dir + ": " + ec.message()));
+  json files = json::array();
+  for (const auto& f : manifest->first.files) {
+    if (!ctx.json_output) std::cerr << "downloading " << f.path << " (" << f.size << " bytes) ... ";
+    auto bytes = FetchFile(api, f);
+    if (!bytes.ok()) return Fail(ctx, bytes.status());
+    if (Status s = WriteFile((fs::path(out_dir) / f.path).string(), *bytes); !s.ok()) return Fail(ctx, s);
+    if (!ctx.json_output) std::cerr << "CID ok\n";
+    files.push_back({{"path", f.path}, {"cid", f.cid.ToString()}, {"size", f.size}});
+  }
+  if (Status s = WriteFile((fs::path(out_dir) / "manifest.json").string(), manifest->second); !s.ok())
+    return Fail(ctx, s);
+  if (ctx.json_output) PrintJson({{"manifest_cid", cid->ToString()}, {"files", files}, {"out", out_dir}});
+  else std::cout << "downloaded " << ref << " (manifest " << cid->ToString() << ") to " << out_dir << "\n";
+  return kExitOk;
+}
+
+// ---------- inference ----------
+
+int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) {
+  ApiClient api = ctx.api();
+  auto key = ctx.FromKey();
+  if (!key.ok()) return Fail(ctx, key.status());
+  auto mode = protocol::ModeFromName(opts.mode);
+  if (!mode.ok()) return Fail(ctx, mode.status());
+  auto input_json = ReadJsonFile(opts.input_file);
+  if (!input_json.ok()) return Fail(ctx, input_json.status());
+  auto inputs = TensorMapFromJson(*input_json);
+  if (!inputs.ok()) return Fail(ctx, inputs.status(), "inputs are {\"NAME\": {\"dtype\", \"shape\", \"data\"}}");
+  json entry;
+  auto cid = ResolveRef(api, ref, &entry);
+  if (!cid.ok()) return Fail(ctx, cid.status(), "see models with `lucid hub list`");
+  auto status = api.Get("/status");
+  if (!status.ok()) return Fail(ctx, status.status());
+  if (!status->contains("node")) return Fail(ctx, Unavailable(ctx.node_url + " runs no inference node"));
+  auto node_addr = crypto::Address::FromHex((*status)["node"]["address"].get<std::string>());
+  if (!node_addr.ok()) return Fail(ctx, node_addr.status());
+  auto acct = api.Get("/chain/accounts/" + key->address().ToHex());
+  if (!acct.ok()) return Fail(ctx, acct.status());
+
+  protocol::SignedRequest sr;
+  protocol::InferenceRequest& req = sr.request;
+  req.chain_id = (*status)["chain_id"].get<std::string>();
+  req.requester = key->address();
+  req.model = *cid;
+  req.mode = *mode;
+  req.input_hash = HashTensorMap(*inputs);
+  req.max_fee = opts.max_fee.value_or((*status)["node"]["fee_per_inference"].get<uint64_t>() +
+                                      entry["price"].get<uint64_t>());
+  req.nonce = (*acct)["request_nonce"].get<uint64_t>();
+  req.node = *node_addr;
+  sr.signature = key->Sign(protocol::SigningDigest(req.Hash()));
+
+  auto resp = api.Post("/infer", {{"request", ToHex(sr.Encode())}, {"inputs", *input_json}});
+  if (!resp.ok()) return Fail(ctx, resp.status());
+
+  // Check the answer at once, before trusting it: outputs hash to the signed receipt.
+  auto receipt = FromHex((*resp)["raw"]["receipt"].get<std::string>());
+  auto evidence = FromHex((*resp)["raw"]["evidence"].get<std::string>());
+  auto outputs = TensorMapFromJson((*resp)["outputs"]);
+  if (!receipt.ok() || !evidence.ok() || !outputs.ok()) return Fail(ctx, Internal("node answered malformed data"));
+  auto r = protocol::Receipt::Decode(*receipt);
+  auto e = protocol::Evidence::Decode(*evidence);
+  if (!r.ok() || !e.ok()) return Fail(ctx, Internal("node answered an undecodable receipt or evidence"));
+  verify::Verdict verdict =
+      verify::VerifyResult(protocol::SubmitResultTx{sr, *r, *e}, verify::ChainView{req.chain_id, true});
+  verdict.Add("outputs_hash", verify::VerifyOutputs(*r, *outputs));
+  if (!verdict.ok()) {
+    for (const auto& c : verdict.checks)
+      if (!c.ok) std::cerr << "check " << c.name << " FAILED: " << c.detail << "\n";
+    return Fail(ctx, DataLoss("the node's answer does not verify"));
+  }
+  std::string id = (*resp)["receipt_id"].get<std::string>();
+
+  json bundle = {{"format", "lucid-result-bundle/1"},
+                 {"receipt_id", id},
+                 {"model", ref},
+                 {"request", ToHex(sr.Encode())},
+                 {"receipt", (*resp)["raw"]["receipt"]},
+                 {"evidence", (*resp)["raw"]["evidence"]},
+                 {"inputs", *input_json},
+                 {"outputs", (*resp)["outputs"]}};
+  if (opts.wait) {
+    // The node submits the result; wait until a block includes it, then keep the proof.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    Result<json> rec = NotFound("");
+    while (std::chrono::steady_clock::now() < deadline) {
+      rec = api.Get("/chain/receipts/" + id);
+      if (rec.ok() || rec.status().code() != Code::kNotFound) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (!rec.ok()) return Fail(ctx, rec.status().WithContext("waiting for the receipt on chain"));
+    bundle["height"] = (*rec)["height"];
+    bundle["proof"] = (*rec)["proof"];
+    bundle["header"] = (*rec)["raw"]["header"];
+  }
+  std::error_code ec;
+  fs::create_directories(ResultsDir(ctx), ec);
+  std::string bundle_path = (fs::path(ResultsDir(ctx)) / (id + ".json")).string();
+  if (Status s = WriteFile(bundle_path, AsBytes(bundle.dump(2))); !s.ok()) return Fail(ctx, s);
+
+  if (ctx.json_output) {
+    json out = {{"outputs", (*resp)["outputs"]}, {"receipt_id", id}, {"receipt", (*resp)["receipt"]},
+                {"bundle", bundle_path}};
+    if (bundle.contains("height")) out["height"] = bundle["height"];
+    PrintJson(out);
+  } else {
+    std::cout << "outputs:\n";
+    PrintTensorMap((*resp)["outputs"]);
+    std::cout << "receipt " << id << "\n";
+    if (bundle.contains("height")) std::cout << "settled in block " << bundle["height"] << "; ";
+    std::cout << "bundle saved to " << bundle_path << "\n"
+              << "verify with: lucid verify " << id << "\n";
+  }
+  return kExitOk;
+}
+
+// ---------- verify ----------
+
+namespace {
+
+struct VerifyReport {
+  std::vector<std::pair<verify::Check, bool>> checks;  // (check, skipped)
+  void Add(std::string name, const Status& s, std::string ok_detail) {
+    checks.push_back({{std::move(name), s.ok(), s.ok() ? std::move(ok_detail) : s.message()}, false});
+  }
+  void Skip(std::string name, std::string why) { checks.push_back({{std::move(name), true, std::move(why)}, true}); }
+  bool ok() const {
+    for (const auto& [c, skipped] : checks)
+      if (!c.ok) return false;
+    return true;
+  }
+};
+
+// The validator set and chain id we trust: the devnet's genesis in --home when present,
+// else the node's (trust on first use, written down in the output).
+Result<std::pair<chain::Genesis, std::string>> TrustedGenesis(const Context& ctx) {
+  std::string path = (fs::path(ctx.home) / "genesis.json").string();
+  if (fs::exists(path)) {
+    ASSIGN_OR_RETURN(json j, ReadJsonFile(path));
+    ASSIGN_OR_RETURN(chain::Genesis g, api::GenesisFromJson(j));
+    return std::make_pair(g, path);
+  }
+  ASSIGN_OR_RETURN(json j, ctx.api().Get("/chain/genesis"));
+  ASSIGN_OR_RETURN(chain::Genesis g, api::GenesisFromJson(j));
+  return std::make_pair(g, std::string("the node at ") + ctx.node_url + " (no genesis.json in --home)");
+}
+
+}  // namespace
+
+int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyOptions& opts) {
+  ApiClient api = ctx.api();
+  auto receipt_id = Hash32FromHex(receipt_id_text);
+  if (!receipt_id.ok()) return Fail(ctx, receipt_id.status(), "RECEIPT_ID is 64 hex characters");
+  std::string id = ToHex(*receipt_id);
+
+  // The bundle: a given file, the one `lucid infer` saved, or what the chain holds.
+  json bundle;
+  std::string source;
+  std::string saved = (fs::path(ResultsDir(ctx)) / (id + ".json")).string();
+  if (!opts.bundle_file.empty() || fs::exists(saved)) {
+    source = opts.bundle_file.empty() ? saved : opts.bundle_file;
+    auto j = ReadJsonFile(source);
+    if (!j.ok()) return Fail(ctx, j.status());
+    bundle = *j;
+  }
+  auto on_chain = api.Get("/chain/receipts/" + id);
+  if (bundle.is_null()) {
+    if (!on_chain.ok()) return Fail(ctx, on_chain.status(), "no local bundle for this receipt and the chain has none");
+    source = "chain at " + ctx.node_url;
+    bundle = {{"receipt_id", id},
+              {"request", (*on_chain)["raw"]["request"]},
+              {"receipt", (*on_chain)["raw"]["receipt"]},
+              {"evidence", (*on_chain)["raw"]["evidence"]},
+              {"proof", (*on_chain)["proof"]},
+              {"header", (*on_chain)["raw"]["header"]}};
+  }
+  if (!bundle.is_object()) return Fail(ctx, InvalidArgument(source + " is not a result bundle"));
+  if ((!bundle.contains("proof") || !bundle.contains("header")) && on_chain.ok()) {
+    bundle["proof"] = (*on_chain)["proof"];
+    bundle["header"] = (*on_chain)["raw"]["header"];
+  }
+
+  VerifyReport report;
+  auto hex_field = [&](const char* name) -> Result<Bytes> {
+    if (!bundle.contains(name) || !bundle[name].is_string()) return InvalidArgument(std::string("bundle lacks ") + name);
+    return FromHex(bundle[name].get<std::string>());
+  };
+  auto req_bytes = hex_field("request");
+  auto rec_bytes = hex_field("receipt");
+  auto ev_bytes = hex_field("evidence");
+  Result<protocol::SignedRequest> req = req_bytes.ok() ? protocol::SignedRequest::Decode(*req_bytes)
+                                                       : Result<protocol::SignedRequest>(req_bytes.status());
+  Result<protocol::Receipt> rec =
+      rec_bytes.ok() ? protocol::Receipt::Decode(*rec_bytes) : Result<protocol::Receipt>(rec_bytes.status());
+  Result<protocol::Evidence> ev =
+      ev_bytes.ok() ? protocol::Evidence::Decode(*ev_bytes) : Result<protocol::Evidence>(ev_bytes.status());
+  Status decoded = !req.ok() ? req.status().WithContext("request")
+                   : !rec.ok() ? rec.status().WithContext("receipt")
+                   : !ev.ok()  ? ev.status().WithContext("evidence")
+                               : Status::Ok();
+  report.Add("bundle_decodes", decoded, "request, receipt and evidence decode canonically");
+  auto genesis = TrustedGenesis(ctx);
+  if (!genesis.ok()) return Fail(ctx, genesis.status());
+  const chain::Genesis& g = genesis->first;
+
+  if (decoded.ok()) {
+    report.Add("receipt_id",
+               rec->Id() == *receipt_id ? Status::Ok()
+                                        : DataLoss("receipt hashes to " + ToHex(rec->Id()) + ", not " + id),
+               "receipt hashes to the id asked for");
+    // Node registration is chain state: ask the chain, and say so.
+    bool registered = false;
+    auto nodes = api.Get("/chain/nodes");
+    if (nodes.ok()) {
+      for (const auto& n : (*nodes)["nodes"]) {
+        if (n["address"].get<std::string>() != rec->node.ToHex()) continue;
+        for (const auto& m : n["modes"]) registered |= m.get<std::string>() == protocol::ModeName(rec->mode);
+      }
+    }
+    verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, verify::ChainView{g.chain_id, registered});
+    for (auto& c : v.checks) report.checks.push_back({c, false});
+
+    if (bundle.contains("inputs")) {
+      auto inputs = TensorMapFromJson(bundle["inputs"]);
+      report.Add("inputs_hash",
+                 !inputs.ok() ? inputs.status()
+                 : HashTensorMap(*inputs) == req->request.input_hash
+                     ? Status::Ok()
+                     : DataLoss("inputs do not hash to the signed request's input_hash"),
+                 "inputs hash to the signed request");
+    } else {
+      report.Skip("inputs_hash", "inputs not held locally");
+    }
+    if (bundle.contains("outputs")) {
+      auto outputs = TensorMapFromJson(bundle["outputs"]);
+      report.Add("outputs_hash", outputs.ok() ? verify::VerifyOutputs(*rec, *outputs) : outputs.status(),
+                 "outputs hash to the signed receipt");
+    } else {
+      report.Skip("outputs_hash", "outputs not held locally");
+    }
+
+    // Inclusion: proof to the receipts root of a header signed by a genesis validator.
+    if (bundle.contains("proof") && bundle.contains("header")) {
+      auto proof = api::ProofFromJson(bundle["proof"]);
+      auto header_bytes = hex_field("header");
+      Result<protocol::SignedHeader> header =
+          header_bytes.ok() ? protocol::SignedHeader::Decode(*header_bytes)
+                            : Result<protocol::SignedHeader>(header_bytes.status());
+      Status inclusion = !proof.ok() ? proof.status() : !header.ok() ? header.status() : Status::Ok();
+      if (inclusion.ok()) inclusion = verify::VerifyInclusion(*receipt_id, *proof, *header);
+      report.Add("inclusion", inclusion, "receipt is in the receipts root of a signed block header");
+      if (header.ok()) {
+        bool known = false;
+        for (const auto& v : g.validators) known |= v == header->header.proposer;
+        Status signer = header->header.chain_id != g.chain_id
+                            ? PermissionDenied("header is for chain " + header->header.chain_id)
+                        : known ? Status::Ok()
+                                : PermissionDenied("header proposer " + header->header.proposer.ToHex() +
+                                                   " is not a validator of the trusted genesis");
+        report.Add("header_signer", signer, "block " + std::to_string(header->header.height) +
+                                                " signed by a genesis validator (" + genesis->second + ")");
+        // The chain must hold the very same block header and receipt.
+        if (on_chain.ok()) {
+          bool same = (*on_chain)["raw"]["header"].get<std::string>() == ToHex(header->Encode()) &&
+                      (*on_chain)["raw"]["receipt"].get<std::string>() == ToHex(rec->Encode());
+          report.Add("chain_agrees", same ? Status::Ok() : DataLoss("the chain holds a different receipt or header"),
+                     "the chain at " + ctx.node_url + " holds the same receipt and header");
+        } else {
+          report.Add("chain_agrees", on_chain.status(), "");
+        }
+      }
+    } else {
+      report.Add("inclusion", on_chain.ok() ? Status(NotFound("bundle lacks an inclusion proof")) : on_chain.status(),
+                 "");
+    }
+
+    if (opts.replay) {
+      Status replay = [&]() -> Status {
+        if (!bundle.contains("inputs")) return FailedPrecondition("replay needs the inputs (not in the bundle)");
+        ASSIGN_OR_RETURN(TensorMap inputs, TensorMapFromJson(bundle["inputs"]));
+        ASSIGN_OR_RETURN(auto manifest, FetchManifest(api, rec->model));
+        const hub::ManifestFile* f = manifest.first.FindFile(manifest.first.model_file);
+        if (!f) return DataLoss("manifest lacks its model file");
+        ASSIGN_OR_RETURN(Bytes model_bytes, FetchFile(api, *f));
+        ASSIGN_OR_RETURN(auto model, onnx::Model::Load(model_bytes));
+        ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs));
+        if (HashTensorMap(outputs) != rec->output_hash)
+          return DataLoss("re-executed outputs hash to " + ToHex(HashTensorMap(outputs)) + ", receipt says " +
+                          ToHex(rec->output_hash));
+        return Status::Ok();
+      }();
+      report.Add("replay", replay, "re-executed locally: identical output bytes");
+    }
+  }
+
+  if (ctx.json_output) {
+    json checks = json::array();
+    for (const auto& [c, skipped] : report.checks)
+      checks.push_back({{"name", c.name}, {"ok", c.ok}, {"skipped", skipped}, {"detail", c.detail}});
+    PrintJson({{"receipt_id", id}, {"valid", report.ok()}, {"source", source}, {"checks", checks}});
+  } else {
+    std::cout << "receipt " << id << " (from " << source << ")\n";
+    for (const auto& [c, skipped] : report.checks)
+      std::cout << "  " << (skipped ? "SKIP" : c.ok ? "ok  " : "FAIL") << "  " << c.name << ": " << c.detail << "\n";
+    std::cout << (report.ok() ? "VALID" : "INVALID") << "\n";
+  }
+  return report.ok() ? kExitOk : kExitFailed;
+}
+
+// ---------- queries ----------
+
+int QueryAccount(const Context& ctx, const std::string& who) {
+  auto addr = ctx.ResolveAddress(who);
+  if (!addr.ok()) return Fail(ctx, addr.status());
+  auto r = ctx.api().Get("/chain/accounts/" + addr->ToHex());
+  if (!r.ok()) return Fail(ctx, r.status());
+  if (ctx.json_output) return PrintJson(*r), kExitOk;
+  std::cout << addr->ToChecksumHex() << "\n  balance " << (*r)["balance"] << "\n  nonce " << (*r)["nonce"]
+            << "\n  request_nonce " << (*r)["request_nonce"] << "\n";
+  return kExitOk;
+}
+
+int QueryBlock(const Context& ctx, const std::string& height) {
+  auto r = ctx.api().Get("/chain/blocks/" + height);
+  if (!r.ok()) return Fail(ctx, r.status());
+  if (ctx.json_output) return PrintJson(*r), kExitOk;
+  const json& h = (*r)["header"];
+  std::cout << "block " << h["height"] << " " << h["hash"].get<std::string>() << "\n  time_ms " << h["time_ms"]
+            << "\n  app_hash " << h["app_hash"].get<std::string>() << "\n  receipts_root "
+            << h["receipts_root"].get<std::string>() << "\n  proposer " << h["proposer"].get<std::string>() << "\n  txs "
+            << (*r)["txs"].size() << "\n";
+  for (const auto& t : (*r)["txs"])
+    std::cout << "    " << t.value("type", "?") << " " << t.value("hash", "") << " "
+              << t["result"].value("code_name", "") << "\n";
+  return kExitOk;
+}
+
+int QueryReceipt(const Context& ctx, const std::string& id) {
+  auto r = ctx.api().Get("/chain/receipts/" + id);
+  if (!r.ok()) return Fail(ctx, r.status());
+  if (ctx.json_output) return PrintJson(*r), kExitOk;
+  std::cout << "receipt " << (*r)["receipt_id"].get<std::string>() << " in block " << (*r)["height"] << "\n";
+  for (auto it = (*r)["receipt"].begin(); it != (*r)["receipt"].end(); ++it)
+    std::cout << "  " << it.key() << " " << it.value().dump() << "\n";
+  std::cout << "  node_paid " << (*r)["node_paid"] << " publisher_paid " << (*r)["publisher_paid"] << "\n";
+  return kExitOk;
+}
+
+// ---------- local run ----------
+
+int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file, int threads) {
+  auto bytes = ReadFile(model_file);
+  if (!bytes.ok()) return Fail(ctx, bytes.status());
+  auto model = onnx::Model::Load(*bytes);
+  if (!model.ok()) return Fail(ctx, model.status());
+  auto input_json = ReadJsonFile(input_file);
+  if (!input_json.ok()) return Fail(ctx, input_json.status());
+  auto inputs = TensorMapFromJson(*input_json);
+  if (!inputs.ok()) return Fail(ctx, inputs.status());
+  onnx::RunOptions options;
+  options.threads = threads;
+  auto outputs = (*model)->Run(*inputs, options);
+  if (!outputs.ok()) return Fail(ctx, outputs.status());
+  json out = {{"outputs", TensorMapToJson(*outputs)}, {"output_hash", ToHex(HashTensorMap(*outputs))},
+              {"model_cid", crypto::Cid::Of(*bytes).ToString()}, {"engine", onnx::kEngineId}};
+  if (ctx.json_output) return PrintJson(out), kExitOk;
+  std::cout << "outputs:\n";
+  PrintTensorMap(out["outputs"]);
+  std::cout << "output_hash " << out["output_hash"].get<std::string>() << "\n";
+  return kExitOk;
+}
+
+}  // namespace lucid::cli

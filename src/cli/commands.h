@@ -1,0 +1,54 @@
+// The `lucid` subcommands. Each returns a process exit code (context.h).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+
+namespace lucid::cli {
+
+int KeysNew(const Context& ctx, const std::string& name);
+int KeysList(const Context& ctx);
+int KeysShow(const Context& ctx, const std::string& name);
+
+int TxTransfer(const Context& ctx, const std::string& to, uint64_t amount);
+
+struct RepoOptions {
+  std::string description_file, task, license, tags;
+};
+int HubCreate(const Context& ctx, const std::string& name, const RepoOptions& opts);
+int HubUpload(const Context& ctx, const std::string& name, const std::vector<std::string>& files,
+              const std::string& version, const std::string& test_vectors, uint64_t price);
+int HubList(const Context& ctx, const std::string& query);
+int HubVersions(const Context& ctx, const std::string& name);
+int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir);
+
+struct InferOptions {
+  std::string input_file;
+  std::string mode = "vanilla";
+  std::optional<uint64_t> max_fee;
+  bool wait = true;
+};
+int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts);
+
+struct VerifyOptions {
+  bool replay = false;
+  std::string bundle_file;  // verify this result bundle instead of the saved one
+};
+int Verify(const Context& ctx, const std::string& receipt_id, const VerifyOptions& opts);
+
+int QueryAccount(const Context& ctx, const std::string& who);
+int QueryBlock(const Context& ctx, const std::string& height);
+int QueryReceipt(const Context& ctx, const std::string& id);
+
+int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file, int threads);
+
+struct DevnetOptions {
+  std::string http = "127.0.0.1:26680";
+  std::string block_time = "1s";
+};
+int Devnet(const Context& ctx, const DevnetOptions& opts);
+
+}  // namespace lucid::cli

@@ -1,0 +1,62 @@
+#include <csignal>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "devnet/devnet.h"
+
+namespace lucid::cli {
+
+int Devnet(const Context& ctx, const DevnetOptions& opts) {
+  auto block_time = devnet::ParseDuration(opts.block_time);
+  if (!block_time.ok()) return Fail(ctx, block_time.status(), "--block-time takes e.g. 1s or 500ms");
+  auto addr = devnet::ParseHostPort(opts.http);
+  if (!addr.ok()) return Fail(ctx, addr.status());
+
+  // Block the signals first so no thread started below takes them; wait for them at the end.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  devnet::DevnetOptions options;
+  options.home = ctx.home;
+  options.http_host = addr->first;
+  options.http_port = addr->second;
+  options.block_time = *block_time;
+  devnet::Devnet net(options);
+  auto info = net.Start();
+  if (!info.ok()) return Fail(ctx, info.status(), "is another devnet using " + ctx.home + " or the port?");
+
+  if (ctx.json_output) {
+    nlohmann::json accounts = nlohmann::json::array();
+    for (const auto& [name, a] : info->dev_accounts) accounts.push_back({{"name", name}, {"address", a.ToHex()}});
+    nlohmann::json models = nlohmann::json::array();
+    for (const auto& m : info->demo_models) models.push_back({{"ref", m.ref}, {"manifest_cid", m.manifest_cid}});
+    PrintJson({{"api", info->api_url}, {"chain_id", info->chain_id}, {"home", ctx.home},
+               {"validator", info->validator.ToHex()}, {"node", info->node.ToHex()},
+               {"dev_accounts", accounts}, {"demo_models", models}, {"insecure_dev_keys", true}});
+  } else {
+    std::cout << "Lucid devnet running\n"
+              << "  API        " << info->api_url << "\n"
+              << "  chain id   " << info->chain_id << " (dev mode)\n"
+              << "  home       " << ctx.home << "\n"
+              << "  validator  " << info->validator.ToChecksumHex() << "\n"
+              << "  node       " << info->node.ToChecksumHex() << "\n"
+              << "Dev accounts (INSECURE: their keys are public and work only on dev-mode chains):\n";
+    for (const auto& [name, a] : info->dev_accounts) std::cout << "  " << name << "  " << a.ToChecksumHex() << "\n";
+    std::cout << "Demo models:\n";
+    for (const auto& m : info->demo_models) std::cout << "  " << m.ref << "  " << m.manifest_cid << "\n";
+    std::cout << "Try: lucid --home " << ctx.home << " infer digits-mlp@1.0 --input models/digits/sample_input_mlp.json\n"
+              << "Stop with Ctrl-C." << std::endl;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cerr << "stopping devnet (signal " << sig << ")" << std::endl;
+  net.Stop();
+  return kExitOk;
+}
+
+}  // namespace lucid::cli

@@ -1,0 +1,144 @@
+// The `lucid` command: devnet, keys, txs, hub, inference, verification and queries.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace lucid::cli;
+  Context ctx;
+  if (const char* env = std::getenv("LUCID_NODE")) ctx.node_url = env;
+  if (const char* env = std::getenv("LUCID_HOME")) ctx.home = env;
+
+  CLI::App app{"lucid: verifiable AI inference.\n"
+               "Run models on inference nodes, settle results on chain, verify any result offline."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  app.add_option("--node", ctx.node_url, "Lucid API URL (env LUCID_NODE)")->capture_default_str();
+  app.add_option("--home", ctx.home, "Home directory: keys, devnet data, saved results (env LUCID_HOME)")
+      ->capture_default_str();
+  app.add_option("--from", ctx.from, "Key that signs transactions and requests")->capture_default_str();
+  app.add_flag("--json", ctx.json_output, "Print machine-readable JSON");
+
+  int rc = kExitOk;
+
+  // devnet
+  DevnetOptions devnet;
+  auto* devnet_cmd = app.add_subcommand("devnet", "Run a one-process dev network (chain, hub, node, API)");
+  devnet_cmd->add_option("--http", devnet.http, "API listen address HOST:PORT")->capture_default_str();
+  devnet_cmd->add_option("--block-time", devnet.block_time, "Block interval, e.g. 1s, 500ms")->capture_default_str();
+  devnet_cmd->callback([&] { rc = Devnet(ctx, devnet); });
+
+  // keys
+  auto* keys = app.add_subcommand("keys", "Manage keys in --home/keys")->require_subcommand(1);
+  std::string key_name;
+  auto* keys_new = keys->add_subcommand("new", "Create a key");
+  keys_new->add_option("NAME", key_name, "Key name")->required();
+  keys_new->callback([&] { rc = KeysNew(ctx, key_name); });
+  keys->add_subcommand("list", "List keys")->callback([&] { rc = KeysList(ctx); });
+  auto* keys_show = keys->add_subcommand("show", "Show a key's address");
+  keys_show->add_option("NAME", key_name, "Key name")->required();
+  keys_show->callback([&] { rc = KeysShow(ctx, key_name); });
+
+  // tx
+  auto* tx = app.add_subcommand("tx", "Send transactions")->require_subcommand(1);
+  std::string to;
+  uint64_t amount = 0;
+  auto* transfer = tx->add_subcommand("transfer", "Transfer funds");
+  transfer->add_option("TO", to, "Address or key name")->required();
+  transfer->add_option("AMOUNT", amount, "Amount in base units")->required();
+  transfer->callback([&] { rc = TxTransfer(ctx, to, amount); });
+
+  // hub
+  auto* hub = app.add_subcommand("hub", "Model Hub: repositories, versions, files")->require_subcommand(1);
+  std::string repo;
+  RepoOptions repo_opts;
+  auto* create = hub->add_subcommand("create", "Create a model repository");
+  create->add_option("NAME", repo, "Repository name")->required();
+  create->add_option("--description", repo_opts.description_file, "Markdown description file");
+  create->add_option("--task", repo_opts.task, "Task, e.g. image-classification");
+  create->add_option("--license", repo_opts.license, "License, e.g. MIT");
+  create->add_option("--tags", repo_opts.tags, "Comma-separated tags");
+  create->callback([&] { rc = HubCreate(ctx, repo, repo_opts); });
+
+  std::vector<std::string> files;
+  std::string version, vectors;
+  uint64_t price = 0;
+  auto* upload = hub->add_subcommand("upload", "Upload files and publish a version");
+  upload->add_option("NAME", repo, "Repository name")->required();
+  upload->add_option("FILE", files, "Model file(s)")->required();
+  upload->add_option("--version", version, "MAJOR.MINOR")->required();
+  upload->add_option("--test-vectors", vectors, "Test vectors JSON that must reproduce");
+  upload->add_option("--price", price, "Price per inference paid to the publisher")->capture_default_str();
+  upload->callback([&] { rc = HubUpload(ctx, repo, files, version, vectors, price); });
+
+  std::string query;
+  auto* list = hub->add_subcommand("list", "List repositories");
+  list->add_option("QUERY", query, "Filter by name, task or tag");
+  list->callback([&] { rc = HubList(ctx, query); });
+  auto* versions = hub->add_subcommand("versions", "List a repository's versions");
+  versions->add_option("NAME", repo, "Repository name")->required();
+  versions->callback([&] { rc = HubVersions(ctx, repo); });
+  std::string ref, out_dir;
+  auto* download = hub->add_subcommand("download", "Download a version, checking every CID");
+  download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();
+  download->add_option("--out", out_dir, "Output directory")->required();
+  download->callback([&] { rc = HubDownload(ctx, ref, out_dir); });
+
+  // infer
+  InferOptions infer_opts;
+  uint64_t max_fee = 0;
+  bool no_wait = false;
+  auto* infer = app.add_subcommand("infer", "Run a verifiable inference on a published model");
+  infer->add_option("REF", ref, "NAME@MAJOR.MINOR (or NAME for the latest)")->required();
+  infer->add_option("--input", infer_opts.input_file, "Input tensors JSON")->required();
+  infer->add_option("--mode", infer_opts.mode, "vanilla")->capture_default_str();
+  auto* max_fee_opt = infer->add_option("--max-fee", max_fee, "Most you pay (default: the quoted fee)");
+  infer->add_flag("--no-wait", no_wait, "Do not wait for the result to settle on chain");
+  infer->callback([&] {
+    if (max_fee_opt->count() > 0) infer_opts.max_fee = max_fee;
+    infer_opts.wait = !no_wait;
+    rc = Infer(ctx, ref, infer_opts);
+  });
+
+  // verify
+  std::string receipt_id;
+  VerifyOptions verify_opts;
+  auto* verify = app.add_subcommand("verify", "Verify a result: signatures, evidence, inclusion (exit 0 = valid)");
+  verify->add_option("RECEIPT_ID", receipt_id, "Receipt id (hex)")->required();
+  verify->add_flag("--replay", verify_opts.replay, "Also re-execute the model locally and compare output bytes");
+  verify->add_option("--bundle", verify_opts.bundle_file, "Verify this result bundle file");
+  verify->callback([&] { rc = Verify(ctx, receipt_id, verify_opts); });
+
+  // query
+  auto* q = app.add_subcommand("query", "Query chain state")->require_subcommand(1);
+  std::string arg;
+  auto* qa = q->add_subcommand("account", "Balance and nonces");
+  qa->add_option("ADDR", arg, "Address or key name")->required();
+  qa->callback([&] { rc = QueryAccount(ctx, arg); });
+  auto* qb = q->add_subcommand("block", "A block header and its txs");
+  qb->add_option("HEIGHT", arg, "Height or 'latest'")->required();
+  qb->callback([&] { rc = QueryBlock(ctx, arg); });
+  auto* qr = q->add_subcommand("receipt", "A receipt");
+  qr->add_option("RECEIPT_ID", arg, "Receipt id (hex)")->required();
+  qr->callback([&] { rc = QueryReceipt(ctx, arg); });
+
+  // run
+  std::string model_file, input_file;
+  int threads = 1;
+  auto* run = app.add_subcommand("run", "Execute an ONNX file locally (no chain)");
+  run->add_option("MODEL", model_file, "Model .onnx")->required();
+  run->add_option("--input", input_file, "Input tensors JSON")->required();
+  run->add_option("--threads", threads, "Threads (results are identical for any value)")->capture_default_str();
+  run->callback([&] { rc = RunLocal(ctx, model_file, input_file, threads); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  return rc;
+}

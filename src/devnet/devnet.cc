@@ -1,0 +1,243 @@
+#include "devnet/devnet.h"
+
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/json_views.h"
+#include "api/server.h"
+#include "devnet/chain_access_solo.h"
+#include "hub/hub.h"
+#include "keystore/keystore.h"
+#include "node/inference_node.h"
+#include "store/blob_store.h"
+
+namespace lucid::devnet {
+
+struct EmbeddedFile {
+  std::string_view name;
+  const unsigned char* data;
+  unsigned long size;
+};
+const std::vector<EmbeddedFile>& EmbeddedFiles();
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kChainId = "lucid-devnet-1";
+
+// Public seeds: these keys are insecure on purpose and accepted only in dev mode.
+crypto::PrivateKey ValidatorKey() { return crypto::PrivateKey::FromSeed("lucid-devnet-validator"); }
+crypto::PrivateKey NodeKey() { return crypto::PrivateKey::FromSeed("lucid-devnet-node"); }
+
+Result<ByteView> Embedded(std::string_view name) {
+  for (const auto& f : EmbeddedFiles())
+    if (f.name == name) return ByteView(f.data, f.size);
+  return NotFound("embedded file " + std::string(name));
+}
+
+uint64_t NowMs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+Status WriteText(const fs::path& path, const std::string& text) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Unavailable("cannot write " + tmp.string());
+    out << text;
+    if (!out) return Unavailable("short write on " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Unavailable("cannot rename " + tmp.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  uint64_t value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc()) return InvalidArgument("duration '" + std::string(text) + "' must start with a number");
+  std::string_view unit(p, text.data() + text.size() - p);
+  uint64_t ms = 0;
+  if (unit == "ms") ms = value;
+  else if (unit == "s" || unit.empty()) ms = value * 1000;
+  else if (unit == "m") ms = value * 60000;
+  else return InvalidArgument("duration unit must be ms, s or m, got '" + std::string(unit) + "'");
+  if (ms == 0 || ms > 3600000) return OutOfRange("duration must be between 1ms and 1h");
+  return std::chrono::milliseconds(ms);
+}
+
+Result<std::pair<std::string, int>> ParseHostPort(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return InvalidArgument("address must be HOST:PORT, got '" + std::string(text) + "'");
+  int port = 0;
+  auto [p, ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
+  if (ec != std::errc() || p != text.data() + text.size() || port < 0 || port > 65535)
+    return InvalidArgument("bad port in '" + std::string(text) + "'");
+  std::string host(text.substr(0, colon));
+  if (host.empty()) host = "127.0.0.1";
+  return std::make_pair(host, port);
+}
+
+struct Devnet::Impl {
+  DevnetOptions options;
+  std::unique_ptr<SoloChainAccess> chain;
+  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<hub::Hub> hub;
+  std::unique_ptr<node::InferenceNode> node;
+  std::unique_ptr<api::Server> server;
+
+  Result<json> SendTx(const crypto::PrivateKey& key, protocol::TxBody body) {
+    ASSIGN_OR_RETURN(chain::Account acct, chain->GetAccount(key.address()));
+    protocol::SignedTx tx = node::MakeTx(key, std::string(kChainId), acct.nonce, 10'000'000, std::move(body));
+    ASSIGN_OR_RETURN(node::BroadcastResult r, chain->Broadcast(tx.Encode(), std::chrono::seconds(30)));
+    if (r.check.code != chain::TxCode::kOk)
+      return FailedPrecondition("tx refused: " + std::string(chain::TxCodeName(r.check.code)) + ": " + r.check.log);
+    if (!r.deliver) return Unavailable("tx not included in time");
+    if (r.deliver->code != chain::TxCode::kOk)
+      return FailedPrecondition("tx failed: " + std::string(chain::TxCodeName(r.deliver->code)) + ": " + r.deliver->log);
+    return json{{"height", *r.height}};
+  }
+
+  // Publishes models/digits/<kind> as repository digits-<kind>, version 1.0, once.
+  Result<DemoModel> PublishDemo(const crypto::PrivateKey& owner, const std::string& kind) {
+    std::string name = "digits-" + kind;
+    auto existing = chain->GetRepo(name);
+    if (!existing.ok()) {
+      ASSIGN_OR_RETURN(ByteView meta_bytes, Embedded(kind + ".meta.json"));
+      json meta = json::parse(meta_bytes.begin(), meta_bytes.end(), nullptr, false);
+      if (meta.is_discarded()) return Internal("embedded " + kind + ".meta.json is not JSON");
+      ASSIGN_OR_RETURN(ByteView description, Embedded(kind + ".md"));
+      protocol::CreateRepoTx create;
+      create.name = name;
+      create.description = AsString(description);
+      create.task = meta.value("task", "");
+      create.license = meta.value("license", "");
+      for (const auto& t : meta.value("tags", json::array())) create.tags.push_back(t.get<std::string>());
+      RETURN_IF_ERROR(SendTx(owner, create).status().WithContext("creating " + name));
+      existing = chain->GetRepo(name);
+      if (!existing.ok()) return existing.status();
+    }
+    if (existing->versions.empty()) {
+      ASSIGN_OR_RETURN(ByteView model, Embedded(kind + ".onnx"));
+      ASSIGN_OR_RETURN(ByteView vectors, Embedded(kind + ".vectors.json"));
+      hub::VersionSpec spec;
+      spec.name = name;
+      spec.major = 1;
+      spec.minor = 0;
+      ASSIGN_OR_RETURN(crypto::Cid model_cid, hub->PutFile(model));
+      spec.files.push_back({kind + ".onnx", model_cid});
+      ASSIGN_OR_RETURN(crypto::Cid vectors_cid, hub->PutFile(vectors));
+      spec.test_vectors = vectors_cid;
+      ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub->PrepareVersion(spec));
+      RETURN_IF_ERROR(SendTx(owner, protocol::PublishVersionTx{name, 1, 0, prepared.manifest_cid, 5})
+                          .status()
+                          .WithContext("publishing " + name));
+      existing = chain->GetRepo(name);
+      if (!existing.ok()) return existing.status();
+    }
+    const chain::VersionEntry& v = existing->versions.back();
+    return DemoModel{name + "@" + std::to_string(v.major) + "." + std::to_string(v.minor), v.manifest.ToString()};
+  }
+};
+
+Devnet::Devnet(DevnetOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = std::move(options); }
+
+Devnet::~Devnet() { Stop(); }
+
+void Devnet::Stop() {
+  if (!impl_) return;
+  if (impl_->server) impl_->server->Stop();
+  if (impl_->chain) impl_->chain->Stop();
+}
+
+Result<DevnetInfo> Devnet::Start() {
+  Impl& d = *impl_;
+  const DevnetOptions& o = d.options;
+  std::error_code ec;
+  fs::create_directories(o.home, ec);
+  if (ec) return Unavailable("cannot create home " + o.home + ": " + ec.message());
+
+  // Dev keys in the keystore (created once; deterministic and public).
+  keystore::Keystore ks(o.home);
+  DevnetInfo info;
+  std::vector<crypto::PrivateKey> dev = keystore::DevKeys(o.dev_accounts);
+  for (size_t i = 0; i < dev.size(); ++i) {
+    std::string name = keystore::DevKeyName(i);
+    auto stored = ks.Get(name);
+    if (!stored.ok()) {
+      if (stored.status().code() != Code::kNotFound) return stored.status();
+      RETURN_IF_ERROR(ks.Import(name, dev[i]).status());
+    }
+    info.dev_accounts.push_back({name, dev[i].address()});
+  }
+
+  // Chain state: the genesis is written once and read back on every restart.
+  chain::Genesis genesis;
+  fs::path genesis_path = fs::path(o.home) / "genesis.json";
+  if (fs::exists(genesis_path)) {
+    std::ifstream in(genesis_path);
+    json j = json::parse(in, nullptr, false);
+    if (j.is_discarded()) return DataLoss(genesis_path.string() + " is corrupt");
+    ASSIGN_OR_RETURN(genesis, api::GenesisFromJson(j));
+  } else {
+    genesis.chain_id = std::string(kChainId);
+    genesis.genesis_time_ms = NowMs();
+    genesis.params.dev_mode = true;
+    for (const auto& k : dev) genesis.accounts.push_back({k.address(), o.dev_balance});
+    genesis.accounts.push_back({NodeKey().address(), 1'000'000'000});
+    genesis.validators.push_back(ValidatorKey().address());
+    RETURN_IF_ERROR(WriteText(genesis_path, api::GenesisJson(genesis).dump(2)));
+  }
+  ASSIGN_OR_RETURN(d.chain, SoloChainAccess::Start((fs::path(o.home) / "chain").string(), genesis, ValidatorKey(),
+                                                   o.block_time));
+
+  // Hub and inference node.
+  d.blobs = std::make_unique<store::BlobStore>((fs::path(o.home) / "hub").string());
+  d.hub = std::make_unique<hub::Hub>(d.blobs.get());
+  node::NodeConfig node_config{NodeKey()};
+  node_config.threads = o.threads;
+  d.node = std::make_unique<node::InferenceNode>(node_config, d.hub.get(), d.chain.get());
+
+  api::ServerOptions server_options;
+  server_options.host = o.http_host;
+  server_options.port = o.http_port;
+  d.server = std::make_unique<api::Server>(d.chain.get(), d.hub.get(), d.node.get(), server_options);
+  ASSIGN_OR_RETURN(int port, d.server->Start());
+  info.api_url = "http://" + o.http_host + ":" + std::to_string(port);
+
+  // Register the node once.
+  auto registered = d.chain->GetNode(NodeKey().address());
+  if (!registered.ok()) {
+    protocol::RegisterNodeTx reg;
+    reg.stake = 10'000;
+    reg.modes = protocol::ModeBit(protocol::Mode::kVanilla);
+    reg.endpoint = info.api_url;
+    RETURN_IF_ERROR(d.SendTx(NodeKey(), reg).status().WithContext("registering the inference node"));
+  }
+
+  if (o.publish_demo_models) {
+    for (const std::string kind : {"mlp", "cnn"}) {
+      ASSIGN_OR_RETURN(DemoModel m, d.PublishDemo(dev[0], kind));
+      info.demo_models.push_back(std::move(m));
+    }
+  }
+  info.chain_id = d.chain->Info().chain_id;
+  info.validator = ValidatorKey().address();
+  info.node = NodeKey().address();
+  return info;
+}
+
+}  // namespace lucid::devnet

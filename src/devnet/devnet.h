@@ -1,0 +1,63 @@
+// `lucid devnet`: the whole network in one process on embedded defaults: a solo block
+// producer over RocksDB state, the Model Hub over a local blob store, one inference node
+// and the HTTP API, with prefunded dev accounts and the demo models published.
+// INSECURE by design: every key it uses is derived from a public seed, and the chain is
+// created with dev_mode = true, the only kind of chain that accepts those keys.
+// Thread-safety: Start/Stop from one thread; the running parts are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "crypto/secp256k1.h"
+
+namespace lucid::devnet {
+
+struct DevnetOptions {
+  std::string home = ".lucid";
+  std::string http_host = "127.0.0.1";
+  int http_port = 26680;           // 0 picks a free port
+  std::chrono::milliseconds block_time{1000};
+  size_t dev_accounts = 4;
+  uint64_t dev_balance = 1'000'000'000'000;
+  bool publish_demo_models = true;
+  int threads = 1;
+};
+
+struct DemoModel {
+  std::string ref;                 // name@version
+  std::string manifest_cid;
+};
+
+struct DevnetInfo {
+  std::string chain_id;
+  std::string api_url;
+  crypto::Address validator;
+  crypto::Address node;
+  std::vector<std::pair<std::string, crypto::Address>> dev_accounts;  // name, address
+  std::vector<DemoModel> demo_models;
+};
+
+class Devnet {
+ public:
+  explicit Devnet(DevnetOptions options);
+  ~Devnet();
+  // Opens or creates the home, resumes the chain from its last committed block, starts
+  // block production and the API, registers the node and publishes demo models once.
+  Result<DevnetInfo> Start();
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "1s", "500ms", "2" (seconds) → duration; refuses zero and garbage.
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+// "127.0.0.1:26680" → host, port.
+Result<std::pair<std::string, int>> ParseHostPort(std::string_view text);
+
+}  // namespace lucid::devnet

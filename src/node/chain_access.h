@@ -1,0 +1,37 @@
+// What an inference node and the HTTP API need from the chain, behind one interface so
+// the same node runs beside the in-process solo producer (devnet) or, later, beside a
+// CometBFT network (over its RPC). Thread-safety: implementations must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "chain/app.h"
+
+namespace lucid::node {
+
+struct BroadcastResult {
+  chain::TxResult check;             // CheckTx outcome (code != ok: never enters a block)
+  std::optional<uint64_t> height;    // set once included, when waited for
+  std::optional<chain::TxResult> deliver;  // the block's result for the tx, when waited for
+};
+
+class ChainAccess {
+ public:
+  virtual ~ChainAccess() = default;
+  virtual chain::AppInfo Info() = 0;
+  virtual chain::Genesis GenesisInfo() = 0;
+  virtual Result<chain::Account> GetAccount(const crypto::Address& a) = 0;
+  virtual Result<chain::Repo> GetRepo(std::string_view name) = 0;
+  virtual Result<std::vector<chain::Repo>> ListRepos(std::string_view query) = 0;
+  virtual Result<chain::VersionEntry> ResolveModel(std::string_view ref) = 0;
+  virtual Result<chain::NodeInfo> GetNode(const crypto::Address& a) = 0;
+  virtual Result<std::vector<chain::NodeInfo>> ListNodes() = 0;
+  virtual Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) = 0;
+  virtual Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) = 0;
+  virtual Result<chain::StoredBlock> GetBlock(uint64_t height) = 0;
+  // Submit a signed tx; when wait > 0, block until it is in a block or the time runs out.
+  virtual Result<BroadcastResult> Broadcast(ByteView tx, std::chrono::milliseconds wait) = 0;
+};
+
+}  // namespace lucid::node

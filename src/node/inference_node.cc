@@ -1,0 +1,128 @@
+#include "node/inference_node.h"
+
+#include "onnx/model.h"
+#include "verify/verify.h"
+
+namespace lucid::node {
+
+using protocol::Mode;
+
+protocol::SignedTx MakeTx(const crypto::PrivateKey& key, std::string chain_id, uint64_t nonce,
+                          uint64_t max_tx_fee, protocol::TxBody body) {
+  protocol::Tx tx;
+  tx.chain_id = std::move(chain_id);
+  tx.from = key.address();
+  tx.nonce = nonce;
+  tx.max_tx_fee = max_tx_fee;
+  tx.body = std::move(body);
+  return protocol::SignedTx::Sign(std::move(tx), key);
+}
+
+InferenceNode::InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chain)
+    : config_(std::move(config)), address_(config_.key.address()), hub_(hub), chain_(chain) {}
+
+Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model) {
+  // Find the version entry by manifest CID through its manifest's name and version.
+  ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(model));
+  ASSIGN_OR_RETURN(chain::VersionEntry entry, chain_->ResolveModel(manifest.name + "@" + manifest.version()));
+  if (entry.manifest != model)
+    return NotFound("model " + model.ToString() + " is not a published version of " + manifest.name);
+  if (entry.price > UINT64_MAX - config_.fee_per_inference) return OutOfRange("fee overflows");
+  return config_.fee_per_inference + entry.price;
+}
+
+Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& signed_request,
+                                             const TensorMap& inputs,
+                                             std::chrono::milliseconds wait_for_inclusion) {
+  const protocol::InferenceRequest& req = signed_request.request;
+  chain::AppInfo info = chain_->Info();
+  if (req.chain_id != info.chain_id)
+    return InvalidArgument("request is for chain '" + req.chain_id + "', this node serves '" + info.chain_id + "'");
+  RETURN_IF_ERROR(signed_request.CheckSignature().WithContext("request signature"));
+  if ((config_.modes & protocol::ModeBit(req.mode)) == 0)
+    return Unimplemented("this node does not serve mode " + std::string(protocol::ModeName(req.mode)));
+  if (req.node != crypto::Address{} && req.node != address_)
+    return PermissionDenied("request is addressed to node " + req.node.ToHex() + ", not " + address_.ToHex());
+  if (req.deadline_height != 0 && req.deadline_height <= info.height)
+    return FailedPrecondition("request deadline height " + std::to_string(req.deadline_height) + " has passed");
+
+  ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
+  if (req.nonce < requester.request_nonce)
+    return FailedPrecondition("request nonce " + std::to_string(req.nonce) + " was already used (next is " +
+                              std::to_string(requester.request_nonce) + ")");
+  ASSIGN_OR_RETURN(uint64_t fee, QuoteFee(req.model));
+  if (fee > req.max_fee)
+    return FailedPrecondition("fee " + std::to_string(fee) + " exceeds the request's max fee " +
+                              std::to_string(req.max_fee));
+  if (requester.balance < fee)
+    return FailedPrecondition("requester balance " + std::to_string(requester.balance) +
+                              " is below the fee " + std::to_string(fee));
+
+  uint64_t input_bytes = 0;
+  for (const auto& [name, t] : inputs) input_bytes += t.bytes().size() + name.size();
+  if (input_bytes > config_.max_input_bytes)
+    return OutOfRange("inputs are " + std::to_string(input_bytes) + " bytes, limit " +
+                      std::to_string(config_.max_input_bytes));
+  if (HashTensorMap(inputs) != req.input_hash)
+    return InvalidArgument("input tensors do not hash to the request's input_hash");
+
+  ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
+  onnx::RunOptions run_options;
+  run_options.threads = config_.threads;
+  ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs, run_options));
+
+  InferenceResult out;
+  protocol::Receipt& receipt = out.result.receipt;
+  receipt.chain_id = req.chain_id;
+  receipt.request_hash = req.Hash();
+  receipt.model = req.model;
+  receipt.input_hash = req.input_hash;
+  receipt.output_hash = HashTensorMap(outputs);
+  receipt.mode = req.mode;
+  receipt.node = address_;
+  receipt.engine = std::string(onnx::kEngineId);
+  receipt.fee = config_.fee_per_inference;
+  out.result.request = signed_request;
+  if (req.mode != Mode::kVanilla)
+    return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) + " evidence is not available yet");
+  out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);
+  out.receipt_id = receipt.Id();
+  out.outputs = std::move(outputs);
+
+  // Check our own work with the validators' code before submitting it.
+  verify::ChainView view{info.chain_id, true};
+  verify::Verdict verdict = verify::VerifyResult(out.result, view);
+  if (!verdict.ok()) return Internal("node produced a result its own verifier refuses");
+
+  ASSIGN_OR_RETURN(out.tx_hash, SubmitTx(out.result, wait_for_inclusion, &out.submitted));
+  return out;
+}
+
+Result<Hash32> InferenceNode::SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,
+                                       BroadcastResult* out) {
+  std::lock_guard<std::mutex> lock(tx_mu_);
+  chain::AppInfo info = chain_->Info();
+  if (!next_nonce_) {
+    ASSIGN_OR_RETURN(chain::Account self, chain_->GetAccount(address_));
+    next_nonce_ = self.nonce;
+  }
+  protocol::SignedTx tx = MakeTx(config_.key, info.chain_id, *next_nonce_, config_.max_tx_fee, std::move(body));
+  Bytes bytes = tx.Encode();
+  auto result = chain_->Broadcast(bytes, wait);
+  if (!result.ok() || result->check.code != chain::TxCode::kOk) {
+    next_nonce_.reset();  // re-read from the chain next time
+    if (!result.ok()) return result.status();
+    return FailedPrecondition("chain refused the SubmitResult tx: " +
+                              std::string(chain::TxCodeName(result->check.code)) + ": " + result->check.log);
+  }
+  if (result->deliver && result->deliver->code != chain::TxCode::kOk) {
+    next_nonce_.reset();
+    return FailedPrecondition("SubmitResult tx failed in block: " +
+                              std::string(chain::TxCodeName(result->deliver->code)) + ": " + result->deliver->log);
+  }
+  ++*next_nonce_;
+  *out = *result;
+  return tx.Hash();
+}
+
+}  // namespace lucid::node

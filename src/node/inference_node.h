@@ -1,0 +1,73 @@
+// The inference worker: takes a requester-signed request plus its input tensors, checks
+// the request, loads the model version by CID through the hub (every byte checked),
+// executes it deterministically, builds the Receipt and the mode's Evidence, answers at
+// once and submits a SubmitResult tx to the chain.
+// Thread-safety: Infer() may be called concurrently; tx nonces are assigned under a lock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "crypto/secp256k1.h"
+#include "hub/hub.h"
+#include "node/chain_access.h"
+#include "protocol/types.h"
+#include "tensor/tensor.h"
+
+namespace lucid::node {
+
+struct NodeConfig {
+  crypto::PrivateKey key;          // node identity = its account; signs receipts and txs
+  uint64_t fee_per_inference = 10; // node's own fee, charged on every receipt
+  uint32_t modes = protocol::ModeBit(protocol::Mode::kVanilla);
+  int threads = 1;
+  uint64_t max_input_bytes = 16u << 20;  // canonical bytes of all inputs together
+  uint64_t max_tx_fee = 10'000'000;
+};
+
+struct InferenceResult {
+  TensorMap outputs;
+  protocol::SubmitResultTx result;  // signed request, receipt, evidence
+  Hash32 receipt_id{};
+  Hash32 tx_hash{};
+  // Outcome of submitting the SubmitResult tx (CheckTx, or the block's result when waited).
+  BroadcastResult submitted;
+};
+
+class InferenceNode {
+ public:
+  InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chain);
+
+  const crypto::Address& address() const { return address_; }
+  const NodeConfig& config() const { return config_; }
+
+  // Everything the chain will check is checked here first, so a node never does work it
+  // will not be paid for: chain id, request signature, mode, node field, nonce not used,
+  // input hash, model published, fee within max fee, requester balance.
+  // wait_for_inclusion > 0 waits for the SubmitResult to be in a block before returning.
+  Result<InferenceResult> Infer(const protocol::SignedRequest& request, const TensorMap& inputs,
+                                std::chrono::milliseconds wait_for_inclusion);
+
+  // The fee this node charges for a model version (node fee + publisher price).
+  Result<uint64_t> QuoteFee(const crypto::Cid& model);
+
+ private:
+  Result<Hash32> SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,
+                          BroadcastResult* out);
+
+  NodeConfig config_;
+  crypto::Address address_;
+  hub::Hub* hub_;
+  ChainAccess* chain_;
+  std::mutex tx_mu_;
+  std::optional<uint64_t> next_nonce_;  // guarded by tx_mu_
+};
+
+// Builds a signed tx for `key` with the next nonce the chain expects.
+protocol::SignedTx MakeTx(const crypto::PrivateKey& key, std::string chain_id, uint64_t nonce,
+                          uint64_t max_tx_fee, protocol::TxBody body);
+
+}  // namespace lucid::node
