@@ -152,7 +152,7 @@ def test_devnet_end_to_end(devnet: Devnet, cli: Cli, tmp_path: Path):
     low = cli.run("infer", "digits@1.0", "--input", input_file, key="bob", expect=1)
     assert "balance" in (low.stdout + low.stderr).lower()
     over = cli.run("tx", "transfer", alice, 10**18, key="dev1", expect=1)
-    assert "INSUFFICIENT_FUNDS" in over.stdout or "balance" in over.stdout.lower()
+    assert "INSUFFICIENT_FUNDS" in over.stdout
     # The same signed request again (replayed nonce) is refused by the node.
     r = requests.post(devnet.url + "/infer", json={"request": bundle["request"], "inputs": bundle["inputs"]},
                       timeout=30)
@@ -162,8 +162,7 @@ def test_devnet_end_to_end(devnet: Devnet, cli: Cli, tmp_path: Path):
     block = devnet.get(f"/chain/blocks/{height}").json()
     raw_tx = block["txs"][0]["raw"]
     r = requests.post(devnet.url + "/chain/txs", json={"tx": raw_tx, "wait_ms": 0}, timeout=30)
-    assert r.status_code == 422 and r.json()["check"]["code_name"] in ("BAD_NONCE", "kBadNonce") or \
-        "nonce" in r.json()["check"]["log"].lower()
+    assert r.status_code == 422 and r.json()["check"]["code_name"] == "BAD_NONCE"
     # Malformed tx and oversized request bodies get clear 4xx errors.
     r = requests.post(devnet.url + "/chain/txs", json={"tx": "00ff"}, timeout=30)
     assert 400 <= r.status_code < 500
