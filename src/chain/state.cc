@@ -355,6 +355,7 @@ Result<StoredBlock> DecodeStoredBlock(ByteView b) {
   ASSIGN_OR_RETURN(uint32_t n_results, r.Count(41));
   for (uint32_t i = 0; i < n_results; ++i) {
     ASSIGN_OR_RETURN(TxResult res, ReadTxResult(r));
+    res.height = block.header.header.height;  // not stored per result: the block says it
     block.results.push_back(std::move(res));
   }
   RETURN_IF_ERROR(FinishRecord(r, "block"));
