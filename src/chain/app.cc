@@ -194,7 +194,9 @@ Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
   h.time_ms = block.time_ms;
   h.prev_hash = block.prev_hash;
   h.txs_root = crypto::MerkleRoot(tx_leaves);
+  h.tx_count = static_cast<uint32_t>(tx_leaves.size());
   h.receipts_root = crypto::MerkleRoot(receipt_leaves);
+  h.receipt_count = static_cast<uint32_t>(receipt_leaves.size());
   h.app_hash = NextAppHash(impl.info.app_hash, staged.writes->writes());
   h.proposer = block.proposer;
 

@@ -318,7 +318,9 @@ void WriteHeader(codec::Writer& w, const BlockHeader& h) {
   w.U64(h.time_ms);
   w.Fixed(h.prev_hash);
   w.Fixed(h.txs_root);
+  w.U32(h.tx_count);
   w.Fixed(h.receipts_root);
+  w.U32(h.receipt_count);
   w.Fixed(h.app_hash);
   PutAddress(w, h.proposer);
 }
@@ -330,7 +332,9 @@ Status ReadHeader(codec::Reader& r, BlockHeader& h) {
   RETURN_IF_ERROR(GetU64(r, "header.time_ms", h.time_ms));
   RETURN_IF_ERROR(GetFixed(r, "header.prev_hash", h.prev_hash));
   RETURN_IF_ERROR(GetFixed(r, "header.txs_root", h.txs_root));
+  RETURN_IF_ERROR(GetU32(r, "header.tx_count", h.tx_count));
   RETURN_IF_ERROR(GetFixed(r, "header.receipts_root", h.receipts_root));
+  RETURN_IF_ERROR(GetU32(r, "header.receipt_count", h.receipt_count));
   RETURN_IF_ERROR(GetFixed(r, "header.app_hash", h.app_hash));
   return GetAddress(r, "header.proposer", h.proposer);
 }

@@ -163,7 +163,11 @@ struct BlockHeader {
   uint64_t time_ms = 0;     // producer's clock, strictly increasing
   Hash32 prev_hash{};
   Hash32 txs_root{};        // Merkle root over tx hashes (as leaves), block order
+  uint32_t tx_count = 0;    // leaves under txs_root
   Hash32 receipts_root{};   // Merkle root over receipt ids (as leaves), block order
+  // Leaves under receipts_root. An RFC 9162 audit path alone does not pin the tree size
+  // (index 0 of 3 also verifies as index 0 of 4), so verifiers take the size from here.
+  uint32_t receipt_count = 0;
   Hash32 app_hash{};        // state commitment after executing this block
   Address proposer;
 

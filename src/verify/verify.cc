@@ -130,6 +130,10 @@ Status VerifyInclusion(const Hash32& receipt_id, const crypto::InclusionProof& p
   RETURN_IF_ERROR(CheckSignatureBytes(header.signature, protocol::SigningDigest(h.Hash()), h.proposer,
                                       "block proposer")
                       .WithContext("header " + std::to_string(h.height)));
+  // The audit path alone does not pin the tree size; the signed header does.
+  if (proof.tree_size != h.receipt_count)
+    return InvalidArgument("proof is for a tree of " + std::to_string(proof.tree_size) + " receipts but block " +
+                           std::to_string(h.height) + " holds " + std::to_string(h.receipt_count));
   // receipts_root leaves are MerkleLeafHash(receipt id bytes), in block order.
   Status s = crypto::MerkleVerify(crypto::MerkleLeafHash(receipt_id), proof, h.receipts_root);
   if (!s.ok())

@@ -83,6 +83,8 @@ inline BlockHeader SampleHeader() {
   h.prev_hash = H("prev");
   h.txs_root = H("txs");
   h.receipts_root = H("receipts");
+  h.tx_count = 3;
+  h.receipt_count = 2;
   h.app_hash = H("app");
   h.proposer = NodeKey().address();
   return h;

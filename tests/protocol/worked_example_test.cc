@@ -113,7 +113,9 @@ std::string BuildExample() {
   hd.U64("time_ms", sh.header.time_ms);
   hd.Fixed("prev_hash", sh.header.prev_hash);
   hd.Fixed("txs_root", sh.header.txs_root);
+  hd.U32("tx_count", sh.header.tx_count);
   hd.Fixed("receipts_root", sh.header.receipts_root);
+  hd.U32("receipt_count", sh.header.receipt_count);
   hd.Fixed("app_hash", sh.header.app_hash);
   hd.Fixed("proposer", sh.header.proposer.bytes);
   EXPECT_EQ(hd.bytes(), sh.header.Encode());

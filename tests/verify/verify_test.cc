@@ -266,6 +266,7 @@ Block MakeBlock() {
   h.height = 9;
   h.time_ms = 1000;
   h.receipts_root = crypto::MerkleRoot(leaves);
+  h.receipt_count = static_cast<uint32_t>(leaves.size());
   h.proposer = OtherKey().address();
   b.header.signature = OtherKey().Sign(protocol::SigningDigest(h.Hash()));
   return b;
@@ -299,6 +300,20 @@ TEST(VerifyInclusionTest, ProofPathByteTampered) {
   auto wrong_index = proof;
   wrong_index.leaf_index = 3;
   EXPECT_FALSE(VerifyInclusion(b.receipt_ids[2], wrong_index, b.header).ok());
+}
+
+// RFC 9162 paths do not pin the tree size: index 0 of 5 has the same path shape as index 0
+// of 6..8. The header's receipt_count must decide, so a proof cannot claim another size.
+TEST(VerifyInclusionTest, TreeSizeMustMatchTheHeader) {
+  const Block b = MakeBlock();
+  auto proof = Prove(b, 0);
+  for (uint64_t size : {6u, 7u, 8u}) {
+    auto bad = proof;
+    bad.tree_size = size;
+    Status s = VerifyInclusion(b.receipt_ids[0], bad, b.header);
+    ASSERT_FALSE(s.ok()) << size;
+    EXPECT_NE(s.message().find("holds 5"), std::string::npos) << s.ToString();
+  }
 }
 
 TEST(VerifyInclusionTest, ReceiptNotInBlock) {
