@@ -8,6 +8,7 @@
 #include "chain/state.h"
 #include "crypto/hash.h"
 #include "crypto/secp256k1.h"
+#include "protocol/dev_keys.h"
 
 namespace lucid::chain {
 
@@ -89,6 +90,11 @@ Status Application::InitChain(const Genesis& genesis) {
   std::set<Address> seen_validators(genesis.validators.begin(), genesis.validators.end());
   if (seen_validators.size() != genesis.validators.size())
     return InvalidArgument("InitChain: duplicate validator");
+  if (!genesis.params.dev_mode)
+    for (const Address& v : genesis.validators)
+      if (IsDevAddress(v))
+        return PermissionDenied("InitChain: validator " + v.ToHex() +
+                                " is a public dev key; only a dev-mode genesis may use it");
   std::set<Address> seen_accounts;
   uint64_t supply = 0;
   for (const auto& a : genesis.accounts) {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "protocol/dev_keys.h"
 #include "verify/verify.h"
 
 namespace lucid::chain {
@@ -186,6 +187,10 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
     return Fail(TxCode::kNodeNotRegistered, "node " + receipt.node.ToHex() + " is not registered for mode " +
                                                 std::string(ModeName(receipt.mode)));
 
+  if (!env.params.dev_mode && IsDevAddress(request.requester))
+    return Fail(TxCode::kUnauthorized, "requester " + request.requester.ToHex() +
+                                           " is a public dev key, accepted only on chains started in dev mode");
+
   verify::ChainView view;
   view.chain_id = env.chain_id;
   view.node_registered_for_mode = true;
@@ -307,6 +312,9 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
     return Fail(TxCode::kWrongChain, "tx chain id '" + tx.chain_id + "' is not '" + env.chain_id + "'");
   if (Status s = signed_tx.CheckSignature(); !s.ok())
     return Fail(TxCode::kBadSignature, "tx signature: " + s.message());
+  if (!env.params.dev_mode && IsDevAddress(tx.from))
+    return Fail(TxCode::kUnauthorized, "sender " + tx.from.ToHex() +
+                                           " is a public dev key, accepted only on chains started in dev mode");
 
   LOAD_OR_FAIL(std::optional<Account> sender, LoadAccount(state, tx.from));
   if (!sender) return Fail(TxCode::kUnknownAccount, "sender " + tx.from.ToHex() + " has no account");

@@ -14,6 +14,7 @@
 #include "hub/hub.h"
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
+#include "protocol/dev_keys.h"
 #include "store/blob_store.h"
 
 namespace lucid::devnet {
@@ -33,8 +34,8 @@ namespace {
 constexpr std::string_view kChainId = "lucid-devnet-1";
 
 // Public seeds: these keys are insecure on purpose and accepted only in dev mode.
-crypto::PrivateKey ValidatorKey() { return crypto::PrivateKey::FromSeed("lucid-devnet-validator"); }
-crypto::PrivateKey NodeKey() { return crypto::PrivateKey::FromSeed("lucid-devnet-node"); }
+crypto::PrivateKey ValidatorKey() { return protocol::DevnetValidatorKey(); }
+crypto::PrivateKey NodeKey() { return protocol::DevnetNodeKey(); }
 
 Result<ByteView> Embedded(std::string_view name) {
   for (const auto& f : EmbeddedFiles())

@@ -1,5 +1,7 @@
 #include "keystore/keystore.h"
 
+#include "protocol/dev_keys.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,7 +245,7 @@ std::string DevKeyName(size_t index) { return "dev" + std::to_string(index); }
 std::vector<crypto::PrivateKey> DevKeys(size_t n) {
   std::vector<crypto::PrivateKey> keys;
   keys.reserve(n);
-  for (size_t i = 0; i < n; ++i) keys.push_back(crypto::PrivateKey::FromSeed("lucid-dev-key-" + std::to_string(i)));
+  for (size_t i = 0; i < n; ++i) keys.push_back(protocol::DevKey(i));
   return keys;
 }
 
