@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -119,11 +120,27 @@ Result<json> SendTx(const Context& ctx, protocol::TxBody body) {
   return j;
 }
 
+// For people: floats to 6 significant digits (--json prints exact values).
 void PrintTensorMap(const json& tensors) {
   for (auto it = tensors.begin(); it != tensors.end(); ++it) {
     const json& t = it.value();
-    std::cout << "  " << it.key() << " " << t["dtype"].get<std::string>() << t["shape"].dump() << " = "
-              << t["data"].dump() << "\n";
+    std::cout << "  " << it.key() << " " << t["dtype"].get<std::string>() << t["shape"].dump() << " = [";
+    const json& data = t["data"];
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (i) std::cout << ", ";
+      if (i == 64) {
+        std::cout << "... " << data.size() - 64 << " more";
+        break;
+      }
+      if (data[i].is_number_float()) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.6g", data[i].get<double>());
+        std::cout << buf;
+      } else {
+        std::cout << data[i].dump();
+      }
+    }
+    std::cout << "]\n";
   }
 }
 
@@ -255,6 +272,8 @@ int HubList(const Context& ctx, const std::string& query) {
   auto r = ctx.api().Get("/hub/repos" + (query.empty() ? "" : "?q=" + query));
   if (!r.ok()) return Fail(ctx, r.status());
   if (ctx.json_output) return PrintJson((*r)["repos"]), kExitOk;
+  if ((*r)["repos"].empty()) std::cout << "no repositories match\n";
+  else std::cout << "NAME\tLATEST\tTASK\tOWNER\n";
   for (const auto& repo : (*r)["repos"]) {
     std::string latest = repo["versions"].empty() ? "-" : repo["versions"].back()["version"].get<std::string>();
     std::cout << repo["name"].get<std::string>() << "\t" << latest << "\t" << repo["task"].get<std::string>() << "\t"

@@ -151,6 +151,20 @@ def test_devnet_end_to_end(devnet: Devnet, cli: Cli, tmp_path: Path):
     before = {w: balance(cli, w) for w in ("bob", "dev1", node, alice)}
     low = cli.run("infer", "digits@1.0", "--input", input_file, key="bob", expect=1)
     assert "balance" in (low.stdout + low.stderr).lower()
+    # Wrong shape, wrong dtype, unknown model: clear errors, nothing charged.
+    x = vectors[0]["inputs"]["x"]
+    wrong_shape = {"x": {"dtype": "float32", "shape": [1, 63], "data": x["data"][:63]}}
+    p = cli.run("infer", "digits@1.0", "--input", write_json(tmp_path / "shape.json", wrong_shape),
+                key="dev1", expect=1)
+    assert "shape" in p.stdout.lower(), p.stdout
+    wrong_dtype = {"x": {"dtype": "int32", "shape": [1, 64], "data": [0] * 64}}
+    p = cli.run("infer", "digits@1.0", "--input", write_json(tmp_path / "dtype.json", wrong_dtype),
+                key="dev1", expect=1)
+    assert "dtype" in p.stdout.lower() or "int32" in p.stdout, p.stdout
+    p = cli.run("infer", "nosuchmodel@1.0", "--input", input_file, key="dev1", expect=1)
+    assert "NOT_FOUND" in p.stdout
+    p = cli.run("infer", "digits@9.9", "--input", input_file, key="dev1", expect=1)
+    assert "NOT_FOUND" in p.stdout
     over = cli.run("tx", "transfer", alice, 10**18, key="dev1", expect=1)
     assert "INSUFFICIENT_FUNDS" in over.stdout
     # The same signed request again (replayed nonce) is refused by the node.
