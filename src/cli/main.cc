@@ -1,5 +1,7 @@
 // The `lucid` command: devnet, keys, txs, hub, inference, verification and queries.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -8,6 +10,8 @@
 
 int main(int argc, char** argv) {
   using namespace lucid::cli;
+  // Logs go to stderr: stdout carries command output (and --json documents).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lucid"));
   Context ctx;
   if (const char* env = std::getenv("LUCID_NODE")) ctx.node_url = env;
   if (const char* env = std::getenv("LUCID_HOME")) ctx.home = env;

@@ -1,5 +1,7 @@
 #include "node/inference_node.h"
 
+#include <spdlog/spdlog.h>
+
 #include "onnx/model.h"
 #include "verify/verify.h"
 
@@ -69,7 +71,10 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
   onnx::RunOptions run_options;
   run_options.threads = config_.threads;
+  const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs, run_options));
+  const auto run_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
 
   InferenceResult out;
   protocol::Receipt& receipt = out.result.receipt;
@@ -95,6 +100,9 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   if (!verdict.ok()) return Internal("node produced a result its own verifier refuses");
 
   ASSIGN_OR_RETURN(out.tx_hash, SubmitTx(out.result, wait_for_inclusion, &out.submitted));
+  spdlog::info("inference: model {} mode {} requester {} ran in {} us; receipt {} submitted in tx {}",
+               req.model.ToString(), protocol::ModeName(req.mode), req.requester.ToHex(), run_us,
+               ToHex(out.receipt_id), ToHex(out.tx_hash));
   return out;
 }
 

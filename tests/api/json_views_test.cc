@@ -1,0 +1,42 @@
+#include "api/json_views.h"
+
+#include <gtest/gtest.h>
+
+namespace lucid::api {
+namespace {
+
+TEST(JsonViewsTest, ProofRoundTripAndRefusals) {
+  crypto::InclusionProof p{3, 7, {crypto::MerkleLeafHash(AsBytes("a")), crypto::MerkleLeafHash(AsBytes("b"))}};
+  auto back = ProofFromJson(ProofJson(p));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->leaf_index, 3u);
+  EXPECT_EQ(back->tree_size, 7u);
+  EXPECT_EQ(back->path, p.path);
+  EXPECT_FALSE(ProofFromJson(json::object()).ok());
+  EXPECT_FALSE(ProofFromJson({{"leaf_index", -1}, {"tree_size", 1}, {"path", json::array()}}).ok());
+  EXPECT_FALSE(ProofFromJson({{"leaf_index", 0}, {"tree_size", 1}, {"path", {"zz"}}}).ok());
+}
+
+TEST(JsonViewsTest, GenesisRoundTrip) {
+  chain::Genesis g;
+  g.chain_id = "c";
+  g.genesis_time_ms = 5;
+  g.params.dev_mode = true;
+  g.accounts.push_back({crypto::PrivateKey::FromSeed("a").address(), 9});
+  g.validators.push_back(crypto::PrivateKey::FromSeed("v").address());
+  auto back = GenesisFromJson(GenesisJson(g));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->chain_id, "c");
+  EXPECT_TRUE(back->params.dev_mode);
+  EXPECT_EQ(back->accounts.at(0).address, g.accounts[0].address);
+  EXPECT_EQ(back->accounts.at(0).balance, 9u);
+  EXPECT_EQ(back->validators, g.validators);
+  json bad = GenesisJson(g);
+  bad["validators"] = {"0x12"};
+  EXPECT_FALSE(GenesisFromJson(bad).ok());
+  bad.erase("params");
+  EXPECT_FALSE(GenesisFromJson(bad).ok());
+}
+
+}  // namespace
+}  // namespace lucid::api
