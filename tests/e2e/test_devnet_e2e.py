@@ -203,6 +203,11 @@ def test_devnet_end_to_end(devnet: Devnet, cli: Cli, tmp_path: Path):
 
 def test_kill_9_during_block_production(devnet: Devnet, cli: Cli, tmp_path: Path):
     carol = cli.json("keys", "new", "carol")["address"]
+    # A receipt and a hub version that must survive the kill.
+    result = cli.json("infer", "digits-cnn@1.0", "--input", MODELS / "sample_input_cnn.json", key="dev3")
+    receipt_id = result["receipt_id"]
+    settled_height = result["height"]
+    settled_header = devnet.get(f"/chain/blocks/{settled_height}").json()["header"]
     stop = threading.Event()
     confirmed = []
 
@@ -232,6 +237,14 @@ def test_kill_9_during_block_production(devnet: Devnet, cli: Cli, tmp_path: Path
         if prev is not None:
             assert header["prev_hash"] == prev
         prev = header["hash"]
+    # Committed blocks are unchanged (same app hash), the receipt verifies, the hub serves.
+    assert devnet.get(f"/chain/blocks/{settled_height}").json()["header"] == settled_header
+    last_confirmed = max(confirmed)
+    assert devnet.get(f"/chain/blocks/{last_confirmed}").json()["header"]["height"] == last_confirmed
+    assert cli.json("verify", receipt_id, "--replay")["valid"] is True
+    dl = cli.json("hub", "download", "digits-cnn@1.0", "--out", tmp_path / "after-kill")
+    assert (tmp_path / "after-kill" / "cnn.onnx").read_bytes() == (MODELS / "cnn.onnx").read_bytes()
+    assert dl["manifest_cid"] == devnet.info["demo_models"][1]["manifest_cid"]
     # The chain keeps producing after recovery.
     devnet.wait_height(status["height"] + 2)
     cli.json("tx", "transfer", carol, 1, key="dev2")
