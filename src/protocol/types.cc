@@ -339,7 +339,8 @@ Status ReadHeader(codec::Reader& r, BlockHeader& h) {
   return GetAddress(r, "header.proposer", h.proposer);
 }
 
-// Ok iff sig over SigningDigest(hash) recovers to expected.
+}  // namespace
+
 Status CheckSigner(const Hash32& hash, const Signature& sig, const Address& expected, std::string_view what) {
   auto signer = crypto::RecoverAddress(SigningDigest(hash), sig);
   if (!signer.ok()) return PermissionDenied(std::string(what) + " signature invalid: " + signer.status().message());
@@ -348,8 +349,6 @@ Status CheckSigner(const Hash32& hash, const Signature& sig, const Address& expe
                             expected.ToHex());
   return Status::Ok();
 }
-
-}  // namespace
 
 std::string_view ModeName(Mode m) {
   switch (m) {

@@ -31,6 +31,10 @@ inline uint32_t ModeBit(Mode m) { return 1u << static_cast<uint8_t>(m); }
 //   keccak256("\x19Ethereum Signed Message:\n32" || hash32)
 Hash32 SigningDigest(const Hash32& hash32);
 
+// Ok iff sig over SigningDigest(hash) recovers to expected; PERMISSION_DENIED naming
+// `what` otherwise. Every signature check in Lucid goes through here.
+Status CheckSigner(const Hash32& hash, const Signature& sig, const Address& expected, std::string_view what);
+
 // What a requester signs: every field a node could otherwise change.
 struct InferenceRequest {
   std::string chain_id;

@@ -49,8 +49,9 @@ Status CheckFee(const protocol::InferenceRequest& request, const protocol::Recei
   return Status::Ok();
 }
 
-// Exactly 65 bytes, recovery id 0/1 (one encoding per signature), recovering to expected.
-Status CheckSignatureBytes(ByteView data, const Hash32& digest, const crypto::Address& expected,
+// Exactly 65 bytes, recovery id 0/1 (one encoding per signature), recovering to expected
+// over SigningDigest(hash).
+Status CheckSignatureBytes(ByteView data, const Hash32& hash, const crypto::Address& expected,
                            std::string_view what) {
   if (data.size() != 65)
     return InvalidArgument(std::string(what) + " signature must be 65 bytes, got " + std::to_string(data.size()));
@@ -59,12 +60,7 @@ Status CheckSignatureBytes(ByteView data, const Hash32& digest, const crypto::Ad
   if (sig[64] > 1)
     return InvalidArgument(std::string(what) + " signature recovery id " + std::to_string(sig[64]) +
                            " is not 0 or 1");
-  auto signer = crypto::RecoverAddress(digest, sig);
-  if (!signer.ok()) return PermissionDenied(std::string(what) + " signature invalid: " + signer.status().message());
-  if (*signer != expected)
-    return PermissionDenied(std::string(what) + " signature recovers to " + signer->ToHex() + ", expected " +
-                            expected.ToHex());
-  return Status::Ok();
+  return protocol::CheckSigner(hash, sig, expected, what);
 }
 
 }  // namespace
@@ -105,7 +101,7 @@ Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence
                            " is not the receipt's mode " + std::string(protocol::ModeName(receipt.mode)));
   switch (evidence.mode) {
     case Mode::kVanilla:
-      return CheckSignatureBytes(evidence.data, protocol::SigningDigest(receipt.Id()), receipt.node, "node");
+      return CheckSignatureBytes(evidence.data, receipt.Id(), receipt.node, "node");
     case Mode::kTee:
     case Mode::kZkml:
     case Mode::kReplay:
@@ -127,7 +123,7 @@ Status VerifyOutputs(const protocol::Receipt& receipt, const TensorMap& outputs)
 Status VerifyInclusion(const Hash32& receipt_id, const crypto::InclusionProof& proof,
                        const protocol::SignedHeader& header) {
   const auto& h = header.header;
-  RETURN_IF_ERROR(CheckSignatureBytes(header.signature, protocol::SigningDigest(h.Hash()), h.proposer,
+  RETURN_IF_ERROR(CheckSignatureBytes(header.signature, h.Hash(), h.proposer,
                                       "block proposer")
                       .WithContext("header " + std::to_string(h.height)));
   // The audit path alone does not pin the tree size; the signed header does.
