@@ -1,0 +1,36 @@
+// Matrix-product kernels shared by the float and integer executors (and, later, the zk
+// circuit, which proves exactly the integer products computed here).
+// Row-major; ld* are row strides in elements. Results never depend on `threads` or on the
+// SIMD path chosen at run time: float sums run over k = 0 … K−1 sequentially in float32
+// for each output element (docs/formats/onnx-semantics.md), integer sums are exact int32.
+// Thread-safety: free functions; callers own the buffers.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace lucid::gemm {
+
+// C[m,n] = Σ_k A[m,k]·B[k,n], each product rounded to float then added left to right from +0.
+void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+             int64_t ldc, int threads) noexcept;
+
+// C[m,n] = Σ_k A[m,k]·B[k,n] exactly in int32. REQUIRES: k ≤ 2^16 (no int32 overflow:
+// |a·b| ≤ 2^14 for int8·int8, 2^15 for uint8·int8).
+void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                 int32_t* c, int64_t ldc, int threads) noexcept;
+void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                 int32_t* c, int64_t ldc, int threads) noexcept;
+
+// The scalar references every SIMD path must match bit for bit (tests compare them).
+void GemmF32Reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                      float* c, int64_t ldc) noexcept;
+void GemmS8S8S32Reference(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b,
+                          int64_t ldb, int32_t* c, int64_t ldc) noexcept;
+void GemmU8S8S32Reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b,
+                          int64_t ldb, int32_t* c, int64_t ldc) noexcept;
+
+// Which path the dispatcher picked on this CPU: "scalar", "avx2", "avx512", "avx512-vnni".
+std::string_view ActivePath() noexcept;
+
+}  // namespace lucid::gemm
