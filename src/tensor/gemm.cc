@@ -1,8 +1,21 @@
-// Scalar reference kernels and the dispatcher. Optimised paths (blocked, SIMD, threaded)
-// live beside these and must reproduce them bit for bit.
+// Scalar reference kernels, the threaded tile driver and the run-time dispatcher.
+// Optimised block kernels (gemm_avx2.cc) reproduce the references bit for bit; the
+// driver only decides which block of C each thread computes, never how a sum is split.
 #include "tensor/gemm.h"
 
+#include <algorithm>
+#include <bit>
+#include <thread>
+#include <vector>
+
+#include "tensor/gemm_internal.h"
+
 namespace lucid::gemm {
+namespace {
+// x86 keeps the first operand's NaN, and compilers may swap commutative operands, so
+// NaN sign/payload would differ between builds; every NaN result is this one instead.
+float CanonicalNaN() noexcept { return std::bit_cast<float>(kCanonicalNaNBits); }
+}  // namespace
 
 void GemmF32Reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                       float* c, int64_t ldc) noexcept {
@@ -10,7 +23,7 @@ void GemmF32Reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t l
     for (int64_t j = 0; j < n; ++j) {
       float acc = 0.0f;
       for (int64_t p = 0; p < k; ++p) acc = acc + a[i * lda + p] * b[p * ldb + j];
-      c[i * ldc + j] = acc;
+      c[i * ldc + j] = acc == acc ? acc : CanonicalNaN();
     }
 }
 
@@ -34,19 +47,134 @@ void GemmU8S8S32Reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int
   GemmIntReference(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-             int64_t ldc, int /*threads*/) noexcept {
+namespace internal {
+namespace {
+
+void F32Scalar(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+               int64_t ldc) {
   GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
-void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
-                 int32_t* c, int64_t ldc, int /*threads*/) noexcept {
+void S8Scalar(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb, int32_t* c,
+              int64_t ldc) {
   GemmS8S8S32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
-void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
-                 int32_t* c, int64_t ldc, int /*threads*/) noexcept {
+void U8Scalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+              int32_t* c, int64_t ldc) {
   GemmU8S8S32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-std::string_view ActivePath() noexcept { return "scalar"; }
+constexpr Kernels kScalarKernels{"scalar", F32Scalar, S8Scalar, U8Scalar};
+constexpr Kernels kAvx2Kernels{"avx2", GemmF32Avx2, GemmS8S8S32Avx2, GemmU8S8S32Avx2};
+
+bool CpuHasAvx2() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+const Kernels& Active() noexcept {
+  static const Kernels& chosen = CpuHasAvx2() ? kAvx2Kernels : kScalarKernels;
+  return chosen;
+}
+
+// Below this many multiply-adds a thread costs more than it saves.
+constexpr int64_t kMinWorkPerThread = int64_t{1} << 16;
+
+// Splits C into a grid of blocks (rows a multiple of 6, columns of 16, matching the
+// micro-kernels) with at least `workers` blocks when possible, and runs contiguous block
+// ranges on the workers. Each C element lies in exactly one block.
+template <typename Fn>
+void RunTiles(int64_t m, int64_t n, int64_t k, int threads, Fn&& block) noexcept {
+  if (m <= 0 || n <= 0) return;
+  int64_t work = m * n * std::max<int64_t>(k, 1);
+  int64_t workers = std::clamp<int64_t>(threads, 1, 64);
+  workers = std::min(workers, std::max<int64_t>(1, work / kMinWorkPerThread));
+  int64_t mc = std::min<int64_t>(m, 96), nc = std::min<int64_t>(n, 512);
+  auto count = [&] { return ((m + mc - 1) / mc) * ((n + nc - 1) / nc); };
+  // Split columns first (each block re-reads its A rows, not B), then rows.
+  while (count() < workers && nc > 16) nc = std::max<int64_t>(16, ((nc / 2) + 15) / 16 * 16);
+  while (count() < workers && mc > 6) mc = std::max<int64_t>(6, ((mc / 2) + 5) / 6 * 6);
+  int64_t col_blocks = (n + nc - 1) / nc, blocks = count();
+  workers = std::min(workers, blocks);
+  auto run_range = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t i0 = (t / col_blocks) * mc, j0 = (t % col_blocks) * nc;
+      block(i0, std::min(mc, m - i0), j0, std::min(nc, n - j0));
+    }
+  };
+  if (workers <= 1) return run_range(0, blocks);
+  std::vector<std::thread> pool;
+  int64_t chunk = (blocks + workers - 1) / workers, next = chunk;
+  try {
+    for (; next < blocks; next += chunk) pool.emplace_back(run_range, next, std::min(blocks, next + chunk));
+  } catch (...) {
+    run_range(next, blocks);  // could not start a thread: do its share here
+  }
+  run_range(0, std::min(blocks, chunk));
+  for (auto& t : pool) t.join();
+}
+
+template <typename A, typename C, typename Block>
+void Drive(Block kernel, int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int8_t* b, int64_t ldb,
+           C* c, int64_t ldc, int threads) noexcept {
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, C{0});
+    return;
+  }
+  RunTiles(m, n, k, threads, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    kernel(rows, cols, k, a + i0 * lda, lda, b + j0, ldb, c + i0 * ldc + j0, ldc);
+  });
+}
+
+}  // namespace
+
+const Kernels* KernelsFor(Path path) noexcept {
+  switch (path) {
+    case Path::kScalar:
+      return &kScalarKernels;
+    case Path::kAvx2:
+      return CpuHasAvx2() ? &kAvx2Kernels : nullptr;
+  }
+  return nullptr;
+}
+
+void GemmF32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float* c, int64_t ldc, int threads) noexcept {
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  RunTiles(m, n, k, threads, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    kernels.f32(rows, cols, k, a + i0 * lda, lda, b + j0, ldb, c + i0 * ldc + j0, ldc);
+  });
+}
+void GemmS8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
+                     const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept {
+  Drive(kernels.s8s8, m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
+                     const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept {
+  Drive(kernels.u8s8, m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+
+}  // namespace internal
+
+void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+             int64_t ldc, int threads) noexcept {
+  internal::GemmF32With(internal::Active(), m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                 int32_t* c, int64_t ldc, int threads) noexcept {
+  internal::GemmS8S8S32With(internal::Active(), m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                 int32_t* c, int64_t ldc, int threads) noexcept {
+  internal::GemmU8S8S32With(internal::Active(), m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+
+std::string_view ActivePath() noexcept { return internal::Active().name; }
 
 }  // namespace lucid::gemm

@@ -11,7 +11,11 @@
 
 namespace lucid::gemm {
 
+inline constexpr uint32_t kCanonicalNaNBits = 0x7FC00000u;  // positive quiet NaN
+
 // C[m,n] = Σ_k A[m,k]·B[k,n], each product rounded to float then added left to right from +0.
+// A NaN result is always kCanonicalNaNBits (whether a result is NaN is fixed by IEEE; its
+// sign and payload would depend on the compiler's operand order).
 void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
              int64_t ldc, int threads) noexcept;
 

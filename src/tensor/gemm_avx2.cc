@@ -1,0 +1,236 @@
+// AVX2 block kernels. Float: each vector lane does exactly the reference's operations for
+// one C element — acc = acc + a·b with a separate rounded multiply and add (no FMA), k in
+// increasing order — so the result is bit-identical to GemmF32Reference. Int8: operands
+// are widened to int16 and multiplied pairwise with vpmaddwd, which is exact (vpmaddubsw
+// would saturate), so int32 sums equal the reference's.
+// Only functions carrying LUCID_AVX2 use AVX2; no inline library templates are
+// instantiated here, so no AVX2 code can leak into callers on other CPUs.
+#include <immintrin.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "tensor/gemm.h"
+#include "tensor/gemm_internal.h"
+
+#define LUCID_AVX2 __attribute__((target("avx2")))
+
+namespace lucid::gemm::internal {
+namespace {
+
+constexpr int64_t kMr = 6;     // rows per micro-tile
+constexpr int64_t kNr = 16;    // columns per micro-tile (two vectors)
+constexpr int64_t kKc = 256;   // k per packed panel
+constexpr int64_t kNc = 128;   // columns per packed B panel
+
+// ---- float -------------------------------------------------------------------------
+
+template <int MR>
+LUCID_AVX2 inline void MicroF32(int64_t kc, const float* a, int64_t lda, const float* bp, float* c, int64_t ldc,
+                                bool first) {
+  __m256 acc0[MR], acc1[MR];
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc);
+    acc1[r] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc + 8);
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    __m256 b0 = _mm256_load_ps(bp + p * kNr), b1 = _mm256_load_ps(bp + p * kNr + 8);
+    for (int r = 0; r < MR; ++r) {
+      __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+      acc0[r] = _mm256_add_ps(acc0[r], _mm256_mul_ps(av, b0));
+      acc1[r] = _mm256_add_ps(acc1[r], _mm256_mul_ps(av, b1));
+    }
+  }
+  const __m256 nan = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(kCanonicalNaNBits)));
+  for (int r = 0; r < MR; ++r) {  // NaN lanes become the canonical NaN, as in the reference
+    _mm256_storeu_ps(c + r * ldc, _mm256_blendv_ps(acc0[r], nan, _mm256_cmp_ps(acc0[r], acc0[r], _CMP_UNORD_Q)));
+    _mm256_storeu_ps(c + r * ldc + 8, _mm256_blendv_ps(acc1[r], nan, _mm256_cmp_ps(acc1[r], acc1[r], _CMP_UNORD_Q)));
+  }
+}
+
+template <int MR>
+LUCID_AVX2 void MicroF32Edge(int64_t kc, const float* a, int64_t lda, const float* bp, float* c, int64_t ldc,
+                             bool first, int64_t cols) {
+  if (cols == kNr) return MicroF32<MR>(kc, a, lda, bp, c, ldc, first);
+  alignas(32) float tmp[MR * kNr] = {};
+  if (!first)
+    for (int r = 0; r < MR; ++r) std::memcpy(tmp + r * kNr, c + r * ldc, static_cast<size_t>(cols) * sizeof(float));
+  MicroF32<MR>(kc, a, lda, bp, tmp, kNr, first);
+  for (int r = 0; r < MR; ++r) std::memcpy(c + r * ldc, tmp + r * kNr, static_cast<size_t>(cols) * sizeof(float));
+}
+
+LUCID_AVX2 void MicroF32Rows(int64_t rows, int64_t kc, const float* a, int64_t lda, const float* bp, float* c,
+                             int64_t ldc, bool first, int64_t cols) {
+  switch (rows) {
+    case 6: return MicroF32Edge<6>(kc, a, lda, bp, c, ldc, first, cols);
+    case 5: return MicroF32Edge<5>(kc, a, lda, bp, c, ldc, first, cols);
+    case 4: return MicroF32Edge<4>(kc, a, lda, bp, c, ldc, first, cols);
+    case 3: return MicroF32Edge<3>(kc, a, lda, bp, c, ldc, first, cols);
+    case 2: return MicroF32Edge<2>(kc, a, lda, bp, c, ldc, first, cols);
+    default: return MicroF32Edge<1>(kc, a, lda, bp, c, ldc, first, cols);
+  }
+}
+
+// Packs B[0:kc, 0:cols] into 16-column strips, p-major inside a strip; missing columns are 0
+// (their lanes are computed but never stored).
+void PackF32(int64_t kc, int64_t cols, const float* b, int64_t ldb, float* bp) {
+  for (int64_t s = 0; s * kNr < cols; ++s) {
+    int64_t width = cols - s * kNr < kNr ? cols - s * kNr : kNr;
+    float* dst = bp + s * kc * kNr;
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* src = b + p * ldb + s * kNr;
+      for (int64_t l = 0; l < width; ++l) dst[p * kNr + l] = src[l];
+      for (int64_t l = width; l < kNr; ++l) dst[p * kNr + l] = 0.0f;
+    }
+  }
+}
+
+void* AlignedBuffer(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
+// ---- int8 --------------------------------------------------------------------------
+
+template <int MR>
+LUCID_AVX2 inline void MicroI8(int64_t pairs, const int32_t* ap, const int16_t* bp, int32_t* c, int64_t ldc,
+                               bool first) {
+  __m256i acc0[MR], acc1[MR];
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = first ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc));
+    acc1[r] = first ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc + 8));
+  }
+  for (int64_t q = 0; q < pairs; ++q) {
+    __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr));
+    __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr + kNr));
+    for (int r = 0; r < MR; ++r) {
+      __m256i av = _mm256_set1_epi32(ap[q * MR + r]);
+      acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(av, b0));
+      acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(av, b1));
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc0[r]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc1[r]);
+  }
+}
+
+template <int MR>
+LUCID_AVX2 void MicroI8Edge(int64_t pairs, const int32_t* ap, const int16_t* bp, int32_t* c, int64_t ldc, bool first,
+                            int64_t cols) {
+  if (cols == kNr) return MicroI8<MR>(pairs, ap, bp, c, ldc, first);
+  alignas(32) int32_t tmp[MR * kNr] = {};
+  if (!first)
+    for (int r = 0; r < MR; ++r) std::memcpy(tmp + r * kNr, c + r * ldc, static_cast<size_t>(cols) * sizeof(int32_t));
+  MicroI8<MR>(pairs, ap, bp, tmp, kNr, first);
+  for (int r = 0; r < MR; ++r) std::memcpy(c + r * ldc, tmp + r * kNr, static_cast<size_t>(cols) * sizeof(int32_t));
+}
+
+LUCID_AVX2 void MicroI8Rows(int64_t rows, int64_t pairs, const int32_t* ap, const int16_t* bp, int32_t* c,
+                            int64_t ldc, bool first, int64_t cols) {
+  switch (rows) {
+    case 6: return MicroI8Edge<6>(pairs, ap, bp, c, ldc, first, cols);
+    case 5: return MicroI8Edge<5>(pairs, ap, bp, c, ldc, first, cols);
+    case 4: return MicroI8Edge<4>(pairs, ap, bp, c, ldc, first, cols);
+    case 3: return MicroI8Edge<3>(pairs, ap, bp, c, ldc, first, cols);
+    case 2: return MicroI8Edge<2>(pairs, ap, bp, c, ldc, first, cols);
+    default: return MicroI8Edge<1>(pairs, ap, bp, c, ldc, first, cols);
+  }
+}
+
+// B[0:kc, 0:cols] widened to int16 and interleaved by k pairs: strip s, pair q holds
+// (b[2q, j], b[2q+1, j]) for j = 0…15; odd kc and missing columns are padded with 0.
+void PackI8B(int64_t kc, int64_t cols, const int8_t* b, int64_t ldb, int16_t* bp) {
+  int64_t pairs = (kc + 1) / 2;
+  for (int64_t s = 0; s * kNr < cols; ++s) {
+    int64_t width = cols - s * kNr < kNr ? cols - s * kNr : kNr;
+    int16_t* dst = bp + s * pairs * 2 * kNr;
+    for (int64_t q = 0; q < pairs; ++q)
+      for (int64_t l = 0; l < kNr; ++l)
+        for (int64_t h = 0; h < 2; ++h) {
+          int64_t p = 2 * q + h;
+          dst[(q * kNr + l) * 2 + h] = (l < width && p < kc) ? static_cast<int16_t>(b[p * ldb + s * kNr + l]) : 0;
+        }
+  }
+}
+
+// A[0:rows, 0:kc] as int32 words holding the int16 pair (a[r, 2q], a[r, 2q+1]), q-major.
+template <typename A>
+void PackI8A(int64_t rows, int64_t kc, const A* a, int64_t lda, int32_t* ap) {
+  int64_t pairs = (kc + 1) / 2;
+  for (int64_t q = 0; q < pairs; ++q)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t p = 2 * q;
+      auto lo = static_cast<uint16_t>(static_cast<int16_t>(a[r * lda + p]));
+      auto hi = p + 1 < kc ? static_cast<uint16_t>(static_cast<int16_t>(a[r * lda + p + 1])) : uint16_t{0};
+      ap[q * rows + r] = static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
+    }
+}
+
+template <typename A>
+void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int8_t* b, int64_t ldb, int32_t* c,
+                int64_t ldc) {
+  constexpr int64_t kPairs = kKc / 2;
+  auto* bp = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * 2 * kPairs * kNc));
+  auto* ap = static_cast<int32_t*>(AlignedBuffer(sizeof(int32_t) * kPairs * kMr));
+  if (!bp || !ap) {  // out of memory: the reference needs no buffers
+    std::free(bp);
+    std::free(ap);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int32_t acc = 0;
+        for (int64_t p = 0; p < k; ++p) acc += static_cast<int32_t>(a[i * lda + p]) * static_cast<int32_t>(b[p * ldb + j]);
+        c[i * ldc + j] = acc;
+      }
+    return;
+  }
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    int64_t nc = n - jc < kNc ? n - jc : kNc;
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = k - pc < kKc ? k - pc : kKc, pairs = (kc + 1) / 2;
+      PackI8B(kc, nc, b + pc * ldb + jc, ldb, bp);
+      for (int64_t ir = 0; ir < m; ir += kMr) {
+        int64_t rows = m - ir < kMr ? m - ir : kMr;
+        PackI8A(rows, kc, a + ir * lda + pc, lda, ap);
+        for (int64_t s = 0; s * kNr < nc; ++s) {
+          int64_t cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
+          MicroI8Rows(rows, pairs, ap, bp + s * pairs * 2 * kNr, c + ir * ldc + jc + s * kNr, ldc, pc == 0, cols);
+        }
+      }
+    }
+  }
+  std::free(bp);
+  std::free(ap);
+}
+
+}  // namespace
+
+void GemmF32Avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                 int64_t ldc) {
+  auto* bp = static_cast<float*>(AlignedBuffer(sizeof(float) * kKc * kNc));
+  if (!bp) return GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);  // out of memory: no buffers needed
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    int64_t nc = n - jc < kNc ? n - jc : kNc;
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = k - pc < kKc ? k - pc : kKc;
+      PackF32(kc, nc, b + pc * ldb + jc, ldb, bp);
+      for (int64_t ir = 0; ir < m; ir += kMr) {
+        int64_t rows = m - ir < kMr ? m - ir : kMr;
+        for (int64_t s = 0; s * kNr < nc; ++s) {
+          int64_t cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
+          MicroF32Rows(rows, kc, a + ir * lda + pc, lda, bp + s * kc * kNr, c + ir * ldc + jc + s * kNr, ldc, pc == 0,
+                       cols);
+        }
+      }
+    }
+  }
+  std::free(bp);
+}
+
+void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                     int32_t* c, int64_t ldc) {
+  GemmI8Avx2(m, n, k, a, lda, b, ldb, c, ldc);
+}
+void GemmU8S8S32Avx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                     int32_t* c, int64_t ldc) {
+  GemmI8Avx2(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+}  // namespace lucid::gemm::internal

@@ -1,0 +1,47 @@
+// Internal to lucid_tensor (and its tests/benchmarks): the per-path block kernels behind
+// gemm.h's dispatcher. A block kernel computes a whole m×n block of C over all of k, so
+// any split of C into blocks (threads, tiles) gives the same bytes.
+// Thread-safety: free functions; callers own the buffers.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace lucid::gemm::internal {
+
+enum class Path : uint8_t { kScalar, kAvx2 };
+
+using F32Block = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                          float* c, int64_t ldc);
+using S8Block = void (*)(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                         int32_t* c, int64_t ldc);
+using U8Block = void (*)(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                         int32_t* c, int64_t ldc);
+
+struct Kernels {
+  std::string_view name;
+  F32Block f32;
+  S8Block s8s8;
+  U8Block u8s8;
+};
+
+// Kernels for a path; nullptr when this CPU cannot run it.
+const Kernels* KernelsFor(Path path) noexcept;
+
+// AVX2 block kernels (gemm_avx2.cc). Call only when the CPU supports AVX2.
+void GemmF32Avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                 int64_t ldc);
+void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                     int32_t* c, int64_t ldc);
+void GemmU8S8S32Avx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                     int32_t* c, int64_t ldc);
+
+// The threaded driver with an explicit path (tests run every path through it).
+void GemmF32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float* c, int64_t ldc, int threads) noexcept;
+void GemmS8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
+                     const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept;
+void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
+                     const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept;
+
+}  // namespace lucid::gemm::internal
