@@ -18,13 +18,14 @@
 namespace lucid::onnx::internal {
 
 struct Attr {
-  enum class Kind : uint8_t { kInt, kFloat, kInts, kFloats, kString, kTensor };
+  enum class Kind : uint8_t { kInt, kFloat, kInts, kFloats, kString, kTensor, kStrings };
   Kind kind = Kind::kInt;
   int64_t i = 0;
   float f = 0;
   std::vector<int64_t> ints;
   std::vector<float> floats;
   std::string s;
+  std::vector<std::string> strings;  // kStrings (e.g. RNN activations)
   Tensor t;
 };
 
@@ -95,6 +96,22 @@ LUCID_KERNEL(RunBatchNormalization);
 LUCID_KERNEL(RunFlatten); LUCID_KERNEL(RunReshape); LUCID_KERNEL(RunTranspose); LUCID_KERNEL(RunConcat);
 LUCID_KERNEL(RunSqueeze); LUCID_KERNEL(RunUnsqueeze); LUCID_KERNEL(RunShape); LUCID_KERNEL(RunGather);
 LUCID_KERNEL(RunCast); LUCID_KERNEL(RunConstant); LUCID_KERNEL(RunIdentity); LUCID_KERNEL(RunDropout);
+// Integer path (kernels_int.cc); MaxPool dispatches float to RunMaxPool.
+LUCID_KERNEL(RunQuantizeLinear); LUCID_KERNEL(RunDequantizeLinear); LUCID_KERNEL(RunDynamicQuantizeLinear);
+LUCID_KERNEL(RunMatMulInteger); LUCID_KERNEL(RunQLinearMatMul); LUCID_KERNEL(RunConvInteger);
+LUCID_KERNEL(RunQLinearConv); LUCID_KERNEL(RunMaxPoolAnyType);
+// kernels_nn.cc, kernels_rnn.cc
+LUCID_KERNEL(RunConvTranspose); LUCID_KERNEL(RunLayerNormalization); LUCID_KERNEL(RunInstanceNormalization);
+LUCID_KERNEL(RunResize); LUCID_KERNEL(RunLSTM); LUCID_KERNEL(RunGRU);
+// Float op coverage part 1 (kernels_math.cc, kernels_reduce.cc, kernels_index.cc).
+LUCID_KERNEL(RunExp); LUCID_KERNEL(RunLog); LUCID_KERNEL(RunSqrt); LUCID_KERNEL(RunPow); LUCID_KERNEL(RunAbs);
+LUCID_KERNEL(RunNeg); LUCID_KERNEL(RunReciprocal); LUCID_KERNEL(RunErf); LUCID_KERNEL(RunGelu); LUCID_KERNEL(RunElu);
+LUCID_KERNEL(RunPRelu); LUCID_KERNEL(RunHardSigmoid); LUCID_KERNEL(RunMax); LUCID_KERNEL(RunMin);
+LUCID_KERNEL(RunEqual); LUCID_KERNEL(RunLess); LUCID_KERNEL(RunGreater); LUCID_KERNEL(RunNot); LUCID_KERNEL(RunAnd);
+LUCID_KERNEL(RunWhere); LUCID_KERNEL(RunReduce); LUCID_KERNEL(RunArgMax); LUCID_KERNEL(RunCumSum); LUCID_KERNEL(RunTopK);
+LUCID_KERNEL(RunEinsum); LUCID_KERNEL(RunSplit); LUCID_KERNEL(RunSlice); LUCID_KERNEL(RunGatherElements);
+LUCID_KERNEL(RunExpand); LUCID_KERNEL(RunTile); LUCID_KERNEL(RunPad); LUCID_KERNEL(RunSize);
+LUCID_KERNEL(RunConstantOfShape); LUCID_KERNEL(RunRange);
 #undef LUCID_KERNEL
 
 Status ValidateGemm(Node&);
@@ -111,5 +128,24 @@ Status ValidateCast(Node&);
 Status ValidateConstant(Node&);
 Status ValidateLeakyRelu(Node&);
 Status ValidateDropout(Node&);
+Status ValidateMathOps(Node&);  // kernels_math.cc: Gelu, Elu, HardSigmoid
+Status ValidateReduce(Node&);   // kernels_reduce.cc
+Status ValidateArgMax(Node&);
+Status ValidateCumSum(Node&);
+Status ValidateTopK(Node&);
+Status ValidateEinsum(Node&);
+Status ValidateSplit(Node&);    // kernels_index.cc
+Status ValidateSlice(Node&);
+Status ValidateGatherElements(Node&);
+Status ValidatePad(Node&);
+Status ValidateConstantOfShape(Node&);
+Status ValidateConvTranspose(Node&);
+Status ValidateLayerNormalization(Node&);
+Status ValidateInstanceNormalization(Node&);
+Status ValidateResize(Node&);
+Status ValidateLSTM(Node&);
+Status ValidateGRU(Node&);
+Status ValidateQuantizeLinear(Node&);  // kernels_int.cc
+Status ValidateQLinearConv(Node&);     // QLinearConv, ConvInteger
 
 }  // namespace lucid::onnx::internal

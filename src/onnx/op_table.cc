@@ -24,7 +24,7 @@ constexpr OpDef kOps[] = {
     {"Gemm",                2, 3,       1, 1,        "alpha,beta,transA,transB",                  ValidateGemm,               RunGemm},
     {"MatMul",              2, 2,       1, 1,        "",                                          nullptr,                    RunMatMul},
     {"Conv",                2, 3,       1, 1,        "auto_pad,dilations,group,kernel_shape,pads,strides", ValidateConv,      RunConv},
-    {"MaxPool",             1, 1,       1, 1,        "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides", ValidatePool, RunMaxPool},
+    {"MaxPool",             1, 1,       1, 1,        "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides", ValidatePool, RunMaxPoolAnyType},
     {"AveragePool",         1, 1,       1, 1,        "auto_pad,ceil_mode,count_include_pad,dilations,kernel_shape,pads,strides", ValidatePool, RunAveragePool},
     {"GlobalAveragePool",   1, 1,       1, 1,        "",                                          nullptr,                    RunGlobalAveragePool},
     {"BatchNormalization",  5, 5,       1, 1,        "epsilon,momentum,spatial,training_mode",    ValidateBatchNormalization, RunBatchNormalization},
@@ -40,6 +40,60 @@ constexpr OpDef kOps[] = {
     {"Constant",            0, 0,       1, 1,        "value,value_float,value_floats,value_int,value_ints", ValidateConstant, RunConstant},
     {"Identity",            1, 1,       1, 1,        "",                                          nullptr,                    RunIdentity},
     {"Dropout",             1, 3,       1, 2,        "ratio,seed",                                ValidateDropout,            RunDropout},
+    // Float op coverage part 1 (kernels_math.cc, kernels_reduce.cc, kernels_index.cc).
+    {"Exp",                 1, 1,       1, 1,        "",                                          nullptr,                    RunExp},
+    {"Log",                 1, 1,       1, 1,        "",                                          nullptr,                    RunLog},
+    {"Sqrt",                1, 1,       1, 1,        "",                                          nullptr,                    RunSqrt},
+    {"Pow",                 2, 2,       1, 1,        "",                                          nullptr,                    RunPow},
+    {"Abs",                 1, 1,       1, 1,        "",                                          nullptr,                    RunAbs},
+    {"Neg",                 1, 1,       1, 1,        "",                                          nullptr,                    RunNeg},
+    {"Reciprocal",          1, 1,       1, 1,        "",                                          nullptr,                    RunReciprocal},
+    {"Erf",                 1, 1,       1, 1,        "",                                          nullptr,                    RunErf},
+    {"Gelu",                1, 1,       1, 1,        "approximate",                               ValidateMathOps,            RunGelu},
+    {"Elu",                 1, 1,       1, 1,        "alpha",                                     ValidateMathOps,            RunElu},
+    {"PRelu",               2, 2,       1, 1,        "",                                          nullptr,                    RunPRelu},
+    {"HardSigmoid",         1, 1,       1, 1,        "alpha,beta",                                ValidateMathOps,            RunHardSigmoid},
+    {"Max",                 1, 64,      1, 1,        "",                                          nullptr,                    RunMax},
+    {"Min",                 1, 64,      1, 1,        "",                                          nullptr,                    RunMin},
+    {"Equal",               2, 2,       1, 1,        "",                                          nullptr,                    RunEqual},
+    {"Less",                2, 2,       1, 1,        "",                                          nullptr,                    RunLess},
+    {"Greater",             2, 2,       1, 1,        "",                                          nullptr,                    RunGreater},
+    {"Not",                 1, 1,       1, 1,        "",                                          nullptr,                    RunNot},
+    {"And",                 2, 2,       1, 1,        "",                                          nullptr,                    RunAnd},
+    {"Where",               3, 3,       1, 1,        "",                                          nullptr,                    RunWhere},
+    {"ReduceMean",          1, 2,       1, 1,        "axes,keepdims,noop_with_empty_axes",        ValidateReduce,             RunReduce},
+    {"ReduceSum",           1, 2,       1, 1,        "axes,keepdims,noop_with_empty_axes",        ValidateReduce,             RunReduce},
+    {"ReduceMax",           1, 2,       1, 1,        "axes,keepdims,noop_with_empty_axes",        ValidateReduce,             RunReduce},
+    {"ReduceMin",           1, 2,       1, 1,        "axes,keepdims,noop_with_empty_axes",        ValidateReduce,             RunReduce},
+    {"ReduceProd",          1, 2,       1, 1,        "axes,keepdims,noop_with_empty_axes",        ValidateReduce,             RunReduce},
+    {"ReduceL2",            1, 2,       1, 1,        "axes,keepdims,noop_with_empty_axes",        ValidateReduce,             RunReduce},
+    {"ArgMax",              1, 1,       1, 1,        "axis,keepdims,select_last_index",           ValidateArgMax,             RunArgMax},
+    {"CumSum",              2, 2,       1, 1,        "exclusive,reverse",                         ValidateCumSum,             RunCumSum},
+    {"TopK",                1, 2,       2, 2,        "axis,k,largest,sorted",                     ValidateTopK,               RunTopK},
+    {"Einsum",              1, 2,       1, 1,        "equation",                                  ValidateEinsum,             RunEinsum},
+    {"Split",               1, 2,       1, 64,       "axis,num_outputs,split",                    ValidateSplit,              RunSplit},
+    {"Slice",               1, 5,       1, 1,        "axes,ends,starts",                          ValidateSlice,              RunSlice},
+    {"GatherElements",      2, 2,       1, 1,        "axis",                                      ValidateGatherElements,     RunGatherElements},
+    {"Expand",              2, 2,       1, 1,        "",                                          nullptr,                    RunExpand},
+    {"Tile",                2, 2,       1, 1,        "",                                          nullptr,                    RunTile},
+    {"Pad",                 1, 4,       1, 1,        "mode,pads,value",                           ValidatePad,                RunPad},
+    {"Size",                1, 1,       1, 1,        "",                                          nullptr,                    RunSize},
+    {"ConstantOfShape",     1, 1,       1, 1,        "value",                                     ValidateConstantOfShape,    RunConstantOfShape},
+    {"Range",               3, 3,       1, 1,        "",                                          nullptr,                    RunRange},
+    {"ConvTranspose",       2, 3,       1, 1,        "auto_pad,dilations,group,kernel_shape,output_padding,output_shape,pads,strides", ValidateConvTranspose, RunConvTranspose},
+    {"LayerNormalization",  2, 3,       1, 3,        "axis,epsilon,stash_type",                   ValidateLayerNormalization, RunLayerNormalization},
+    {"InstanceNormalization", 3, 3,     1, 1,        "epsilon",                                   ValidateInstanceNormalization, RunInstanceNormalization},
+    {"Resize",              1, 4,       1, 1,        "antialias,axes,coordinate_transformation_mode,cubic_coeff_a,exclude_outside,extrapolation_value,keep_aspect_ratio_policy,mode,nearest_mode", ValidateResize, RunResize},
+    {"LSTM",                3, 8,       0, 3,        "activation_alpha,activation_beta,activations,clip,direction,hidden_size,input_forget,layout", ValidateLSTM, RunLSTM},
+    {"GRU",                 3, 6,       0, 2,        "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout,linear_before_reset", ValidateGRU, RunGRU},
+    // Integer path (kernels_int.cc, docs/formats/integer-semantics.md).
+    {"QuantizeLinear",      2, 3,       1, 1,        "axis,saturate,block_size",                  ValidateQuantizeLinear,     RunQuantizeLinear},
+    {"DequantizeLinear",    2, 3,       1, 1,        "axis,block_size",                           ValidateQuantizeLinear,     RunDequantizeLinear},
+    {"DynamicQuantizeLinear", 1, 1,     3, 3,        "",                                          nullptr,                    RunDynamicQuantizeLinear},
+    {"MatMulInteger",       2, 4,       1, 1,        "",                                          nullptr,                    RunMatMulInteger},
+    {"QLinearMatMul",       8, 8,       1, 1,        "",                                          nullptr,                    RunQLinearMatMul},
+    {"ConvInteger",         2, 4,       1, 1,        "auto_pad,dilations,group,kernel_shape,pads,strides", ValidateQLinearConv, RunConvInteger},
+    {"QLinearConv",         8, 9,       1, 1,        "auto_pad,dilations,group,kernel_shape,pads,strides", ValidateQLinearConv, RunQLinearConv},
 };
 
 }  // namespace
@@ -77,7 +131,7 @@ std::string Node::Describe() const { return "node '" + name + "' (" + op_type + 
 Status ExpectKind(const Node& node, std::string_view attr, Attr::Kind kind) {
   auto it = node.attrs.find(attr);
   if (it == node.attrs.end() || it->second.kind == kind) return Status::Ok();
-  static constexpr const char* kNames[] = {"int", "float", "ints", "floats", "string", "tensor"};
+  static constexpr const char* kNames[] = {"int", "float", "ints", "floats", "string", "tensor", "strings"};
   return InvalidArgument(node.Describe() + ": attribute '" + std::string(attr) + "' must be of type " +
                          kNames[static_cast<int>(kind)]);
 }

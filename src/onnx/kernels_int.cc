@@ -1,0 +1,672 @@
+// Integer kernels: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger,
+// ConvInteger, QLinearMatMul, QLinearConv, and MaxPool on int8/uint8.
+//
+// Exact semantics (rounding, saturation, fixed-point requantization, overflow bounds) are
+// specified in docs/formats/integer-semantics.md; this file implements that document.
+// Integer products go through the GEMM contract (tensor/gemm.h): activations are the A
+// operand (uint8 or int8), weights the B operand (int8; uint8 weights are shifted by −128
+// together with their zero point, which leaves every (w − zp) unchanged). Zero-point
+// corrections are applied exactly in int64, so results never depend on threads.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "onnx/op_internal.h"
+#include "tensor/gemm.h"
+
+namespace lucid::onnx::internal {
+namespace {
+
+constexpr int64_t kMaxReduction = 1 << 15;  // K bound that keeps every int32 accumulator exact
+
+bool IsQuant(DType d) { return d == DType::kInt8 || d == DType::kUint8; }
+
+Status NeedDType(const Node& node, const Tensor& t, std::string_view what, std::initializer_list<DType> ok) {
+  for (DType d : ok)
+    if (t.dtype() == d) return Status::Ok();
+  return Unimplemented(node.Describe() + ": " + std::string(what) + " has unsupported dtype " +
+                       std::string(DTypeName(t.dtype())));
+}
+
+// Reads element i of an int8/uint8/int32 tensor as int64.
+int64_t IntAt(const Tensor& t, uint64_t i) {
+  switch (t.dtype()) {
+    case DType::kInt8: return t.data<int8_t>()[i];
+    case DType::kUint8: return t.data<uint8_t>()[i];
+    case DType::kInt32: return t.data<int32_t>()[i];
+    default: return 0;
+  }
+}
+
+std::pair<int64_t, int64_t> QuantRange(DType d) {
+  return d == DType::kInt8 ? std::pair<int64_t, int64_t>{-128, 127} : std::pair<int64_t, int64_t>{0, 255};
+}
+
+// Scales: every entry finite and > 0 (a zero or negative scale has no meaning).
+Result<std::vector<float>> ReadScales(const Node& node, const Tensor& s, std::string_view what) {
+  if (s.dtype() != DType::kFloat32) return Unimplemented(node.Describe() + ": " + std::string(what) + " must be float32");
+  if (s.rank() > 1) return InvalidArgument(node.Describe() + ": " + std::string(what) + " must be a scalar or 1-D");
+  std::vector<float> v(s.data<float>(), s.data<float>() + s.num_elements());
+  if (v.empty()) return InvalidArgument(node.Describe() + ": " + std::string(what) + " is empty");
+  for (float f : v)
+    if (!(f > 0.0f) || !std::isfinite(f))
+      return InvalidArgument(node.Describe() + ": " + std::string(what) + " must be finite and > 0");
+  return v;
+}
+
+// Zero points: scalar or 1-D; absent → zeros of `dtype`.
+Result<std::vector<int64_t>> ReadZeroPoints(const Node& node, const Tensor* zp, std::string_view what) {
+  if (zp == nullptr) return std::vector<int64_t>{0};
+  if (!IsQuant(zp->dtype()) && zp->dtype() != DType::kInt32)
+    return Unimplemented(node.Describe() + ": " + std::string(what) + " has unsupported dtype " +
+                         std::string(DTypeName(zp->dtype())));
+  if (zp->rank() > 1) return InvalidArgument(node.Describe() + ": " + std::string(what) + " must be a scalar or 1-D");
+  std::vector<int64_t> v(zp->num_elements());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = IntAt(*zp, i);
+  if (v.empty()) return InvalidArgument(node.Describe() + ": " + std::string(what) + " is empty");
+  return v;
+}
+
+// Per-tensor (size 1) or per-axis (size == dim) parameters; returns the index stride for axis.
+struct AxisPlan {
+  uint64_t inner = 1;  // elements after the axis
+  int64_t dim = 1;     // extent of the axis (1 when per-tensor)
+  bool per_axis = false;
+};
+
+Result<AxisPlan> PlanAxis(const Node& node, const Tensor& x, size_t params, int64_t axis_attr) {
+  AxisPlan plan;
+  if (params == 1) return plan;
+  ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(axis_attr, static_cast<int64_t>(x.rank()), node));
+  if (static_cast<int64_t>(params) != x.shape()[axis])
+    return InvalidArgument(node.Describe() + ": " + std::to_string(params) + " scales/zero points for axis " +
+                           std::to_string(axis) + " of extent " + std::to_string(x.shape()[axis]));
+  plan.per_axis = true;
+  plan.dim = x.shape()[axis];
+  plan.inner = Product(x.shape(), axis + 1, x.rank());
+  return plan;
+}
+
+// ONNX QuantizeLinear: saturate(round_half_even(x / scale) + zp), division in float32.
+int64_t QuantizeOne(float x, float scale, int64_t zp, int64_t lo, int64_t hi) {
+  double q = std::nearbyint(static_cast<double>(x / scale)) + static_cast<double>(zp);  // default mode: ties to even
+  if (!(q >= static_cast<double>(lo))) return lo;  // also −inf
+  if (q > static_cast<double>(hi)) return hi;
+  return static_cast<int64_t>(q);
+}
+
+void StoreQuant(Tensor& y, uint64_t i, int64_t v) {
+  if (y.dtype() == DType::kInt8) y.data<int8_t>()[i] = static_cast<int8_t>(v);
+  else y.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+}
+
+Status CheckNoNan(const Node& node, const Tensor& x) {
+  const float* p = x.data<float>();
+  for (uint64_t i = 0; i < x.num_elements(); ++i)
+    if (std::isnan(p[i])) return InvalidArgument(node.Describe() + ": input contains NaN, which has no quantized value");
+  return Status::Ok();
+}
+
+// ---- Requantization (docs/formats/integer-semantics.md §4) ----
+
+// An integer view of `input_scale · weight_scale / output_scale`.
+struct FixedMultiplier {
+  int64_t m = 0;  // in [2^30, 2^31)
+  int shift = 0;  // in [1, 62]
+};
+
+Result<FixedMultiplier> MakeMultiplier(const Node& node, float s_in, float s_w, float s_out) {
+  double real = static_cast<double>(s_in) * static_cast<double>(s_w) / static_cast<double>(s_out);
+  int exponent = 0;
+  double mantissa = std::frexp(real, &exponent);  // real = mantissa · 2^exponent, mantissa in [0.5, 1)
+  int64_t m = std::llround(std::ldexp(mantissa, 31));
+  if (m == (int64_t{1} << 31)) {
+    m >>= 1;
+    ++exponent;
+  }
+  int shift = 31 - exponent;
+  if (!std::isfinite(real) || real <= 0 || shift < 1 || shift > 62)
+    return OutOfRange(node.Describe() + ": requantization multiplier " + std::to_string(real) +
+                      " is outside [2^-31, 2^30)");
+  return FixedMultiplier{m, shift};
+}
+
+// floor((acc · m + 2^(shift−1)) / 2^shift): round half up, exact for negative values.
+inline int64_t RoundShift(int64_t acc, const FixedMultiplier& f) {
+  int64_t prod = acc * f.m;  // |acc| < 2^31, m < 2^31: fits
+  return (prod + (int64_t{1} << (f.shift - 1))) >> f.shift;  // arithmetic shift = floor (C++20)
+}
+
+inline int64_t Requantize(int64_t acc, const FixedMultiplier& f, int64_t zp, int64_t lo, int64_t hi) {
+  return std::clamp<int64_t>(RoundShift(acc, f) + zp, lo, hi);
+}
+
+// ---- Integer matrix product with zero points ----
+
+// Weights as int8 plus their (shifted) zero points, laid out [K, N] row-major.
+struct IntWeights {
+  std::vector<int8_t> b;      // [K, N]
+  std::vector<int64_t> zp;    // per column (size N) after the uint8 → int8 shift
+  std::vector<int64_t> col_sum;  // Σ_k b[k, n]
+};
+
+// acc[i, n] = Σ_k (a[i,k] − za)(b[k,n] − zb[n]) + bias[n], exactly; A is [M, K] row-major.
+// Returns an error if any accumulator leaves int32 (the spec's bound makes this unreachable
+// for K ≤ 2^15 and |bias| < 2^24).
+Status IntMatMul(const Node& node, const Tensor& a_tensor, uint64_t a_offset, int64_t m_dim, int64_t k_dim, int64_t za,
+                 const IntWeights& w, int64_t n_dim, const int32_t* bias, int threads, std::vector<int64_t>& acc) {
+  if (k_dim > kMaxReduction)
+    return OutOfRange(node.Describe() + ": reduction length " + std::to_string(k_dim) + " exceeds " +
+                      std::to_string(kMaxReduction));
+  std::vector<int32_t> c(static_cast<size_t>(m_dim * n_dim));
+  std::vector<int64_t> row_sum(static_cast<size_t>(m_dim), 0);
+  if (a_tensor.dtype() == DType::kUint8) {
+    const uint8_t* a = a_tensor.data<uint8_t>() + a_offset;
+    gemm::GemmU8S8S32(m_dim, n_dim, k_dim, a, k_dim, w.b.data(), n_dim, c.data(), n_dim, threads);
+    for (int64_t i = 0; i < m_dim; ++i)
+      for (int64_t k = 0; k < k_dim; ++k) row_sum[i] += a[i * k_dim + k];
+  } else {
+    const int8_t* a = a_tensor.data<int8_t>() + a_offset;
+    gemm::GemmS8S8S32(m_dim, n_dim, k_dim, a, k_dim, w.b.data(), n_dim, c.data(), n_dim, threads);
+    for (int64_t i = 0; i < m_dim; ++i)
+      for (int64_t k = 0; k < k_dim; ++k) row_sum[i] += a[i * k_dim + k];
+  }
+  acc.resize(c.size());
+  for (int64_t i = 0; i < m_dim; ++i)
+    for (int64_t n = 0; n < n_dim; ++n) {
+      int64_t zb = w.zp[n];
+      int64_t v = static_cast<int64_t>(c[i * n_dim + n]) - zb * row_sum[i] - za * w.col_sum[n] + k_dim * za * zb;
+      if (bias) v += bias[n];
+      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
+        return OutOfRange(node.Describe() + ": int32 accumulator overflow");
+      acc[i * n_dim + n] = v;
+    }
+  return Status::Ok();
+}
+
+// Builds IntWeights from a [N, K] (transposed=true) or [K, N] weight tensor.
+Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t offset, int64_t k_dim, int64_t n_dim,
+                                  bool n_major, const std::vector<int64_t>& zp) {
+  if (zp.size() != 1 && static_cast<int64_t>(zp.size()) != n_dim)
+    return InvalidArgument(node.Describe() + ": weight zero point has " + std::to_string(zp.size()) +
+                           " entries, expected 1 or " + std::to_string(n_dim));
+  IntWeights out;
+  int64_t shift = w.dtype() == DType::kUint8 ? 128 : 0;
+  out.b.resize(static_cast<size_t>(k_dim * n_dim));
+  out.zp.resize(static_cast<size_t>(n_dim));
+  out.col_sum.assign(static_cast<size_t>(n_dim), 0);
+  auto [lo, hi] = QuantRange(w.dtype());
+  for (int64_t n = 0; n < n_dim; ++n) {
+    int64_t z = zp.size() == 1 ? zp[0] : zp[n];
+    if (z < lo || z > hi) return InvalidArgument(node.Describe() + ": weight zero point out of range");
+    out.zp[n] = z - shift;
+  }
+  for (int64_t k = 0; k < k_dim; ++k)
+    for (int64_t n = 0; n < n_dim; ++n) {
+      uint64_t src = offset + static_cast<uint64_t>(n_major ? n * k_dim + k : k * n_dim + n);
+      int64_t v = IntAt(w, src) - shift;
+      out.b[k * n_dim + n] = static_cast<int8_t>(v);
+      out.col_sum[n] += v;
+    }
+  return out;
+}
+
+// ---- Convolution geometry (2-D; 1-D viewed as 1 × W) ----
+
+struct ConvGeometry {
+  int64_t batch, channels, maps, group;
+  int64_t in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right, out_h, out_w;
+  bool one_d;
+};
+
+Status Extent(const Node& node, const std::string& auto_pad, bool ceil_mode, int64_t in, int64_t k, int64_t stride,
+              int64_t dilation, int64_t& pad_begin, int64_t& pad_end, int64_t& out) {
+  if (k < 1 || stride < 1 || dilation < 1 || pad_begin < 0 || pad_end < 0 || k > (1 << 20) || stride > (1 << 20) ||
+      dilation > (1 << 20) || pad_begin > (1 << 20) || pad_end > (1 << 20))
+    return InvalidArgument(node.Describe() + ": kernel, stride, dilation or pad out of range");
+  int64_t eff_k = (k - 1) * dilation + 1;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    out = (in + stride - 1) / stride;
+    int64_t total = std::max<int64_t>(0, (out - 1) * stride + eff_k - in);
+    pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    pad_end = total - pad_begin;
+    return Status::Ok();
+  }
+  if (auto_pad == "VALID") pad_begin = pad_end = 0;
+  else if (auto_pad != "NOTSET") return InvalidArgument(node.Describe() + ": unknown auto_pad '" + auto_pad + "'");
+  int64_t span = in + pad_begin + pad_end - eff_k;
+  if (span < 0) return InvalidArgument(node.Describe() + ": kernel is larger than the padded input");
+  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return Status::Ok();
+}
+
+Result<ConvGeometry> PlanConv(const Node& node, const std::vector<int64_t>& xs, const std::vector<int64_t>& kernel,
+                              int64_t maps, int64_t group) {
+  if (xs.size() != 3 && xs.size() != 4)
+    return Unimplemented(node.Describe() + ": only 1-D and 2-D spatial inputs are supported, got " + ShapeString(xs));
+  size_t dims = xs.size() - 2;
+  auto strides = node.Ints("strides"), dilations = node.Ints("dilations"), pads = node.Ints("pads");
+  if (strides.empty()) strides.assign(dims, 1);
+  if (dilations.empty()) dilations.assign(dims, 1);
+  if (pads.empty()) pads.assign(2 * dims, 0);
+  if (kernel.size() != dims || strides.size() != dims || dilations.size() != dims || pads.size() != 2 * dims)
+    return InvalidArgument(node.Describe() + ": kernel_shape/strides/dilations/pads do not match the input rank");
+  ConvGeometry g{};
+  g.one_d = dims == 1;
+  g.batch = xs[0];
+  g.channels = xs[1];
+  g.maps = maps;
+  g.group = group;
+  g.in_h = g.one_d ? 1 : xs[2];
+  g.in_w = xs.back();
+  g.k_h = g.one_d ? 1 : kernel[0];
+  g.k_w = kernel.back();
+  g.stride_h = g.one_d ? 1 : strides[0];
+  g.stride_w = strides.back();
+  g.dil_h = g.one_d ? 1 : dilations[0];
+  g.dil_w = dilations.back();
+  g.pad_top = g.one_d ? 0 : pads[0];
+  g.pad_left = g.one_d ? pads[0] : pads[1];
+  g.pad_bottom = g.one_d ? 0 : pads[2];
+  g.pad_right = g.one_d ? pads[1] : pads[3];
+  std::string auto_pad = node.Str("auto_pad", "NOTSET");
+  bool ceil_mode = node.Int("ceil_mode", 0) != 0;
+  RETURN_IF_ERROR(Extent(node, auto_pad, ceil_mode, g.in_h, g.k_h, g.stride_h, g.dil_h, g.pad_top, g.pad_bottom, g.out_h));
+  RETURN_IF_ERROR(Extent(node, auto_pad, ceil_mode, g.in_w, g.k_w, g.stride_w, g.dil_w, g.pad_left, g.pad_right, g.out_w));
+  return g;
+}
+
+std::vector<int64_t> ConvOutShape(const ConvGeometry& g) {
+  if (g.one_d) return {g.batch, g.maps, g.out_w};
+  return {g.batch, g.maps, g.out_h, g.out_w};
+}
+
+// Shared body of ConvInteger and QLinearConv: acc[n][map][pixel] exact, bias added.
+Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, const std::vector<int64_t>& zw,
+               const Tensor* bias, const KernelContext& ctx, ConvGeometry& geometry, std::vector<int64_t>& acc) {
+  if (x.rank() < 3 || w.rank() != x.rank())
+    return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + " and W " + ShapeString(w.shape()) +
+                           " must both be N×C×spatial");
+  int64_t group = node.Int("group", 1);
+  int64_t channels = x.shape()[1], maps = w.shape()[0];
+  if (group < 1 || channels % group != 0 || maps % group != 0 || w.shape()[1] != channels / group)
+    return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + ", W " + ShapeString(w.shape()) +
+                           " and group " + std::to_string(group) + " are inconsistent");
+  std::vector<int64_t> kernel = node.Ints("kernel_shape");
+  if (kernel.empty()) kernel.assign(w.shape().begin() + 2, w.shape().end());
+  for (size_t i = 0; i < kernel.size() && i + 2 < w.rank(); ++i)
+    if (kernel[i] != w.shape()[i + 2]) return InvalidArgument(node.Describe() + ": kernel_shape does not match W");
+  ASSIGN_OR_RETURN(ConvGeometry g, PlanConv(node, x.shape(), kernel, maps, group));
+  if (zw.size() != 1 && static_cast<int64_t>(zw.size()) != maps)
+    return InvalidArgument(node.Describe() + ": w_zero_point must have 1 or " + std::to_string(maps) + " entries");
+  auto [xlo, xhi] = QuantRange(x.dtype());
+  if (zx < xlo || zx > xhi) return InvalidArgument(node.Describe() + ": x zero point out of range");
+  if (bias) {
+    if (bias->dtype() != DType::kInt32 || bias->rank() != 1 || bias->shape()[0] != maps)
+      return InvalidArgument(node.Describe() + ": B must be int32 [" + std::to_string(maps) + "]");
+  }
+  int64_t cg = channels / group, mg = maps / group;
+  int64_t k_dim = cg * g.k_h * g.k_w;
+  int64_t pixels = g.out_h * g.out_w;
+  acc.assign(static_cast<size_t>(g.batch * maps * pixels), 0);
+  size_t elem = DTypeSize(x.dtype());
+  for (int64_t gi = 0; gi < group; ++gi) {
+    // Weights of this group as [K, mg] (W is [maps, cg, kh, kw], i.e. n-major).
+    std::vector<int64_t> zw_group;
+    for (int64_t m = 0; m < mg; ++m) zw_group.push_back(zw.size() == 1 ? zw[0] : zw[gi * mg + m]);
+    ASSIGN_OR_RETURN(IntWeights wq, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true, zw_group));
+    const int32_t* pb = bias ? bias->data<int32_t>() + gi * mg : nullptr;
+    for (int64_t n = 0; n < g.batch; ++n) {
+      // im2col rows: one per output pixel, padded taps hold the zero point (contribute 0).
+      ASSIGN_OR_RETURN(Tensor col, Tensor::Make(x.dtype(), {pixels, k_dim}));
+      uint8_t* dst = col.mutable_bytes().data();
+      const uint8_t* src = x.bytes().data() + static_cast<size_t>((n * channels + gi * cg) * g.in_h * g.in_w) * elem;
+      uint8_t pad_byte = static_cast<uint8_t>(zx);
+      ParallelFor(pixels, ctx.threads, [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+          int64_t oh = p / g.out_w, ow = p % g.out_w;
+          uint8_t* row = dst + static_cast<size_t>(p * k_dim) * elem;
+          int64_t idx = 0;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t kh = 0; kh < g.k_h; ++kh) {
+              int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+              for (int64_t kw = 0; kw < g.k_w; ++kw, ++idx) {
+                int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+                bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
+                row[idx] = inside ? src[(c * g.in_h + ih) * g.in_w + iw] : pad_byte;
+              }
+            }
+        }
+      });
+      std::vector<int64_t> part;
+      RETURN_IF_ERROR(IntMatMul(node, col, 0, pixels, k_dim, zx, wq, mg, pb, ctx.threads, part));
+      for (int64_t p = 0; p < pixels; ++p)
+        for (int64_t m = 0; m < mg; ++m) acc[(n * maps + gi * mg + m) * pixels + p] = part[p * mg + m];
+    }
+  }
+  geometry = g;
+  return Status::Ok();
+}
+
+// MatMul batching: A [..., M, K] with B [K, N] (A's leading dims folded into M) or equal
+// batch dims on both sides.
+struct MatMulPlan {
+  int64_t batches, m, k, n;
+  bool b_batched;
+  std::vector<int64_t> out_shape;
+};
+
+Result<MatMulPlan> PlanMatMul(const Node& node, const Tensor& a, const Tensor& b) {
+  if (a.rank() < 2 || b.rank() < 2)
+    return Unimplemented(node.Describe() + ": A and B must have rank ≥ 2, got " + ShapeString(a.shape()) + " and " +
+                         ShapeString(b.shape()));
+  MatMulPlan p{};
+  p.k = a.shape().back();
+  p.n = b.shape().back();
+  if (b.shape()[b.rank() - 2] != p.k)
+    return InvalidArgument(node.Describe() + ": shapes " + ShapeString(a.shape()) + " and " + ShapeString(b.shape()) +
+                           " are not aligned for matrix multiplication");
+  p.out_shape = a.shape();
+  p.out_shape.back() = p.n;
+  if (b.rank() == 2) {
+    p.batches = 1;
+    p.m = static_cast<int64_t>(Product(a.shape(), 0, a.rank() - 1));
+    p.b_batched = false;
+    return p;
+  }
+  if (a.rank() != b.rank() || !std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin()))
+    return Unimplemented(node.Describe() + ": batched operands must have equal batch dims, got " +
+                         ShapeString(a.shape()) + " and " + ShapeString(b.shape()));
+  p.batches = static_cast<int64_t>(Product(a.shape(), 0, a.rank() - 2));
+  p.m = a.shape()[a.rank() - 2];
+  p.b_batched = true;
+  return p;
+}
+
+int64_t ScalarZeroPoint(const std::vector<int64_t>& zp) { return zp[0]; }
+
+Status RequireScalarParam(const Node& node, const std::vector<int64_t>& zp, std::string_view what) {
+  if (zp.size() != 1) return Unimplemented(node.Describe() + ": " + std::string(what) + " must be per-tensor");
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---- Quantize / Dequantize ----
+
+Status ValidateQuantizeLinear(Node& n) {
+  RETURN_IF_ERROR(ExpectKind(n, "axis", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "saturate", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "block_size", Attr::Kind::kInt));
+  if (n.Int("block_size", 0) != 0) return Unimplemented(n.Describe() + ": blocked quantization is not supported");
+  return Status::Ok();
+}
+
+Status RunQuantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& x = *in[0];
+  RETURN_IF_ERROR(NeedDType(node, x, "x", {DType::kFloat32}));
+  ASSIGN_OR_RETURN(std::vector<float> scales, ReadScales(node, *in[1], "y_scale"));
+  const Tensor* zp_tensor = in.size() > 2 ? in[2] : nullptr;
+  ASSIGN_OR_RETURN(std::vector<int64_t> zps, ReadZeroPoints(node, zp_tensor, "y_zero_point"));
+  DType out_type = zp_tensor ? zp_tensor->dtype() : DType::kUint8;
+  if (!IsQuant(out_type)) return Unimplemented(node.Describe() + ": y_zero_point must be int8 or uint8");
+  if (zp_tensor && zps.size() != scales.size())
+    return InvalidArgument(node.Describe() + ": y_scale and y_zero_point differ in size");
+  if (!zp_tensor) zps.assign(scales.size(), 0);
+  ASSIGN_OR_RETURN(AxisPlan plan, PlanAxis(node, x, scales.size(), node.Int("axis", 1)));
+  RETURN_IF_ERROR(CheckNoNan(node, x));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, x.shape()));
+  auto [lo, hi] = QuantRange(out_type);
+  const float* px = x.data<float>();
+  ParallelFor(static_cast<int64_t>(x.num_elements()), ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      size_t c = plan.per_axis ? static_cast<size_t>((i / plan.inner) % plan.dim) : 0;
+      StoreQuant(y, i, QuantizeOne(px[i], scales[c], zps[c], lo, hi));
+    }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status RunDequantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& x = *in[0];
+  RETURN_IF_ERROR(NeedDType(node, x, "x", {DType::kInt8, DType::kUint8, DType::kInt32}));
+  ASSIGN_OR_RETURN(std::vector<float> scales, ReadScales(node, *in[1], "x_scale"));
+  const Tensor* zp_tensor = in.size() > 2 ? in[2] : nullptr;
+  ASSIGN_OR_RETURN(std::vector<int64_t> zps, ReadZeroPoints(node, zp_tensor, "x_zero_point"));
+  if (zp_tensor && zp_tensor->dtype() != x.dtype())
+    return InvalidArgument(node.Describe() + ": x_zero_point dtype differs from x");
+  if (zp_tensor && zps.size() != scales.size())
+    return InvalidArgument(node.Describe() + ": x_scale and x_zero_point differ in size");
+  if (!zp_tensor) zps.assign(scales.size(), 0);
+  if (x.dtype() == DType::kInt32)
+    for (int64_t z : zps)
+      if (z != 0) return InvalidArgument(node.Describe() + ": int32 input requires a zero point of 0");
+  ASSIGN_OR_RETURN(AxisPlan plan, PlanAxis(node, x, scales.size(), node.Int("axis", 1)));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, x.shape()));
+  float* py = y.data<float>();
+  ParallelFor(static_cast<int64_t>(x.num_elements()), ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      size_t c = plan.per_axis ? static_cast<size_t>((i / plan.inner) % plan.dim) : 0;
+      // (x − zp) is exact in int64; one float32 conversion and one float32 product.
+      py[i] = static_cast<float>(IntAt(x, i) - zps[c]) * scales[c];
+    }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status RunDynamicQuantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+  const Tensor& x = *in[0];
+  RETURN_IF_ERROR(NeedDType(node, x, "x", {DType::kFloat32}));
+  RETURN_IF_ERROR(CheckNoNan(node, x));
+  const float* px = x.data<float>();
+  float lo = 0.0f, hi = 0.0f;  // the range always includes 0
+  for (uint64_t i = 0; i < x.num_elements(); ++i) {
+    lo = std::min(lo, px[i]);
+    hi = std::max(hi, px[i]);
+  }
+  if (!std::isfinite(lo) || !std::isfinite(hi))
+    return InvalidArgument(node.Describe() + ": input contains an infinity");
+  float scale = (hi - lo) / 255.0f;
+  int64_t zp = 0;
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kUint8, x.shape()));
+  if (scale > 0.0f) {  // all-zero input: scale 0, zero point 0, y all 0 (spec §3)
+    zp = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(0.0f - lo / scale)), 0, 255);
+    for (uint64_t i = 0; i < x.num_elements(); ++i) y.data<uint8_t>()[i] = static_cast<uint8_t>(QuantizeOne(px[i], scale, zp, 0, 255));
+  }
+  out[0] = std::move(y);
+  out[1] = Tensor::Scalar(scale);
+  ASSIGN_OR_RETURN(Tensor zp_t, Tensor::Make(DType::kUint8, {}));
+  zp_t.data<uint8_t>()[0] = static_cast<uint8_t>(zp);
+  if (out.size() > 2) out[2] = std::move(zp_t);
+  return Status::Ok();
+}
+
+// ---- MatMulInteger / QLinearMatMul ----
+
+namespace {
+
+// Runs every batch of A·B with zero points; acc laid out like the output.
+Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Tensor& b, const std::vector<int64_t>& zb,
+                         const int32_t* bias, const KernelContext& ctx, MatMulPlan& plan, std::vector<int64_t>& acc) {
+  RETURN_IF_ERROR(NeedDType(node, a, "A", {DType::kInt8, DType::kUint8}));
+  RETURN_IF_ERROR(NeedDType(node, b, "B", {DType::kInt8, DType::kUint8}));
+  ASSIGN_OR_RETURN(plan, PlanMatMul(node, a, b));
+  auto [alo, ahi] = QuantRange(a.dtype());
+  if (za < alo || za > ahi) return InvalidArgument(node.Describe() + ": A zero point out of range");
+  acc.assign(static_cast<size_t>(plan.batches * plan.m * plan.n), 0);
+  std::vector<int64_t> part;
+  IntWeights wq;
+  for (int64_t batch = 0; batch < plan.batches; ++batch) {
+    if (batch == 0 || plan.b_batched) {
+      ASSIGN_OR_RETURN(wq, PrepareWeights(node, b, static_cast<uint64_t>(plan.b_batched ? batch * plan.k * plan.n : 0),
+                                          plan.k, plan.n, false, zb));
+    }
+    RETURN_IF_ERROR(IntMatMul(node, a, static_cast<uint64_t>(batch * plan.m * plan.k), plan.m, plan.k, za, wq, plan.n,
+                              bias, ctx.threads, part));
+    std::copy(part.begin(), part.end(), acc.begin() + batch * plan.m * plan.n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunMatMulInteger(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& a = *in[0];
+  const Tensor& b = *in[1];
+  ASSIGN_OR_RETURN(std::vector<int64_t> za, ReadZeroPoints(node, in.size() > 2 ? in[2] : nullptr, "a_zero_point"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zb, ReadZeroPoints(node, in.size() > 3 ? in[3] : nullptr, "b_zero_point"));
+  RETURN_IF_ERROR(RequireScalarParam(node, za, "a_zero_point"));
+  MatMulPlan plan;
+  std::vector<int64_t> acc;
+  RETURN_IF_ERROR(MatMulIntegerCore(node, a, ScalarZeroPoint(za), b, zb, nullptr, ctx, plan, acc));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kInt32, plan.out_shape));
+  for (size_t i = 0; i < acc.size(); ++i) y.data<int32_t>()[i] = static_cast<int32_t>(acc[i]);
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status RunQLinearMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  // a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp
+  const Tensor& a = *in[0];
+  const Tensor& b = *in[3];
+  ASSIGN_OR_RETURN(std::vector<float> sa, ReadScales(node, *in[1], "a_scale"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> za, ReadZeroPoints(node, in[2], "a_zero_point"));
+  ASSIGN_OR_RETURN(std::vector<float> sb, ReadScales(node, *in[4], "b_scale"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zb, ReadZeroPoints(node, in[5], "b_zero_point"));
+  ASSIGN_OR_RETURN(std::vector<float> sy, ReadScales(node, *in[6], "y_scale"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zy, ReadZeroPoints(node, in[7], "y_zero_point"));
+  RETURN_IF_ERROR(RequireScalarParam(node, za, "a_zero_point"));
+  RETURN_IF_ERROR(RequireScalarParam(node, zy, "y_zero_point"));
+  if (sa.size() != 1 || sy.size() != 1) return Unimplemented(node.Describe() + ": a_scale and y_scale must be per-tensor");
+  if (in[2]->dtype() != a.dtype() || in[5]->dtype() != b.dtype() || !IsQuant(in[7]->dtype()))
+    return InvalidArgument(node.Describe() + ": zero point dtypes must match their tensors");
+  MatMulPlan plan;
+  std::vector<int64_t> acc;
+  RETURN_IF_ERROR(MatMulIntegerCore(node, a, za[0], b, zb, nullptr, ctx, plan, acc));
+  if (sb.size() != 1 && static_cast<int64_t>(sb.size()) != plan.n)
+    return InvalidArgument(node.Describe() + ": b_scale must have 1 or " + std::to_string(plan.n) + " entries");
+  std::vector<FixedMultiplier> mult;
+  for (float s : sb) {
+    ASSIGN_OR_RETURN(FixedMultiplier f, MakeMultiplier(node, sa[0], s, sy[0]));
+    mult.push_back(f);
+  }
+  DType out_type = in[7]->dtype();
+  auto [lo, hi] = QuantRange(out_type);
+  if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, plan.out_shape));
+  for (size_t i = 0; i < acc.size(); ++i)
+    StoreQuant(y, i, Requantize(acc[i], mult[mult.size() == 1 ? 0 : i % plan.n], zy[0], lo, hi));
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+// ---- ConvInteger / QLinearConv ----
+
+Status RunConvInteger(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& x = *in[0];
+  const Tensor& w = *in[1];
+  RETURN_IF_ERROR(NeedDType(node, x, "x", {DType::kInt8, DType::kUint8}));
+  RETURN_IF_ERROR(NeedDType(node, w, "w", {DType::kInt8, DType::kUint8}));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zx, ReadZeroPoints(node, in.size() > 2 ? in[2] : nullptr, "x_zero_point"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zw, ReadZeroPoints(node, in.size() > 3 ? in[3] : nullptr, "w_zero_point"));
+  RETURN_IF_ERROR(RequireScalarParam(node, zx, "x_zero_point"));
+  ConvGeometry g{};
+  std::vector<int64_t> acc;
+  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, nullptr, ctx, g, acc));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kInt32, ConvOutShape(g)));
+  for (size_t i = 0; i < acc.size(); ++i) y.data<int32_t>()[i] = static_cast<int32_t>(acc[i]);
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status RunQLinearConv(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  // x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B
+  const Tensor& x = *in[0];
+  const Tensor& w = *in[3];
+  RETURN_IF_ERROR(NeedDType(node, x, "x", {DType::kInt8, DType::kUint8}));
+  RETURN_IF_ERROR(NeedDType(node, w, "w", {DType::kInt8, DType::kUint8}));
+  ASSIGN_OR_RETURN(std::vector<float> sx, ReadScales(node, *in[1], "x_scale"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zx, ReadZeroPoints(node, in[2], "x_zero_point"));
+  ASSIGN_OR_RETURN(std::vector<float> sw, ReadScales(node, *in[4], "w_scale"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zw, ReadZeroPoints(node, in[5], "w_zero_point"));
+  ASSIGN_OR_RETURN(std::vector<float> sy, ReadScales(node, *in[6], "y_scale"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> zy, ReadZeroPoints(node, in[7], "y_zero_point"));
+  const Tensor* bias = in.size() > 8 ? in[8] : nullptr;
+  RETURN_IF_ERROR(RequireScalarParam(node, zx, "x_zero_point"));
+  RETURN_IF_ERROR(RequireScalarParam(node, zy, "y_zero_point"));
+  if (sx.size() != 1 || sy.size() != 1) return Unimplemented(node.Describe() + ": x_scale and y_scale must be per-tensor");
+  if (in[2]->dtype() != x.dtype() || in[5]->dtype() != w.dtype() || !IsQuant(in[7]->dtype()))
+    return InvalidArgument(node.Describe() + ": zero point dtypes must match their tensors");
+  int64_t maps = w.rank() > 0 ? w.shape()[0] : 0;
+  if (sw.size() != 1 && static_cast<int64_t>(sw.size()) != maps)
+    return InvalidArgument(node.Describe() + ": w_scale must have 1 or " + std::to_string(maps) + " entries");
+  std::vector<FixedMultiplier> mult;
+  for (float s : sw) {
+    ASSIGN_OR_RETURN(FixedMultiplier f, MakeMultiplier(node, sx[0], s, sy[0]));
+    mult.push_back(f);
+  }
+  DType out_type = in[7]->dtype();
+  auto [lo, hi] = QuantRange(out_type);
+  if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
+  ConvGeometry g{};
+  std::vector<int64_t> acc;
+  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, ctx, g, acc));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, ConvOutShape(g)));
+  int64_t pixels = g.out_h * g.out_w;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    int64_t map = (static_cast<int64_t>(i) / pixels) % g.maps;
+    StoreQuant(y, i, Requantize(acc[i], mult[mult.size() == 1 ? 0 : map], zy[0], lo, hi));
+  }
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status ValidateQLinearConv(Node& n) {
+  for (const char* a : {"dilations", "kernel_shape", "pads", "strides"}) RETURN_IF_ERROR(ExpectKind(n, a, Attr::Kind::kInts));
+  RETURN_IF_ERROR(ExpectKind(n, "group", Attr::Kind::kInt));
+  RETURN_IF_ERROR(ExpectKind(n, "auto_pad", Attr::Kind::kString));
+  return Status::Ok();
+}
+
+// ---- MaxPool on quantized tensors (max commutes with the monotonic dequantization) ----
+
+Status RunMaxPoolAnyType(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  const Tensor& x = *in[0];
+  if (!IsQuant(x.dtype())) return RunMaxPool(node, in, out, ctx);
+  if (x.rank() < 3) return InvalidArgument(node.Describe() + ": input must be N×C×spatial, got " + ShapeString(x.shape()));
+  ASSIGN_OR_RETURN(ConvGeometry g, PlanConv(node, x.shape(), node.Ints("kernel_shape"), x.shape()[1], 1));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(x.dtype(), ConvOutShape(g)));
+  bool is_signed = x.dtype() == DType::kInt8;
+  const uint8_t* px = x.bytes().data();
+  uint8_t* py = y.mutable_bytes().data();
+  ParallelFor(g.batch * g.channels, ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const uint8_t* src = px + plane * g.in_h * g.in_w;
+      uint8_t* dst = py + plane * g.out_h * g.out_w;
+      for (int64_t oh = 0; oh < g.out_h; ++oh)
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          int best = -1000;  // every window holds at least one input element
+          for (int64_t kh = 0; kh < g.k_h; ++kh) {
+            int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+            if (ih < 0 || ih >= g.in_h) continue;
+            for (int64_t kw = 0; kw < g.k_w; ++kw) {
+              int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+              if (iw < 0 || iw >= g.in_w) continue;
+              uint8_t raw = src[ih * g.in_w + iw];
+              best = std::max(best, is_signed ? static_cast<int>(static_cast<int8_t>(raw)) : static_cast<int>(raw));
+            }
+          }
+          if (best == -1000) best = is_signed ? -128 : 0;  // window entirely in padding
+          dst[oh * g.out_w + ow] = static_cast<uint8_t>(best);
+        }
+    }
+  });
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
+}  // namespace lucid::onnx::internal
