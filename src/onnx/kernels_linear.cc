@@ -4,12 +4,19 @@
 // +0.0f and adds the float32 products a*b one at a time in increasing k (MatMul/Gemm) or
 // in (input channel, kernel row, kernel column) order (Conv), each product and each sum
 // rounded to float32 with no FMA. Padded positions are skipped, not added as zero.
-// Threads split output rows / channels only, so a thread never changes any sum.
+// MatMul, Gemm and Conv run on gemm::GemmF32, which keeps exactly that order; Conv lays
+// its windows out with im2col, where a padded position becomes 0·w. That adds ±0 to a sum
+// that started at +0, which changes nothing when w is finite (the sum is never −0), so
+// im2col is used only when every weight is finite and the direct loop otherwise.
+// A NaN result is the canonical NaN (gemm::kCanonicalNaNBits).
+// Threads split output blocks, rows or channels only, so a thread never changes any sum.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
 #include "onnx/op_internal.h"
+#include "tensor/gemm.h"
 
 namespace lucid::onnx::internal {
 namespace {
@@ -23,20 +30,20 @@ Status RequireFloat(const Node& node, const Tensor& t, std::string_view what) {
   return Status::Ok();
 }
 
-// out[m, n] = Σ_k a[m, k] * b[k, n] in increasing k, rows [m_begin, m_end). The loop
-// order m, k, n keeps each out[m, n]'s additions in k order while reading b row-wise.
-void MatMulRows(const float* a, const float* b, float* out, int64_t m_begin, int64_t m_end, int64_t k_dim,
-                int64_t n_dim) {
-  for (int64_t m = m_begin; m < m_end; ++m) {
-    float* row = out + m * n_dim;
-    for (int64_t n = 0; n < n_dim; ++n) row[n] = 0.0f;
-    const float* a_row = a + m * k_dim;
-    for (int64_t k = 0; k < k_dim; ++k) {
-      float av = a_row[k];
-      const float* b_row = b + k * n_dim;
-      for (int64_t n = 0; n < n_dim; ++n) row[n] = row[n] + av * b_row[n];
-    }
+float CanonicalNaN() { return std::bit_cast<float>(gemm::kCanonicalNaNBits); }
+float Canonical(float v) { return v == v ? v : CanonicalNaN(); }
+
+// Runs `jobs` independent GEMMs: spread over threads when there are enough of them,
+// otherwise one after another with the threads inside each GEMM. Either way every output
+// element is computed by the same sequence of operations.
+void ForEachGemm(int64_t jobs, int threads, const std::function<void(int64_t, int)>& gemm) {
+  if (jobs >= threads && jobs > 1) {
+    ParallelFor(jobs, threads, [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) gemm(j, 1);
+    });
+    return;
   }
+  for (int64_t j = 0; j < jobs; ++j) gemm(j, threads);
 }
 
 std::vector<float> Transposed(const float* src, int64_t rows, int64_t cols) {
@@ -169,6 +176,94 @@ Status PoolImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, con
   return Status::Ok();
 }
 
+struct ConvGeometry {
+  Spatial s;
+  int64_t batch, channels, maps, group;
+  int64_t channels_per_group() const { return channels / group; }
+  int64_t maps_per_group() const { return maps / group; }
+  int64_t plane() const { return s.out_h * s.out_w; }
+  int64_t depth() const { return channels_per_group() * s.k_h * s.k_w; }
+};
+
+// The canonical loop (no bias): sums over (channel, kernel row, kernel column), skipping
+// padding. Used when a weight is inf or NaN, where 0·w would not be a no-op.
+void ConvDirect(const ConvGeometry& geo, const float* px, const float* pw, float* py, int threads) {
+  const Spatial& s = geo.s;
+  int64_t cpg = geo.channels_per_group(), mpg = geo.maps_per_group();
+  ParallelFor(geo.batch * geo.maps, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t job = begin; job < end; ++job) {
+      int64_t n = job / geo.maps, m = job % geo.maps, g = m / mpg;
+      const float* wm = pw + m * cpg * s.k_h * s.k_w;
+      float* dst = py + job * s.out_h * s.out_w;
+      for (int64_t oh = 0; oh < s.out_h; ++oh) {
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+          float acc = 0.0f;
+          for (int64_t c = 0; c < cpg; ++c) {
+            const float* src = px + ((n * geo.channels) + g * cpg + c) * s.in_h * s.in_w;
+            const float* wc = wm + c * s.k_h * s.k_w;
+            for (int64_t kh = 0; kh < s.k_h; ++kh) {
+              int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+              if (ih < 0 || ih >= s.in_h) continue;
+              for (int64_t kw = 0; kw < s.k_w; ++kw) {
+                int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
+                if (iw < 0 || iw >= s.in_w) continue;
+                acc = acc + src[ih * s.in_w + iw] * wc[kh * s.k_w + kw];
+              }
+            }
+          }
+          dst[oh * s.out_w + ow] = acc;
+        }
+      }
+    }
+  });
+}
+
+// col[(c·k_h + kh)·k_w + kw][oh·out_w + ow] = x[c][ih][iw], 0 in the padding: row order is
+// the canonical (channel, kernel row, kernel column) order, so W·col sums in that order.
+void Im2col(const Spatial& s, int64_t channels, const float* x, float* col) {
+  int64_t plane = s.out_h * s.out_w;
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t kh = 0; kh < s.k_h; ++kh)
+      for (int64_t kw = 0; kw < s.k_w; ++kw) {
+        float* row = col + ((c * s.k_h + kh) * s.k_w + kw) * plane;
+        const float* src = x + c * s.in_h * s.in_w;
+        for (int64_t oh = 0; oh < s.out_h; ++oh) {
+          int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+          float* out = row + oh * s.out_w;
+          if (ih < 0 || ih >= s.in_h) {
+            std::fill(out, out + s.out_w, 0.0f);
+            continue;
+          }
+          const float* line = src + ih * s.in_w;
+          for (int64_t ow = 0; ow < s.out_w; ++ow) {
+            int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
+            out[ow] = iw >= 0 && iw < s.in_w ? line[iw] : 0.0f;
+          }
+        }
+      }
+}
+
+// y[n, g·mpg + m, :] = W_g[m, :] · col(x[n, g]) for every (batch, group), no bias.
+void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, float* py, int threads) {
+  const Spatial& s = geo.s;
+  int64_t cpg = geo.channels_per_group(), mpg = geo.maps_per_group(), plane = geo.plane(), depth = geo.depth();
+  // A 1×1, stride-1, unpadded kernel reads x as it is laid out: no copy needed.
+  bool pointwise = s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+                   s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
+  ForEachGemm(geo.batch * geo.group, threads, [&](int64_t job, int gemm_threads) {
+    int64_t n = job / geo.group, g = job % geo.group;
+    const float* x = px + (n * geo.channels + g * cpg) * s.in_h * s.in_w;
+    std::vector<float> col;
+    if (!pointwise) {
+      col.resize(static_cast<size_t>(depth * plane));
+      Im2col(s, cpg, x, col.data());
+      x = col.data();
+    }
+    gemm::GemmF32(mpg, plane, depth, pw + g * mpg * depth, depth, x, plane, py + (n * geo.maps + g * mpg) * plane, plane,
+                  gemm_threads);
+  });
+}
+
 }  // namespace
 
 Status ValidateGemm(Node& n) {
@@ -218,16 +313,14 @@ Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
   float alpha = node.Float("alpha", 1.0f), beta = node.Float("beta", 1.0f);
   float* py = y.data<float>();
   const float* pc = c ? c->data<float>() : nullptr;
-  ParallelFor(m_dim, ctx.threads, [&](int64_t begin, int64_t end) {
-    MatMulRows(pa, pb, py, begin, end, k_dim, n_dim);
-    // y = alpha * acc + beta * c, each product rounded, then the sum.
-    for (int64_t m = begin; m < end; ++m)
-      for (int64_t n = 0; n < n_dim; ++n) {
-        float v = alpha * py[m * n_dim + n];
-        if (pc && beta != 0.0f) v = v + beta * pc[(c_rows == 1 ? 0 : m) * c_cols + (c_cols == 1 ? 0 : n)];
-        py[m * n_dim + n] = v;
-      }
-  });
+  gemm::GemmF32(m_dim, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
+  // y = alpha * acc + beta * c, each product rounded, then the sum.
+  for (int64_t m = 0; m < m_dim; ++m)
+    for (int64_t n = 0; n < n_dim; ++n) {
+      float v = alpha * py[m * n_dim + n];
+      if (pc && beta != 0.0f) v = v + beta * pc[(c_rows == 1 ? 0 : m) * c_cols + (c_cols == 1 ? 0 : n)];
+      py[m * n_dim + n] = Canonical(v);
+    }
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -283,14 +376,9 @@ Status RunMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& out, co
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   float* py = y.data<float>();
-  int64_t rows = static_cast<int64_t>(batches) * m_dim;
-  ParallelFor(rows, ctx.threads, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end;) {
-      int64_t bi = r / m_dim, m = r % m_dim;
-      int64_t stop = std::min(end, (bi + 1) * m_dim);
-      MatMulRows(pa + a_off[bi], pb + b_off[bi], py + bi * m_dim * n_dim, m, m + (stop - r), k_dim, n_dim);
-      r = stop;
-    }
+  ForEachGemm(static_cast<int64_t>(batches), ctx.threads, [&](int64_t bi, int threads) {
+    gemm::GemmF32(m_dim, n_dim, k_dim, pa + a_off[bi], k_dim, pb + b_off[bi], n_dim, py + bi * m_dim * n_dim, n_dim,
+                  threads);
   });
   out[0] = std::move(y);
   return Status::Ok();
@@ -348,31 +436,19 @@ Status RunConv(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
   const float* pw = w.data<float>();
   const float* pb = bias ? bias->data<float>() : nullptr;
   float* py = y.data<float>();
-  int64_t channels_per_group = channels / group, maps_per_group = maps / group;
+  ConvGeometry geo{s, batch, channels, maps, group};
+  bool finite_weights = std::all_of(pw, pw + w.num_elements(), [](float v) { return std::isfinite(v); });
+  if (finite_weights) {
+    ConvIm2col(geo, px, pw, py, ctx.threads);
+  } else {
+    ConvDirect(geo, px, pw, py, ctx.threads);
+  }
+  int64_t plane = s.out_h * s.out_w;
   ParallelFor(batch * maps, ctx.threads, [&](int64_t begin, int64_t end) {
     for (int64_t job = begin; job < end; ++job) {
-      int64_t n = job / maps, m = job % maps, g = m / maps_per_group;
-      const float* wm = pw + m * channels_per_group * s.k_h * s.k_w;
-      float* dst = py + job * s.out_h * s.out_w;
-      for (int64_t oh = 0; oh < s.out_h; ++oh) {
-        for (int64_t ow = 0; ow < s.out_w; ++ow) {
-          float acc = 0.0f;
-          for (int64_t c = 0; c < channels_per_group; ++c) {
-            const float* src = px + ((n * channels) + g * channels_per_group + c) * s.in_h * s.in_w;
-            const float* wc = wm + c * s.k_h * s.k_w;
-            for (int64_t kh = 0; kh < s.k_h; ++kh) {
-              int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
-              if (ih < 0 || ih >= s.in_h) continue;
-              for (int64_t kw = 0; kw < s.k_w; ++kw) {
-                int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
-                if (iw < 0 || iw >= s.in_w) continue;
-                acc = acc + src[ih * s.in_w + iw] * wc[kh * s.k_w + kw];
-              }
-            }
-          }
-          dst[oh * s.out_w + ow] = pb ? acc + pb[m] : acc;
-        }
-      }
+      float* dst = py + job * plane;
+      float bias_m = pb ? pb[job % maps] : 0.0f;
+      for (int64_t i = 0; i < plane; ++i) dst[i] = Canonical(pb ? dst[i] + bias_m : dst[i]);
     }
   });
   out[0] = std::move(y);

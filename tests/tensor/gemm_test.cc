@@ -65,7 +65,9 @@ void CheckF32(const Shape& s, std::mt19937& rng, bool specials) {
   std::vector<float> want(size_t(s.m * ldc), 12345.0f);
   GemmF32Reference(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, want.data(), ldc);
   for (float v : want)
-    if (v != v) ASSERT_EQ(std::bit_cast<uint32_t>(v), kCanonicalNaNBits);
+    if (v != v) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(v), kCanonicalNaNBits);
+    }
   for (const Kernels* path : AllPaths())
     for (int threads : {1, 2, 3, 4}) {
       std::vector<float> got(size_t(s.m * ldc), 12345.0f);
