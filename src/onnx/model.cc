@@ -111,6 +111,10 @@ Result<Attr> AttrFromProto(const ::onnx::AttributeProto& a, const std::string& w
       attr.floats.assign(a.floats().begin(), a.floats().end());
       break;
     case ::onnx::AttributeProto::STRING: attr.kind = Attr::Kind::kString; attr.s = a.s(); break;
+    case ::onnx::AttributeProto::STRINGS:
+      attr.kind = Attr::Kind::kStrings;
+      attr.strings.assign(a.strings().begin(), a.strings().end());
+      break;
     case ::onnx::AttributeProto::TENSOR: {
       attr.kind = Attr::Kind::kTensor;
       ASSIGN_OR_RETURN(attr.t, TensorFromProto(a.t(), where + " attribute '" + a.name() + "'"));
