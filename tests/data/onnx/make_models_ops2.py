@@ -71,7 +71,9 @@ save("conv_transpose", [
     helper.make_node("ConvTranspose", ["x1", "w4", "b4"], ["y4"], strides=[3], pads=[2, 1]),
     helper.make_node("ConvTranspose", ["x", "w1"], ["y5"], strides=[2, 2], auto_pad="SAME_LOWER"),
     helper.make_node("ConvTranspose", ["x", "w1"], ["y6"], strides=[1, 1], auto_pad="VALID"),
-], [vi("x", F, [1, 4, 5, 5]), vi("x1", F, [2, 3, 7])], ["y1", "y2", "y3", "y4", "y5", "y6"],
+    helper.make_node("ConvTranspose", ["x", "w1"], ["y7"], strides=[2, 2], auto_pad="SAME_UPPER"),
+    helper.make_node("ConvTranspose", ["x", "w1"], ["y8"], strides=[3, 2], output_shape=[13, 9], auto_pad="SAME_UPPER"),
+], [vi("x", F, [1, 4, 5, 5]), vi("x1", F, [2, 3, 7])], ["y1", "y2", "y3", "y4", "y5", "y6", "y7", "y8"],
     [init("w1", rand(4, 3, 3, 3)), init("b1", rand(3)), init("w2", rand(4, 2, 3, 2)),
      init("w4", rand(3, 2, 4)), init("b4", rand(2))],
     {"x": rand(1, 4, 5, 5), "x1": rand(2, 3, 7)})
