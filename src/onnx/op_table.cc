@@ -70,7 +70,7 @@ constexpr OpDef kOps[] = {
     {"ArgMax",              1, 1,       1, 1,        "axis,keepdims,select_last_index",           ValidateArgMax,             RunArgMax},
     {"CumSum",              2, 2,       1, 1,        "exclusive,reverse",                         ValidateCumSum,             RunCumSum},
     {"TopK",                1, 2,       2, 2,        "axis,k,largest,sorted",                     ValidateTopK,               RunTopK},
-    {"Einsum",              1, 2,       1, 1,        "equation",                                  ValidateEinsum,             RunEinsum},
+    {"Einsum",              1, 8,       1, 1,        "equation",                                  ValidateEinsum,             RunEinsum},
     {"Split",               1, 2,       1, 64,       "axis,num_outputs,split",                    ValidateSplit,              RunSplit},
     {"Slice",               1, 5,       1, 1,        "axes,ends,starts",                          ValidateSlice,              RunSlice},
     {"GatherElements",      2, 2,       1, 1,        "axis",                                      ValidateGatherElements,     RunGatherElements},
