@@ -26,15 +26,15 @@ constexpr int64_t kNc = 128;   // columns per packed B panel
 // ---- float -------------------------------------------------------------------------
 
 template <int MR>
-LUCID_AVX2 inline void MicroF32(int64_t kc, const float* a, int64_t lda, const float* bp, float* c, int64_t ldc,
-                                bool first) {
+LUCID_AVX2 inline void MicroF32(int64_t kc, const float* a, int64_t lda, const float* bp, int64_t ldb, float* c,
+                                int64_t ldc, bool first) {
   __m256 acc0[MR], acc1[MR];
   for (int r = 0; r < MR; ++r) {
     acc0[r] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc);
     acc1[r] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc + 8);
   }
   for (int64_t p = 0; p < kc; ++p) {
-    __m256 b0 = _mm256_load_ps(bp + p * kNr), b1 = _mm256_load_ps(bp + p * kNr + 8);
+    __m256 b0 = _mm256_loadu_ps(bp + p * ldb), b1 = _mm256_loadu_ps(bp + p * ldb + 8);
     for (int r = 0; r < MR; ++r) {
       __m256 av = _mm256_broadcast_ss(a + r * lda + p);
       acc0[r] = _mm256_add_ps(acc0[r], _mm256_mul_ps(av, b0));
@@ -49,25 +49,25 @@ LUCID_AVX2 inline void MicroF32(int64_t kc, const float* a, int64_t lda, const f
 }
 
 template <int MR>
-LUCID_AVX2 void MicroF32Edge(int64_t kc, const float* a, int64_t lda, const float* bp, float* c, int64_t ldc,
-                             bool first, int64_t cols) {
-  if (cols == kNr) return MicroF32<MR>(kc, a, lda, bp, c, ldc, first);
+LUCID_AVX2 void MicroF32Edge(int64_t kc, const float* a, int64_t lda, const float* bp, int64_t ldb, float* c,
+                             int64_t ldc, bool first, int64_t cols) {
+  if (cols == kNr) return MicroF32<MR>(kc, a, lda, bp, ldb, c, ldc, first);
   alignas(32) float tmp[MR * kNr] = {};
   if (!first)
     for (int r = 0; r < MR; ++r) std::memcpy(tmp + r * kNr, c + r * ldc, static_cast<size_t>(cols) * sizeof(float));
-  MicroF32<MR>(kc, a, lda, bp, tmp, kNr, first);
+  MicroF32<MR>(kc, a, lda, bp, ldb, tmp, kNr, first);
   for (int r = 0; r < MR; ++r) std::memcpy(c + r * ldc, tmp + r * kNr, static_cast<size_t>(cols) * sizeof(float));
 }
 
-LUCID_AVX2 void MicroF32Rows(int64_t rows, int64_t kc, const float* a, int64_t lda, const float* bp, float* c,
-                             int64_t ldc, bool first, int64_t cols) {
+LUCID_AVX2 void MicroF32Rows(int64_t rows, int64_t kc, const float* a, int64_t lda, const float* bp, int64_t ldb,
+                             float* c, int64_t ldc, bool first, int64_t cols) {
   switch (rows) {
-    case 6: return MicroF32Edge<6>(kc, a, lda, bp, c, ldc, first, cols);
-    case 5: return MicroF32Edge<5>(kc, a, lda, bp, c, ldc, first, cols);
-    case 4: return MicroF32Edge<4>(kc, a, lda, bp, c, ldc, first, cols);
-    case 3: return MicroF32Edge<3>(kc, a, lda, bp, c, ldc, first, cols);
-    case 2: return MicroF32Edge<2>(kc, a, lda, bp, c, ldc, first, cols);
-    default: return MicroF32Edge<1>(kc, a, lda, bp, c, ldc, first, cols);
+    case 6: return MicroF32Edge<6>(kc, a, lda, bp, ldb, c, ldc, first, cols);
+    case 5: return MicroF32Edge<5>(kc, a, lda, bp, ldb, c, ldc, first, cols);
+    case 4: return MicroF32Edge<4>(kc, a, lda, bp, ldb, c, ldc, first, cols);
+    case 3: return MicroF32Edge<3>(kc, a, lda, bp, ldb, c, ldc, first, cols);
+    case 2: return MicroF32Edge<2>(kc, a, lda, bp, ldb, c, ldc, first, cols);
+    default: return MicroF32Edge<1>(kc, a, lda, bp, ldb, c, ldc, first, cols);
   }
 }
 
@@ -204,24 +204,27 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
 
 void GemmF32Avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
                  int64_t ldc) {
-  auto* bp = static_cast<float*>(AlignedBuffer(sizeof(float) * kKc * kNc));
-  if (!bp) return GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);  // out of memory: no buffers needed
+  // Full 16-column strips are read in place (rows of B are contiguous); only a partial last
+  // strip is copied, zero-padded, into `edge` so that no load reads past B.
+  auto* edge = static_cast<float*>(AlignedBuffer(sizeof(float) * kKc * kNr));
+  if (!edge) return GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);  // out of memory: no buffers needed
   for (int64_t jc = 0; jc < n; jc += kNc) {
     int64_t nc = n - jc < kNc ? n - jc : kNc;
+    int64_t full = nc / kNr * kNr;
     for (int64_t pc = 0; pc < k; pc += kKc) {
       int64_t kc = k - pc < kKc ? k - pc : kKc;
-      PackF32(kc, nc, b + pc * ldb + jc, ldb, bp);
+      if (full < nc) PackF32(kc, nc - full, b + pc * ldb + jc + full, ldb, edge);
       for (int64_t ir = 0; ir < m; ir += kMr) {
         int64_t rows = m - ir < kMr ? m - ir : kMr;
-        for (int64_t s = 0; s * kNr < nc; ++s) {
-          int64_t cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
-          MicroF32Rows(rows, kc, a + ir * lda + pc, lda, bp + s * kc * kNr, c + ir * ldc + jc + s * kNr, ldc, pc == 0,
-                       cols);
+        for (int64_t j = 0; j < nc; j += kNr) {
+          bool in_place = j < full;
+          MicroF32Rows(rows, kc, a + ir * lda + pc, lda, in_place ? b + pc * ldb + jc + j : edge, in_place ? ldb : kNr,
+                       c + ir * ldc + jc + j, ldc, pc == 0, in_place ? kNr : nc - full);
         }
       }
     }
   }
-  std::free(bp);
+  std::free(edge);
 }
 
 void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
