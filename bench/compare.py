@@ -20,8 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import logging
+
 import numpy as np
 import onnxruntime as ort
+
+logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
 
 HERE = Path(__file__).resolve().parent
 MODELS = ["mlp", "digits_cnn", "cnn_big", "transformer"]
@@ -165,15 +169,15 @@ def main():
             ratio = lambda a, b: None if a is None or b is None else a / b
             rows.append([name, threads, lfm, of, ratio(of, lfm), li, ratio(of, li), oq_lucid, ratio(oq_lucid, li),
                          oq_own, ratio(oq_own, li), diff])
-        q_err = q_err  # reported once per model above
     hdr = ["model", "thr", "lucid f32 ms", "ort f32 ms", "ort/lucid f32", "lucid i8 ms", "ort f32/lucid i8",
            "ort(lucid i8) ms", "ratio", "ort own i8 ms", "ort i8/lucid i8", "max|f32 diff|"]
     print("Lucid vs onnxruntime " + ort.__version__ + " (median ms; ratio = onnxruntime time / Lucid time)")
     widths = [max(len(h), 11) for h in hdr]
     print("  ".join(h.rjust(w) for h, w in zip(hdr, widths)))
     for r in rows:
-        cells = [r[0], str(r[1])] + [fmt(v, "{:.3f}") if i % 2 == 0 else fmt(v, "{:.2f}x") for i, v in
-                                      enumerate(r[2:11])] + [fmt(r[11], "{:.2e}")]
+        kinds = ["ms", "ms", "x", "ms", "x", "ms", "x", "ms", "x"]
+        cells = [r[0], str(r[1])] + [fmt(v, "{:.3f}" if k == "ms" else "{:.2f}x") for v, k in zip(r[2:11], kinds)]
+        cells.append(fmt(r[11], "{:.2e}"))
         print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
     gemm_peak(build, args.quick)
     if failures:

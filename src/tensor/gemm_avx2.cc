@@ -25,27 +25,41 @@ constexpr int64_t kNc = 128;   // columns per packed B panel
 
 // ---- float -------------------------------------------------------------------------
 
+// Accumulators are named variables, not arrays: GCC keeps arrays of vectors in memory and
+// would store all twelve every k step.
+#define LUCID_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
 template <int MR>
 LUCID_AVX2 inline void MicroF32(int64_t kc, const float* a, int64_t lda, const float* bp, int64_t ldb, float* c,
                                 int64_t ldc, bool first) {
-  __m256 acc0[MR], acc1[MR];
-  for (int r = 0; r < MR; ++r) {
-    acc0[r] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc);
-    acc1[r] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc + 8);
+#define LUCID_DECL(r)                                                                          \
+  __m256 x##r = _mm256_setzero_ps(), y##r = _mm256_setzero_ps();                               \
+  if (MR > r && !first) {                                                                       \
+    x##r = _mm256_loadu_ps(c + r * ldc);                                                        \
+    y##r = _mm256_loadu_ps(c + r * ldc + 8);                                                    \
   }
+  LUCID_ROWS(LUCID_DECL)
+#undef LUCID_DECL
   for (int64_t p = 0; p < kc; ++p) {
     __m256 b0 = _mm256_loadu_ps(bp + p * ldb), b1 = _mm256_loadu_ps(bp + p * ldb + 8);
-    for (int r = 0; r < MR; ++r) {
-      __m256 av = _mm256_broadcast_ss(a + r * lda + p);
-      acc0[r] = _mm256_add_ps(acc0[r], _mm256_mul_ps(av, b0));
-      acc1[r] = _mm256_add_ps(acc1[r], _mm256_mul_ps(av, b1));
-    }
+#define LUCID_STEP(r)                                            \
+  if (MR > r) {                                                  \
+    __m256 av = _mm256_broadcast_ss(a + r * lda + p);            \
+    x##r = _mm256_add_ps(x##r, _mm256_mul_ps(av, b0));           \
+    y##r = _mm256_add_ps(y##r, _mm256_mul_ps(av, b1));           \
+  }
+    LUCID_ROWS(LUCID_STEP)
+#undef LUCID_STEP
   }
   const __m256 nan = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(kCanonicalNaNBits)));
-  for (int r = 0; r < MR; ++r) {  // NaN lanes become the canonical NaN, as in the reference
-    _mm256_storeu_ps(c + r * ldc, _mm256_blendv_ps(acc0[r], nan, _mm256_cmp_ps(acc0[r], acc0[r], _CMP_UNORD_Q)));
-    _mm256_storeu_ps(c + r * ldc + 8, _mm256_blendv_ps(acc1[r], nan, _mm256_cmp_ps(acc1[r], acc1[r], _CMP_UNORD_Q)));
+  // NaN lanes become the canonical NaN, as in the reference.
+#define LUCID_STORE(r)                                                                                  \
+  if (MR > r) {                                                                                         \
+    _mm256_storeu_ps(c + r * ldc, _mm256_blendv_ps(x##r, nan, _mm256_cmp_ps(x##r, x##r, _CMP_UNORD_Q)));     \
+    _mm256_storeu_ps(c + r * ldc + 8, _mm256_blendv_ps(y##r, nan, _mm256_cmp_ps(y##r, y##r, _CMP_UNORD_Q))); \
   }
+  LUCID_ROWS(LUCID_STORE)
+#undef LUCID_STORE
 }
 
 template <int MR>
@@ -92,24 +106,33 @@ void* AlignedBuffer(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) /
 template <int MR>
 LUCID_AVX2 inline void MicroI8(int64_t pairs, const int32_t* ap, const int16_t* bp, int32_t* c, int64_t ldc,
                                bool first) {
-  __m256i acc0[MR], acc1[MR];
-  for (int r = 0; r < MR; ++r) {
-    acc0[r] = first ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc));
-    acc1[r] = first ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc + 8));
+#define LUCID_DECL(r)                                                                     \
+  __m256i x##r = _mm256_setzero_si256(), y##r = _mm256_setzero_si256();                   \
+  if (MR > r && !first) {                                                                  \
+    x##r = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc));              \
+    y##r = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc + 8));          \
   }
+  LUCID_ROWS(LUCID_DECL)
+#undef LUCID_DECL
   for (int64_t q = 0; q < pairs; ++q) {
     __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr));
     __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr + kNr));
-    for (int r = 0; r < MR; ++r) {
-      __m256i av = _mm256_set1_epi32(ap[q * MR + r]);
-      acc0[r] = _mm256_add_epi32(acc0[r], _mm256_madd_epi16(av, b0));
-      acc1[r] = _mm256_add_epi32(acc1[r], _mm256_madd_epi16(av, b1));
-    }
+#define LUCID_STEP(r)                                                \
+  if (MR > r) {                                                      \
+    __m256i av = _mm256_set1_epi32(ap[q * MR + r]);                  \
+    x##r = _mm256_add_epi32(x##r, _mm256_madd_epi16(av, b0));        \
+    y##r = _mm256_add_epi32(y##r, _mm256_madd_epi16(av, b1));        \
   }
-  for (int r = 0; r < MR; ++r) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc0[r]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc1[r]);
+    LUCID_ROWS(LUCID_STEP)
+#undef LUCID_STEP
   }
+#define LUCID_STORE(r)                                                             \
+  if (MR > r) {                                                                    \
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), x##r);            \
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), y##r);        \
+  }
+  LUCID_ROWS(LUCID_STORE)
+#undef LUCID_STORE
 }
 
 template <int MR>
