@@ -77,13 +77,14 @@ Result<std::vector<TAxis>> PlanTranspose(const Node& node, const std::vector<int
     int64_t pad_end = 0;
     if (!out_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       int64_t target = !out_shape.empty() ? out_shape[i] : a.in * a.stride;
-      int64_t total = full - target;
-      if (total < 0)
-        return InvalidArgument(node.Describe() + ": output_shape " + std::to_string(target) + " exceeds the full output " +
-                               std::to_string(full));
       // The ONNX rule: SAME_UPPER puts the extra pad at the end, everything else at the start.
+      // A target beyond the full length pads nothing; its tail positions get only the bias.
+      int64_t total = std::max<int64_t>(0, full - target);
       a.pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pad_end = total - a.pad_begin;
+      a.out = target;
+      if (a.out < 1 || a.out > kMaxSpatialAttr)
+        return InvalidArgument(node.Describe() + ": output length " + std::to_string(a.out) + " is out of range");
+      continue;
     } else if (auto_pad == "VALID") {
       a.pad_begin = 0;
     } else {
@@ -368,13 +369,15 @@ struct ResizeAxis {
   bool identity = true;
 };
 
-float SourceCoord(const std::string& mode, float x, float scale, int64_t in_len, int64_t out_len) {
+// resized_len is the spec's length_resized: scale·in (float32) when scales are given, the
+// output length when sizes are (they differ for fractional products, e.g. 0.6·4 = 2.4).
+float SourceCoord(const std::string& mode, float x, float scale, int64_t in_len, float resized_len, int64_t out_len) {
   if (mode == "asymmetric") return x / scale;
   if (mode == "align_corners")
-    return out_len == 1 ? 0.0f : x * static_cast<float>(in_len - 1) / static_cast<float>(out_len - 1);
-  if (mode == "pytorch_half_pixel") return out_len > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+    return resized_len == 1.0f ? 0.0f : x * static_cast<float>(in_len - 1) / (resized_len - 1.0f);
+  if (mode == "pytorch_half_pixel") return resized_len > 1.0f ? (x + 0.5f) / scale - 0.5f : 0.0f;
   if (mode == "half_pixel_symmetric") {
-    float adjustment = static_cast<float>(out_len) / (scale * static_cast<float>(in_len));
+    float adjustment = static_cast<float>(out_len) / resized_len;
     float center = static_cast<float>(in_len) / 2.0f;
     float offset = center * (1.0f - adjustment);
     return offset + (x + 0.5f) / scale - 0.5f;
@@ -454,7 +457,8 @@ Status RunResize(const Node& node, KernelInputs in, std::vector<Tensor>& out, co
     p.w_lo.assign(out_len, 1.0f);
     p.w_hi.assign(out_len, 0.0f);
     for (int64_t o = 0; o < out_len; ++o) {
-      float src = SourceCoord(coord, static_cast<float>(o), scale[d], in_len, out_len);
+      float resized_len = scales_t ? scale[d] * static_cast<float>(in_len) : static_cast<float>(out_len);
+      float src = SourceCoord(coord, static_cast<float>(o), scale[d], in_len, resized_len, out_len);
       if (linear) {
         src = std::clamp(src, 0.0f, static_cast<float>(in_len - 1));
         int64_t lo = std::min<int64_t>(static_cast<int64_t>(src), in_len - 1);

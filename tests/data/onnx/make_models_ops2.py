@@ -128,12 +128,16 @@ def resize_nodes(opset, empty):
 
 roi = init("roi", np.zeros(0, dtype=np.float32))
 empty_scales = init("none", np.zeros(0, dtype=np.float32))
-common = [init("up", sc(1, 1, 2.5, 1.75)), init("down", sc(1, 1, 0.6, 0.5)), init("size", sz(1, 2, 3, 7))]
+# onnxruntime takes align_corners' length_resized as the integer output length, the ONNX spec
+# and its reference as scale·in; the scales here make scale·in integral in float32 (5·1.4f
+# and 5·0.6f round to 7 and 3) so both agree. The fractional case is ONNX's own conformance
+# test test_resize_downsample_scales_linear_align_corners.
+common = [init("up", sc(1, 1, 1.4, 1.5)), init("down", sc(1, 1, 0.6, 0.5)), init("size", sz(1, 2, 3, 7))]
 nodes, outs = resize_nodes(11, "none")
-save("resize11", nodes, [vi("x", F, [1, 2, 4, 6])], outs, common + [roi, empty_scales], {"x": rand(1, 2, 4, 6)},
+save("resize11", nodes, [vi("x", F, [1, 2, 5, 6])], outs, common + [roi, empty_scales], {"x": rand(1, 2, 5, 6)},
      opset=11)
 nodes, outs = resize_nodes(13, "")
-save("resize13", nodes, [vi("x", F, [1, 2, 4, 6])], outs, common, {"x": rand(1, 2, 4, 6)}, opset=13)
+save("resize13", nodes, [vi("x", F, [1, 2, 5, 6])], outs, common, {"x": rand(1, 2, 5, 6)}, opset=13)
 
 # Resize-18 axes and 19 half_pixel_symmetric.
 save("resize19", [
