@@ -81,8 +81,15 @@ std::vector<fs::path> NumberedFiles(const fs::path& dir, const std::string& pref
   return out;
 }
 
-// The op a refusal counts under: the one the loader names, else the graph's ops.
+// The op a refusal counts under: the one the loader names, else the graph's ops. A
+// refused opset counts under "(ai.onnx opset N)": no op is to blame.
 std::string UnsupportedKey(const std::string& message, const std::vector<std::string>& ops) {
+  const std::string opset_marker = "ai.onnx opset ";
+  size_t opset_at = message.find(opset_marker);
+  if (opset_at != std::string::npos) {
+    size_t start = opset_at + opset_marker.size(), end = message.find(' ', start);
+    return "(ai.onnx opset " + message.substr(start, end - start) + ")";
+  }
   const std::string marker = "unsupported op '";
   size_t at = message.find(marker);
   if (at != std::string::npos) {
