@@ -160,11 +160,23 @@ LUCID_AVX2 void MicroI8Rows(int64_t rows, int64_t pairs, const int32_t* ap, cons
 
 // B[0:kc, 0:cols] widened to int16 and interleaved by k pairs: strip s, pair q holds
 // (b[2q, j], b[2q+1, j]) for j = 0…15; odd kc and missing columns are padded with 0.
-void PackI8B(int64_t kc, int64_t cols, const int8_t* b, int64_t ldb, int16_t* bp) {
+LUCID_AVX2 void PackI8B(int64_t kc, int64_t cols, const int8_t* b, int64_t ldb, int16_t* bp) {
   int64_t pairs = (kc + 1) / 2;
   for (int64_t s = 0; s * kNr < cols; ++s) {
     int64_t width = cols - s * kNr < kNr ? cols - s * kNr : kNr;
     int16_t* dst = bp + s * pairs * 2 * kNr;
+    if (width == kNr) {
+      // Interleave rows 2q and 2q+1 byte-wise, then sign-extend: (b[2q, j], b[2q+1, j]) pairs.
+      for (int64_t q = 0; q < pairs; ++q) {
+        const int8_t* src = b + 2 * q * ldb + s * kNr;
+        __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+        __m128i r1 = 2 * q + 1 < kc ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + ldb)) : _mm_setzero_si128();
+        _mm256_store_si256(reinterpret_cast<__m256i*>(dst + q * 2 * kNr), _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(r0, r1)));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(dst + q * 2 * kNr + kNr),
+                           _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(r0, r1)));
+      }
+      continue;
+    }
     for (int64_t q = 0; q < pairs; ++q)
       for (int64_t l = 0; l < kNr; ++l)
         for (int64_t h = 0; h < 2; ++h) {
