@@ -148,7 +148,8 @@ T MinOf(T x, T y) {
 template <bool kMax>
 Status RunMaxMin(const Node& node, KernelInputs in, std::vector<Tensor>& out) {
   const Tensor& first = *in[0];
-  RETURN_IF_ERROR((RequireDType(node, first, "input 0", {DType::kFloat32, DType::kInt32, DType::kInt64})));
+  RETURN_IF_ERROR((RequireDType(node, first, "input 0",
+                                {DType::kFloat32, DType::kInt32, DType::kInt64, DType::kInt8, DType::kUint8})));
   Tensor acc = first;
   for (size_t i = 1; i < in.size(); ++i) {
     RETURN_IF_ERROR(SameDType(node, first, *in[i]));
@@ -162,6 +163,14 @@ Status RunMaxMin(const Node& node, KernelInputs in, std::vector<Tensor>& out) {
       case DType::kInt32:
         st = Binary<int32_t, int32_t>(node, acc, *in[i], first.dtype(), next,
                                       [](int32_t x, int32_t y) { return kMax ? MaxOf(x, y) : MinOf(x, y); });
+        break;
+      case DType::kInt8:
+        st = Binary<int8_t, int8_t>(node, acc, *in[i], first.dtype(), next,
+                                    [](int8_t x, int8_t y) { return kMax ? MaxOf(x, y) : MinOf(x, y); });
+        break;
+      case DType::kUint8:
+        st = Binary<uint8_t, uint8_t>(node, acc, *in[i], first.dtype(), next,
+                                      [](uint8_t x, uint8_t y) { return kMax ? MaxOf(x, y) : MinOf(x, y); });
         break;
       default:
         st = Binary<int64_t, int64_t>(node, acc, *in[i], first.dtype(), next,
