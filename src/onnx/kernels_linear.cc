@@ -141,13 +141,30 @@ Status PoolImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, con
   const float* px = x.data<float>();
   float* py = y.data<float>();
   int64_t planes = x.shape()[0] * x.shape()[1];
-  ParallelFor(planes, ctx.threads, [&](int64_t begin, int64_t end) {
+  // Small pools finish before a thread would start.
+  int threads = planes * s.out_h * s.out_w * s.k_h * s.k_w < (int64_t{1} << 16) ? 1 : ctx.threads;
+  ParallelFor(planes, threads, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const float* src = px + plane * s.in_h * s.in_w;
       float* dst = py + plane * s.out_h * s.out_w;
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
+        int64_t ih0 = oh * s.stride_h - s.pad_top;
+        bool rows_inside = ih0 >= 0 && ih0 + (s.k_h - 1) * s.dil_h < s.in_h;
         for (int64_t ow = 0; ow < s.out_w; ++ow) {
           float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+          int64_t iw0 = ow * s.stride_w - s.pad_left;
+          if (rows_inside && iw0 >= 0 && iw0 + (s.k_w - 1) * s.dil_w < s.in_w) {
+            // Window fully inside: same scan, no bounds checks; every position counts.
+            for (int64_t kh = 0; kh < s.k_h; ++kh) {
+              const float* line = src + (ih0 + kh * s.dil_h) * s.in_w + iw0;
+              for (int64_t kw = 0; kw < s.k_w; ++kw) {
+                float v = line[kw * s.dil_w];
+                acc = max ? (v > acc ? v : acc) : acc + v;
+              }
+            }
+            dst[oh * s.out_w + ow] = max ? acc : acc / static_cast<float>(s.k_h * s.k_w);
+            continue;
+          }
           int64_t count = 0;
           for (int64_t kh = 0; kh < s.k_h; ++kh) {
             int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
@@ -234,11 +251,20 @@ void Im2col(const Spatial& s, int64_t channels, const float* x, float* col) {
             std::fill(out, out + s.out_w, 0.0f);
             continue;
           }
+          // Outputs [lo, hi) read inside the row; the rest are padding.
+          int64_t first_iw = kw * s.dil_w - s.pad_left;
+          int64_t lo = first_iw >= 0 ? 0 : (-first_iw + s.stride_w - 1) / s.stride_w;
+          int64_t hi = s.in_w - first_iw <= 0 ? 0 : (s.in_w - first_iw + s.stride_w - 1) / s.stride_w;
+          lo = std::min(lo, s.out_w);
+          hi = std::clamp(hi, lo, s.out_w);
+          std::fill(out, out + lo, 0.0f);
           const float* line = src + ih * s.in_w;
-          for (int64_t ow = 0; ow < s.out_w; ++ow) {
-            int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
-            out[ow] = iw >= 0 && iw < s.in_w ? line[iw] : 0.0f;
+          if (s.stride_w == 1) {
+            std::copy(line + lo + first_iw, line + hi + first_iw, out + lo);
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = line[ow * s.stride_w + first_iw];
           }
+          std::fill(out + hi, out + s.out_w, 0.0f);
         }
       }
 }
@@ -444,13 +470,11 @@ Status RunConv(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
     ConvDirect(geo, px, pw, py, ctx.threads);
   }
   int64_t plane = s.out_h * s.out_w;
-  ParallelFor(batch * maps, ctx.threads, [&](int64_t begin, int64_t end) {
-    for (int64_t job = begin; job < end; ++job) {
-      float* dst = py + job * plane;
-      float bias_m = pb ? pb[job % maps] : 0.0f;
-      for (int64_t i = 0; i < plane; ++i) dst[i] = Canonical(pb ? dst[i] + bias_m : dst[i]);
-    }
-  });
+  for (int64_t job = 0; job < batch * maps; ++job) {  // one pass over y: not worth a thread
+    float* dst = py + job * plane;
+    float bias_m = pb ? pb[job % maps] : 0.0f;
+    for (int64_t i = 0; i < plane; ++i) dst[i] = Canonical(pb ? dst[i] + bias_m : dst[i]);
+  }
   out[0] = std::move(y);
   return Status::Ok();
 }

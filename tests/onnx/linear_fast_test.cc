@@ -243,5 +243,53 @@ TEST(LinearFast, GemmMatchesCanonicalLoop) {
   }
 }
 
+// The canonical pooling loop (window order, padding skipped, count rule).
+std::vector<float> PoolCanonical(bool max, bool include_pad, const ConvCase& k, const Tensor& x) {
+  int64_t oh_n = (k.h + k.pt + k.pb - ((k.kh - 1) * k.dh + 1)) / k.sh + 1;
+  int64_t ow_n = (k.w + k.pl + k.pr - ((k.kw - 1) * k.dw + 1)) / k.sw + 1;
+  std::vector<float> y;
+  for (int64_t plane = 0; plane < k.n * k.c; ++plane)
+    for (int64_t oh = 0; oh < oh_n; ++oh)
+      for (int64_t ow = 0; ow < ow_n; ++ow) {
+        float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+        int64_t count = 0;
+        for (int64_t i = 0; i < k.kh; ++i)
+          for (int64_t j = 0; j < k.kw; ++j) {
+            int64_t ih = oh * k.sh - k.pt + i * k.dh, iw = ow * k.sw - k.pl + j * k.dw;
+            if (include_pad && ih >= -k.pt && ih < k.h + k.pb && iw >= -k.pl && iw < k.w + k.pr) ++count;
+            if (ih < 0 || ih >= k.h || iw < 0 || iw >= k.w) continue;
+            float v = x.data<float>()[(plane * k.h + ih) * k.w + iw];
+            if (max) {
+              acc = v > acc ? v : acc;
+            } else {
+              acc = acc + v;
+              if (!include_pad) ++count;
+            }
+          }
+        y.push_back(max ? acc : acc / static_cast<float>(count));
+      }
+  return y;
+}
+
+TEST(LinearFast, PoolingMatchesCanonicalLoop) {
+  std::mt19937 rng(14);
+  for (int i = 0; i < 24; ++i) {
+    int64_t kh = 1 + rng() % 3, kw = 1 + rng() % 3;
+    ConvCase k{1 + int64_t(rng() % 2), 1 + int64_t(rng() % 3), 4 + int64_t(rng() % 20), 4 + int64_t(rng() % 20), 0,
+               kh, kw, 1, 1 + int64_t(rng() % 2), 1 + int64_t(rng() % 2), 1, 1 + int64_t(rng() % 2),
+               int64_t(rng() % kh), int64_t(rng() % kw), int64_t(rng() % kh), int64_t(rng() % kw)};
+    bool max = i % 2 == 0, include_pad = i % 4 == 1;
+    auto proto = OneNode(max ? "MaxPool" : "AveragePool", {{"x", {k.n, k.c, k.h, k.w}}}, max ? 13 : 19);
+    SetInts(proto, "kernel_shape", {k.kh, k.kw});
+    SetInts(proto, "strides", {k.sh, k.sw});
+    SetInts(proto, "pads", {k.pt, k.pl, k.pb, k.pr});
+    if (max || i % 3 == 0) SetInts(proto, "dilations", {k.dh, k.dw});
+    else k.dh = k.dw = 1;
+    if (!max) SetInt(proto, "count_include_pad", include_pad);
+    TensorMap in{{"x", Random({k.n, k.c, k.h, k.w}, rng)}};
+    ExpectRuns(proto, in, PoolCanonical(max, include_pad, k, in.at("x")), "pool case " + std::to_string(i));
+  }
+}
+
 }  // namespace
 }  // namespace lucid::onnx
