@@ -14,6 +14,7 @@
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
 #include "onnx/model.h"
+#include "onnx/quantize.h"
 #include "protocol/types.h"
 #include "tensor/tensor_json.h"
 #include "verify/verify.h"
@@ -695,6 +696,41 @@ int RunLocal(const Context& ctx, const std::string& model_file, const std::strin
   std::cout << "outputs:\n";
   PrintTensorMap(out["outputs"]);
   std::cout << "output_hash " << out["output_hash"].get<std::string>() << "\n";
+  return kExitOk;
+}
+
+// Calibration file: a JSON list whose items are input maps, or test vectors
+// ({"inputs": {...}, ...}) such as models/*/NAME.vectors.json.
+static Result<std::vector<TensorMap>> ReadCalibration(const std::string& file) {
+  ASSIGN_OR_RETURN(json j, ReadJsonFile(file));
+  if (!j.is_array() || j.empty()) return InvalidArgument(file + ": calibration must be a non-empty JSON list");
+  std::vector<TensorMap> sets;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const json& item = j[i].is_object() && j[i].contains("inputs") ? j[i]["inputs"] : j[i];
+    auto m = TensorMapFromJson(item);
+    if (!m.ok()) return m.status().WithContext(file + " item " + std::to_string(i));
+    sets.push_back(std::move(m).value());
+  }
+  return sets;
+}
+
+int QuantizeLocal(const Context& ctx, const std::string& model_file, const std::string& calibration_file,
+                  const std::string& out_file) {
+  auto bytes = ReadFile(model_file);
+  if (!bytes.ok()) return Fail(ctx, bytes.status());
+  auto calibration = ReadCalibration(calibration_file);
+  if (!calibration.ok()) return Fail(ctx, calibration.status());
+  auto result = onnx::QuantizeStatic(*bytes, *calibration);
+  if (!result.ok()) return Fail(ctx, result.status());
+  std::ofstream f(out_file, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(result->model.data()), static_cast<std::streamsize>(result->model.size()));
+  if (!f.good()) return Fail(ctx, Unavailable("cannot write " + out_file));
+  json out = {{"model", out_file}, {"model_cid", crypto::Cid::Of(result->model).ToString()},
+              {"quantization", onnx::kQuantizationId}, {"quantized_nodes", result->quantized},
+              {"calibration_sets", calibration->size()}};
+  if (ctx.json_output) return PrintJson(out), kExitOk;
+  std::cout << "wrote " << out_file << " (" << result->model.size() << " bytes, " << result->quantized.size()
+            << " nodes quantized, cid " << out["model_cid"].get<std::string>() << ")\n";
   return kExitOk;
 }
 

@@ -44,6 +44,9 @@ int QueryBlock(const Context& ctx, const std::string& height);
 int QueryReceipt(const Context& ctx, const std::string& id);
 
 int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file, int threads);
+// Writes the int8 static quantization of model_file (onnx/quantize.h) to out_file.
+int QuantizeLocal(const Context& ctx, const std::string& model_file, const std::string& calibration_file,
+                  const std::string& out_file);
 
 struct DevnetOptions {
   std::string http = "127.0.0.1:26680";

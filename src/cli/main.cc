@@ -138,6 +138,14 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads, "Threads (results are identical for any value)")->capture_default_str();
   run->callback([&] { rc = RunLocal(ctx, model_file, input_file, threads); });
 
+  // quantize (local; docs/formats/integer-semantics.md)
+  std::string calibration_file, quantized_out;
+  auto* quant = app.add_subcommand("quantize", "Quantize an ONNX file to int8 (static, calibrated)");
+  quant->add_option("MODEL", model_file, "Float model .onnx")->required();
+  quant->add_option("--calibration", calibration_file, "JSON list of input sets (or test vectors)")->required();
+  quant->add_option("--out", quantized_out, "Where to write the quantized .onnx")->required();
+  quant->callback([&] { rc = QuantizeLocal(ctx, model_file, calibration_file, quantized_out); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
