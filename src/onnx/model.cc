@@ -12,6 +12,7 @@
 #include <set>
 
 #include "onnx/op_internal.h"
+#include "onnx/subgraph.h"
 
 namespace lucid::onnx {
 namespace {
@@ -115,6 +116,11 @@ Result<Attr> AttrFromProto(const ::onnx::AttributeProto& a, const std::string& w
       attr.kind = Attr::Kind::kStrings;
       attr.strings.assign(a.strings().begin(), a.strings().end());
       break;
+    case ::onnx::AttributeProto::GRAPH: {  // If/Loop bodies (control_flow.cc)
+      attr.kind = Attr::Kind::kGraph;
+      ASSIGN_OR_RETURN(attr.graph, internal::CompileSubgraph(a.g(), where + " attribute '" + a.name() + "'"));
+      break;
+    }
     case ::onnx::AttributeProto::TENSOR: {
       attr.kind = Attr::Kind::kTensor;
       ASSIGN_OR_RETURN(attr.t, TensorFromProto(a.t(), where + " attribute '" + a.name() + "'"));
@@ -243,7 +249,9 @@ Status LoadedModel::Build(const ::onnx::ModelProto& model) {
   std::vector<int> pending(nodes.size(), 0);
   for (int index = 0; index < graph.node_size(); ++index) {
     Node& node = nodes[index];
-    for (const std::string& name : graph.node(index).input()) {
+    std::vector<std::string> names(graph.node(index).input().begin(), graph.node(index).input().end());
+    for (std::string& captured : internal::ImplicitInputs(node)) names.push_back(std::move(captured));  // If/Loop
+    for (const std::string& name : names) {
       if (name.empty()) {
         node.inputs.push_back(-1);
         continue;
@@ -359,6 +367,15 @@ Result<TensorMap> LoadedModel::Run(const TensorMap& inputs, const RunOptions& op
 }
 
 }  // namespace
+
+namespace internal {
+// The loader's parsers, shared with subgraph compilation (subgraph.h).
+Result<Attr> ParseAttribute(const ::onnx::AttributeProto& a, const std::string& where) { return AttrFromProto(a, where); }
+Result<Tensor> ParseTensor(const ::onnx::TensorProto& t, const std::string& what) { return TensorFromProto(t, what); }
+Result<ValueInfo> ParseValueInfo(const ::onnx::ValueInfoProto& v, bool& rank_known) {
+  return ValueInfoFromProto(v, rank_known);
+}
+}  // namespace internal
 
 Result<std::unique_ptr<Model>> Model::Load(ByteView onnx_bytes, const LoadOptions& options) {
   if (onnx_bytes.size() > options.max_model_bytes)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,8 +18,10 @@
 
 namespace lucid::onnx::internal {
 
+struct Subgraph;  // subgraph.h
+
 struct Attr {
-  enum class Kind : uint8_t { kInt, kFloat, kInts, kFloats, kString, kTensor, kStrings };
+  enum class Kind : uint8_t { kInt, kFloat, kInts, kFloats, kString, kTensor, kStrings, kGraph };
   Kind kind = Kind::kInt;
   int64_t i = 0;
   float f = 0;
@@ -26,6 +29,7 @@ struct Attr {
   std::vector<float> floats;
   std::string s;
   std::vector<std::string> strings;  // kStrings (e.g. RNN activations)
+  std::shared_ptr<const Subgraph> graph;  // kGraph: If/Loop bodies (subgraph.h)
   Tensor t;
 };
 
@@ -103,6 +107,7 @@ LUCID_KERNEL(RunQLinearConv); LUCID_KERNEL(RunMaxPoolAnyType);
 // kernels_nn.cc, kernels_rnn.cc
 LUCID_KERNEL(RunConvTranspose); LUCID_KERNEL(RunLayerNormalization); LUCID_KERNEL(RunInstanceNormalization);
 LUCID_KERNEL(RunResize); LUCID_KERNEL(RunLSTM); LUCID_KERNEL(RunGRU);
+LUCID_KERNEL(RunIf); LUCID_KERNEL(RunLoop);  // control_flow.cc
 // Float op coverage part 1 (kernels_math.cc, kernels_reduce.cc, kernels_index.cc).
 LUCID_KERNEL(RunExp); LUCID_KERNEL(RunLog); LUCID_KERNEL(RunSqrt); LUCID_KERNEL(RunPow); LUCID_KERNEL(RunAbs);
 LUCID_KERNEL(RunNeg); LUCID_KERNEL(RunReciprocal); LUCID_KERNEL(RunErf); LUCID_KERNEL(RunGelu); LUCID_KERNEL(RunElu);
@@ -145,6 +150,8 @@ Status ValidateInstanceNormalization(Node&);
 Status ValidateResize(Node&);
 Status ValidateLSTM(Node&);
 Status ValidateGRU(Node&);
+Status ValidateIf(Node&);
+Status ValidateLoop(Node&);
 Status ValidateQuantizeLinear(Node&);  // kernels_int.cc
 Status ValidateQLinearConv(Node&);     // QLinearConv, ConvInteger
 

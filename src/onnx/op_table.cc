@@ -86,6 +86,8 @@ constexpr OpDef kOps[] = {
     {"Resize",              1, 4,       1, 1,        "antialias,axes,coordinate_transformation_mode,cubic_coeff_a,exclude_outside,extrapolation_value,keep_aspect_ratio_policy,mode,nearest_mode", ValidateResize, RunResize},
     {"LSTM",                3, 8,       0, 3,        "activation_alpha,activation_beta,activations,clip,direction,hidden_size,input_forget,layout", ValidateLSTM, RunLSTM},
     {"GRU",                 3, 6,       0, 2,        "activation_alpha,activation_beta,activations,clip,direction,hidden_size,layout,linear_before_reset", ValidateGRU, RunGRU},
+    {"If",                  1, 1,       1, 64,       "else_branch,then_branch",                   ValidateIf,                 RunIf},
+    {"Loop",                0, 66,      0, 128,      "body",                                      ValidateLoop,               RunLoop},
     // Integer path (kernels_int.cc, docs/formats/integer-semantics.md).
     {"QuantizeLinear",      2, 3,       1, 1,        "axis,saturate,block_size",                  ValidateQuantizeLinear,     RunQuantizeLinear},
     {"DequantizeLinear",    2, 3,       1, 1,        "axis,block_size",                           ValidateQuantizeLinear,     RunDequantizeLinear},
@@ -131,7 +133,7 @@ std::string Node::Describe() const { return "node '" + name + "' (" + op_type + 
 Status ExpectKind(const Node& node, std::string_view attr, Attr::Kind kind) {
   auto it = node.attrs.find(attr);
   if (it == node.attrs.end() || it->second.kind == kind) return Status::Ok();
-  static constexpr const char* kNames[] = {"int", "float", "ints", "floats", "string", "tensor", "strings"};
+  static constexpr const char* kNames[] = {"int", "float", "ints", "floats", "string", "tensor", "strings", "graph"};
   return InvalidArgument(node.Describe() + ": attribute '" + std::string(attr) + "' must be of type " +
                          kNames[static_cast<int>(kind)]);
 }

@@ -66,10 +66,13 @@ int Mismatches(const TensorMap& got, const TensorMap& want, bool report = true) 
 
 class Ops2Golden : public ::testing::TestWithParam<std::string> {};
 
+// Parameter "model" or "model:golden" (another input set for the same model).
 TEST_P(Ops2Golden, MatchesOnnxRuntimeAndIsThreadInvariant) {
-  auto model = Model::Load(ReadFile(DataPath("ops2_" + GetParam() + ".onnx")));
+  std::string param = GetParam(), model_name = param.substr(0, param.find(':'));
+  std::string golden_name = param.find(':') == std::string::npos ? param : param.substr(param.find(':') + 1);
+  auto model = Model::Load(ReadFile(DataPath("ops2_" + model_name + ".onnx")));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  Golden golden = LoadGolden(GetParam());
+  Golden golden = LoadGolden(golden_name);
   ASSERT_FALSE(golden.outputs.empty());
   auto got = (*model)->Run(golden.inputs);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -85,7 +88,8 @@ TEST_P(Ops2Golden, MatchesOnnxRuntimeAndIsThreadInvariant) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Ops2Golden,
                          ::testing::Values("conv_transpose", "norms", "resize10", "resize11", "resize13", "resize19",
-                                           "lstm", "gru"));
+                                           "lstm", "gru", "if", "if:if_else", "if:if_nested_else", "loop",
+                                           "loop:loop_short"));
 
 // The comparison can fail: one weight changed in the file moves the outputs off onnxruntime's.
 TEST(Ops2Tamper, ChangedWeightIsDetected) {
@@ -130,6 +134,7 @@ TEST(Ops2Tamper, ChangedWeightIsDetected) {
     v->set_name(name);
     auto* tt = v->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(name == "lens" ? 6 : (name == "sizes" ? 7 : 1));
+    tt->mutable_shape();  // rank 0 when dims is empty
     for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
   }
   for (auto& s : outputs) {
@@ -285,6 +290,108 @@ TEST(Ops2RunErrors, BadShapesAndValuesAreRefused) {
                  {"Resize", "exactly one of scales and sizes"});
   auto rc = OneNode(13, "Resize", {"x", "", "scales"}, {"y"}, {{"x", {1, 1, 2, 2}}, {"scales", {3}}});
   ExpectRunError(RunOne(rc, {{"x", Filled({1, 1, 2, 2})}, {"scales", Filled({3}, 1.0f)}}), {"Resize", "scales must be"});
+}
+
+// ---------------------------------------------------------------- If / Loop
+
+::onnx::GraphProto Branch(const std::string& name, const std::string& op, std::vector<std::string> in,
+                          std::vector<std::string> outputs) {
+  ::onnx::GraphProto g;
+  g.set_name(name);
+  auto* n = g.add_node();
+  n->set_op_type(op);
+  for (auto& s : in) n->add_input(s);
+  n->add_output(outputs[0]);
+  for (auto& s : outputs) {
+    auto* v = g.add_output();
+    v->set_name(s);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(1);
+    v->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_param("n");
+  }
+  return g;
+}
+
+void SetGraph(::onnx::ModelProto& m, const std::string& name, const ::onnx::GraphProto& g) {
+  auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::GRAPH);
+  *a->mutable_g() = g;
+}
+
+::onnx::ModelProto IfModel(const ::onnx::GraphProto& then_branch, const ::onnx::GraphProto& else_branch) {
+  auto m = OneNode(13, "If", {"cond"}, {"y"}, {{"cond", {}}, {"x", {2}}}, 1);
+  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(9);
+  SetGraph(m, "then_branch", then_branch);
+  SetGraph(m, "else_branch", else_branch);
+  return m;
+}
+
+TEST(Ops2ControlFlow, IfRunsTheChosenBranchWithOuterValues) {
+  auto m = IfModel(Branch("t", "Relu", {"x"}, {"r"}), Branch("e", "Neg", {"x"}, {"n"}));
+  auto model = Model::Load(ToBytes(m.SerializeAsString()));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Tensor x = *Tensor::Make(DType::kFloat32, {2});
+  x.data<float>()[0] = -1.5f;
+  x.data<float>()[1] = 2.0f;
+  Tensor cond = *Tensor::Make(DType::kBool, {});
+  cond.data<uint8_t>()[0] = 1;
+  auto yes = (*model)->Run({{"cond", cond}, {"x", x}});
+  ASSERT_TRUE(yes.ok()) << yes.status().ToString();
+  EXPECT_EQ(yes->at("y").data<float>()[0], 0.0f);
+  EXPECT_EQ(yes->at("y").data<float>()[1], 2.0f);
+  cond.data<uint8_t>()[0] = 0;
+  auto no = (*model)->Run({{"cond", cond}, {"x", x}});
+  ASSERT_TRUE(no.ok());
+  EXPECT_EQ(no->at("y").data<float>()[0], 1.5f);
+  EXPECT_EQ(no->at("y").data<float>()[1], -2.0f);
+  // A cond that is not one bool is refused at run time, naming the node.
+  Tensor two = *Tensor::Make(DType::kBool, {2});
+  auto bad = (*model)->Run({{"cond", two}, {"x", x}});
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(Ops2ControlFlow, BadSubgraphsAreRefusedAtLoad) {
+  // An op the executor lacks, inside a branch: refused at load with the op's name.
+  ExpectRefused(IfModel(Branch("t", "NoSuchOp", {"x"}, {"r"}), Branch("e", "Relu", {"x"}, {"n"})), {"NoSuchOp"});
+  // A branch reading a name no scope defines.
+  ExpectRefused(IfModel(Branch("t", "Relu", {"ghost"}, {"r"}), Branch("e", "Relu", {"x"}, {"n"})), {"ghost"});
+  // Branch output count differs from the node's.
+  auto two_outputs = Branch("t", "Relu", {"x"}, {"r"});
+  *two_outputs.add_output() = two_outputs.output(0);
+  two_outputs.mutable_output(1)->set_name("x");
+  ExpectRefused(IfModel(two_outputs, Branch("e", "Relu", {"x"}, {"n"})), {"If", "then_branch", "outputs"});
+  // A missing branch.
+  auto m = OneNode(13, "If", {"cond"}, {"y"}, {{"cond", {}}, {"x", {2}}}, 1);
+  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(9);
+  SetGraph(m, "then_branch", Branch("t", "Relu", {"x"}, {"r"}));
+  ExpectRefused(m, {"If", "else_branch", "required"});
+  // A Loop with neither trip count nor cond would never end.
+  auto loop = OneNode(13, "Loop", {"", "", "x"}, {"y"}, {{"x", {2}}}, 1);
+  ::onnx::GraphProto body = Branch("b", "Relu", {"v"}, {"v_out"});
+  for (const char* in : {"i", "c", "v"}) {
+    auto* v = body.add_input();
+    v->set_name(in);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(std::string(in) == "i" ? 7 : (std::string(in) == "c" ? 9 : 1));
+  }
+  SetGraph(loop, "body", body);
+  ExpectRefused(loop, {"Loop", "never ends"});
+  // A body with 2 inputs where the node's one carried value needs 3 (iteration, cond, value).
+  auto short_body = body;
+  short_body.mutable_input()->DeleteSubrange(1, 1);  // drops cond
+  auto loop2 = OneNode(13, "Loop", {"m", "", "x"}, {"y"}, {{"m", {}}, {"x", {2}}}, 1);
+  loop2.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(7);
+  SetGraph(loop2, "body", short_body);
+  ExpectRefused(loop2, {"Loop", "body has 2 inputs"});
+}
+
+TEST(Ops2ControlFlow, LoopTripCountIsBounded) {
+  auto model = Model::Load(ReadFile(DataPath("ops2_loop.onnx")));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Golden golden = LoadGolden("loop");
+  golden.inputs["m"].data<int64_t>()[0] = int64_t{1} << 40;
+  auto r = (*model)->Run(golden.inputs);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("exceeds the limit"), std::string::npos) << r.status().ToString();
 }
 
 }  // namespace

@@ -43,9 +43,10 @@ def make(name, nodes, inputs, outputs, initializers, opset):
     return model
 
 
-def save(name, nodes, inputs, outputs, initializers, feeds, opset=13, reference_nodes=None):
+def save(name, nodes, inputs, outputs, initializers, feeds, opset=13, reference_nodes=None, more_feeds=None):
     """outputs: names; shapes and dtypes come from onnxruntime's results. reference_nodes:
-    an equivalent graph onnxruntime runs instead (for forms it lacks, e.g. RNN layout 1)."""
+    an equivalent graph onnxruntime runs instead (for forms it lacks, e.g. RNN layout 1).
+    more_feeds: {suffix: feeds} writes ops2_<name>_<suffix>.json for the same model."""
     model = make(name, nodes, inputs, outputs, initializers, opset)
     reference = make(name, reference_nodes or nodes, inputs, outputs, initializers, opset)
     sess = ort.InferenceSession(reference.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -60,6 +61,11 @@ def save(name, nodes, inputs, outputs, initializers, feeds, opset=13, reference_
               "outputs": {k: to_json(v) for k, v in zip(outputs, results)}}
     with open(os.path.join(HERE, "ops2_" + name + ".json"), "w") as f:
         json.dump(golden, f)
+    for suffix, extra in (more_feeds or {}).items():
+        golden = {"inputs": {k: to_json(v) for k, v in extra.items()},
+                  "outputs": {k: to_json(v) for k, v in zip(outputs, sess.run(outputs, extra))}}
+        with open(os.path.join(HERE, "ops2_" + name + "_" + suffix + ".json"), "w") as f:
+            json.dump(golden, f)
 
 
 # ConvTranspose: pads/strides, group + dilations + output_padding, output_shape, 1-D, SAME_LOWER.
@@ -128,16 +134,16 @@ def resize_nodes(opset, empty):
 
 roi = init("roi", np.zeros(0, dtype=np.float32))
 empty_scales = init("none", np.zeros(0, dtype=np.float32))
-# onnxruntime takes align_corners' length_resized as the integer output length, the ONNX spec
-# and its reference as scale·in; the scales here make scale·in integral in float32 (5·1.4f
-# and 5·0.6f round to 7 and 3) so both agree. The fractional case is ONNX's own conformance
-# test test_resize_downsample_scales_linear_align_corners.
-common = [init("up", sc(1, 1, 1.4, 1.5)), init("down", sc(1, 1, 0.6, 0.5)), init("size", sz(1, 2, 3, 7))]
+# Scales whose products with the input dims are exact in any precision: onnxruntime computes
+# floor(scale·in) and align_corners' length_resized in float32, ONNX's shape inference and
+# reference in double, so fractional products (5·1.4f) split them. The fractional case is
+# ONNX's own conformance test test_resize_downsample_scales_linear_align_corners.
+common = [init("up", sc(1, 1, 1.75, 1.5)), init("down", sc(1, 1, 0.75, 0.5)), init("size", sz(1, 2, 3, 7))]
 nodes, outs = resize_nodes(11, "none")
-save("resize11", nodes, [vi("x", F, [1, 2, 5, 6])], outs, common + [roi, empty_scales], {"x": rand(1, 2, 5, 6)},
+save("resize11", nodes, [vi("x", F, [1, 2, 4, 6])], outs, common + [roi, empty_scales], {"x": rand(1, 2, 4, 6)},
      opset=11)
 nodes, outs = resize_nodes(13, "")
-save("resize13", nodes, [vi("x", F, [1, 2, 5, 6])], outs, common, {"x": rand(1, 2, 5, 6)}, opset=13)
+save("resize13", nodes, [vi("x", F, [1, 2, 4, 6])], outs, common, {"x": rand(1, 2, 4, 6)}, opset=13)
 
 # Resize-18 axes and 19 half_pixel_symmetric.
 save("resize19", [
@@ -195,5 +201,63 @@ save("gru", gru + [node], [vi("x", F, [S, B, I]), vi("xt", F, [B, S, I]), vi("le
       init("h0", rand(1, B, H)), init("w2", rand(2, 3 * H, I)), init("r2", rand(2, 3 * H, H)),
       init("b2", rand(2, 6 * H)), init("h02", rand(2, B, H))],
      {"x": rand(S, B, I), "xt": rand(B, S, I), "lens": lens}, opset=14, reference_nodes=gru + ref)
+
+# If: branches capture outer values (an initializer, a graph input, a node output), the then
+# branch nests another If that captures from two levels up; both branches are exercised.
+B_ = TensorProto.BOOL
+
+
+def graph(name, nodes, outputs, inputs=(), initializers=()):
+    return helper.make_graph(nodes, name, list(inputs), [vi(o, e, None) for o, e in outputs], list(initializers))
+
+
+inner_then = graph("inner_then", [helper.make_node("Sub", ["x", "shift"], ["t2"])], [("t2", F)])
+inner_else = graph("inner_else", [helper.make_node("Tanh", ["xs"], ["e2"])], [("e2", F)])
+then_branch = graph("then", [
+    helper.make_node("Add", ["x", "bias"], ["t0"]),
+    helper.make_node("Relu", ["t0"], ["t1"]),
+    helper.make_node("If", ["cond2"], ["t3"], then_branch=inner_then, else_branch=inner_else),
+], [("t1", F), ("t3", F)])
+else_branch = graph("else", [
+    helper.make_node("Mul", ["xs", "two"], ["e0"]),
+    helper.make_node("Identity", ["xs"], ["e1"]),
+], [("e0", F), ("e1", F)], initializers=[init("two", np.float32(2.0))])
+if_nodes = [
+    helper.make_node("Sigmoid", ["x"], ["xs"]),
+    helper.make_node("If", ["cond"], ["out_a", "out_b"], then_branch=then_branch, else_branch=else_branch),
+]
+xf = rand(2, 3)
+save("if", if_nodes, [vi("x", F, [2, 3]), vi("cond", B_, []), vi("cond2", B_, [])], ["out_a", "out_b"],
+     [init("bias", rand(3)), init("shift", np.float32(0.5))],
+     {"x": xf, "cond": np.array(True), "cond2": np.array(True)}, opset=13,
+     more_feeds={"nested_else": {"x": xf, "cond": np.array(True), "cond2": np.array(False)},
+                 "else": {"x": xf, "cond": np.array(False), "cond2": np.array(True)}})
+
+# Loop: a for-loop with trip count and cond, a loop-carried accumulator, a captured outer value
+# and two scan outputs; and a while-loop (no M) that stops on the body's cond.
+body = graph("body", [
+    helper.make_node("Cast", ["i"], ["fi"], to=F),
+    helper.make_node("Mul", ["x", "fi"], ["xi"]),
+    helper.make_node("Add", ["acc", "xi"], ["acc_out"]),
+    helper.make_node("Tanh", ["acc_out"], ["scan1"]),
+    helper.make_node("Less", ["i", "stop_at"], ["cond_out"]),
+    helper.make_node("Identity", ["fi"], ["scan2"]),
+], [("cond_out", B_), ("acc_out", F), ("scan1", F), ("scan2", F)],
+    inputs=[vi("i", I64, []), vi("c", B_, []), vi("acc", F, None)])
+while_body = graph("while", [
+    helper.make_node("Add", ["v", "step"], ["v_out"]),
+    helper.make_node("ReduceSum", ["v_out"], ["total"], keepdims=0),
+    helper.make_node("Less", ["total", "limit"], ["go"]),
+], [("go", B_), ("v_out", F)], inputs=[vi("j", I64, []), vi("c", B_, []), vi("v", F, None)])
+save("loop", [
+    helper.make_node("Loop", ["m", "start", "acc0"], ["acc_final", "scan1s", "scan2s"], body=body),
+    helper.make_node("Loop", ["", "start", "acc0"], ["v_final"], body=while_body),
+], [vi("x", F, [3]), vi("m", I64, []), vi("start", B_, []), vi("acc0", F, [3])],
+    ["acc_final", "scan1s", "scan2s", "v_final"],
+    [init("stop_at", np.int64(4)), init("step", np.array([0.5, 0.25, 1.0], dtype=np.float32)),
+     init("limit", np.float32(9.0))],
+    {"x": rand(3), "m": np.array(6, dtype=np.int64), "start": np.array(True), "acc0": rand(3)},
+    more_feeds={"short": {"x": rand(3), "m": np.array(2, dtype=np.int64), "start": np.array(True),
+                          "acc0": rand(3)}})
 
 print("wrote", sorted(f for f in os.listdir(HERE) if f.startswith("ops2_")))
