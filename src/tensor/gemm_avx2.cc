@@ -199,9 +199,100 @@ void PackI8A(int64_t rows, int64_t kc, const A* a, int64_t lda, int32_t* ap) {
     }
 }
 
+// Widens 16 A values to int16.
+LUCID_AVX2 inline __m256i Widen16(const int8_t* p) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+LUCID_AVX2 inline __m256i Widen16(const uint8_t* p) {
+  return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Few columns (matrix·vector): vectorise over k instead of n. Integer sums are exact, so
+// the order does not matter. `col` holds k int16 values (the column of B).
+template <typename A>
+LUCID_AVX2 void DotRowsI8(int64_t m, int64_t k, const A* a, int64_t lda, const int16_t* col, int32_t* c,
+                          int64_t ldc) {
+  int64_t k16 = k / 16 * 16;
+  for (int64_t i = 0; i < m; ++i) {
+    const A* row = a + i * lda;
+    __m256i acc = _mm256_setzero_si256();
+    for (int64_t p = 0; p < k16; p += 16)
+      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(Widen16(row + p),
+                                                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + p))));
+    alignas(32) int32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
+    int32_t sum = 0;
+    for (int32_t v : lanes) sum += v;
+    for (int64_t p = k16; p < k; ++p) sum += static_cast<int32_t>(row[p]) * col[p];
+    c[i * ldc] = sum;
+  }
+}
+
+// Few rows: B is used about once, so packing it would cost as much as the product. Each
+// k pair of 16 B columns is widened and interleaved in registers, exactly as PackI8B lays
+// it out, and multiplied into up to 4 rows. Full 16-column strips only.
+template <int MR, typename A>
+LUCID_AVX2 void FewRowsI8(int64_t k, const A* a, int64_t lda, const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc) {
+  __m256i x[4], y[4];
+  for (int r = 0; r < MR; ++r) x[r] = y[r] = _mm256_setzero_si256();
+  auto pair_of = [&](int r, int64_t p, bool has_next) {
+    auto lo = static_cast<uint16_t>(static_cast<int16_t>(a[r * lda + p]));
+    auto hi = has_next ? static_cast<uint16_t>(static_cast<int16_t>(a[r * lda + p + 1])) : uint16_t{0};
+    return static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
+  };
+  for (int64_t p = 0; p < k; p += 2) {
+    bool has_next = p + 1 < k;
+    __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p * ldb));
+    __m128i r1 = has_next ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + (p + 1) * ldb)) : _mm_setzero_si128();
+    __m256i b0 = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(r0, r1)), b1 = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(r0, r1));
+    for (int r = 0; r < MR; ++r) {
+      __m256i av = _mm256_set1_epi32(pair_of(r, p, has_next));
+      x[r] = _mm256_add_epi32(x[r], _mm256_madd_epi16(av, b0));
+      y[r] = _mm256_add_epi32(y[r], _mm256_madd_epi16(av, b1));
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), x[r]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), y[r]);
+  }
+}
+
+template <typename A>
+void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int8_t* b, int64_t ldb, int32_t* c,
+                int64_t ldc);
+
+template <typename A>
+LUCID_AVX2 bool TryFewRowsI8(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int8_t* b, int64_t ldb,
+                             int32_t* c, int64_t ldc) {
+  if (m > 4 || n < kNr) return false;
+  int64_t full = n / kNr * kNr;
+  for (int64_t j = 0; j < full; j += kNr) {
+    switch (m) {
+      case 4: FewRowsI8<4>(k, a, lda, b + j, ldb, c + j, ldc); break;
+      case 3: FewRowsI8<3>(k, a, lda, b + j, ldb, c + j, ldc); break;
+      case 2: FewRowsI8<2>(k, a, lda, b + j, ldb, c + j, ldc); break;
+      default: FewRowsI8<1>(k, a, lda, b + j, ldb, c + j, ldc); break;
+    }
+  }
+  if (full < n) GemmI8Avx2(m, n - full, k, a, lda, b + full, ldb, c + full, ldc);
+  return true;
+}
+
 template <typename A>
 void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int8_t* b, int64_t ldb, int32_t* c,
                 int64_t ldc) {
+  if (TryFewRowsI8(m, n, k, a, lda, b, ldb, c, ldc)) return;
+  if (n < 4) {
+    auto* col = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * static_cast<size_t>(k)));
+    if (col) {
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t p = 0; p < k; ++p) col[p] = b[p * ldb + j];
+        DotRowsI8(m, k, a, lda, col, c + j, ldc);
+      }
+      std::free(col);
+      return;
+    }
+  }
   constexpr int64_t kPairs = kKc / 2;
   auto* bp = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * 2 * kPairs * kNc));
   auto* ap = static_cast<int32_t*>(AlignedBuffer(sizeof(int32_t) * kPairs * kMr));

@@ -40,6 +40,9 @@ std::vector<Shape> Shapes() {
   s.push_back({5, 300, 600});   // several k panels and a partial last one (odd)
   s.push_back({100, 130, 257});  // several row and column blocks
   s.push_back({3, 5, 0});        // empty sum is +0
+  for (int64_t m : {2, 3, 4}) s.push_back({m, 40 + m, 31 + 2 * m});  // few-row and few-column int8 paths
+  s.push_back({4, 64, 1});
+  s.push_back({200, 3, 77});
   for (int i = 0; i < 6; ++i) s.push_back({int64_t(rng() % 70 + 1), int64_t(rng() % 150 + 1), int64_t(rng() % 300)});
   return s;
 }
