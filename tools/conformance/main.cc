@@ -4,6 +4,7 @@
 // Prints a per-test line to the report file (stdout if none), then the summary:
 // "N passed, M failed", unsupported counts by op, and the output hash.
 // Exit status: 0 when no test failed, 1 when some failed, 2 on bad usage or missing data.
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
   uint64_t outputs_hashed = 0;
   std::map<std::string, std::pair<int, std::string>> unsupported_by_op;  // op → count, first reason
   std::vector<std::string> failures;
+  std::map<std::string, std::array<int, 3>> by_suite;  // label → passed, failed, unsupported
   const auto start = std::chrono::steady_clock::now();
   for (const auto& c : cases) {
     if (verbose) std::cerr << "running " << c.id << std::endl;
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
     if (!r.detail.empty()) line += ": " + r.detail;
     report << line << "\n";
     report.flush();  // a crash leaves the last finished test in the report
+    by_suite[c.id.substr(0, c.id.rfind('/'))][static_cast<int>(r.outcome)]++;
     switch (r.outcome) {
       case Outcome::kPass: ++passed; break;
       case Outcome::kFail:
@@ -127,6 +130,9 @@ int main(int argc, char** argv) {
   summary << "suites:";
   for (const auto& [label, dir] : suites) summary << " " << label << "=" << dir;
   summary << "\n" << cases.size() << " tests, threads " << threads << ", " << static_cast<int>(seconds * 1000) << " ms\n";
+  for (const auto& [label, counts] : by_suite)
+    summary << "  " << label << ": " << counts[0] << " passed, " << counts[1] << " failed, " << counts[2]
+            << " unsupported\n";
   if (!failures.empty()) {
     summary << "failures:\n";
     for (const auto& f : failures) summary << "  " << f << "\n";
