@@ -91,6 +91,10 @@ void PackF32(int64_t kc, int64_t cols, const float* b, int64_t ldb, float* bp) {
   for (int64_t s = 0; s * kNr < cols; ++s) {
     int64_t width = cols - s * kNr < kNr ? cols - s * kNr : kNr;
     float* dst = bp + s * kc * kNr;
+    if (width == kNr) {
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * kNr, b + p * ldb + s * kNr, kNr * sizeof(float));
+      continue;
+    }
     for (int64_t p = 0; p < kc; ++p) {
       const float* src = b + p * ldb + s * kNr;
       for (int64_t l = 0; l < width; ++l) dst[p * kNr + l] = src[l];
@@ -330,27 +334,30 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
 
 void GemmF32Avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
                  int64_t ldc) {
-  // Full 16-column strips are read in place (rows of B are contiguous); only a partial last
-  // strip is copied, zero-padded, into `edge` so that no load reads past B.
-  auto* edge = static_cast<float*>(AlignedBuffer(sizeof(float) * kKc * kNr));
-  if (!edge) return GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);  // out of memory: no buffers needed
+  // With many rows the B panel is packed into contiguous 16-column strips (read once per
+  // 6 rows, so the copy pays off); with few rows full strips are read in place. A partial
+  // last strip is always copied, zero-padded, so that no load reads past B.
+  bool pack_all = m >= 4 * kMr;
+  auto* bp = static_cast<float*>(AlignedBuffer(sizeof(float) * kKc * (pack_all ? kNc : kNr)));
+  if (!bp) return GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);  // out of memory: no buffers needed
   for (int64_t jc = 0; jc < n; jc += kNc) {
     int64_t nc = n - jc < kNc ? n - jc : kNc;
-    int64_t full = nc / kNr * kNr;
+    int64_t full = pack_all ? 0 : nc / kNr * kNr;  // columns read in place
     for (int64_t pc = 0; pc < k; pc += kKc) {
       int64_t kc = k - pc < kKc ? k - pc : kKc;
-      if (full < nc) PackF32(kc, nc - full, b + pc * ldb + jc + full, ldb, edge);
+      if (full < nc) PackF32(kc, nc - full, b + pc * ldb + jc + full, ldb, bp);
       for (int64_t ir = 0; ir < m; ir += kMr) {
         int64_t rows = m - ir < kMr ? m - ir : kMr;
         for (int64_t j = 0; j < nc; j += kNr) {
           bool in_place = j < full;
-          MicroF32Rows(rows, kc, a + ir * lda + pc, lda, in_place ? b + pc * ldb + jc + j : edge, in_place ? ldb : kNr,
-                       c + ir * ldc + jc + j, ldc, pc == 0, in_place ? kNr : nc - full);
+          const float* strip = in_place ? b + pc * ldb + jc + j : bp + ((j - full) / kNr) * kc * kNr;
+          MicroF32Rows(rows, kc, a + ir * lda + pc, lda, strip, in_place ? ldb : kNr, c + ir * ldc + jc + j, ldc,
+                       pc == 0, nc - j < kNr ? nc - j : kNr);
         }
       }
     }
   }
-  std::free(edge);
+  std::free(bp);
 }
 
 void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
