@@ -231,6 +231,16 @@ std::vector<std::string> ImplicitInputs(const Node& node) {
   return names;
 }
 
+void AppendSubgraphOps(const Node& node, std::set<std::string>& seen, std::vector<std::string>& out) {
+  for (const auto& [attr_name, attr] : node.attrs) {
+    if (attr.kind != Attr::Kind::kGraph || !attr.graph) continue;
+    for (const Node& inner : attr.graph->nodes) {
+      if (seen.insert(inner.op_type).second) out.push_back(inner.op_type);
+      AppendSubgraphOps(inner, seen, out);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- If
 
 Status ValidateIf(Node& n) {

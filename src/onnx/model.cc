@@ -88,7 +88,8 @@ Result<ValueInfo> ValueInfoFromProto(const ::onnx::ValueInfoProto& v, bool& rank
     if (dims.size() > static_cast<int>(kMaxTensorRank)) return OutOfRange("value '" + v.name() + "' has too many dims");
     for (const auto& d : dims) {
       if (d.has_dim_value()) {
-        if (d.dim_value() < 0) return InvalidArgument("value '" + v.name() + "' has a negative dim");
+        // Some exporters (Paddle) write -1 for a dynamic dim; onnxruntime reads it so too.
+        if (d.dim_value() < -1) return InvalidArgument("value '" + v.name() + "' has a negative dim");
         info.shape.push_back(d.dim_value());
       } else {
         info.shape.push_back(-1);
@@ -229,6 +230,7 @@ Status LoadedModel::Build(const ::onnx::ModelProto& model) {
       ASSIGN_OR_RETURN(Attr attr, AttrFromProto(a, node.Describe()));
       node.attrs.emplace(a.name(), std::move(attr));
     }
+    internal::AppendSubgraphOps(node, seen_ops, op_types_);  // ops inside If/Loop bodies
     for (int i = 0; i < n_out; ++i) {
       const std::string& name = np.output(i);
       if (name.empty()) {

@@ -8,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ Status ValidateSubgraph(const Subgraph& graph, int64_t opset);
 // The names a control-flow node captures from outer scopes: the union of its subgraph
 // attributes' free names, in attribute-name then first-use order, without duplicates.
 std::vector<std::string> ImplicitInputs(const Node& node);
+// Appends the op types used inside node's subgraphs (recursively, in node order) that are
+// not yet in seen.
+void AppendSubgraphOps(const Node& node, std::set<std::string>& seen, std::vector<std::string>& out);
 
 // Parsers shared with the main loader (model.cc).
 Result<Attr> ParseAttribute(const ::onnx::AttributeProto& a, const std::string& where);

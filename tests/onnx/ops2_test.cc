@@ -330,6 +330,7 @@ TEST(Ops2ControlFlow, IfRunsTheChosenBranchWithOuterValues) {
   auto m = IfModel(Branch("t", "Relu", {"x"}, {"r"}), Branch("e", "Neg", {"x"}, {"n"}));
   auto model = Model::Load(ToBytes(m.SerializeAsString()));
   ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->op_types(), (std::vector<std::string>{"If", "Neg", "Relu"}));  // bodies included
   Tensor x = *Tensor::Make(DType::kFloat32, {2});
   x.data<float>()[0] = -1.5f;
   x.data<float>()[1] = 2.0f;
