@@ -18,10 +18,12 @@
 namespace lucid::gemm::internal {
 namespace {
 
-constexpr int64_t kMr = 6;     // rows per micro-tile
+constexpr int64_t kMr = 6;     // rows per micro-tile (float)
+constexpr int64_t kMrI8 = 4;   // int8: madd needs a temporary per product, 6 rows would spill
 constexpr int64_t kNr = 16;    // columns per micro-tile (two vectors)
 constexpr int64_t kKc = 256;   // k per packed panel
-constexpr int64_t kNc = 128;   // columns per packed B panel
+constexpr int64_t kNc = 128;   // columns per packed B panel (float)
+constexpr int64_t kNcI8 = 256;  // int8: wider, so each packed A panel serves more columns
 
 // ---- float -------------------------------------------------------------------------
 
@@ -298,7 +300,7 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
     }
   }
   constexpr int64_t kPairs = kKc / 2;
-  auto* bp = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * 2 * kPairs * kNc));
+  auto* bp = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * 2 * kPairs * kNcI8));
   auto* ap = static_cast<int32_t*>(AlignedBuffer(sizeof(int32_t) * kPairs * kMr));
   if (!bp || !ap) {  // out of memory: the reference needs no buffers
     std::free(bp);
@@ -311,13 +313,13 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
       }
     return;
   }
-  for (int64_t jc = 0; jc < n; jc += kNc) {
-    int64_t nc = n - jc < kNc ? n - jc : kNc;
+  for (int64_t jc = 0; jc < n; jc += kNcI8) {
+    int64_t nc = n - jc < kNcI8 ? n - jc : kNcI8;
     for (int64_t pc = 0; pc < k; pc += kKc) {
       int64_t kc = k - pc < kKc ? k - pc : kKc, pairs = (kc + 1) / 2;
       PackI8B(kc, nc, b + pc * ldb + jc, ldb, bp);
-      for (int64_t ir = 0; ir < m; ir += kMr) {
-        int64_t rows = m - ir < kMr ? m - ir : kMr;
+      for (int64_t ir = 0; ir < m; ir += kMrI8) {
+        int64_t rows = m - ir < kMrI8 ? m - ir : kMrI8;
         PackI8A(rows, kc, a + ir * lda + pc, lda, ap);
         for (int64_t s = 0; s * kNr < nc; ++s) {
           int64_t cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
