@@ -205,6 +205,7 @@ Status RunConcat(const Node& node, KernelInputs in, std::vector<Tensor>& out, co
   for (uint64_t o = 0; o < outer; ++o) {
     for (const Tensor* t : in) {
       size_t block = Product(t->shape(), axis, rank) * elem;
+      if (block == 0) continue;  // empty input: nothing to copy (and memcpy needs non-null pointers)
       std::memcpy(dst, t->bytes().data() + o * block, block);
       dst += block;
     }
