@@ -14,6 +14,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "onnx/op_internal.h"
 #include "tensor/gemm.h"
@@ -279,11 +280,11 @@ void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, float
   ForEachGemm(geo.batch * geo.group, threads, [&](int64_t job, int gemm_threads) {
     int64_t n = job / geo.group, g = job % geo.group;
     const float* x = px + (n * geo.channels + g * cpg) * s.in_h * s.in_w;
-    std::vector<float> col;
+    std::unique_ptr<float[]> col;  // not value-initialised: Im2col writes every element
     if (!pointwise) {
-      col.resize(static_cast<size_t>(depth * plane));
-      Im2col(s, cpg, x, col.data());
-      x = col.data();
+      col.reset(new float[static_cast<size_t>(depth * plane)]);
+      Im2col(s, cpg, x, col.get());
+      x = col.get();
     }
     gemm::GemmF32(mpg, plane, depth, pw + g * mpg * depth, depth, x, plane, py + (n * geo.maps + g * mpg) * plane, plane,
                   gemm_threads);
