@@ -37,6 +37,10 @@ Result<Bytes> Hub::GetFile(const crypto::Cid& cid) const {
 
 Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
   RETURN_IF_ERROR(ValidateRepoName(spec.name));
+  RETURN_IF_ERROR(ValidateQuantization(spec.quantization));
+  if (spec.quantized_from && spec.quantization == kQuantizationNone) {
+    return InvalidArgument("quantized_from is only allowed with a quantization other than \"none\"");
+  }
   if (spec.files.empty()) return InvalidArgument("a version needs at least one file");
   if (spec.files.size() > options_.max_files_per_version) {
     return OutOfRange(fmt::format("a version may have at most {} files, got {}", options_.max_files_per_version,
@@ -49,7 +53,8 @@ Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
   m.minor = spec.minor;
   m.format = "onnx";
   m.engine = std::string(onnx::kEngineId);
-  m.quantization = "none";
+  m.quantization = spec.quantization;
+  m.quantized_from = spec.quantized_from;
 
   // Every file present and intact; exactly one .onnx model.
   std::set<std::string_view> paths;

@@ -45,6 +45,10 @@ struct VersionSpec {
   std::optional<crypto::Cid> test_vectors;
   // Demand bit-identical outputs instead of abs/rel tolerance.
   bool exact_match = false;
+  // Recorded in the manifest: kQuantizationNone or kQuantizationInt8Static (checked).
+  std::string quantization = std::string(kQuantizationNone);
+  // Source version and measured change; only with a quantization other than "none".
+  std::optional<QuantizedFrom> quantized_from;
 };
 
 struct PreparedVersion {

@@ -49,6 +49,35 @@ Status ValidateTolerance(std::string_view what, std::string_view text) {
   return Status::Ok();
 }
 
+// A decimal count without sign or leading zeros.
+bool ParseCount(std::string_view text, uint32_t* out) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+Status ValidateMaxAbsDiff(std::string_view text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || text.size() > 32 || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value) || value < 0 || text[0] == '+' || text[0] == '-') {
+    return InvalidArgument("quantized_from.max_abs_diff \"" + std::string(text) +
+                           "\" is not a finite non-negative decimal number");
+  }
+  return Status::Ok();
+}
+
+Status ValidateAgreement(std::string_view text) {
+  size_t slash = text.find('/');
+  uint32_t k = 0, n = 0;
+  if (slash == std::string_view::npos || !ParseCount(text.substr(0, slash), &k) ||
+      !ParseCount(text.substr(slash + 1), &n) || k > n) {
+    return InvalidArgument("quantized_from.argmax_agreement \"" + std::string(text) +
+                           "\" must be \"k/n\" with decimal k <= n");
+  }
+  return Status::Ok();
+}
+
 Status ValidateTensorSpecs(std::string_view what, const std::vector<TensorSpec>& specs) {
   std::set<std::string_view> names;
   for (const TensorSpec& s : specs) {
@@ -159,7 +188,7 @@ Result<std::vector<TensorSpec>> SpecsFromJson(const json& obj, const char* key) 
 Result<Manifest> FromJson(const json& j) {
   RETURN_IF_ERROR(CheckKeys(j, "", {"format_version", "name", "version", "format", "files", "model_file", "inputs",
                                     "outputs", "ops", "opset", "engine", "quantization"},
-                            {"test_vectors"}));
+                            {"test_vectors", "quantized_from"}));
   const json& fv = j.at("format_version");
   if (!fv.is_number_integer() || fv.get<int64_t>() != kManifestFormatVersion) {
     return InvalidArgument("unknown manifest format_version " + fv.dump() + " (this build reads " +
@@ -195,6 +224,15 @@ Result<Manifest> FromJson(const json& j) {
   m.opset = static_cast<int64_t>(opset);
   ASSIGN_OR_RETURN(m.engine, Str(j, "", "engine"));
   ASSIGN_OR_RETURN(m.quantization, Str(j, "", "quantization"));
+  if (j.contains("quantized_from")) {
+    const json& q = j.at("quantized_from");
+    RETURN_IF_ERROR(CheckKeys(q, "quantized_from", {"manifest", "max_abs_diff", "argmax_agreement"}));
+    QuantizedFrom from;
+    ASSIGN_OR_RETURN(from.manifest, CidField(q, "quantized_from", "manifest"));
+    ASSIGN_OR_RETURN(from.max_abs_diff, Str(q, "quantized_from", "max_abs_diff"));
+    ASSIGN_OR_RETURN(from.argmax_agreement, Str(q, "quantized_from", "argmax_agreement"));
+    m.quantized_from = std::move(from);
+  }
   if (j.contains("test_vectors")) {
     const json& t = j.at("test_vectors");
     RETURN_IF_ERROR(CheckKeys(t, "test_vectors", {"cid", "count", "match", "output_hashes"},
@@ -249,6 +287,11 @@ json ToJson(const Manifest& m) {
       {"engine", m.engine},
       {"quantization", m.quantization},
   };
+  if (m.quantized_from) {
+    j["quantized_from"] = {{"manifest", m.quantized_from->manifest.ToString()},
+                           {"max_abs_diff", m.quantized_from->max_abs_diff},
+                           {"argmax_agreement", m.quantized_from->argmax_agreement}};
+  }
   if (m.test_vectors) {
     const TestVectorsRef& tv = *m.test_vectors;
     json hashes = json::array();
@@ -279,6 +322,15 @@ const ManifestFile* Manifest::FindFile(std::string_view path) const {
     if (f.path == path) return &f;
   }
   return nullptr;
+}
+
+Status ValidateQuantization(std::string_view quantization) {
+  if (quantization != kQuantizationNone && quantization != kQuantizationInt8Static) {
+    return InvalidArgument("quantization \"" + std::string(quantization) + "\" is neither \"" +
+                           std::string(kQuantizationNone) + "\" nor \"" + std::string(kQuantizationInt8Static) +
+                           "\"");
+  }
+  return Status::Ok();
 }
 
 Status ValidateRepoName(std::string_view name) {
@@ -346,7 +398,14 @@ Status ValidateManifest(const Manifest& m) {
   }
   if (m.opset <= 0 || m.opset > 1000) return InvalidArgument("opset " + std::to_string(m.opset) + " is out of range");
   RETURN_IF_ERROR(ValidateToken("engine", m.engine));
-  RETURN_IF_ERROR(ValidateToken("quantization", m.quantization, 64));
+  RETURN_IF_ERROR(ValidateQuantization(m.quantization));
+  if (m.quantized_from) {
+    if (m.quantization == kQuantizationNone) {
+      return InvalidArgument("quantized_from is only allowed with a quantization other than \"none\"");
+    }
+    RETURN_IF_ERROR(ValidateMaxAbsDiff(m.quantized_from->max_abs_diff));
+    RETURN_IF_ERROR(ValidateAgreement(m.quantized_from->argmax_agreement));
+  }
   if (m.test_vectors) {
     const TestVectorsRef& tv = *m.test_vectors;
     if (tv.count == 0) return InvalidArgument("test_vectors.count is 0 (omit test_vectors instead)");

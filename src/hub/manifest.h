@@ -55,6 +55,19 @@ struct TestVectorsRef {
   bool operator==(const TestVectorsRef&) const = default;
 };
 
+// Quantization ids a manifest may record ("none": float model).
+inline constexpr std::string_view kQuantizationNone = "none";
+inline constexpr std::string_view kQuantizationInt8Static = "int8-static/1";  // onnx::kQuantizationId
+
+// Where a quantized version came from and how far it moved from it on the source
+// version's test vectors. Strings, not floats, so the manifest stays canonical.
+struct QuantizedFrom {
+  crypto::Cid manifest;          // manifest CID of the float version
+  std::string max_abs_diff;      // decimal text, max |float - quantized| over all outputs
+  std::string argmax_agreement;  // "k/n": argmax agreed on k of n float outputs
+  bool operator==(const QuantizedFrom&) const = default;
+};
+
 struct Manifest {
   std::string name;  // repo name: [a-z0-9][a-z0-9._-]{0,63}
   uint32_t major = 0;
@@ -67,7 +80,8 @@ struct Manifest {
   std::vector<std::string> ops;     // graph order, no duplicates
   int64_t opset = 0;
   std::string engine;               // onnx::kEngineId at publication
-  std::string quantization = "none";
+  std::string quantization = "none";  // kQuantizationNone or kQuantizationInt8Static
+  std::optional<QuantizedFrom> quantized_from;  // only with a quantization other than "none"
   std::optional<TestVectorsRef> test_vectors;
 
   std::string version() const;  // "major.minor"
@@ -88,6 +102,9 @@ Result<Manifest> ParseManifest(ByteView canonical_json);
 
 // CID of the canonical bytes.
 Result<crypto::Cid> ManifestCid(const Manifest& m);
+
+// "none" or "int8-static/1"; anything else is INVALID_ARGUMENT naming both.
+Status ValidateQuantization(std::string_view quantization);
 
 // Name and path rules, shared with the hub and API.
 Status ValidateRepoName(std::string_view name);

@@ -141,6 +141,29 @@ TEST_F(HubTest, ExactMatchWithEngineOutputs) {
   EXPECT_TRUE(prepared->manifest.test_vectors->abs_tolerance.empty());
 }
 
+TEST_F(HubTest, QuantizationIsRecordedAndChecked) {
+  VersionSpec spec = Spec();
+  spec.quantization = std::string(kQuantizationInt8Static);
+  spec.quantized_from = QuantizedFrom{Put("source manifest"), "0.0125", "4/4"};
+  auto prepared = hub_->PrepareVersion(spec);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  EXPECT_EQ(prepared->manifest.quantization, "int8-static/1");
+  EXPECT_EQ(prepared->manifest.quantized_from, spec.quantized_from);
+  auto stored = hub_->GetManifest(prepared->manifest_cid);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(*stored, prepared->manifest);
+
+  spec.quantization = "int4-magic";
+  Status st = hub_->PrepareVersion(spec).status();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("int4-magic"), std::string::npos) << st.ToString();
+  spec.quantization = "none";
+  EXPECT_EQ(hub_->PrepareVersion(spec).status().code(), Code::kInvalidArgument);
+  spec.quantization = std::string(kQuantizationInt8Static);
+  spec.quantized_from->argmax_agreement = "5/4";
+  EXPECT_EQ(hub_->PrepareVersion(spec).status().code(), Code::kInvalidArgument);
+}
+
 TEST_F(HubTest, WrongExpectedOutputIsRefusedNamingTheVector) {
   nlohmann::json j = nlohmann::json::parse(vectors_text_);
   j[2]["outputs"]["probs"]["data"][1] = j[2]["outputs"]["probs"]["data"][1].get<double>() + 0.01;

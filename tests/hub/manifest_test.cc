@@ -88,6 +88,69 @@ TEST(Manifest, ExactMatchHasNoTolerances) {
   EXPECT_EQ(*parsed, m);
 }
 
+Manifest QuantizedSample() {
+  Manifest m = Sample();
+  m.minor = 1;
+  m.quantization = std::string(kQuantizationInt8Static);
+  m.quantized_from = QuantizedFrom{crypto::Cid::Of(AsBytes("float manifest")), "0.00312", "19/20"};
+  return m;
+}
+
+TEST(Manifest, QuantizedFromRoundTripsAsStrings) {
+  Manifest m = QuantizedSample();
+  std::string text = Text(m);
+  EXPECT_NE(text.find("\"quantization\":\"int8-static/1\",\"quantized_from\":{\"argmax_agreement\":\"19/20\","
+                      "\"manifest\":\"" + m.quantized_from->manifest.ToString() + "\",\"max_abs_diff\":\"0.00312\"}"),
+            std::string::npos)
+      << text;
+  auto parsed = ParseManifest(AsBytes(text));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(*parsed, m);
+  // A float model has no quantized_from; absent means absent after parsing.
+  auto plain = ParseManifest(AsBytes(Text(Sample())));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->quantized_from.has_value());
+}
+
+TEST(Manifest, RefusesBadQuantizationFields) {
+  Manifest m = Sample();
+  for (const char* bad : {"int8", "INT8-static/1", "", "int8-static/2", "none "}) {
+    m.quantization = bad;
+    Status st = SerializeManifest(m).status();
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("quantization"), std::string::npos) << st.ToString();
+  }
+  m = Sample();
+  m.quantized_from = QuantizedFrom{crypto::Cid::Of(AsBytes("x")), "0.1", "1/1"};
+  EXPECT_EQ(SerializeManifest(m).status().code(), Code::kInvalidArgument);  // with "none"
+  for (const char* bad : {"", "-0.1", "+1", "nan", "inf", "1e999", "0.1x", "abc"}) {
+    m = QuantizedSample();
+    m.quantized_from->max_abs_diff = bad;
+    EXPECT_EQ(SerializeManifest(m).status().code(), Code::kInvalidArgument) << bad;
+  }
+  for (const char* bad : {"", "3/2", "1/", "/1", "01/2", "1/02", "-1/2", "1 /2", "1/2/3", "a/b"}) {
+    m = QuantizedSample();
+    m.quantized_from->argmax_agreement = bad;
+    EXPECT_EQ(SerializeManifest(m).status().code(), Code::kInvalidArgument) << bad;
+  }
+  // Tampered text: each change is refused by the parser, never silently accepted.
+  std::string text = Text(QuantizedSample());
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"int8-static/1", "int8-static/9"},
+           {"\"19/20\"", "\"21/20\""},
+           {"\"0.00312\"", "0.00312"},
+           {"\"max_abs_diff\"", "\"max_abs_dif\""},
+           {"\"quantization\":\"int8-static/1\"", "\"quantization\":\"none\""}}) {
+    std::string bad = text;
+    Replace(bad, from, to);
+    EXPECT_EQ(ParseText(bad).code(), Code::kInvalidArgument) << from << " -> " << to;
+  }
+  Replace(text, "\"19/20\"", "\"18/20\"");
+  auto changed = ParseManifest(AsBytes(text));
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(*changed, QuantizedSample());  // every byte is part of the identity
+}
+
 TEST(Manifest, FilesAreSortedByPath) {
   Manifest m = Sample();
   std::swap(m.files[0], m.files[1]);
