@@ -259,6 +259,24 @@ void Server::Routes() {
       ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(j["test_vectors_cid"].get<std::string>()));
       spec.test_vectors = cid;
     }
+    if (j.contains("exact_match")) {
+      if (!j["exact_match"].is_boolean()) return InvalidArgument("\"exact_match\" must be true or false");
+      spec.exact_match = j["exact_match"].get<bool>();
+    }
+    if (j.contains("quantization")) {
+      if (!j["quantization"].is_string()) return InvalidArgument("\"quantization\" must be a string");
+      spec.quantization = j["quantization"].get<std::string>();
+    }
+    if (j.contains("quantized_from")) {
+      const json& q = j["quantized_from"];
+      for (const char* key : {"manifest", "max_abs_diff", "argmax_agreement"}) {
+        if (!q.is_object() || !q.contains(key) || !q[key].is_string())
+          return InvalidArgument(std::string("\"quantized_from\" needs string \"") + key + "\"");
+      }
+      ASSIGN_OR_RETURN(crypto::Cid from, crypto::Cid::Parse(q["manifest"].get<std::string>()));
+      spec.quantized_from = hub::QuantizedFrom{from, q["max_abs_diff"].get<std::string>(),
+                                               q["argmax_agreement"].get<std::string>()};
+    }
     ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub_->PrepareVersion(spec));
     ASSIGN_OR_RETURN(Bytes manifest_bytes, hub::SerializeManifest(prepared.manifest));
     SendJson(res, {{"manifest_cid", prepared.manifest_cid.ToString()},

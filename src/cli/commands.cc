@@ -1,16 +1,20 @@
 #include "cli/commands.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "api/json_views.h"
 #include "crypto/hash.h"
 #include "hub/manifest.h"
+#include "hub/test_vectors.h"
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
 #include "onnx/model.h"
@@ -731,6 +735,206 @@ int QuantizeLocal(const Context& ctx, const std::string& model_file, const std::
   if (ctx.json_output) return PrintJson(out), kExitOk;
   std::cout << "wrote " << out_file << " (" << result->model.size() << " bytes, " << result->quantized.size()
             << " nodes quantized, cid " << out["model_cid"].get<std::string>() << ")\n";
+  return kExitOk;
+}
+
+// ---------- hub quantize ----------
+
+namespace {
+
+// Accuracy change of a quantized model against its float source on a set of inputs.
+struct QuantizationChange {
+  double max_abs_diff = 0;       // over every float32 output element of every vector
+  uint64_t argmax_agree = 0;     // rows (last axis) whose argmax is the same
+  uint64_t argmax_total = 0;
+  json per_output = json::object();  // output name -> {"max_abs_diff", "argmax_agreement"}
+};
+
+std::string DecimalText(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+size_t ArgMax(const float* row, int64_t n) {
+  size_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (row[i] > row[best]) best = static_cast<size_t>(i);  // first maximum wins, as ArgMax does
+  return best;
+}
+
+// Adds one vector's outputs to the running figures; refuses mismatched schemas.
+Status Compare(const TensorMap& float_out, const TensorMap& quant_out, QuantizationChange* change,
+               std::map<std::string, std::tuple<double, uint64_t, uint64_t>>* per_output) {
+  for (const auto& [name, f] : float_out) {
+    auto it = quant_out.find(name);
+    if (it == quant_out.end()) return FailedPrecondition("quantized model has no output \"" + name + "\"");
+    const Tensor& q = it->second;
+    if (f.dtype() != q.dtype() || f.shape() != q.shape())
+      return FailedPrecondition("quantized output \"" + name + "\" has another dtype or shape than the float one");
+    if (f.dtype() != DType::kFloat32) {
+      if (!(f == q)) return FailedPrecondition("non-float output \"" + name + "\" differs after quantization");
+      continue;
+    }
+    auto& [worst, agree, total] = (*per_output)[name];
+    const float* a = f.data<float>();
+    const float* b = q.data<float>();
+    uint64_t n = f.num_elements();
+    for (uint64_t i = 0; i < n; ++i) {
+      if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+      double d = std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+      if (!std::isfinite(d))
+        return FailedPrecondition("output \"" + name + "\" element " + std::to_string(i) +
+                                  " is not finite in one model and finite in the other");
+      worst = std::max(worst, d);
+    }
+    int64_t last = f.rank() == 0 ? 1 : f.shape().back();
+    if (last > 0) {
+      for (uint64_t row = 0; row + static_cast<uint64_t>(last) <= n; row += static_cast<uint64_t>(last)) {
+        agree += ArgMax(a + row, last) == ArgMax(b + row, last);
+        ++total;
+      }
+    }
+    change->max_abs_diff = std::max(change->max_abs_diff, worst);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int HubQuantize(const Context& ctx, const std::string& ref, const std::string& calibration_file,
+                const std::string& version, uint64_t price) {
+  auto ver = hub::ParseVersion(version);
+  if (!ver.ok()) return Fail(ctx, ver.status());
+  size_t at = ref.find('@');
+  if (at == std::string::npos) return Fail(ctx, InvalidArgument("\"" + ref + "\" must be NAME@MAJOR.MINOR"));
+  std::string name = ref.substr(0, at);
+  ApiClient api = ctx.api();
+  auto source_cid = ResolveRef(api, ref);
+  if (!source_cid.ok()) return Fail(ctx, source_cid.status(), "see versions with `lucid hub versions " + name + "`");
+  auto source = FetchManifest(api, *source_cid);
+  if (!source.ok()) return Fail(ctx, source.status());
+  const hub::Manifest& m = source->first;
+  if (m.quantization != hub::kQuantizationNone)
+    return Fail(ctx, FailedPrecondition(ref + " is already quantized (" + m.quantization + ")"));
+  if (!m.test_vectors)
+    return Fail(ctx, FailedPrecondition(ref + " has no test vectors to measure the quantization on"));
+  const hub::ManifestFile* model_entry = m.FindFile(m.model_file);
+  if (!model_entry) return Fail(ctx, DataLoss("manifest lists no model file " + m.model_file));
+  auto float_bytes = FetchFile(api, *model_entry);
+  if (!float_bytes.ok()) return Fail(ctx, float_bytes.status());
+  auto raw_vectors = api.GetRaw("/hub/files/" + m.test_vectors->cid.ToString());
+  if (!raw_vectors.ok()) return Fail(ctx, raw_vectors.status());
+  if (Status s = m.test_vectors->cid.Check(*raw_vectors); !s.ok()) return Fail(ctx, s.WithContext("test vectors"));
+  auto vectors = hub::ParseTestVectors(*raw_vectors);
+  if (!vectors.ok()) return Fail(ctx, vectors.status());
+
+  auto calibration = ReadCalibration(calibration_file);
+  if (!calibration.ok()) return Fail(ctx, calibration.status());
+  if (!ctx.json_output) std::cerr << "quantizing " << m.model_file << " on " << calibration->size() << " inputs ...\n";
+  auto quantized = onnx::QuantizeStatic(*float_bytes, *calibration);
+  if (!quantized.ok()) return Fail(ctx, quantized.status());
+
+  auto float_model = onnx::Model::Load(*float_bytes);
+  if (!float_model.ok()) return Fail(ctx, float_model.status().WithContext("float model"));
+  auto quant_model = onnx::Model::Load(quantized->model);
+  if (!quant_model.ok()) return Fail(ctx, quant_model.status().WithContext("quantized model"));
+
+  // Measure on the source's vectors; the new vectors pin the quantized model's own outputs.
+  QuantizationChange change;
+  std::map<std::string, std::tuple<double, uint64_t, uint64_t>> per_output;
+  json new_vectors = json::array();
+  for (size_t i = 0; i < vectors->size(); ++i) {
+    const TensorMap& inputs = (*vectors)[i].inputs;
+    std::string where = "test vector " + std::to_string(i);
+    auto f = (*float_model)->Run(inputs);
+    if (!f.ok()) return Fail(ctx, f.status().WithContext(where + ": float model"));
+    auto q = (*quant_model)->Run(inputs);
+    if (!q.ok()) return Fail(ctx, q.status().WithContext(where + ": quantized model"));
+    if (Status s = Compare(*f, *q, &change, &per_output); !s.ok()) return Fail(ctx, s.WithContext(where));
+    new_vectors.push_back({{"inputs", TensorMapToJson(inputs)}, {"outputs", TensorMapToJson(*q)}});
+  }
+  for (const auto& [out, fig] : per_output) {
+    const auto& [worst, agree, total] = fig;
+    change.argmax_agree += agree;
+    change.argmax_total += total;
+    change.per_output[out] = {{"max_abs_diff", DecimalText(worst)},
+                              {"argmax_agreement", std::to_string(agree) + "/" + std::to_string(total)}};
+  }
+  std::string max_abs_diff = DecimalText(change.max_abs_diff);
+  std::string agreement = std::to_string(change.argmax_agree) + "/" + std::to_string(change.argmax_total);
+
+  // Upload: the quantized model replaces the float one; other files are carried over by CID.
+  std::string stem = fs::path(m.model_file).stem().string();
+  std::string qpath = stem + ".int8.onnx";
+  crypto::Cid qcid = crypto::Cid::Of(quantized->model);
+  if (!ctx.json_output) std::cerr << "uploading " << qpath << " (" << quantized->model.size() << " bytes) ... ";
+  auto up = api.PostRaw("/hub/files", quantized->model, "application/octet-stream");
+  if (!up.ok()) return Fail(ctx, up.status());
+  if ((*up)["cid"].get<std::string>() != qcid.ToString())
+    return Fail(ctx, DataLoss("hub stored the quantized model under " + (*up)["cid"].get<std::string>() +
+                              ", expected " + qcid.ToString()));
+  if (!ctx.json_output) std::cerr << qcid.ToString() << "\n";
+  json file_list = json::array({{{"path", qpath}, {"cid", qcid.ToString()}}});
+  for (const auto& f : m.files) {
+    if (f.path != m.model_file && f.path != qpath) file_list.push_back({{"path", f.path}, {"cid", f.cid.ToString()}});
+  }
+  Bytes vectors_bytes = ToBytes(new_vectors.dump());
+  auto vup = api.PostRaw("/hub/files", vectors_bytes, "application/json");
+  if (!vup.ok()) return Fail(ctx, vup.status());
+  json body = {{"name", name},
+               {"version", version},
+               {"files", file_list},
+               {"test_vectors_cid", (*vup)["cid"]},
+               {"exact_match", true},
+               {"quantization", std::string(onnx::kQuantizationId)},
+               {"quantized_from",
+                {{"manifest", source_cid->ToString()}, {"max_abs_diff", max_abs_diff}, {"argmax_agreement", agreement}}}};
+  if (!ctx.json_output) std::cerr << "checking the quantized model and its test vectors on the hub ...\n";
+  auto prepared = api.Post("/hub/versions", body);
+  if (!prepared.ok()) return Fail(ctx, prepared.status());
+  auto manifest_cid = crypto::Cid::Parse((*prepared)["manifest_cid"].get<std::string>());
+  if (!manifest_cid.ok()) return Fail(ctx, manifest_cid.status());
+  // Sign only for the manifest the hub serves, and only if it records what we measured.
+  auto published = FetchManifest(api, *manifest_cid);
+  if (!published.ok()) return Fail(ctx, published.status());
+  const hub::Manifest& pm = published->first;
+  if (pm.quantization != onnx::kQuantizationId || !pm.quantized_from || pm.quantized_from->manifest != *source_cid ||
+      pm.quantized_from->max_abs_diff != max_abs_diff || pm.quantized_from->argmax_agreement != agreement ||
+      !pm.test_vectors || pm.test_vectors->match != hub::MatchRule::kExact)
+    return Fail(ctx, DataLoss("the hub's manifest " + manifest_cid->ToString() + " does not record the quantization"));
+  protocol::PublishVersionTx tx{name, ver->first, ver->second, *manifest_cid, price};
+  auto r = SendTx(ctx, tx);
+  if (!r.ok()) return Fail(ctx, r.status());
+
+  json out = {{"name", name},
+              {"version", version},
+              {"source", ref},
+              {"source_manifest_cid", source_cid->ToString()},
+              {"manifest_cid", manifest_cid->ToString()},
+              {"manifest", (*prepared)["manifest"]},
+              {"model_file", qpath},
+              {"model_cid", qcid.ToString()},
+              {"model_bytes", quantized->model.size()},
+              {"float_model_bytes", float_bytes->size()},
+              {"quantization", onnx::kQuantizationId},
+              {"quantized_nodes", quantized->quantized},
+              {"calibration_sets", calibration->size()},
+              {"test_vectors", vectors->size()},
+              {"max_abs_diff", max_abs_diff},
+              {"argmax_agreement", agreement},
+              {"outputs", change.per_output},
+              {"height", (*r)["height"]}};
+  if (ctx.json_output) return PrintJson(out), kExitOk;
+  std::cout << "quantized " << ref << " (" << float_bytes->size() << " bytes) to " << qpath << " ("
+            << quantized->model.size() << " bytes, " << quantized->quantized.size() << " nodes int8)\n";
+  std::cout << "on " << vectors->size() << " test vectors: max |float - int8| " << max_abs_diff
+            << ", argmax agrees " << agreement << "\n";
+  for (auto it = change.per_output.begin(); it != change.per_output.end(); ++it)
+    std::cout << "  " << it.key() << ": max |diff| " << it.value()["max_abs_diff"].get<std::string>()
+              << ", argmax " << it.value()["argmax_agreement"].get<std::string>() << "\n";
+  std::cout << "published " << name << "@" << version << " manifest " << manifest_cid->ToString() << " in block "
+            << (*r)["height"] << "\n";
   return kExitOk;
 }
 

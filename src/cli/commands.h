@@ -24,6 +24,10 @@ int HubUpload(const Context& ctx, const std::string& name, const std::vector<std
 int HubList(const Context& ctx, const std::string& query);
 int HubVersions(const Context& ctx, const std::string& name);
 int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir);
+// Quantizes NAME@VERSION to int8 (onnx/quantize.h), measures the change on its test
+// vectors and publishes the result as `version`, pinned to its own outputs.
+int HubQuantize(const Context& ctx, const std::string& ref, const std::string& calibration_file,
+                const std::string& version, uint64_t price);
 
 struct InferOptions {
   std::string input_file;

@@ -90,6 +90,13 @@ int main(int argc, char** argv) {
   download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();
   download->add_option("--out", out_dir, "Output directory")->required();
   download->callback([&] { rc = HubDownload(ctx, ref, out_dir); });
+  std::string hub_calibration;
+  auto* hub_quant = hub->add_subcommand("quantize", "Quantize a version to int8 and publish it as a new version");
+  hub_quant->add_option("REF", ref, "NAME@MAJOR.MINOR of the float version")->required();
+  hub_quant->add_option("--calibration", hub_calibration, "JSON list of input sets (or test vectors)")->required();
+  hub_quant->add_option("--version", version, "MAJOR.MINOR of the new version")->required();
+  hub_quant->add_option("--price", price, "Price per inference paid to the publisher")->capture_default_str();
+  hub_quant->callback([&] { rc = HubQuantize(ctx, ref, hub_calibration, version, price); });
 
   // infer
   InferOptions infer_opts;
