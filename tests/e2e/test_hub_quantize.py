@@ -93,3 +93,28 @@ def test_hub_quantize_digits_mlp(devnet: Devnet, cli: Cli, tmp_path: Path):
     assert [v["version"] for v in cli.json("hub", "versions", "digits-mlp")] == before == ["1.0", "1.1"]
     # Only the repository's owner publishes.
     cli.run("hub", "quantize", "digits-mlp@1.0", "--calibration", calib, "--version", "2.0", key="dev1", expect=1)
+
+
+def test_hub_quantize_refuses_tampered_or_bad_input(devnet: Devnet, cli: Cli, tmp_path: Path):
+    vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
+    # A calibration set that does not fit the model: named error, nothing published.
+    wrong = write_json(tmp_path / "wrong.json", [{"y": vectors[0]["inputs"]["x"]}])
+    p = cli.run("hub", "quantize", "digits-mlp@1.0", "--calibration", wrong, "--version", "1.1", key="dev0",
+                expect=1)
+    assert "unknown input 'y'" in p.stdout, p.stdout
+    assert [v["version"] for v in cli.json("hub", "versions", "digits-mlp")] == ["1.0"]
+
+    # One flipped byte in the stored model file: the fetch is refused, nothing published.
+    calib = write_json(tmp_path / "calib.json", [v["inputs"] for v in vectors])
+    source = devnet.get("/chain/models/digits-mlp@1.0").json()["manifest"]
+    manifest = json.loads(devnet.get("/hub/manifests/" + source).content)
+    model_cid = manifest["files"][0]["cid"]
+    [blob] = list((devnet.home / "hub").glob("*/" + model_cid))
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(data))
+    p = cli.run("hub", "quantize", "digits-mlp@1.0", "--calibration", calib, "--version", "1.1", key="dev0",
+                expect=1)
+    assert "DATA_LOSS" in p.stdout + p.stderr or "does not match" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert [v["version"] for v in cli.json("hub", "versions", "digits-mlp")] == ["1.0"]
