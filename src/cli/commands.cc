@@ -96,15 +96,6 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
-std::string ChainIdOf(const ApiClient& api, Status* status) {
-  auto st = api.Get("/status");
-  if (!st.ok()) {
-    *status = st.status();
-    return "";
-  }
-  return (*st)["chain_id"].get<std::string>();
-}
-
 // Signs and broadcasts a tx from ctx.from, waits for its block; prints nothing.
 Result<json> SendTx(const Context& ctx, protocol::TxBody body) {
   ASSIGN_OR_RETURN(crypto::PrivateKey key, ctx.FromKey());

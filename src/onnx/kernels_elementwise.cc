@@ -118,7 +118,8 @@ Status Unary(const Node& node, KernelInputs in, std::vector<Tensor>& out, Fn fn)
   RETURN_IF_ERROR(RequireFloat(node, *in[0], "input"));
   Tensor y = *in[0];
   float* p = y.data<float>();
-  for (uint64_t e = 0; e < y.num_elements(); ++e) p[e] = fn(p[e]);
+  const uint64_t n = y.num_elements();
+  for (uint64_t e = 0; e < n; ++e) p[e] = fn(p[e]);
   out[0] = std::move(y);
   return Status::Ok();
 }
