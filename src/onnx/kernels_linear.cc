@@ -487,7 +487,11 @@ Status RunAveragePool(const Node& n, KernelInputs in, std::vector<Tensor>& out, 
   return PoolImpl(n, in, out, ctx, false);
 }
 
-Status RunGlobalAveragePool(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+namespace {
+// Global pooling over all spatial positions of each (n, c) plane, in row-major order.
+// Max follows MaxPool's rule (acc = v > acc ? v : acc from −inf, so NaN never wins);
+// average is a left-to-right float sum divided by the area.
+Status GlobalPool(const Node& node, KernelInputs in, std::vector<Tensor>& out, bool max) {
   const Tensor& x = *in[0];
   RETURN_IF_ERROR(RequireFloat(node, x, "input"));
   if (x.rank() < 3) return InvalidArgument(node.Describe() + ": input must be N×C×spatial, got " + ShapeString(x.shape()));
@@ -499,12 +503,28 @@ Status RunGlobalAveragePool(const Node& node, KernelInputs in, std::vector<Tenso
   const float* px = x.data<float>();
   float* py = y.data<float>();
   for (uint64_t p = 0; p < planes; ++p) {
-    float acc = 0.0f;
-    for (uint64_t i = 0; i < area; ++i) acc = acc + px[p * area + i];
-    py[p] = acc / static_cast<float>(area);
+    const float* plane = px + p * area;
+    if (max) {
+      float acc = -std::numeric_limits<float>::infinity();
+      for (uint64_t i = 0; i < area; ++i) acc = plane[i] > acc ? plane[i] : acc;
+      py[p] = acc;
+    } else {
+      float acc = 0.0f;
+      for (uint64_t i = 0; i < area; ++i) acc = acc + plane[i];
+      py[p] = acc / static_cast<float>(area);
+    }
   }
   out[0] = std::move(y);
   return Status::Ok();
+}
+}  // namespace
+
+Status RunGlobalAveragePool(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+  return GlobalPool(node, in, out, /*max=*/false);
+}
+
+Status RunGlobalMaxPool(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+  return GlobalPool(node, in, out, /*max=*/true);
 }
 
 Status ValidateBatchNormalization(Node& n) {

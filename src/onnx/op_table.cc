@@ -27,6 +27,7 @@ constexpr OpDef kOps[] = {
     {"MaxPool",             1, 1,       1, 1,        "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides", ValidatePool, RunMaxPoolAnyType},
     {"AveragePool",         1, 1,       1, 1,        "auto_pad,ceil_mode,count_include_pad,dilations,kernel_shape,pads,strides", ValidatePool, RunAveragePool},
     {"GlobalAveragePool",   1, 1,       1, 1,        "",                                          nullptr,                    RunGlobalAveragePool},
+    {"GlobalMaxPool",       1, 1,       1, 1,        "",                                          nullptr,                    RunGlobalMaxPool},
     {"BatchNormalization",  5, 5,       1, 1,        "epsilon,momentum,spatial,training_mode",    ValidateBatchNormalization, RunBatchNormalization},
     {"Flatten",             1, 1,       1, 1,        "axis",                                      ValidateAxisOps,            RunFlatten},
     {"Reshape",             2, 2,       1, 1,        "allowzero",                                 ValidateReshape,            RunReshape},
