@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <charconv>
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +88,13 @@ Result<int> Server::Start() {
     return Unavailable("cannot bind " + options_.host + ":" + std::to_string(port) + " (in use?)");
   }
   thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // httplib's stop() only acts once the listen loop is running: wait for it, so a Stop()
+  // right after Start() cannot leave the thread blocked in accept().
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!http_->is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) return Internal("HTTP server did not start listening");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return port;
 }
 
