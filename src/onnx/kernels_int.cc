@@ -196,7 +196,8 @@ Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t of
   out.b.resize(static_cast<size_t>(k_dim * n_dim));
   out.zp.resize(static_cast<size_t>(n_dim));
   out.col_sum.assign(static_cast<size_t>(n_dim), 0);
-  auto [lo, hi] = QuantRange(w.dtype());
+  const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(w.dtype());
+  const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   for (int64_t n = 0; n < n_dim; ++n) {
     int64_t z = zp.size() == 1 ? zp[0] : zp[n];
     if (z < lo || z > hi) return InvalidArgument(node.Describe() + ": weight zero point out of range");
@@ -301,7 +302,8 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
   ASSIGN_OR_RETURN(ConvGeometry g, PlanConv(node, x.shape(), kernel, maps, group));
   if (zw.size() != 1 && static_cast<int64_t>(zw.size()) != maps)
     return InvalidArgument(node.Describe() + ": w_zero_point must have 1 or " + std::to_string(maps) + " entries");
-  auto [xlo, xhi] = QuantRange(x.dtype());
+  const std::pair<int64_t, int64_t> xlo_xhi_range = QuantRange(x.dtype());
+  const int64_t xlo = xlo_xhi_range.first, xhi = xlo_xhi_range.second;
   if (zx < xlo || zx > xhi) return InvalidArgument(node.Describe() + ": x zero point out of range");
   if (bias) {
     if (bias->dtype() != DType::kInt32 || bias->rank() != 1 || bias->shape()[0] != maps)
@@ -418,7 +420,8 @@ Status RunQuantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>&
   ASSIGN_OR_RETURN(AxisPlan plan, PlanAxis(node, x, scales.size(), node.Int("axis", 1)));
   RETURN_IF_ERROR(CheckNoNan(node, x));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, x.shape()));
-  auto [lo, hi] = QuantRange(out_type);
+  const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(out_type);
+  const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   const float* px = x.data<float>();
   ParallelFor(static_cast<int64_t>(x.num_elements()), ctx.threads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
@@ -495,7 +498,8 @@ Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Te
   RETURN_IF_ERROR(NeedDType(node, a, "A", {DType::kInt8, DType::kUint8}));
   RETURN_IF_ERROR(NeedDType(node, b, "B", {DType::kInt8, DType::kUint8}));
   ASSIGN_OR_RETURN(plan, PlanMatMul(node, a, b));
-  auto [alo, ahi] = QuantRange(a.dtype());
+  const std::pair<int64_t, int64_t> alo_ahi_range = QuantRange(a.dtype());
+  const int64_t alo = alo_ahi_range.first, ahi = alo_ahi_range.second;
   if (za < alo || za > ahi) return InvalidArgument(node.Describe() + ": A zero point out of range");
   acc.assign(static_cast<size_t>(plan.batches * plan.m * plan.n), 0);
   std::vector<int64_t> part;
@@ -555,7 +559,8 @@ Status RunQLinearMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& 
     mult.push_back(f);
   }
   DType out_type = in[7]->dtype();
-  auto [lo, hi] = QuantRange(out_type);
+  const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(out_type);
+  const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, plan.out_shape));
   for (size_t i = 0; i < acc.size(); ++i)
@@ -610,7 +615,8 @@ Status RunQLinearConv(const Node& node, KernelInputs in, std::vector<Tensor>& ou
     mult.push_back(f);
   }
   DType out_type = in[7]->dtype();
-  auto [lo, hi] = QuantRange(out_type);
+  const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(out_type);
+  const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
   ConvGeometry g{};
   std::vector<int64_t> acc;
