@@ -45,19 +45,7 @@ Result<std::vector<Tensor>> RunSubgraph(const Subgraph& g, std::span<const Tenso
     values[g.input_ids[i]] = formal[i];
   }
   for (size_t i = 0; i < captured.size(); ++i) values[g.free_ids[i]] = captured[i];
-  std::vector<const Tensor*> args;
-  for (const Node& node : g.nodes) {
-    args.clear();
-    for (int id : node.inputs) args.push_back(id >= 0 ? values[id] : nullptr);
-    std::vector<Tensor> results(node.outputs.size());
-    RETURN_IF_ERROR(node.def->run(node, args, results, ctx));
-    for (size_t i = 0; i < node.outputs.size(); ++i) {
-      int id = node.outputs[i];
-      if (id < 0) continue;
-      owned[id] = std::move(results[i]);
-      values[id] = &owned[id];
-    }
-  }
+  RETURN_IF_ERROR(ExecuteNodes(g.nodes, values, owned, ctx));
   std::vector<Tensor> out;
   for (size_t i = 0; i < g.output_ids.size(); ++i) {
     const Tensor* t = values[g.output_ids[i]];

@@ -343,19 +343,7 @@ Result<TensorMap> LoadedModel::Run(const TensorMap& inputs, const RunOptions& op
     values[input_ids_[i]] = &t;
   }
   internal::KernelContext ctx{options.threads};
-  std::vector<const Tensor*> args;
-  for (const Node& node : nodes_) {
-    args.clear();
-    for (int id : node.inputs) args.push_back(id >= 0 ? values[id] : nullptr);
-    std::vector<Tensor> results(node.outputs.size());
-    RETURN_IF_ERROR(node.def->run(node, args, results, ctx));
-    for (size_t i = 0; i < node.outputs.size(); ++i) {
-      int id = node.outputs[i];
-      if (id < 0) continue;
-      owned[id] = std::move(results[i]);
-      values[id] = &owned[id];
-    }
-  }
+  RETURN_IF_ERROR(internal::ExecuteNodes(nodes_, values, owned, ctx));
   TensorMap out;
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Tensor* t = values[output_ids_[i]];

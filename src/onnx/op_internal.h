@@ -74,6 +74,12 @@ struct OpDef {
   KernelFn run;
 };
 
+// Runs nodes (topologically sorted) in order: each reads its inputs from values (by value
+// id; -1 = omitted) and its outputs are stored in owned and pointed to from values. Used
+// by the top-level graph and by If/Loop bodies alike.
+Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& values, std::vector<Tensor>& owned,
+                    const KernelContext& ctx);
+
 // The one op table (op_table.cc). nullptr when the op is unknown.
 const OpDef* FindOp(std::string_view op_type);
 std::vector<std::string_view> SupportedOps();

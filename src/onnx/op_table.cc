@@ -139,6 +139,24 @@ Status ExpectKind(const Node& node, std::string_view attr, Attr::Kind kind) {
                          kNames[static_cast<int>(kind)]);
 }
 
+Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& values, std::vector<Tensor>& owned,
+                    const KernelContext& ctx) {
+  std::vector<const Tensor*> args;
+  for (const Node& node : nodes) {
+    args.clear();
+    for (int id : node.inputs) args.push_back(id >= 0 ? values[id] : nullptr);
+    std::vector<Tensor> results(node.outputs.size());
+    RETURN_IF_ERROR(node.def->run(node, args, results, ctx));
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      int id = node.outputs[i];
+      if (id < 0) continue;
+      owned[id] = std::move(results[i]);
+      values[id] = &owned[id];
+    }
+  }
+  return Status::Ok();
+}
+
 void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn) {
   if (count <= 0) return;
   int64_t workers = std::clamp<int64_t>(threads, 1, 64);
