@@ -226,21 +226,7 @@ Status Extent(const Node& node, const std::string& auto_pad, bool ceil_mode, int
   if (k < 1 || stride < 1 || dilation < 1 || pad_begin < 0 || pad_end < 0 || k > (1 << 20) || stride > (1 << 20) ||
       dilation > (1 << 20) || pad_begin > (1 << 20) || pad_end > (1 << 20))
     return InvalidArgument(node.Describe() + ": kernel, stride, dilation or pad out of range");
-  int64_t eff_k = (k - 1) * dilation + 1;
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    out = (in + stride - 1) / stride;
-    int64_t total = std::max<int64_t>(0, (out - 1) * stride + eff_k - in);
-    pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-    pad_end = total - pad_begin;
-    return Status::Ok();
-  }
-  if (auto_pad == "VALID") pad_begin = pad_end = 0;
-  else if (auto_pad != "NOTSET") return InvalidArgument(node.Describe() + ": unknown auto_pad '" + auto_pad + "'");
-  int64_t span = in + pad_begin + pad_end - eff_k;
-  if (span < 0) return InvalidArgument(node.Describe() + ": kernel is larger than the padded input");
-  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return Status::Ok();
+  return WindowOutputSize(node, auto_pad, ceil_mode, in, k, stride, dilation, pad_begin, pad_end, out);
 }
 
 Result<ConvGeometry> PlanConv(const Node& node, const std::vector<int64_t>& xs, const std::vector<int64_t>& kernel,

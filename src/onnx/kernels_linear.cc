@@ -68,27 +68,6 @@ struct Spatial {
   int64_t in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left, pad_bottom, pad_right, out_h, out_w;
 };
 
-Status OutputSize(const Node& node, const std::string& auto_pad, bool ceil_mode, int64_t in, int64_t k, int64_t stride,
-                  int64_t dilation, int64_t& pad_begin, int64_t& pad_end, int64_t& out) {
-  int64_t eff_k = (k - 1) * dilation + 1;
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    out = (in + stride - 1) / stride;
-    int64_t total = std::max<int64_t>(0, (out - 1) * stride + eff_k - in);
-    pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-    pad_end = total - pad_begin;
-    return Status::Ok();
-  }
-  if (auto_pad == "VALID") pad_begin = pad_end = 0;
-  int64_t span = in + pad_begin + pad_end - eff_k;
-  if (span < 0)
-    return InvalidArgument(node.Describe() + ": kernel extent " + std::to_string(eff_k) +
-                           " is larger than the padded input " + std::to_string(in + pad_begin + pad_end));
-  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  // A window may not start in the end padding (ceil_mode only).
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return Status::Ok();
-}
-
 Result<Spatial> PlanSpatial(const Node& node, const std::vector<int64_t>& x_shape, std::vector<int64_t> kernel,
                             bool ceil_mode) {
   size_t dims = x_shape.size() - 2;
@@ -122,8 +101,8 @@ Result<Spatial> PlanSpatial(const Node& node, const std::vector<int64_t>& x_shap
   s.pad_bottom = pads[2];
   s.pad_right = pads[3];
   std::string auto_pad = node.Str("auto_pad", "NOTSET");
-  RETURN_IF_ERROR(OutputSize(node, auto_pad, ceil_mode, s.in_h, s.k_h, s.stride_h, s.dil_h, s.pad_top, s.pad_bottom, s.out_h));
-  RETURN_IF_ERROR(OutputSize(node, auto_pad, ceil_mode, s.in_w, s.k_w, s.stride_w, s.dil_w, s.pad_left, s.pad_right, s.out_w));
+  RETURN_IF_ERROR(WindowOutputSize(node, auto_pad, ceil_mode, s.in_h, s.k_h, s.stride_h, s.dil_h, s.pad_top, s.pad_bottom, s.out_h));
+  RETURN_IF_ERROR(WindowOutputSize(node, auto_pad, ceil_mode, s.in_w, s.k_w, s.stride_w, s.dil_w, s.pad_left, s.pad_right, s.out_w));
   return s;
 }
 
@@ -292,6 +271,28 @@ void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, float
 }
 
 }  // namespace
+
+Status WindowOutputSize(const Node& node, const std::string& auto_pad, bool ceil_mode, int64_t in, int64_t k, int64_t stride,
+                  int64_t dilation, int64_t& pad_begin, int64_t& pad_end, int64_t& out) {
+  int64_t eff_k = (k - 1) * dilation + 1;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    out = (in + stride - 1) / stride;
+    int64_t total = std::max<int64_t>(0, (out - 1) * stride + eff_k - in);
+    pad_begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    pad_end = total - pad_begin;
+    return Status::Ok();
+  }
+  if (auto_pad == "VALID") pad_begin = pad_end = 0;
+  else if (auto_pad != "NOTSET") return InvalidArgument(node.Describe() + ": unknown auto_pad '" + auto_pad + "'");
+  int64_t span = in + pad_begin + pad_end - eff_k;
+  if (span < 0)
+    return InvalidArgument(node.Describe() + ": kernel extent " + std::to_string(eff_k) +
+                           " is larger than the padded input " + std::to_string(in + pad_begin + pad_end));
+  out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // A window may not start in the end padding (ceil_mode only).
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return Status::Ok();
+}
 
 Status ValidateGemm(Node& n) {
   RETURN_IF_ERROR(ExpectKind(n, "alpha", Attr::Kind::kFloat));

@@ -80,6 +80,11 @@ struct OpDef {
 Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& values, std::vector<Tensor>& owned,
                     const KernelContext& ctx);
 
+// Output length of a sliding window (Conv, pools) along one spatial axis, resolving
+// auto_pad (SAME_UPPER/SAME_LOWER/VALID/NOTSET) into pad_begin/pad_end (kernels_linear.cc).
+Status WindowOutputSize(const Node& node, const std::string& auto_pad, bool ceil_mode, int64_t in, int64_t k,
+                        int64_t stride, int64_t dilation, int64_t& pad_begin, int64_t& pad_end, int64_t& out);
+
 // The one op table (op_table.cc). nullptr when the op is unknown.
 const OpDef* FindOp(std::string_view op_type);
 std::vector<std::string_view> SupportedOps();

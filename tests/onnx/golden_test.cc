@@ -8,19 +8,14 @@
 #include <sstream>
 
 #include "onnx/model.h"
+#include "test_data.h"
 #include "tensor/tensor_json.h"
 
 namespace lucid::onnx {
 namespace {
 
-std::string DataPath(const std::string& file) { return std::string(LUCID_SOURCE_DIR) + "/tests/data/onnx/" + file; }
-
-Bytes ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ToBytes(ss.str());
-}
+using testing::DataPath;
+using testing::ReadFile;
 
 class GoldenTest : public ::testing::TestWithParam<std::string> {};
 
