@@ -305,6 +305,24 @@ Status ValidateGemm(Node& n) {
   return Status::Ok();
 }
 
+namespace {
+// Gemm with transB = 1 and a constant B (every exported Linear layer): B transposed once.
+struct PreparedGemm final : Prepared {
+  std::vector<float> b_t;  // B^T, [K, N] row-major
+  int64_t k = 0, n = 0;
+};
+}  // namespace
+
+Result<std::shared_ptr<const Prepared>> PrepareGemm(const Node& node, KernelInputs constants) {
+  const Tensor* b = constants.size() > 1 ? constants[1] : nullptr;
+  if (b == nullptr || node.Int("transB", 0) == 0 || b->dtype() != DType::kFloat32 || b->rank() != 2) return std::shared_ptr<const Prepared>();
+  auto prepared = std::make_shared<PreparedGemm>();
+  prepared->n = b->shape()[0];
+  prepared->k = b->shape()[1];
+  prepared->b_t = Transposed(b->data<float>(), prepared->n, prepared->k);
+  return std::shared_ptr<const Prepared>(std::move(prepared));
+}
+
 Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& a = *in[0];
   const Tensor& b = *in[1];
@@ -337,7 +355,10 @@ Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   if (trans_a) pa = (a_copy = Transposed(pa, k_dim, m_dim)).data();
-  if (trans_b) pb = (b_copy = Transposed(pb, n_dim, k_dim)).data();
+  if (const auto* prepared = dynamic_cast<const PreparedGemm*>(node.prepared.get()); trans_b && prepared)
+    pb = prepared->b_t.data();  // B is the same initializer every run
+  else if (trans_b)
+    pb = (b_copy = Transposed(pb, n_dim, k_dim)).data();
   float alpha = node.Float("alpha", 1.0f), beta = node.Float("beta", 1.0f);
   float* py = y.data<float>();
   const float* pc = c ? c->data<float>() : nullptr;

@@ -142,7 +142,7 @@ class LoadedModel final : public Model {
   int64_t opset() const override { return opset_; }
   Result<TensorMap> Run(const TensorMap& inputs, const RunOptions& options) const override;
 
-  Status Build(const ::onnx::ModelProto& model);
+  Status Build(const ::onnx::ModelProto& model, bool prepare_constants);
 
  private:
   Result<int> ValueId(const std::string& name) const {
@@ -166,7 +166,7 @@ class LoadedModel final : public Model {
   int64_t opset_ = 0;
 };
 
-Status LoadedModel::Build(const ::onnx::ModelProto& model) {
+Status LoadedModel::Build(const ::onnx::ModelProto& model, bool prepare_constants) {
   const ::onnx::GraphProto& graph = model.graph();
   bool have_opset = false;
   for (const auto& op : model.opset_import()) {
@@ -285,9 +285,16 @@ Status LoadedModel::Build(const ::onnx::ModelProto& model) {
     for (size_t i = 0; i < nodes.size(); ++i)
       if (pending[i] > 0) return InvalidArgument("graph has a cycle through " + nodes[i].Describe());
   }
+  std::vector<const Tensor*> constant_of(ids_.size(), nullptr);
+  for (const auto& [id, tensor] : initializers_) constant_of[id] = &tensor;
   for (int i : order) {
     Node& node = nodes[i];
     if (node.def->validate) RETURN_IF_ERROR(node.def->validate(node));
+    if (internal::PrepareFn prepare = internal::FindPrepare(node.op_type); prepare && prepare_constants) {
+      std::vector<const Tensor*> constants;
+      for (int id : node.inputs) constants.push_back(id >= 0 ? constant_of[id] : nullptr);
+      ASSIGN_OR_RETURN(node.prepared, prepare(node, constants));
+    }
     nodes_.push_back(std::move(node));
   }
 
@@ -383,7 +390,7 @@ Result<std::unique_ptr<Model>> Model::Load(ByteView onnx_bytes, const LoadOption
   if (!proto.has_graph()) return InvalidArgument("model has no graph");
   auto model = std::make_unique<LoadedModel>();
   try {
-    Status st = model->Build(proto);
+    Status st = model->Build(proto, options.prepare_constants);
     if (!st.ok()) return st.WithContext("loading ONNX model");
   } catch (const std::exception& e) {
     return Internal(std::string("loading ONNX model: ") + e.what());

@@ -27,6 +27,9 @@ struct ValueInfo {
 
 struct LoadOptions {
   uint64_t max_model_bytes = 512ull << 20;
+  // Prepare constant weights at load (packed for the GEMM). Results are identical either
+  // way; off only to test that.
+  bool prepare_constants = true;
 };
 
 struct RunOptions {

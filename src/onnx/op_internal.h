@@ -35,6 +35,14 @@ struct Attr {
 
 struct OpDef;
 
+// What a kernel derives once, at load, from inputs that are initializers (e.g. weights
+// packed or widened for the GEMM). Immutable after load and shared by concurrent runs. A
+// kernel must give the same bytes with or without it (LoadOptions::prepare_constants = false
+// turns it off; tests compare both).
+struct Prepared {
+  virtual ~Prepared() = default;
+};
+
 struct Node {
   std::string name;     // node name, or "<op_type>#<index>" when unnamed
   std::string op_type;
@@ -44,6 +52,7 @@ struct Node {
   std::map<std::string, Attr, std::less<>> attrs;
   const OpDef* def = nullptr;
   Tensor constant;  // Constant's value, built at load
+  std::shared_ptr<const Prepared> prepared;  // from the op's PrepareFn; may be null
 
   bool Has(std::string_view attr) const { return attrs.find(attr) != attrs.end(); }
   // Readers for validated attributes (validation checked the kind).
@@ -64,6 +73,9 @@ struct KernelContext {
 using KernelInputs = std::span<const Tensor* const>;  // nullptr for omitted optional inputs
 using KernelFn = Status (*)(const Node&, KernelInputs, std::vector<Tensor>& outputs, const KernelContext&);
 using ValidateFn = Status (*)(Node&);
+// constants[i] is input i's tensor when that input is an initializer, else nullptr. Returns
+// null when there is nothing to prepare; an error refuses the model at load.
+using PrepareFn = Result<std::shared_ptr<const Prepared>> (*)(const Node&, KernelInputs constants);
 
 struct OpDef {
   std::string_view op_type;
@@ -87,6 +99,8 @@ Status WindowOutputSize(const Node& node, const std::string& auto_pad, bool ceil
 
 // The one op table (op_table.cc). nullptr when the op is unknown.
 const OpDef* FindOp(std::string_view op_type);
+// The op's load-time preparation (op_table.cc); nullptr when it has none.
+PrepareFn FindPrepare(std::string_view op_type);
 std::vector<std::string_view> SupportedOps();
 
 // Splits [0, count) into contiguous chunks run on up to `threads` threads. Each index is
@@ -131,6 +145,8 @@ LUCID_KERNEL(RunConstantOfShape); LUCID_KERNEL(RunRange);
 #undef LUCID_KERNEL
 
 Status ValidateGemm(Node&);
+// Load-time preparations (see Prepared), listed in FindPrepare.
+Result<std::shared_ptr<const Prepared>> PrepareGemm(const Node&, KernelInputs constants);
 Status ValidateConv(Node&);
 Status ValidatePool(Node&);
 Status ValidateSoftmax(Node&);

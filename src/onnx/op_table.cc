@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "onnx/op_internal.h"
 
@@ -100,6 +101,16 @@ constexpr OpDef kOps[] = {
 };
 
 }  // namespace
+
+PrepareFn FindPrepare(std::string_view op_type) {
+  // Ops whose kernels use constant inputs prepared at load (Node::prepared).
+  static constexpr std::pair<std::string_view, PrepareFn> kPrepares[] = {
+      {"Gemm", PrepareGemm},
+  };
+  for (const auto& [op, prepare] : kPrepares)
+    if (op == op_type) return prepare;
+  return nullptr;
+}
 
 const OpDef* FindOp(std::string_view op_type) {
   for (const OpDef& op : kOps)

@@ -1,6 +1,7 @@
 // Runs the models made by tests/data/onnx/make_models.py and compares with onnxruntime's
 // outputs (tolerance: |lucid - ort| ≤ 1e-5 + 1e-5·|ort|; integers and bools exact), then
-// checks that outputs are byte-identical for 1, 2 and 4 threads.
+// checks that outputs are byte-identical for 1, 2 and 4 threads and with weights prepared at
+// load or not.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -56,6 +57,16 @@ TEST_P(GoldenTest, MatchesOnnxRuntimeAndIsThreadInvariant) {
     ASSERT_TRUE(again.ok());
     for (const auto& [name, t] : *got) EXPECT_EQ(again->at(name).bytes(), t.bytes()) << name << " threads=" << threads;
     EXPECT_EQ(HashTensorMap(*again), HashTensorMap(*got));
+  }
+  // Weights prepared at load (packed, transposed, widened) must not change a single byte.
+  LoadOptions unprepared;
+  unprepared.prepare_constants = false;
+  auto plain = Model::Load(model_bytes, unprepared);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  for (int threads : {1, 2}) {
+    auto again = (*plain)->Run(*inputs, RunOptions{threads});
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(HashTensorMap(*again), HashTensorMap(*got)) << "prepare_constants=false, threads=" << threads;
   }
 }
 
