@@ -1,0 +1,127 @@
+#include "zk/multilinear.h"
+
+#include <bit>
+
+namespace lucid::zk {
+namespace {
+
+Status CheckVarCount(size_t n) {
+  if (n > kMaxMultilinearVars)
+    return InvalidArgument("multilinear with " + std::to_string(n) + " variables exceeds 2^" +
+                           std::to_string(kMaxMultilinearVars) + " evaluations");
+  return Status::Ok();
+}
+
+template <typename F>
+Result<Fp2> EvaluateImpl(std::span<const F> evals, std::span<const Fp2> point) {
+  RETURN_IF_ERROR(CheckVarCount(point.size()));
+  if (evals.size() != size_t{1} << point.size())
+    return InvalidArgument("multilinear has " + std::to_string(evals.size()) +
+                           " evaluations, point has " + std::to_string(point.size()) +
+                           " coordinates");
+  if (point.empty()) return Fp2(evals[0]);
+  std::vector<Fp2> buf(evals.size() / 2);
+  FoldFirstVariable(evals, point[0], buf);
+  size_t size = buf.size();
+  for (size_t i = 1; i < point.size(); ++i) {
+    std::span<Fp2> cur(buf.data(), size);
+    FoldFirstVariable(cur, point[i], cur.first(size / 2));
+    size /= 2;
+  }
+  return buf[0];
+}
+
+}  // namespace
+
+void FoldFirstVariable(std::span<const Fp> in, Fp2 r, std::span<Fp2> out) {
+  const size_t half = in.size() / 2;
+  for (size_t j = 0; j < half; ++j) {
+    const Fp lo = in[2 * j];
+    out[j] = Fp2(lo) + r * (in[2 * j + 1] - lo);
+  }
+}
+
+void FoldFirstVariable(std::span<const Fp2> in, Fp2 r, std::span<Fp2> out) {
+  const size_t half = in.size() / 2;
+  for (size_t j = 0; j < half; ++j) {
+    const Fp2 lo = in[2 * j];
+    out[j] = lo + r * (in[2 * j + 1] - lo);
+  }
+}
+
+Result<Fp2> EvaluateMultilinear(std::span<const Fp> evals, std::span<const Fp2> point) {
+  return EvaluateImpl(evals, point);
+}
+Result<Fp2> EvaluateMultilinear(std::span<const Fp2> evals, std::span<const Fp2> point) {
+  return EvaluateImpl(evals, point);
+}
+
+Result<std::vector<Fp2>> EqTable(std::span<const Fp2> r) {
+  RETURN_IF_ERROR(CheckVarCount(r.size()));
+  std::vector<Fp2> table(size_t{1} << r.size());
+  table[0] = Fp2::One();
+  for (size_t i = 0, size = 1; i < r.size(); ++i, size *= 2) {
+    // Entries with bit i set live at b + 2^i.
+    for (size_t b = 0; b < size; ++b) {
+      const Fp2 hi = table[b] * r[i];
+      table[b + size] = hi;
+      table[b] -= hi;
+    }
+  }
+  return table;
+}
+
+Result<Fp2> EqEvaluate(std::span<const Fp2> a, std::span<const Fp2> b) {
+  if (a.size() != b.size())
+    return InvalidArgument("eq of points with " + std::to_string(a.size()) + " and " +
+                           std::to_string(b.size()) + " coordinates");
+  Fp2 acc = Fp2::One();
+  for (size_t i = 0; i < a.size(); ++i) {
+    const Fp2 ab = a[i] * b[i];
+    // a b + (1 - a)(1 - b) = 1 - a - b + 2 a b
+    acc *= Fp2::One() - a[i] - b[i] + ab + ab;
+  }
+  return acc;
+}
+
+template <typename F>
+Result<Multilinear<F>> Multilinear<F>::FromEvaluations(std::vector<F> evals) {
+  const size_t n = evals.size();
+  if (n == 0 || !std::has_single_bit(n))
+    return InvalidArgument("multilinear needs a power-of-two number of evaluations, got " +
+                           std::to_string(n));
+  const unsigned vars = static_cast<unsigned>(std::countr_zero(n));
+  RETURN_IF_ERROR(CheckVarCount(vars));
+  Multilinear out;
+  out.evals_ = std::move(evals);
+  out.num_vars_ = vars;
+  return out;
+}
+
+template <typename F>
+Result<Multilinear<F>> Multilinear<F>::Extension(std::span<const F> values) {
+  if (values.size() > (size_t{1} << kMaxMultilinearVars))
+    return InvalidArgument("vector of " + std::to_string(values.size()) +
+                           " entries is too long for a multilinear extension");
+  std::vector<F> evals(std::bit_ceil(std::max<size_t>(values.size(), 1)));
+  std::copy(values.begin(), values.end(), evals.begin());
+  return FromEvaluations(std::move(evals));
+}
+
+template <typename F>
+Result<Fp2> Multilinear<F>::Evaluate(std::span<const Fp2> point) const {
+  return EvaluateImpl(std::span<const F>(evals_), point);
+}
+
+template <typename F>
+Result<Multilinear<Fp2>> Multilinear<F>::FoldFirst(Fp2 r) const {
+  if (num_vars_ == 0) return InvalidArgument("cannot fold a multilinear in 0 variables");
+  std::vector<Fp2> out(evals_.size() / 2);
+  FoldFirstVariable(std::span<const F>(evals_), r, out);
+  return Multilinear<Fp2>::FromEvaluations(std::move(out));
+}
+
+template class Multilinear<Fp>;
+template class Multilinear<Fp2>;
+
+}  // namespace lucid::zk

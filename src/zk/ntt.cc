@@ -1,0 +1,129 @@
+#include "zk/ntt.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "zk/parallel.h"
+
+namespace lucid::zk {
+namespace {
+
+// Below this size a second thread costs more than it saves.
+constexpr size_t kMinParallelSize = size_t{1} << 12;
+
+Status CheckSize(size_t n) {
+  if (n == 0 || !std::has_single_bit(n) || n > (size_t{1} << kMaxLogNttSize))
+    return InvalidArgument("NTT size " + std::to_string(n) +
+                           " is not a power of two in [1, 2^" +
+                           std::to_string(kMaxLogNttSize) + "]");
+  return Status::Ok();
+}
+
+void BitReverse(std::span<Fp> a) {
+  const size_t n = a.size();
+  const unsigned log_n = static_cast<unsigned>(std::countr_zero(n));
+  if (log_n == 0) return;
+  for (size_t i = 0; i < n; ++i) {
+    // Reverse the low log_n bits of i.
+    size_t r = 0, x = i;
+    for (unsigned b = 0; b < log_n; ++b, x >>= 1) r = (r << 1) | (x & 1);
+    if (i < r) std::swap(a[i], a[r]);
+  }
+}
+
+// tw[h + j] = w_{2h}^j for every stage half-size h (a power of two < n) and j < h.
+std::vector<Fp> Twiddles(size_t n) {
+  std::vector<Fp> tw(std::max<size_t>(n, 2));
+  if (n < 2) return tw;
+  const size_t half = n / 2;
+  const Fp w = RootOfUnity(static_cast<unsigned>(std::countr_zero(n)));
+  Fp x = Fp::One();
+  for (size_t j = 0; j < half; ++j, x *= w) tw[half + j] = x;
+  // w_{2h}^j = w_n^(j n / 2h): the smaller stages are strided copies of the largest.
+  for (size_t h = half / 2; h >= 1; h /= 2)
+    for (size_t j = 0; j < h; ++j) tw[h + j] = tw[2 * h + 2 * j];
+  return tw;
+}
+
+// Decimation-in-time butterflies of every stage with half-size h in [h_begin, h_end) over a
+// bit-reversed block a[0..block).
+void Stages(Fp* a, size_t block, size_t h_begin, size_t h_end, const Fp* tw) {
+  for (size_t h = h_begin; h < h_end; h *= 2) {
+    const Fp* w = tw + h;
+    for (size_t start = 0; start < block; start += 2 * h) {
+      Fp* lo = a + start;
+      Fp* hi = lo + h;
+      for (size_t j = 0; j < h; ++j) {
+        const Fp u = lo[j];
+        const Fp v = hi[j] * w[j];
+        lo[j] = u + v;
+        hi[j] = u - v;
+      }
+    }
+  }
+}
+
+// The last stage's butterflies for j in [j_begin, j_end).
+void LastStage(Fp* a, size_t n, size_t j_begin, size_t j_end, const Fp* tw) {
+  const size_t h = n / 2;
+  for (size_t j = j_begin; j < j_end; ++j) {
+    const Fp u = a[j];
+    const Fp v = a[j + h] * tw[h + j];
+    a[j] = u + v;
+    a[j + h] = u - v;
+  }
+}
+
+void NttUnchecked(std::span<Fp> values, int threads) {
+  const size_t n = values.size();
+  if (n < 2) return;
+  BitReverse(values);
+  const std::vector<Fp> tw = Twiddles(n);
+  Fp* a = values.data();
+  if (threads < 2 || n < kMinParallelSize) {
+    Stages(a, n, 1, n, tw.data());
+    return;
+  }
+  // The two halves are independent until the last stage.
+  const size_t half = n / 2;
+  internal::RunPair(true, [&] { Stages(a, half, 1, half, tw.data()); },
+                    [&] { Stages(a + half, half, 1, half, tw.data()); });
+  internal::RunPair(true, [&] { LastStage(a, n, 0, half / 2, tw.data()); },
+                    [&] { LastStage(a, n, half / 2, half, tw.data()); });
+}
+
+}  // namespace
+
+Status Ntt(std::span<Fp> values, int threads) {
+  RETURN_IF_ERROR(CheckSize(values.size()));
+  NttUnchecked(values, threads);
+  return Status::Ok();
+}
+
+Status InverseNtt(std::span<Fp> values, int threads) {
+  RETURN_IF_ERROR(CheckSize(values.size()));
+  // DFT with w^-1 equals the DFT with w followed by the index map i -> -i mod n.
+  NttUnchecked(values, threads);
+  std::reverse(values.begin() + 1, values.end());
+  const Fp n_inv = Fp::FromU64(values.size()).Inverse();
+  for (Fp& x : values) x *= n_inv;
+  return Status::Ok();
+}
+
+Result<std::vector<Fp>> ReedSolomonEncode(std::span<const Fp> message, unsigned log_blowup,
+                                          int threads) {
+  const size_t n = message.size();
+  if (n == 0 || !std::has_single_bit(n))
+    return InvalidArgument("Reed-Solomon message length " + std::to_string(n) +
+                           " is not a power of two");
+  const unsigned log_n = static_cast<unsigned>(std::countr_zero(n));
+  if (log_blowup > kMaxLogNttSize || log_n + log_blowup > kMaxLogNttSize)
+    return InvalidArgument("Reed-Solomon codeword longer than 2^" +
+                           std::to_string(kMaxLogNttSize));
+  std::vector<Fp> codeword(n << log_blowup);
+  std::copy(message.begin(), message.end(), codeword.begin());
+  RETURN_IF_ERROR(Ntt(codeword, threads));
+  return codeword;
+}
+
+}  // namespace lucid::zk
