@@ -247,17 +247,28 @@ TEST(SumcheckTest, CheatingProversAreRejected) {
       EXPECT_FALSE(Accepts(in, sum, run.proof, bad, d)) << j;
     }
   }
-  // Extra or missing values in a round, even when they are consistent: the count is exact.
+  // Extra or missing values in a round, sent from the start (absorbed into the transcript,
+  // later rounds computed from the resulting challenges): the count must be exact, even for
+  // an extra value that lies on the same polynomial (the rest of this proof is then honest,
+  // so only the count check can refuse it).
   {
     const NaiveRun run = NaiveProve(in, sum, honest);
     for (unsigned round : {0u, 2u, 5u}) {
-      SumcheckProof extra = run.proof;
-      auto& g = extra.round_polys[round];
-      g.push_back(InterpolateAt(g, Fp2::FromU64(d + 1)));  // same polynomial, one more value
-      EXPECT_FALSE(Accepts(in, sum, extra, run.final_values, d)) << round;
-      SumcheckProof missing = run.proof;
-      missing.round_polys[round].pop_back();
-      EXPECT_FALSE(Accepts(in, sum, missing, run.final_values, d)) << round;
+      const NaiveRun extra = NaiveProve(in, sum, [&](unsigned r, std::vector<Fp2>& g, Fp2) {
+        if (r == round) g.push_back(InterpolateAt(g, Fp2::FromU64(d + 1)));
+      });
+      EXPECT_FALSE(Accepts(in, sum, extra.proof, extra.final_values, d)) << round;
+      // The same extended proof with the check done at degree d + 1 everywhere would need
+      // every round extended; here only one is, so no degree makes it pass.
+      EXPECT_FALSE(Accepts(in, sum, extra.proof, extra.final_values, d + 1)) << round;
+      const NaiveRun missing = NaiveProve(in, sum, [&](unsigned r, std::vector<Fp2>& g, Fp2) {
+        if (r == round) g.pop_back();
+      });
+      EXPECT_FALSE(Accepts(in, sum, missing.proof, missing.final_values, d)) << round;
+      // Appended after the fact (transcript mismatch aside), also refused.
+      SumcheckProof appended = run.proof;
+      appended.round_polys[round].push_back(Fp2::Zero());
+      EXPECT_FALSE(Accepts(in, sum, appended, run.final_values, d)) << round;
     }
     // A verifier that expects a different degree than the prover used.
     EXPECT_FALSE(Accepts(in, sum, run.proof, run.final_values, d + 1));
