@@ -1,7 +1,7 @@
 #include <algorithm>
-#include <thread>
 #include <utility>
 
+#include "base/parallel.h"
 #include "onnx/op_internal.h"
 
 namespace lucid::onnx::internal {
@@ -169,19 +169,7 @@ Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& val
 }
 
 void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn) {
-  if (count <= 0) return;
-  int64_t workers = std::clamp<int64_t>(threads, 1, 64);
-  workers = std::min(workers, count);
-  if (workers == 1) {
-    fn(0, count);
-    return;
-  }
-  std::vector<std::thread> pool;
-  int64_t chunk = (count + workers - 1) / workers;
-  for (int64_t begin = chunk; begin < count; begin += chunk)
-    pool.emplace_back(fn, begin, std::min(count, begin + chunk));
-  fn(0, std::min(count, chunk));
-  for (auto& t : pool) t.join();
+  lucid::ParallelFor(count, threads, fn);
 }
 
 Result<std::vector<int64_t>> BroadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {

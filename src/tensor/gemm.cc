@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <thread>
 #include <vector>
 
+#include "base/parallel.h"
 #include "tensor/gemm_internal.h"
 
 namespace lucid::gemm {
@@ -106,15 +106,8 @@ void RunTiles(int64_t m, int64_t n, int64_t k, int threads, Fn&& block) noexcept
     }
   };
   if (workers <= 1) return run_range(0, blocks);
-  std::vector<std::thread> pool;
-  int64_t chunk = (blocks + workers - 1) / workers, next = chunk;
-  try {
-    for (; next < blocks; next += chunk) pool.emplace_back(run_range, next, std::min(blocks, next + chunk));
-  } catch (...) {
-    run_range(next, blocks);  // could not start a thread: do its share here
-  }
-  run_range(0, std::min(blocks, chunk));
-  for (auto& t : pool) t.join();
+  // Contiguous block ranges on the shared pool; which thread runs a block never matters.
+  ParallelFor(blocks, static_cast<int>(workers), run_range);
 }
 
 template <typename A, typename C, typename Block>
