@@ -19,15 +19,26 @@ Status CheckSize(size_t n) {
   return Status::Ok();
 }
 
-void BitReverse(std::span<Fp> a) {
+size_t ReverseBits(size_t x, unsigned bits) {
+  size_t r = 0;
+  for (unsigned b = 0; b < bits; ++b, x >>= 1) r = (r << 1) | (x & 1);
+  return r;
+}
+
+// Swaps a[i] and a[rev(i)] for i in [begin, end) with i < rev(i). Bit reversal is an
+// involution, so every pair is swapped by the one range that holds its smaller index: two
+// ranges never touch the same element.
+void BitReverseRange(std::span<Fp> a, size_t begin, size_t end) {
   const size_t n = a.size();
-  const unsigned log_n = static_cast<unsigned>(std::countr_zero(n));
-  if (log_n == 0) return;
-  for (size_t i = 0; i < n; ++i) {
-    // Reverse the low log_n bits of i.
-    size_t r = 0, x = i;
-    for (unsigned b = 0; b < log_n; ++b, x >>= 1) r = (r << 1) | (x & 1);
-    if (i < r) std::swap(a[i], a[r]);
+  if (begin >= end) return;
+  size_t j = ReverseBits(begin, static_cast<unsigned>(std::countr_zero(n)));
+  for (size_t i = begin;;) {
+    if (i < j) std::swap(a[i], a[j]);
+    if (++i == end) break;
+    // Reversed increment of j (amortized O(1)).
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
   }
 }
 
@@ -77,13 +88,22 @@ void LastStage(Fp* a, size_t n, size_t j_begin, size_t j_end, const Fp* tw) {
 void NttUnchecked(std::span<Fp> values, int threads) {
   const size_t n = values.size();
   if (n < 2) return;
-  BitReverse(values);
-  const std::vector<Fp> tw = Twiddles(n);
   Fp* a = values.data();
   if (threads < 2 || n < kMinParallelSize) {
+    BitReverseRange(values, 0, n);
+    const std::vector<Fp> tw = Twiddles(n);
     Stages(a, n, 1, n, tw.data());
     return;
   }
+  // The swaps (cache misses) dominate bit reversal, and indices below n/4 own ~44% of them
+  // (counted for n = 2^16): split there, and build the twiddles on the lighter side.
+  std::vector<Fp> tw;
+  internal::RunPair(true,
+                    [&] {
+                      BitReverseRange(values, 0, n / 4);
+                      tw = Twiddles(n);
+                    },
+                    [&] { BitReverseRange(values, n / 4, n); });
   // The two halves are independent until the last stage.
   const size_t half = n / 2;
   internal::RunPair(true, [&] { Stages(a, half, 1, half, tw.data()); },

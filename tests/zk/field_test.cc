@@ -42,7 +42,16 @@ TEST(FieldTest, MatchesReferenceArithmetic) {
     ASSERT_EQ((a - b).value(), RefSub(a.value(), b.value()));
     ASSERT_EQ((-a).value(), RefSub(0, a.value()));
     ASSERT_EQ(a.Square(), a * a);
+    const Fp c = rng.Next(), d = rng.Next();
+    ASSERT_EQ(Fp::SumOfProducts(a, b, c, d).value(),
+              RefAdd(RefMul(a.value(), b.value()), RefMul(c.value(), d.value())));
+    const uint32_t k = static_cast<uint32_t>(b.value());
+    ASSERT_EQ(Fp::MulSmall(a, k).value(), RefMul(a.value(), k));
   }
+  // The 129-bit carry of SumOfProducts: (p-1)^2 + (p-1)^2 > 2^128.
+  const Fp m = Fp::FromU64(kP - 1);
+  EXPECT_EQ(Fp::SumOfProducts(m, m, m, m), Fp::FromU64(2));
+  EXPECT_EQ(Fp::MulSmall(m, 0xFFFFFFFFu).value(), RefMul(kP - 1, 0xFFFFFFFFu));
 }
 
 TEST(FieldTest, Reduce128CoversTheFullRange) {
