@@ -121,12 +121,12 @@ void BM_MleEvaluate(benchmark::State& state) {
   const std::vector<Fp> evals = RandomFp(size_t{1} << vars, 5);
   const std::vector<Fp2> point = RandomFp2(vars, 6);
   for (auto _ : state) {
-    auto v = EvaluateMultilinear(evals, point);
+    auto v = EvaluateMultilinear(evals, point, static_cast<int>(state.range(1)));
     benchmark::DoNotOptimize(v);
   }
   SetPerElement(state, evals.size());
 }
-BENCHMARK(BM_MleEvaluate)->Arg(20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MleEvaluate)->Args({20, 1})->Args({20, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_EqTable(benchmark::State& state) {
   const std::vector<Fp2> point = RandomFp2(static_cast<size_t>(state.range(0)), 7);

@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "zk/parallel.h"
+
 namespace lucid::zk {
 namespace {
 
@@ -12,13 +14,11 @@ Status CheckVarCount(size_t n) {
   return Status::Ok();
 }
 
+// Below this many evaluations a second thread costs more than it saves.
+constexpr size_t kMinParallelEvals = size_t{1} << 14;
+
 template <typename F>
-Result<Fp2> EvaluateImpl(std::span<const F> evals, std::span<const Fp2> point) {
-  RETURN_IF_ERROR(CheckVarCount(point.size()));
-  if (evals.size() != size_t{1} << point.size())
-    return InvalidArgument("multilinear has " + std::to_string(evals.size()) +
-                           " evaluations, point has " + std::to_string(point.size()) +
-                           " coordinates");
+Fp2 EvaluateUnchecked(std::span<const F> evals, std::span<const Fp2> point) {
   if (point.empty()) return Fp2(evals[0]);
   std::vector<Fp2> buf(evals.size() / 2);
   FoldFirstVariable(evals, point[0], buf);
@@ -29,6 +29,23 @@ Result<Fp2> EvaluateImpl(std::span<const F> evals, std::span<const Fp2> point) {
     size /= 2;
   }
   return buf[0];
+}
+
+template <typename F>
+Result<Fp2> EvaluateImpl(std::span<const F> evals, std::span<const Fp2> point, int threads) {
+  RETURN_IF_ERROR(CheckVarCount(point.size()));
+  if (evals.size() != size_t{1} << point.size())
+    return InvalidArgument("multilinear has " + std::to_string(evals.size()) +
+                           " evaluations, point has " + std::to_string(point.size()) +
+                           " coordinates");
+  if (threads < 2 || evals.size() < kMinParallelEvals) return EvaluateUnchecked(evals, point);
+  // f = (1 - x_{n-1}) f(.., 0) + x_{n-1} f(.., 1); the halves are contiguous.
+  const size_t half = evals.size() / 2;
+  const std::span<const Fp2> rest = point.first(point.size() - 1);
+  Fp2 lo, hi;
+  internal::RunPair(true, [&] { lo = EvaluateUnchecked(evals.first(half), rest); },
+                    [&] { hi = EvaluateUnchecked(evals.subspan(half), rest); });
+  return lo + point.back() * (hi - lo);
 }
 
 }  // namespace
@@ -49,11 +66,13 @@ void FoldFirstVariable(std::span<const Fp2> in, Fp2 r, std::span<Fp2> out) {
   }
 }
 
-Result<Fp2> EvaluateMultilinear(std::span<const Fp> evals, std::span<const Fp2> point) {
-  return EvaluateImpl(evals, point);
+Result<Fp2> EvaluateMultilinear(std::span<const Fp> evals, std::span<const Fp2> point,
+                                int threads) {
+  return EvaluateImpl(evals, point, threads);
 }
-Result<Fp2> EvaluateMultilinear(std::span<const Fp2> evals, std::span<const Fp2> point) {
-  return EvaluateImpl(evals, point);
+Result<Fp2> EvaluateMultilinear(std::span<const Fp2> evals, std::span<const Fp2> point,
+                                int threads) {
+  return EvaluateImpl(evals, point, threads);
 }
 
 Result<std::vector<Fp2>> EqTable(std::span<const Fp2> r) {
@@ -110,7 +129,7 @@ Result<Multilinear<F>> Multilinear<F>::Extension(std::span<const F> values) {
 
 template <typename F>
 Result<Fp2> Multilinear<F>::Evaluate(std::span<const Fp2> point) const {
-  return EvaluateImpl(std::span<const F>(evals_), point);
+  return EvaluateImpl(std::span<const F>(evals_), point, 1);
 }
 
 template <typename F>

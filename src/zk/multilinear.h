@@ -55,8 +55,11 @@ void FoldFirstVariable(std::span<const Fp2> in, Fp2 r, std::span<Fp2> out);
 
 // f(point) for evaluations over {0,1}^n (evals.size() == 2^point.size(), else
 // InvalidArgument). Folds variable 0 first, then 1, ...: 2^n extension-field operations.
-Result<Fp2> EvaluateMultilinear(std::span<const Fp> evals, std::span<const Fp2> point);
-Result<Fp2> EvaluateMultilinear(std::span<const Fp2> evals, std::span<const Fp2> point);
+// threads == 2 evaluates the halves x_{n-1} = 0 and 1 on two threads (same result).
+Result<Fp2> EvaluateMultilinear(std::span<const Fp> evals, std::span<const Fp2> point,
+                                int threads = 1);
+Result<Fp2> EvaluateMultilinear(std::span<const Fp2> evals, std::span<const Fp2> point,
+                                int threads = 1);
 
 // eq(r, b) for every b in {0,1}^n in index order: 2^n entries, 2^n multiplications.
 // InvalidArgument if r.size() > kMaxMultilinearVars.

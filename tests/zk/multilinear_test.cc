@@ -57,6 +57,22 @@ TEST(MultilinearTest, EvaluateMatchesTheDefinition) {
   }
 }
 
+TEST(MultilinearTest, TwoThreadsGiveTheSameValue) {
+  Rng rng(6);
+  const unsigned n = 15;  // above the two-thread threshold
+  const std::vector<Fp> base = rng.Bases(size_t{1} << n);
+  const std::vector<Fp2> ext = rng.Exts(size_t{1} << n);
+  const std::vector<Fp2> x = rng.Exts(n);
+  EXPECT_EQ(*EvaluateMultilinear(base, x, 2), *EvaluateMultilinear(base, x, 1));
+  EXPECT_EQ(*EvaluateMultilinear(ext, x, 2), *EvaluateMultilinear(ext, x, 1));
+  // Against the eq-table inner product, an independent route.
+  const std::vector<Fp2> eq = *EqTable(x);
+  Fp2 dot;
+  for (size_t b = 0; b < base.size(); ++b) dot += eq[b] * base[b];
+  EXPECT_EQ(*EvaluateMultilinear(base, x, 2), dot);
+  EXPECT_FALSE(EvaluateMultilinear(base, std::span(x).first(n - 1), 2).ok());
+}
+
 TEST(MultilinearTest, VariableZeroIsTheLowBit) {
   // evals = e_1 (only index 1 = (x0=1, x1=0) is one): f = x0 (1 - x1).
   const std::vector<Fp> e1 = {Fp::Zero(), Fp::One(), Fp::Zero(), Fp::Zero()};
