@@ -139,7 +139,11 @@ void DispatchMixedTermSums(const Fp* const* base, size_t nb, const Fp2* const* e
 struct Table {
   const Fp* base = nullptr;   // round 0, Fp input
   const Fp2* ext = nullptr;   // current Fp2 evaluations (borrowed or owned.data())
+  bool borrowed = true;       // until the first fold
   std::vector<Fp2> owned, spare;
+
+  // Where the next fold writes: a fresh owned table after round 0, else the spare one.
+  std::vector<Fp2>& FoldTarget() { return borrowed ? owned : spare; }
 };
 
 // Per-term partial sums over one range of pairs, for one thread.
@@ -185,15 +189,13 @@ class Prover {
   // Fixes the current first variable of every table to r.
   void Fold(size_t size, Fp2 r) {
     const size_t half = size / 2;
-    for (Table& t : tables_) {
-      auto& out = t.base || t.ext != t.owned.data() ? t.owned : t.spare;
-      out.resize(half);
-    }
+    for (Table& t : tables_) t.FoldTarget().resize(half);
     const size_t mid = Split(half);
     internal::RunPair(mid < half, [&] { FoldRange(0, mid, r); },
                       [&] { FoldRange(mid, half, r); });
     for (Table& t : tables_) {
-      if (t.base || t.ext != t.owned.data()) {
+      if (t.borrowed) {
+        t.borrowed = false;
         t.base = nullptr;
       } else {
         std::swap(t.owned, t.spare);
@@ -245,9 +247,7 @@ class Prover {
   void FoldRange(size_t begin, size_t end, Fp2 r) {
     if (begin == end) return;
     for (Table& t : tables_) {
-      const bool into_owned = t.base || t.ext != t.owned.data();
-      std::span<Fp2> out = into_owned ? std::span<Fp2>(t.owned) : std::span<Fp2>(t.spare);
-      out = out.subspan(begin, end - begin);
+      const std::span<Fp2> out = std::span<Fp2>(t.FoldTarget()).subspan(begin, end - begin);
       if (t.base) {
         FoldFirstVariable(std::span<const Fp>(t.base + 2 * begin, 2 * (end - begin)), r, out);
       } else {

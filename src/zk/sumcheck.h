@@ -3,8 +3,9 @@
 // terms (c_t in Fp2, S_t a list of multilinear indices, repeats allowed) have at most
 // degree d = max |S_t| factors.
 //
-// Protocol (both sides use the caller's transcript, which must already hold everything the
-// claim depends on):
+// Protocol (both sides use the caller's transcript, which must already bind everything the
+// claim depends on, including the terms and coefficients unless those are themselves
+// challenges: sumcheck absorbs only n, d and the claim):
 //   absorb u64 "sumcheck/num_vars" = n, u64 "sumcheck/degree" = d, Fp2 "sumcheck/claim" = C;
 //   for round i = 0..n-1: the prover sends g_i as its d+1 values g_i(0), ..., g_i(d);
 //   the verifier requires exactly d+1 values and g_i(0) + g_i(1) == claim_i (claim_0 = C),
@@ -66,7 +67,7 @@ struct VirtualPolynomial {
 using MultilinearRef = std::variant<std::span<const Fp>, std::span<const Fp2>>;
 
 struct SumcheckOptions {
-  int threads = 2;  // 1 or 2
+  int threads = 2;  // 1, or 2 (more count as 2); the proof does not depend on it
 };
 
 struct SumcheckProof {
@@ -112,7 +113,7 @@ Result<SumcheckSubclaim> VerifySumcheck(unsigned num_vars, unsigned degree, Fp2 
                                         const SumcheckProof& proof, Transcript& transcript);
 
 // The polynomial of degree < evals.size() through (i, evals[i]) for i = 0..d, evaluated at r
-// (barycentric form; exact at the nodes). evals must not be empty.
+// (barycentric form; exact at the nodes). Returns 0 for empty evals.
 Fp2 InterpolateAt(std::span<const Fp2> evals, Fp2 r);
 
 }  // namespace lucid::zk
