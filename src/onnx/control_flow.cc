@@ -45,7 +45,7 @@ Result<std::vector<Tensor>> RunSubgraph(const Subgraph& g, std::span<const Tenso
     values[g.input_ids[i]] = formal[i];
   }
   for (size_t i = 0; i < captured.size(); ++i) values[g.free_ids[i]] = captured[i];
-  RETURN_IF_ERROR(ExecuteNodes(g.nodes, values, owned, ctx));
+  RETURN_IF_ERROR(ExecuteNodes(g.nodes, values, owned, g.output_ids, ctx));
   std::vector<Tensor> out;
   for (size_t i = 0; i < g.output_ids.size(); ++i) {
     const Tensor* t = values[g.output_ids[i]];

@@ -9,8 +9,11 @@
 namespace lucid::onnx::internal {
 namespace {
 
-Tensor WithShape(const Tensor& x, std::vector<int64_t> shape) {
-  // Same element count guaranteed by the caller.
+// x's data under a new shape (same element count, checked by the caller); moved out of the
+// donated input when the executor offers it, copied otherwise.
+Tensor WithShape(const Tensor& x, std::vector<int64_t> shape, const KernelContext& ctx) {
+  if (Tensor* donor = ctx.Donated(0); donor == &x)
+    return *Tensor::FromBytes(x.dtype(), std::move(shape), std::move(donor->mutable_bytes()));
   return *Tensor::FromBytes(x.dtype(), std::move(shape), x.bytes());
 }
 
@@ -86,7 +89,7 @@ Status ValidateAxisOps(Node& n) {
   return Status::Ok();
 }
 
-Status RunFlatten(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+Status RunFlatten(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& x = *in[0];
   int64_t rank = static_cast<int64_t>(x.rank());
   int64_t axis = node.Int("axis", 1);
@@ -95,7 +98,7 @@ Status RunFlatten(const Node& node, KernelInputs in, std::vector<Tensor>& out, c
                            std::to_string(rank));
   if (axis < 0) axis += rank;
   out[0] = WithShape(x, {static_cast<int64_t>(Product(x.shape(), 0, axis)),
-                         static_cast<int64_t>(Product(x.shape(), axis, rank))});
+                         static_cast<int64_t>(Product(x.shape(), axis, rank))}, ctx);
   return Status::Ok();
 }
 
@@ -106,7 +109,7 @@ Status ValidateReshape(Node& n) {
   return Status::Ok();
 }
 
-Status RunReshape(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+Status RunReshape(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& x = *in[0];
   ASSIGN_OR_RETURN(std::vector<int64_t> shape, ReadInt64s(node, in[1], "shape"));
   if (shape.size() > kMaxTensorRank) return InvalidArgument(node.Describe() + ": target rank is too large");
@@ -137,7 +140,7 @@ Status RunReshape(const Node& node, KernelInputs in, std::vector<Tensor>& out, c
   } else if (known != count) {
     return InvalidArgument(node.Describe() + ": cannot reshape " + ShapeString(x.shape()) + " to " + ShapeString(shape));
   }
-  out[0] = WithShape(x, shape);
+  out[0] = WithShape(x, shape, ctx);
   return Status::Ok();
 }
 
@@ -214,7 +217,7 @@ Status RunConcat(const Node& node, KernelInputs in, std::vector<Tensor>& out, co
   return Status::Ok();
 }
 
-Status RunSqueeze(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+Status RunSqueeze(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& x = *in[0];
   int64_t rank = static_cast<int64_t>(x.rank());
   std::vector<int64_t> axes = node.Ints("axes");
@@ -239,11 +242,11 @@ Status RunSqueeze(const Node& node, KernelInputs in, std::vector<Tensor>& out, c
       }
     }
   }
-  out[0] = WithShape(x, shape);
+  out[0] = WithShape(x, shape, ctx);
   return Status::Ok();
 }
 
-Status RunUnsqueeze(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+Status RunUnsqueeze(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& x = *in[0];
   std::vector<int64_t> axes = node.Ints("axes");
   if (node.opset >= 13) {
@@ -256,7 +259,7 @@ Status RunUnsqueeze(const Node& node, KernelInputs in, std::vector<Tensor>& out,
   size_t next = 0;
   for (int64_t d = 0; d < out_rank; ++d)
     shape.push_back(std::binary_search(sorted.begin(), sorted.end(), d) ? 1 : x.shape()[next++]);
-  out[0] = WithShape(x, shape);
+  out[0] = WithShape(x, shape, ctx);
   return Status::Ok();
 }
 
@@ -378,8 +381,9 @@ Status RunConstant(const Node& node, KernelInputs, std::vector<Tensor>& out, con
   return Status::Ok();
 }
 
-Status RunIdentity(const Node&, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
-  out[0] = *in[0];
+Status RunIdentity(const Node&, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  Tensor* donor = ctx.Donated(0);
+  out[0] = donor == in[0] ? std::move(*donor) : *in[0];
   return Status::Ok();
 }
 

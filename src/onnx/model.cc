@@ -350,7 +350,7 @@ Result<TensorMap> LoadedModel::Run(const TensorMap& inputs, const RunOptions& op
     values[input_ids_[i]] = &t;
   }
   internal::KernelContext ctx{options.threads};
-  RETURN_IF_ERROR(internal::ExecuteNodes(nodes_, values, owned, ctx));
+  RETURN_IF_ERROR(internal::ExecuteNodes(nodes_, values, owned, output_ids_, ctx));
   TensorMap out;
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Tensor* t = values[output_ids_[i]];

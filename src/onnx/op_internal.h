@@ -68,6 +68,10 @@ Status ExpectKind(const Node& node, std::string_view attr, Attr::Kind kind);
 
 struct KernelContext {
   int threads = 1;
+  // donated[i], when set, is input i's own storage at its last use: the kernel may move
+  // from it (view ops such as Reshape then cost no copy). Empty or null: inputs are shared.
+  std::span<Tensor* const> donated = {};
+  Tensor* Donated(size_t input) const { return input < donated.size() ? donated[input] : nullptr; }
 };
 
 using KernelInputs = std::span<const Tensor* const>;  // nullptr for omitted optional inputs
@@ -88,9 +92,11 @@ struct OpDef {
 
 // Runs nodes (topologically sorted) in order: each reads its inputs from values (by value
 // id; -1 = omitted) and its outputs are stored in owned and pointed to from values. Used
-// by the top-level graph and by If/Loop bodies alike.
+// by the top-level graph and by If/Loop bodies alike. An owned value is released after its
+// last use unless its id is in keep (the graph's outputs); at that last use it is donated
+// to the kernel (KernelContext::donated).
 Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& values, std::vector<Tensor>& owned,
-                    const KernelContext& ctx);
+                    std::span<const int> keep, const KernelContext& ctx);
 
 // Output length of a sliding window (Conv, pools) along one spatial axis, resolving
 // auto_pad (SAME_UPPER/SAME_LOWER/VALID/NOTSET) into pad_begin/pad_end (kernels_linear.cc).

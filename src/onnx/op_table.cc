@@ -151,13 +151,34 @@ Status ExpectKind(const Node& node, std::string_view attr, Attr::Kind kind) {
 }
 
 Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& values, std::vector<Tensor>& owned,
-                    const KernelContext& ctx) {
+                    std::span<const int> keep, const KernelContext& ctx) {
+  // Remaining uses of each value; kept values get one extra use that never goes away.
+  std::vector<int> uses(values.size(), 0);
+  for (const Node& node : nodes)
+    for (int id : node.inputs)
+      if (id >= 0) ++uses[id];
+  for (int id : keep)
+    if (id >= 0) ++uses[id];
   std::vector<const Tensor*> args;
+  std::vector<Tensor*> donated;
   for (const Node& node : nodes) {
     args.clear();
-    for (int id : node.inputs) args.push_back(id >= 0 ? values[id] : nullptr);
+    donated.assign(node.inputs.size(), nullptr);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      int id = node.inputs[i];
+      args.push_back(id >= 0 ? values[id] : nullptr);
+      // Donate an owned value read once more, by this input only.
+      if (id >= 0 && uses[id] == 1 && values[id] == &owned[id]) donated[i] = &owned[id];
+    }
+    KernelContext node_ctx = ctx;
+    node_ctx.donated = donated;
     std::vector<Tensor> results(node.outputs.size());
-    RETURN_IF_ERROR(node.def->run(node, args, results, ctx));
+    RETURN_IF_ERROR(node.def->run(node, args, results, node_ctx));
+    for (int id : node.inputs)
+      if (id >= 0 && --uses[id] == 0 && values[id] == &owned[id]) {
+        owned[id] = Tensor();  // last use: release the memory now
+        values[id] = nullptr;
+      }
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       int id = node.outputs[i];
       if (id < 0) continue;

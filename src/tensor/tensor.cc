@@ -89,6 +89,7 @@ Result<Tensor> Tensor::Make(DType dtype, std::vector<int64_t> shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
+  t.count_ = count;
   t.data_.assign(count * DTypeSize(dtype), 0);
   return t;
 }
@@ -106,6 +107,7 @@ Result<Tensor> Tensor::FromBytes(DType dtype, std::vector<int64_t> shape, Bytes 
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
+  t.count_ = count;
   t.data_ = std::move(data);
   return t;
 }
@@ -116,12 +118,6 @@ Tensor Tensor::Scalar(float v) {
   t.data_.resize(4);
   std::memcpy(t.data_.data(), &v, 4);
   return t;
-}
-
-uint64_t Tensor::num_elements() const {
-  uint64_t n = 1;
-  for (int64_t d : shape_) n *= static_cast<uint64_t>(d);
-  return n;
 }
 
 Bytes Tensor::CanonicalBytes() const {

@@ -42,7 +42,7 @@ class Tensor {
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
   size_t rank() const { return shape_.size(); }
-  uint64_t num_elements() const;
+  uint64_t num_elements() const { return count_; }  // product of the dims (1 for a scalar)
   const Bytes& bytes() const { return data_; }
   Bytes& mutable_bytes() { return data_; }
 
@@ -63,6 +63,7 @@ class Tensor {
  private:
   DType dtype_ = DType::kFloat32;
   std::vector<int64_t> shape_;
+  uint64_t count_ = 1;  // cached: kernels call num_elements() in their loop conditions
   Bytes data_;
 };
 
