@@ -85,31 +85,43 @@ void LastStage(Fp* a, size_t n, size_t j_begin, size_t j_end, const Fp* tw) {
   }
 }
 
+// The butterfly stages with half-size >= h_begin over a bit-reversed array whose smaller
+// stages are already done.
+void StagesFrom(std::span<Fp> values, size_t h_begin, const Fp* tw, bool parallel) {
+  const size_t n = values.size();
+  Fp* a = values.data();
+  if (h_begin >= n) return;
+  if (!parallel) {
+    Stages(a, n, h_begin, n, tw);
+    return;
+  }
+  // The two halves are independent until the last stage.
+  const size_t half = n / 2;
+  internal::RunPair(true, [&] { Stages(a, half, h_begin, half, tw); },
+                    [&] { Stages(a + half, half, h_begin, half, tw); });
+  internal::RunPair(true, [&] { LastStage(a, n, 0, half / 2, tw); },
+                    [&] { LastStage(a, n, half / 2, half, tw); });
+}
+
 void NttUnchecked(std::span<Fp> values, int threads) {
   const size_t n = values.size();
   if (n < 2) return;
-  Fp* a = values.data();
-  if (threads < 2 || n < kMinParallelSize) {
-    BitReverseRange(values, 0, n);
-    const std::vector<Fp> tw = Twiddles(n);
-    Stages(a, n, 1, n, tw.data());
-    return;
-  }
-  // The swaps (cache misses) dominate bit reversal, and indices below n/4 own ~44% of them
-  // (counted for n = 2^16): split there, and build the twiddles on the lighter side.
+  const bool parallel = threads >= 2 && n >= kMinParallelSize;
   std::vector<Fp> tw;
-  internal::RunPair(true,
-                    [&] {
-                      BitReverseRange(values, 0, n / 4);
-                      tw = Twiddles(n);
-                    },
-                    [&] { BitReverseRange(values, n / 4, n); });
-  // The two halves are independent until the last stage.
-  const size_t half = n / 2;
-  internal::RunPair(true, [&] { Stages(a, half, 1, half, tw.data()); },
-                    [&] { Stages(a + half, half, 1, half, tw.data()); });
-  internal::RunPair(true, [&] { LastStage(a, n, 0, half / 2, tw.data()); },
-                    [&] { LastStage(a, n, half / 2, half, tw.data()); });
+  if (parallel) {
+    // The swaps (cache misses) dominate bit reversal, and indices below n/4 own ~44% of
+    // them (counted for n = 2^16): split there, and build the twiddles on the lighter side.
+    internal::RunPair(true,
+                      [&] {
+                        BitReverseRange(values, 0, n / 4);
+                        tw = Twiddles(n);
+                      },
+                      [&] { BitReverseRange(values, n / 4, n); });
+  } else {
+    BitReverseRange(values, 0, n);
+    tw = Twiddles(n);
+  }
+  StagesFrom(values, 1, tw.data(), parallel);
 }
 
 }  // namespace
@@ -140,9 +152,19 @@ Result<std::vector<Fp>> ReedSolomonEncode(std::span<const Fp> message, unsigned 
   if (log_blowup > kMaxLogNttSize || log_n + log_blowup > kMaxLogNttSize)
     return InvalidArgument("Reed-Solomon codeword longer than 2^" +
                            std::to_string(kMaxLogNttSize));
-  std::vector<Fp> codeword(n << log_blowup);
-  std::copy(message.begin(), message.end(), codeword.begin());
-  RETURN_IF_ERROR(Ntt(codeword, threads));
+  // The NTT of the zero-padded message without its first log_blowup stages: after the
+  // size-N bit reversal, message[rev_n(k)] sits at k 2^b and zeros fill the rest of each
+  // 2^b block, and butterflies against zeros copy, so those stages just replicate each value
+  // over its block. That also replaces the size-N bit reversal by a size-n one.
+  const size_t blowup = size_t{1} << log_blowup;
+  const size_t big = n << log_blowup;
+  std::vector<Fp> reversed(message.begin(), message.end());
+  BitReverseRange(reversed, 0, n);
+  std::vector<Fp> codeword(big);
+  for (size_t k = 0; k < n; ++k)
+    std::fill_n(codeword.begin() + k * blowup, blowup, reversed[k]);
+  const std::vector<Fp> tw = Twiddles(big);
+  StagesFrom(codeword, blowup, tw.data(), threads >= 2 && big >= kMinParallelSize);
   return codeword;
 }
 

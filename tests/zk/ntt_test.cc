@@ -101,6 +101,21 @@ TEST(NttTest, ReedSolomonEvaluatesTheMessagePolynomial) {
   }
 }
 
+TEST(NttTest, ReedSolomonEqualsTheNttOfThePaddedMessage) {
+  // Sizes above the two-thread threshold; the encoder skips stages the plain NTT runs.
+  for (unsigned b : {0u, 1u, 2u, 4u}) {
+    const std::vector<Fp> msg = RandomVector(size_t{1} << 12, 40 + b);
+    std::vector<Fp> padded(msg.size() << b);
+    std::copy(msg.begin(), msg.end(), padded.begin());
+    ASSERT_TRUE(Ntt(padded, 1).ok());
+    for (int threads : {1, 2}) {
+      auto code = ReedSolomonEncode(msg, b, threads);
+      ASSERT_TRUE(code.ok());
+      EXPECT_EQ(*code, padded) << "b=" << b << " threads=" << threads;
+    }
+  }
+}
+
 TEST(NttTest, ReedSolomonRefusesBadShapes) {
   EXPECT_FALSE(ReedSolomonEncode(std::vector<Fp>(3), 1).ok());
   EXPECT_FALSE(ReedSolomonEncode(std::vector<Fp>(), 1).ok());
