@@ -12,25 +12,59 @@ namespace {
 // Rounds with fewer pairs than this run on one thread (a thread start costs ~tens of µs).
 constexpr size_t kMinParallelPairs = size_t{1} << 12;
 
-// Lazy sums: canonical values added into 128-bit integers and reduced once. At most 2^30
-// terms of < 2^64 each: no overflow.
+// An unreduced 192-bit sum: up to 2^64 additions of 128-bit values (products of canonical
+// values) without overflow, reduced once at the end.
+struct Wide {
+  u128 low = 0;
+  uint64_t top = 0;
+  void Add(u128 x) {
+    low += x;
+    top += low < x;  // carry out of the low 128 bits
+  }
+  void Merge(const Wide& o) {
+    Add(o.low);
+    top += o.top;
+  }
+  // top 2^128 + low, with 2^128 = -2^32 (mod p).
+  Fp Reduce() const {
+    return Fp::FromU128(low) - Fp::FromU64(top) * Fp::FromU64(uint64_t{1} << 32);
+  }
+};
+
+// Lazy sums of products: the last multiplication of each product is accumulated without
+// reduction (a reduction costs about as much as the multiplication).
 struct AccFp {
-  u128 v = 0;
-  void Add(Fp x) { v += x.value(); }
-  void Merge(const AccFp& o) { v += o.v; }
-  Fp2 Get() const { return Fp2(Fp::FromU128(v)); }
+  Wide s;
+  void Add(Fp x) { s.Add(x.value()); }
+  void AddProduct(Fp a, Fp b) { s.Add(static_cast<u128>(a.value()) * b.value()); }
+  void Merge(const AccFp& o) { s.Merge(o.s); }
+  Fp2 Get() const { return Fp2(s.Reduce()); }
 };
 struct AccFp2 {
-  u128 c0 = 0, c1 = 0;
+  Wide s00, s11, s01;  // sums of a0 b0, a1 b1 and a0 b1 + a1 b0
   void Add(Fp2 x) {
-    c0 += x.c0().value();
-    c1 += x.c1().value();
+    s00.Add(x.c0().value());
+    s01.Add(x.c1().value());
+  }
+  void AddProduct(Fp2 a, Fp2 b) {
+    s00.Add(static_cast<u128>(a.c0().value()) * b.c0().value());
+    s11.Add(static_cast<u128>(a.c1().value()) * b.c1().value());
+    s01.Add(static_cast<u128>(a.c0().value()) * b.c1().value());
+    s01.Add(static_cast<u128>(a.c1().value()) * b.c0().value());
+  }
+  void AddProduct(Fp2 a, Fp b) {
+    s00.Add(static_cast<u128>(a.c0().value()) * b.value());
+    s01.Add(static_cast<u128>(a.c1().value()) * b.value());
   }
   void Merge(const AccFp2& o) {
-    c0 += o.c0;
-    c1 += o.c1;
+    s00.Merge(o.s00);
+    s11.Merge(o.s11);
+    s01.Merge(o.s01);
   }
-  Fp2 Get() const { return Fp2(Fp::FromU128(c0), Fp::FromU128(c1)); }
+  // (c0 + c1 X) with X^2 = 7: c0 = sum a0 b0 + 7 sum a1 b1.
+  Fp2 Get() const {
+    return Fp2(s00.Reduce() + Fp::MulSmall(s11.Reduce(), Fp2::kNonResidue), s01.Reduce());
+  }
 };
 template <typename F>
 using AccOf = std::conditional_t<std::is_same_v<F, Fp>, AccFp, AccFp2>;
@@ -55,17 +89,21 @@ void TermSums(const Load& load, size_t num_factors, unsigned degree, bool with_o
       v[f] = lo;
       diff[f] = load(f, 2 * j + 1) - lo;
     }
-    auto product = [&] {
+    auto accumulate = [&](AccOf<F>& a) {
+      if (nf == 1) {
+        a.Add(v[0]);
+        return;
+      }
       F p = v[0];
-      for (size_t f = 1; f < nf; ++f) p *= v[f];
-      return p;
+      for (size_t f = 1; f + 1 < nf; ++f) p *= v[f];
+      a.AddProduct(p, v[nf - 1]);
     };
-    acc[0].Add(product());
+    accumulate(acc[0]);
     for (size_t f = 0; f < nf; ++f) v[f] += diff[f];
-    if (with_one) acc[1].Add(product());
+    if (with_one) accumulate(acc[1]);
     for (unsigned t = 2; t <= degree; ++t) {
       for (size_t f = 0; f < nf; ++f) v[f] += diff[f];
-      acc[t].Add(product());
+      accumulate(acc[t]);
     }
   }
 }
@@ -101,23 +139,23 @@ void MixedTermSums(const Fp* const* base, size_t nb, const Fp2* const* ext, size
       ve[f] = ext[f][2 * j];
       de[f] = ext[f][2 * j + 1] - ve[f];
     }
-    auto product = [&] {
+    auto accumulate = [&](AccFp2& a) {
       Fp pb = vb[0];
       for (size_t f = 1; f < nb; ++f) pb *= vb[f];
       Fp2 pe = ve[0];
       for (size_t f = 1; f < ne; ++f) pe *= ve[f];
-      return pe * pb;
+      a.AddProduct(pe, pb);
     };
     auto step = [&] {
       for (size_t f = 0; f < nb; ++f) vb[f] += db[f];
       for (size_t f = 0; f < ne; ++f) ve[f] += de[f];
     };
-    acc[0].Add(product());
+    accumulate(acc[0]);
     step();
-    if (with_one) acc[1].Add(product());
+    if (with_one) accumulate(acc[1]);
     for (unsigned t = 2; t <= degree; ++t) {
       step();
-      acc[t].Add(product());
+      accumulate(acc[t]);
     }
   }
 }
