@@ -16,40 +16,71 @@ Status RequireFloat(const Node& node, const Tensor& t, std::string_view what) {
   return Status::Ok();
 }
 
-// y[idx] = op(a[idx'], b[idx'']) over the broadcast shape, in row-major output order.
+// The output tensor: a donated input of the output's dtype and shape is reused in place
+// (every element is read before it is written at the same index), else a new one.
+Result<Tensor> OutputLike(DType dtype, const std::vector<int64_t>& shape, KernelInputs in, const KernelContext& ctx) {
+  for (size_t i = 0; i < in.size(); ++i)
+    if (Tensor* donor = ctx.Donated(i); donor && donor == in[i] && donor->dtype() == dtype && donor->shape() == shape)
+      return std::move(*donor);
+  return Tensor::Make(dtype, shape);
+}
+
+// y[idx] = op(a[idx'], b[idx'']) over the broadcast shape, in row-major output order. Rows
+// of the last output dim run as tight loops (each input contiguous or a repeated scalar).
 template <typename T, typename Op>
-Status Broadcast(const Node& node, const Tensor& a, const Tensor& b, std::vector<Tensor>& outputs, Op op) {
-  auto shape = BroadcastShapes(a.shape(), b.shape());
+Status Broadcast(const Node& node, KernelInputs in, const KernelContext& ctx, std::vector<Tensor>& outputs, Op op) {
+  // Read everything about the inputs first: a donated input is moved into y (its buffer,
+  // and so pa/pb, stays where it is).
+  const std::vector<int64_t> a_shape = in[0]->shape(), b_shape = in[1]->shape();
+  const uint64_t a_count = in[0]->num_elements(), b_count = in[1]->num_elements();
+  const T* pa = in[0]->data<T>();
+  const T* pb = in[1]->data<T>();
+  auto shape = BroadcastShapes(a_shape, b_shape);
   if (!shape.ok()) return shape.status().WithContext(node.Describe());
-  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(a.dtype(), *shape));
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
+  ASSIGN_OR_RETURN(Tensor y, OutputLike(in[0]->dtype(), *shape, in.first(2), ctx));
   T* py = y.data<T>();
   uint64_t n = y.num_elements();
-  if (a.shape() == b.shape()) {
+  if (a_shape == b_shape) {
     for (uint64_t e = 0; e < n; ++e) py[e] = op(pa[e], pb[e]);
-  } else if (b.num_elements() == 1) {
-    for (uint64_t e = 0; e < n; ++e) py[e] = op(pa[e], pb[0]);
-  } else if (a.num_elements() == 1) {
-    for (uint64_t e = 0; e < n; ++e) py[e] = op(pa[0], pb[e]);
+  } else if (b_count == 1) {
+    const T vb = pb[0];
+    for (uint64_t e = 0; e < n; ++e) py[e] = op(pa[e], vb);
+  } else if (a_count == 1) {
+    const T va = pa[0];
+    for (uint64_t e = 0; e < n; ++e) py[e] = op(va, pb[e]);
   } else if (n > 0) {
     size_t rank = shape->size();
     // Element strides of each input aligned to the output; 0 on broadcast dims.
-    auto strides = [&](const std::vector<int64_t>& in) {
+    auto strides = [&](const std::vector<int64_t>& dims) {
       std::vector<int64_t> s(rank, 0);
       int64_t stride = 1;
-      for (size_t k = in.size(); k-- > 0;) {
-        size_t out_dim = k + (rank - in.size());
-        s[out_dim] = in[k] == 1 ? 0 : stride;
-        stride *= in[k];
+      for (size_t k = dims.size(); k-- > 0;) {
+        size_t out_dim = k + (rank - dims.size());
+        s[out_dim] = dims[k] == 1 ? 0 : stride;
+        stride *= dims[k];
       }
       return s;
     };
-    std::vector<int64_t> sa = strides(a.shape()), sb = strides(b.shape()), index(rank, 0);
+    std::vector<int64_t> sa = strides(a_shape), sb = strides(b_shape), index(rank, 0);
+    const int64_t len = shape->back(), ia = sa.back(), ib = sb.back();  // inner strides: 0 or 1
     int64_t oa = 0, ob = 0;
-    for (uint64_t e = 0; e < n; ++e) {
-      py[e] = op(pa[oa], pb[ob]);
-      for (size_t d = rank; d-- > 0;) {  // odometer increment
+    for (uint64_t row = 0; row < n / static_cast<uint64_t>(len); ++row) {
+      T* dst = py + row * len;
+      const T* ra = pa + oa;
+      const T* rb = pb + ob;
+      if (ia == 1 && ib == 1) {
+        for (int64_t j = 0; j < len; ++j) dst[j] = op(ra[j], rb[j]);
+      } else if (ia == 1) {
+        const T vb = rb[0];
+        for (int64_t j = 0; j < len; ++j) dst[j] = op(ra[j], vb);
+      } else if (ib == 1) {
+        const T va = ra[0];
+        for (int64_t j = 0; j < len; ++j) dst[j] = op(va, rb[j]);
+      } else {
+        const T v = op(ra[0], rb[0]);
+        for (int64_t j = 0; j < len; ++j) dst[j] = v;
+      }
+      for (size_t d = rank - 1; d-- > 0;) {  // odometer over the outer dims
         oa += sa[d];
         ob += sb[d];
         if (++index[d] < (*shape)[d]) break;
@@ -81,16 +112,17 @@ T WrapInt(Arith op, T x, T y) {
 }
 
 template <typename T>
-Status IntArith(const Node& node, Arith op, const Tensor& a, const Tensor& b, std::vector<Tensor>& out) {
+Status IntArith(const Node& node, Arith op, KernelInputs in, const KernelContext& ctx, std::vector<Tensor>& out) {
   if (op == Arith::kDiv) {
+    const Tensor& b = *in[1];
     const T* pb = b.data<T>();
     for (uint64_t e = 0; e < b.num_elements(); ++e)
       if (pb[e] == 0) return InvalidArgument(node.Describe() + ": integer division by zero");
   }
-  return Broadcast<T>(node, a, b, out, [op](T x, T y) { return WrapInt(op, x, y); });
+  return Broadcast<T>(node, in, ctx, out, [op](T x, T y) { return WrapInt(op, x, y); });
 }
 
-Status RunArith(Arith op, const Node& node, KernelInputs in, std::vector<Tensor>& out) {
+Status RunArith(Arith op, const Node& node, KernelInputs in, const KernelContext& ctx, std::vector<Tensor>& out) {
   const Tensor& a = *in[0];
   const Tensor& b = *in[1];
   if (a.dtype() != b.dtype())
@@ -99,24 +131,30 @@ Status RunArith(Arith op, const Node& node, KernelInputs in, std::vector<Tensor>
   switch (a.dtype()) {
     case DType::kFloat32:
       switch (op) {
-        case Arith::kAdd: return Broadcast<float>(node, a, b, out, [](float x, float y) { return x + y; });
-        case Arith::kSub: return Broadcast<float>(node, a, b, out, [](float x, float y) { return x - y; });
-        case Arith::kMul: return Broadcast<float>(node, a, b, out, [](float x, float y) { return x * y; });
-        case Arith::kDiv: return Broadcast<float>(node, a, b, out, [](float x, float y) { return x / y; });
+        case Arith::kAdd: return Broadcast<float>(node, in, ctx, out, [](float x, float y) { return x + y; });
+        case Arith::kSub: return Broadcast<float>(node, in, ctx, out, [](float x, float y) { return x - y; });
+        case Arith::kMul: return Broadcast<float>(node, in, ctx, out, [](float x, float y) { return x * y; });
+        case Arith::kDiv: return Broadcast<float>(node, in, ctx, out, [](float x, float y) { return x / y; });
       }
       break;
-    case DType::kInt32: return IntArith<int32_t>(node, op, a, b, out);
-    case DType::kInt64: return IntArith<int64_t>(node, op, a, b, out);
+    case DType::kInt32: return IntArith<int32_t>(node, op, in, ctx, out);
+    case DType::kInt64: return IntArith<int64_t>(node, op, in, ctx, out);
     default: break;
   }
   return Unimplemented(node.Describe() + ": dtype " + std::string(DTypeName(a.dtype())) +
                        " is not supported (float32, int32, int64)");
 }
 
+// The input's data as a tensor the kernel may overwrite: moved when donated, else copied.
+Tensor OwnedCopy(KernelInputs in, const KernelContext& ctx) {
+  Tensor* donor = ctx.Donated(0);
+  return donor == in[0] ? std::move(*donor) : *in[0];
+}
+
 template <typename Fn>
-Status Unary(const Node& node, KernelInputs in, std::vector<Tensor>& out, Fn fn) {
+Status Unary(const Node& node, KernelInputs in, const KernelContext& ctx, std::vector<Tensor>& out, Fn fn) {
   RETURN_IF_ERROR(RequireFloat(node, *in[0], "input"));
-  Tensor y = *in[0];
+  Tensor y = OwnedCopy(in, ctx);
   float* p = y.data<float>();
   const uint64_t n = y.num_elements();
   for (uint64_t e = 0; e < n; ++e) p[e] = fn(p[e]);
@@ -125,7 +163,7 @@ Status Unary(const Node& node, KernelInputs in, std::vector<Tensor>& out, Fn fn)
 }
 
 // Softmax / LogSoftmax over `len` elements spaced `inner` apart, for every (outer, inner).
-Status SoftmaxImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, bool log) {
+Status SoftmaxImpl(const Node& node, KernelInputs in, const KernelContext& ctx, std::vector<Tensor>& out, bool log) {
   const Tensor& x = *in[0];
   RETURN_IF_ERROR(RequireFloat(node, x, "input"));
   int64_t rank = static_cast<int64_t>(x.rank());
@@ -135,9 +173,28 @@ Status SoftmaxImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, 
   uint64_t outer = Product(s, 0, axis);
   uint64_t len = legacy ? Product(s, axis, rank) : static_cast<uint64_t>(s[axis]);
   uint64_t inner = legacy ? 1 : Product(s, axis + 1, rank);
-  Tensor y = x;
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, x.shape()));
   const float* px = x.data<float>();
   float* py = y.data<float>();
+  if (inner == 1 && !log) {
+    // Contiguous rows: the same operations in the same order, with Exp vectorised; rows
+    // are independent, so threads split them.
+    ParallelFor(static_cast<int64_t>(outer), ctx.threads, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        const float* row = px + o * len;
+        float* dst = py + o * len;
+        float max = -std::numeric_limits<float>::infinity();
+        for (uint64_t j = 0; j < len; ++j) max = row[j] > max ? row[j] : max;
+        for (uint64_t j = 0; j < len; ++j) dst[j] = row[j] - max;
+        math::ExpArray(dst, len);
+        float sum = 0.0f;
+        for (uint64_t j = 0; j < len; ++j) sum = sum + dst[j];
+        for (uint64_t j = 0; j < len; ++j) dst[j] = dst[j] / sum;
+      }
+    });
+    out[0] = std::move(y);
+    return Status::Ok();
+  }
   for (uint64_t o = 0; o < outer; ++o) {
     for (uint64_t i = 0; i < inner; ++i) {
       uint64_t base = o * len * inner + i;
@@ -170,32 +227,40 @@ Result<float> ScalarBound(const Node& node, const Tensor* t, float fallback, std
 
 }  // namespace
 
-Status RunAdd(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) { return RunArith(Arith::kAdd, n, in, out); }
-Status RunSub(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) { return RunArith(Arith::kSub, n, in, out); }
-Status RunMul(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) { return RunArith(Arith::kMul, n, in, out); }
-Status RunDiv(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) { return RunArith(Arith::kDiv, n, in, out); }
-
-Status RunRelu(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
-  return Unary(n, in, out, [](float v) { return v < 0.0f ? 0.0f : v; });
+Status RunAdd(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return RunArith(Arith::kAdd, n, in, ctx, out);
 }
-Status RunLeakyRelu(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+Status RunSub(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return RunArith(Arith::kSub, n, in, ctx, out);
+}
+Status RunMul(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return RunArith(Arith::kMul, n, in, ctx, out);
+}
+Status RunDiv(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return RunArith(Arith::kDiv, n, in, ctx, out);
+}
+
+Status RunRelu(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return Unary(n, in, ctx, out, [](float v) { return v < 0.0f ? 0.0f : v; });
+}
+Status RunLeakyRelu(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   float alpha = n.Float("alpha", 0.01f);
-  return Unary(n, in, out, [alpha](float v) { return v < 0.0f ? alpha * v : v; });
+  return Unary(n, in, ctx, out, [alpha](float v) { return v < 0.0f ? alpha * v : v; });
 }
-Status RunSigmoid(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
-  return Unary(n, in, out, math::Sigmoid);
+Status RunSigmoid(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return Unary(n, in, ctx, out, math::Sigmoid);
 }
-Status RunTanh(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
-  return Unary(n, in, out, math::Tanh);
+Status RunTanh(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return Unary(n, in, ctx, out, math::Tanh);
 }
-Status RunSoftmax(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
-  return SoftmaxImpl(n, in, out, false);
+Status RunSoftmax(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return SoftmaxImpl(n, in, ctx, out, false);
 }
-Status RunLogSoftmax(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
-  return SoftmaxImpl(n, in, out, true);
+Status RunLogSoftmax(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  return SoftmaxImpl(n, in, ctx, out, true);
 }
 
-Status RunClip(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
+Status RunClip(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   float lo = n.Float("min", std::numeric_limits<float>::lowest());
   float hi = n.Float("max", std::numeric_limits<float>::max());
   if (n.opset >= 11) {
@@ -203,7 +268,7 @@ Status RunClip(const Node& n, KernelInputs in, std::vector<Tensor>& out, const K
     ASSIGN_OR_RETURN(hi, ScalarBound(n, in.size() > 2 ? in[2] : nullptr, std::numeric_limits<float>::max(), "max"));
   }
   // NaN stays NaN; when min > max every value becomes max (ONNX: min(max(x, lo), hi)).
-  return Unary(n, in, out, [lo, hi](float v) {
+  return Unary(n, in, ctx, out, [lo, hi](float v) {
     float clipped = v < lo ? lo : v;
     return clipped > hi ? hi : clipped;
   });

@@ -146,6 +146,42 @@ Status RunReshape(const Node& node, KernelInputs in, std::vector<Tensor>& out, c
 
 Status ValidateTranspose(Node& n) { return ExpectKind(n, "perm", Attr::Kind::kInts); }
 
+namespace {
+// Copies x into y = x transposed by perm, one output row (last dim) at a time; elements are
+// moved as same-sized unsigned words, so bytes are copied exactly.
+template <typename W>
+void TransposeRows(const Tensor& x, Tensor& y, const std::vector<int64_t>& perm, const std::vector<int64_t>& in_strides) {
+  const size_t rank = y.rank();
+  const auto& shape = y.shape();
+  const uint64_t total = y.num_elements();
+  if (total == 0) return;
+  const W* src = reinterpret_cast<const W*>(x.bytes().data());
+  W* dst = reinterpret_cast<W*>(y.mutable_bytes().data());
+  if (rank == 0) {
+    dst[0] = src[0];
+    return;
+  }
+  const int64_t len = shape[rank - 1], step = in_strides[perm[rank - 1]];
+  std::vector<int64_t> index(rank, 0);
+  int64_t offset = 0;
+  for (uint64_t row = 0; row < total / static_cast<uint64_t>(len); ++row) {
+    W* out = dst + row * len;
+    const W* in = src + offset;
+    if (step == 1) {
+      for (int64_t j = 0; j < len; ++j) out[j] = in[j];
+    } else {
+      for (int64_t j = 0; j < len; ++j) out[j] = in[j * step];
+    }
+    for (size_t d = rank - 1; d-- > 0;) {  // odometer over the outer output dims
+      offset += in_strides[perm[d]];
+      if (++index[d] < shape[d]) break;
+      offset -= in_strides[perm[d]] * index[d];
+      index[d] = 0;
+    }
+  }
+}
+}  // namespace
+
 Status RunTranspose(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
   const Tensor& x = *in[0];
   size_t rank = x.rank();
@@ -166,19 +202,11 @@ Status RunTranspose(const Node& node, KernelInputs in, std::vector<Tensor>& out,
   }
   for (size_t d = 0; d < rank; ++d) shape[d] = x.shape()[perm[d]];
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(x.dtype(), shape));
-  size_t elem = DTypeSize(x.dtype());
-  const uint8_t* src = x.bytes().data();
-  uint8_t* dst = y.mutable_bytes().data();
-  std::vector<int64_t> index(rank, 0);
-  int64_t offset = 0;
-  for (uint64_t e = 0; e < y.num_elements(); ++e) {
-    std::memcpy(dst + e * elem, src + offset * elem, elem);
-    for (size_t d = rank; d-- > 0;) {
-      offset += in_strides[perm[d]];
-      if (++index[d] < shape[d]) break;
-      offset -= in_strides[perm[d]] * index[d];
-      index[d] = 0;
-    }
+  switch (DTypeSize(x.dtype())) {
+    case 1: TransposeRows<uint8_t>(x, y, perm, in_strides); break;
+    case 2: TransposeRows<uint16_t>(x, y, perm, in_strides); break;
+    case 4: TransposeRows<uint32_t>(x, y, perm, in_strides); break;
+    default: TransposeRows<uint64_t>(x, y, perm, in_strides); break;
   }
   out[0] = std::move(y);
   return Status::Ok();

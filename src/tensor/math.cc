@@ -4,13 +4,16 @@
 #include <cstdint>
 #include <limits>
 
+#include "tensor/math_internal.h"
+
 namespace lucid::math {
 namespace {
 
-// ln 2 split so that n * kLn2Hi is exact for |n| < 2^20 (fdlibm's constants).
-constexpr double kLn2Hi = 6.93147180369123816490e-01;
-constexpr double kLn2Lo = 1.90821492927058770002e-10;
-constexpr double kInvLn2 = 1.44269504088896338700e+00;
+using internal::kExpCoefficientCount;
+using internal::kExpCoefficients;
+using internal::kInvLn2;
+using internal::kLn2Hi;
+using internal::kLn2Lo;
 constexpr double kTwoOverSqrtPi = 1.12837916709551257390e+00;
 
 // 2^n as a double for -1022 ≤ n ≤ 1023.
@@ -19,22 +22,11 @@ double Pow2(int n) { return std::bit_cast<double>(static_cast<uint64_t>(n + 1023
 // Round to nearest integer (ties away from zero); |v| is small here.
 int RoundToInt(double v) { return static_cast<int>(v < 0 ? v - 0.5 : v + 0.5); }
 
-// e^r - 1 for |r| ≤ 0.35: Taylor polynomial of degree 13, Horner from the top.
-// Truncation error < 0.35^14/14! ≈ 5e-18.
+// e^r - 1 for |r| ≤ 0.35: Taylor polynomial of degree 13, Horner from the top
+// (math_internal.h). Truncation error < 0.35^14/14! ≈ 5e-18.
 double Expm1Reduced(double r) {
-  double p = 1.0 / 6227020800.0;  // 1/13!
-  p = p * r + 1.0 / 479001600.0;  // 1/12!
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
+  double p = kExpCoefficients[0];
+  for (size_t i = 1; i < kExpCoefficientCount; ++i) p = p * r + kExpCoefficients[i];
   return p * r;
 }
 
@@ -72,6 +64,31 @@ float Exp(float x) {
   if (x < -104.0f) return 0.0f;
   // The double result rounds once to float (denormals and overflow included).
   return static_cast<float>(ExpDouble(static_cast<double>(x)));
+}
+
+namespace internal {
+float ExpScalar(float x) { return Exp(x); }
+}  // namespace internal
+
+namespace {
+bool CpuHasAvx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+void ExpArray(float* values, size_t count) {
+  static const bool avx2 = CpuHasAvx2();
+  if (avx2) return internal::ExpArrayAvx2(values, count);
+  for (size_t i = 0; i < count; ++i) values[i] = Exp(values[i]);
+}
+
+void ExpArrayScalar(float* values, size_t count) {
+  for (size_t i = 0; i < count; ++i) values[i] = Exp(values[i]);
 }
 
 float Log(float x) {

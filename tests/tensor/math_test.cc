@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <limits>
 #include <random>
+#include <vector>
 
 namespace lucid::math {
 namespace {
@@ -135,6 +136,33 @@ TEST(MathTest, DoubleHelpers) {
   EXPECT_NEAR(Expm1Double(1e-10) / 1e-10, 1.00000000005, 1e-14);
   EXPECT_NEAR(ExpDouble(700.0) / std::exp(700.0), 1.0, 1e-14);
   EXPECT_NEAR(ExpDouble(-700.0) / std::exp(-700.0), 1.0, 1e-14);
+}
+
+// The vectorised array form must give Exp's bits exactly: special values, the whole
+// finite range around the cut-offs, and random bit patterns (NaN payloads included).
+TEST(MathTest, ExpArrayMatchesExpBitForBit) {
+  std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.0f, 88.72f, 88.73f, 89.0f, 89.00001f, -103.9f, -104.0f, -104.00001f,
+                          std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                          std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::max(),
+                          std::numeric_limits<float>::lowest()};
+  for (float v = -110.0f; v < 95.0f; v += 0.00137f) x.push_back(v);
+  uint32_t state = 12345;
+  for (int i = 0; i < 200000; ++i) {
+    state = state * 1664525u + 1013904223u;
+    x.push_back(std::bit_cast<float>(state));
+  }
+  for (size_t offset : {0u, 1u, 3u}) {  // unaligned starts and every tail length
+    std::vector<float> fast(x.begin() + offset, x.end()), slow = fast;
+    ExpArray(fast.data(), fast.size());
+    ExpArrayScalar(slow.data(), slow.size());
+    for (size_t i = 0; i < fast.size(); ++i) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(fast[i]), std::bit_cast<uint32_t>(slow[i])) << "x = " << x[i + offset];
+      if (i < 64) {
+        ASSERT_EQ(std::bit_cast<uint32_t>(slow[i]), std::bit_cast<uint32_t>(Exp(x[i + offset])));
+      }
+    }
+  }
 }
 
 }  // namespace
