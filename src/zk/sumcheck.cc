@@ -82,12 +82,12 @@ template <typename F, int kFactors, typename Load>
 void TermSums(const Load& load, size_t num_factors, unsigned degree, bool with_one,
               size_t begin, size_t end, AccOf<F>* acc) {
   const size_t nf = kFactors > 0 ? static_cast<size_t>(kFactors) : num_factors;
-  std::array<F, kMaxSumcheckDegree> v, diff;
+  std::array<F, kMaxSumcheckDegree> v, hi, diff;
   for (size_t j = begin; j < end; ++j) {
     for (size_t f = 0; f < nf; ++f) {
-      const F lo = load(f, 2 * j);
-      v[f] = lo;
-      diff[f] = load(f, 2 * j + 1) - lo;
+      v[f] = load(f, 2 * j);
+      hi[f] = load(f, 2 * j + 1);
+      diff[f] = hi[f] - v[f];
     }
     auto accumulate = [&](AccOf<F>& a) {
       if (nf == 1) {
@@ -99,7 +99,7 @@ void TermSums(const Load& load, size_t num_factors, unsigned degree, bool with_o
       a.AddProduct(p, v[nf - 1]);
     };
     accumulate(acc[0]);
-    for (size_t f = 0; f < nf; ++f) v[f] += diff[f];
+    v = hi;  // t = 1
     if (with_one) accumulate(acc[1]);
     for (unsigned t = 2; t <= degree; ++t) {
       for (size_t f = 0; f < nf; ++f) v[f] += diff[f];
@@ -128,16 +128,18 @@ void MixedTermSums(const Fp* const* base, size_t nb, const Fp2* const* ext, size
                    unsigned degree, bool with_one, size_t begin, size_t end, AccFp2* acc) {
   nb = kBase > 0 ? static_cast<size_t>(kBase) : nb;
   ne = kExt > 0 ? static_cast<size_t>(kExt) : ne;
-  std::array<Fp, kMaxSumcheckDegree> vb, db;
-  std::array<Fp2, kMaxSumcheckDegree> ve, de;
+  std::array<Fp, kMaxSumcheckDegree> vb, hb, db;
+  std::array<Fp2, kMaxSumcheckDegree> ve, he, de;
   for (size_t j = begin; j < end; ++j) {
     for (size_t f = 0; f < nb; ++f) {
       vb[f] = base[f][2 * j];
-      db[f] = base[f][2 * j + 1] - vb[f];
+      hb[f] = base[f][2 * j + 1];
+      db[f] = hb[f] - vb[f];
     }
     for (size_t f = 0; f < ne; ++f) {
       ve[f] = ext[f][2 * j];
-      de[f] = ext[f][2 * j + 1] - ve[f];
+      he[f] = ext[f][2 * j + 1];
+      de[f] = he[f] - ve[f];
     }
     auto accumulate = [&](AccFp2& a) {
       Fp pb = vb[0];
@@ -151,7 +153,8 @@ void MixedTermSums(const Fp* const* base, size_t nb, const Fp2* const* ext, size
       for (size_t f = 0; f < ne; ++f) ve[f] += de[f];
     };
     accumulate(acc[0]);
-    step();
+    vb = hb;  // t = 1
+    ve = he;
     if (with_one) accumulate(acc[1]);
     for (unsigned t = 2; t <= degree; ++t) {
       step();
