@@ -59,7 +59,17 @@ std::vector<Fp> Twiddles(size_t n) {
 // Decimation-in-time butterflies of every stage with half-size h in [h_begin, h_end) over a
 // bit-reversed block a[0..block).
 void Stages(Fp* a, size_t block, size_t h_begin, size_t h_end, const Fp* tw) {
-  for (size_t h = h_begin; h < h_end; h *= 2) {
+  size_t h = h_begin;
+  if (h == 1 && h < h_end) {
+    // The first stage's only twiddle is 1.
+    for (size_t i = 0; i < block; i += 2) {
+      const Fp u = a[i], v = a[i + 1];
+      a[i] = u + v;
+      a[i + 1] = u - v;
+    }
+    h = 2;
+  }
+  for (; h < h_end; h *= 2) {
     const Fp* w = tw + h;
     for (size_t start = 0; start < block; start += 2 * h) {
       Fp* lo = a + start;
