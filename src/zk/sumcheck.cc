@@ -468,6 +468,14 @@ Result<SumcheckProverOutput> ProveSumcheck(const VirtualPolynomial& poly,
   return out;
 }
 
+Status SumcheckSubclaim::CheckFinal(const VirtualPolynomial& poly,
+                                    std::span<const Fp2> values) const {
+  ASSIGN_OR_RETURN(Fp2 value, poly.Evaluate(values));
+  if (value != expected_value)
+    return InvalidArgument("sumcheck final evaluation does not match the last round's claim");
+  return Status::Ok();
+}
+
 Result<SumcheckSubclaim> VerifySumcheck(unsigned num_vars, unsigned degree, Fp2 claimed_sum,
                                         const SumcheckProof& proof, Transcript& transcript) {
   if (num_vars < 1 || num_vars > kMaxSumcheckVars)

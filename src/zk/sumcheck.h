@@ -13,7 +13,7 @@
 //   sets claim_{i+1} = g_i(r_i). Round i binds variable i (bit i of the index), so the final
 //   point is (r_0, ..., r_{n-1}) in multilinear.h order.
 // VerifySumcheck returns that point and claim_n; the caller MUST then check
-//   VirtualPolynomial::Evaluate(values) == claim_n
+//   VirtualPolynomial::Evaluate(values) == claim_n   (SumcheckSubclaim::CheckFinal)
 // where values[j] = f_j(point) comes from a PCS opening, its own evaluation of a public
 // polynomial, or becomes the claim of a later sumcheck. The prover returns those values.
 //
@@ -105,6 +105,11 @@ Result<SumcheckProverOutput> ProveSumcheck(const VirtualPolynomial& poly,
 struct SumcheckSubclaim {
   std::vector<Fp2> point;
   Fp2 expected_value;  // must equal poly.Evaluate(f_j(point)...)
+
+  // The caller's final check: Ok iff poly.Evaluate(values) == expected_value, where
+  // values[j] = f_j(point) as the caller established it (PCS opening, own evaluation, or
+  // the claim of a later sumcheck).
+  Status CheckFinal(const VirtualPolynomial& poly, std::span<const Fp2> values) const;
 };
 
 // InvalidArgument for a wrong number of rounds or values per round, a failed round check, or

@@ -112,7 +112,9 @@ bool Accepts(const Instance& in, Fp2 claim, const SumcheckProof& proof,
   auto sub = VerifySumcheck(in.poly.num_vars, degree, claim, proof, vt);
   if (!sub.ok()) return false;
   auto value = in.poly.Evaluate(final_values);
-  return value.ok() && *value == sub->expected_value;
+  const bool equal = value.ok() && *value == sub->expected_value;
+  EXPECT_EQ(sub->CheckFinal(in.poly, final_values).ok(), equal);
+  return equal;
 }
 
 TEST(SumcheckTest, HonestProofsVerify) {
