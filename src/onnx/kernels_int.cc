@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "onnx/op_internal.h"
 #include "tensor/gemm.h"
@@ -213,6 +214,35 @@ Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t of
   return out;
 }
 
+// Weights of an integer Conv/MatMul whose weight tensor and zero point are initializers,
+// converted once at load (Node::prepared): one IntWeights per conv group, or one for a 2-D
+// MatMul B. Exactly what the kernels would compute on every run.
+struct PreparedIntWeights final : Prepared {
+  std::vector<IntWeights> groups;
+};
+
+const std::vector<IntWeights>* PreparedGroups(const Node& node) {
+  const auto* p = dynamic_cast<const PreparedIntWeights*>(node.prepared.get());
+  return p ? &p->groups : nullptr;
+}
+
+// The constant weight tensor and zero points of input slots (w_index, zp_index), or
+// nullopt when either is not an initializer (an omitted zero point counts as constant 0).
+struct ConstantWeights {
+  const Tensor* w;
+  std::vector<int64_t> zp;
+};
+Result<std::optional<ConstantWeights>> ConstantWeightInputs(const Node& node, KernelInputs constants, size_t w_index,
+                                                            size_t zp_index) {
+  const Tensor* w = w_index < constants.size() ? constants[w_index] : nullptr;
+  if (w == nullptr || !IsQuant(w->dtype())) return std::optional<ConstantWeights>();
+  bool zp_omitted = zp_index >= node.inputs.size() || node.inputs[zp_index] < 0;
+  const Tensor* zp = zp_omitted ? nullptr : constants[zp_index];
+  if (!zp_omitted && zp == nullptr) return std::optional<ConstantWeights>();
+  ASSIGN_OR_RETURN(std::vector<int64_t> zps, ReadZeroPoints(node, zp, "weight zero point"));
+  return std::optional<ConstantWeights>(ConstantWeights{w, std::move(zps)});
+}
+
 // ---- Convolution geometry (2-D; 1-D viewed as 1 × W) ----
 
 struct ConvGeometry {
@@ -272,7 +302,8 @@ std::vector<int64_t> ConvOutShape(const ConvGeometry& g) {
 
 // Shared body of ConvInteger and QLinearConv: acc[n][map][pixel] exact, bias added.
 Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, const std::vector<int64_t>& zw,
-               const Tensor* bias, const KernelContext& ctx, ConvGeometry& geometry, std::vector<int64_t>& acc) {
+               const Tensor* bias, const std::vector<IntWeights>* prepared, const KernelContext& ctx,
+               ConvGeometry& geometry, std::vector<int64_t>& acc) {
   if (x.rank() < 3 || w.rank() != x.rank())
     return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + " and W " + ShapeString(w.shape()) +
                            " must both be N×C×spatial");
@@ -300,39 +331,46 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
   int64_t pixels = g.out_h * g.out_w;
   acc.assign(static_cast<size_t>(g.batch * maps * pixels), 0);
   size_t elem = DTypeSize(x.dtype());
+  // im2col rows of every image of the batch: one GEMM per group with M = batch · pixels.
+  ASSIGN_OR_RETURN(Tensor col, Tensor::Make(x.dtype(), {g.batch * pixels, k_dim}));
+  std::vector<int64_t> part;
   for (int64_t gi = 0; gi < group; ++gi) {
     // Weights of this group as [K, mg] (W is [maps, cg, kh, kw], i.e. n-major).
-    std::vector<int64_t> zw_group;
-    for (int64_t m = 0; m < mg; ++m) zw_group.push_back(zw.size() == 1 ? zw[0] : zw[gi * mg + m]);
-    ASSIGN_OR_RETURN(IntWeights wq, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true, zw_group));
-    const int32_t* pb = bias ? bias->data<int32_t>() + gi * mg : nullptr;
-    for (int64_t n = 0; n < g.batch; ++n) {
-      // im2col rows: one per output pixel, padded taps hold the zero point (contribute 0).
-      ASSIGN_OR_RETURN(Tensor col, Tensor::Make(x.dtype(), {pixels, k_dim}));
-      uint8_t* dst = col.mutable_bytes().data();
-      const uint8_t* src = x.bytes().data() + static_cast<size_t>((n * channels + gi * cg) * g.in_h * g.in_w) * elem;
-      uint8_t pad_byte = static_cast<uint8_t>(zx);
-      ParallelFor(pixels, ctx.threads, [&](int64_t begin, int64_t end) {
-        for (int64_t p = begin; p < end; ++p) {
-          int64_t oh = p / g.out_w, ow = p % g.out_w;
-          uint8_t* row = dst + static_cast<size_t>(p * k_dim) * elem;
-          int64_t idx = 0;
-          for (int64_t c = 0; c < cg; ++c)
-            for (int64_t kh = 0; kh < g.k_h; ++kh) {
-              int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
-              for (int64_t kw = 0; kw < g.k_w; ++kw, ++idx) {
-                int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
-                bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
-                row[idx] = inside ? src[(c * g.in_h + ih) * g.in_w + iw] : pad_byte;
-              }
-            }
-        }
-      });
-      std::vector<int64_t> part;
-      RETURN_IF_ERROR(IntMatMul(node, col, 0, pixels, k_dim, zx, wq, mg, pb, ctx.threads, part));
-      for (int64_t p = 0; p < pixels; ++p)
-        for (int64_t m = 0; m < mg; ++m) acc[(n * maps + gi * mg + m) * pixels + p] = part[p * mg + m];
+    IntWeights computed;
+    const IntWeights* wq = prepared ? &(*prepared)[gi] : nullptr;
+    if (wq == nullptr) {
+      std::vector<int64_t> zw_group;
+      for (int64_t m = 0; m < mg; ++m) zw_group.push_back(zw.size() == 1 ? zw[0] : zw[gi * mg + m]);
+      ASSIGN_OR_RETURN(computed, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true, zw_group));
+      wq = &computed;
     }
+    const int32_t* pb = bias ? bias->data<int32_t>() + gi * mg : nullptr;
+    // Padded taps hold the zero point (they contribute 0).
+    uint8_t* dst = col.mutable_bytes().data();
+    uint8_t pad_byte = static_cast<uint8_t>(zx);
+    ParallelFor(g.batch * pixels, ctx.threads, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        int64_t n = r / pixels, p = r % pixels;
+        const uint8_t* src = x.bytes().data() + static_cast<size_t>((n * channels + gi * cg) * g.in_h * g.in_w) * elem;
+        int64_t oh = p / g.out_w, ow = p % g.out_w;
+        uint8_t* row = dst + static_cast<size_t>(r * k_dim) * elem;
+        int64_t idx = 0;
+        for (int64_t c = 0; c < cg; ++c)
+          for (int64_t kh = 0; kh < g.k_h; ++kh) {
+            int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
+            for (int64_t kw = 0; kw < g.k_w; ++kw, ++idx) {
+              int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
+              bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
+              row[idx] = inside ? src[(c * g.in_h + ih) * g.in_w + iw] : pad_byte;
+            }
+          }
+      }
+    }, 16);
+    RETURN_IF_ERROR(IntMatMul(node, col, 0, g.batch * pixels, k_dim, zx, *wq, mg, pb, ctx.threads, part));
+    for (int64_t n = 0; n < g.batch; ++n)
+      for (int64_t p = 0; p < pixels; ++p)
+        for (int64_t m = 0; m < mg; ++m)
+          acc[(n * maps + gi * mg + m) * pixels + p] = part[(n * pixels + p) * mg + m];
   }
   geometry = g;
   return Status::Ok();
@@ -381,6 +419,56 @@ Status RequireScalarParam(const Node& node, const std::vector<int64_t>& zp, std:
 }
 
 }  // namespace
+
+// ---- Load-time preparation of constant weights ----
+
+namespace {
+
+Result<std::shared_ptr<const Prepared>> PrepareIntConv(const Node& node, KernelInputs constants, size_t w_index,
+                                                       size_t zp_index) {
+  ASSIGN_OR_RETURN(std::optional<ConstantWeights> cw, ConstantWeightInputs(node, constants, w_index, zp_index));
+  if (!cw || cw->w->rank() < 3) return std::shared_ptr<const Prepared>();
+  const Tensor& w = *cw->w;
+  int64_t group = node.Int("group", 1), maps = w.shape()[0];
+  if (group < 1 || maps % group != 0) return std::shared_ptr<const Prepared>();  // the kernel reports it
+  int64_t mg = maps / group;
+  int64_t k_dim = static_cast<int64_t>(Product(w.shape(), 1, w.rank()));
+  if (cw->zp.size() != 1 && static_cast<int64_t>(cw->zp.size()) != maps) return std::shared_ptr<const Prepared>();
+  auto prepared = std::make_shared<PreparedIntWeights>();
+  for (int64_t gi = 0; gi < group; ++gi) {
+    std::vector<int64_t> zw_group;
+    for (int64_t m = 0; m < mg; ++m) zw_group.push_back(cw->zp.size() == 1 ? cw->zp[0] : cw->zp[gi * mg + m]);
+    ASSIGN_OR_RETURN(IntWeights wq, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true, zw_group));
+    prepared->groups.push_back(std::move(wq));
+  }
+  return std::shared_ptr<const Prepared>(std::move(prepared));
+}
+
+Result<std::shared_ptr<const Prepared>> PrepareIntMatMul(const Node& node, KernelInputs constants, size_t b_index,
+                                                         size_t zp_index) {
+  ASSIGN_OR_RETURN(std::optional<ConstantWeights> cw, ConstantWeightInputs(node, constants, b_index, zp_index));
+  if (!cw || cw->w->rank() != 2) return std::shared_ptr<const Prepared>();
+  const Tensor& b = *cw->w;
+  auto prepared = std::make_shared<PreparedIntWeights>();
+  ASSIGN_OR_RETURN(IntWeights wq, PrepareWeights(node, b, 0, b.shape()[0], b.shape()[1], false, cw->zp));
+  prepared->groups.push_back(std::move(wq));
+  return std::shared_ptr<const Prepared>(std::move(prepared));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Prepared>> PrepareQLinearConv(const Node& node, KernelInputs constants) {
+  return PrepareIntConv(node, constants, 3, 5);
+}
+Result<std::shared_ptr<const Prepared>> PrepareConvInteger(const Node& node, KernelInputs constants) {
+  return PrepareIntConv(node, constants, 1, 3);
+}
+Result<std::shared_ptr<const Prepared>> PrepareQLinearMatMul(const Node& node, KernelInputs constants) {
+  return PrepareIntMatMul(node, constants, 3, 5);
+}
+Result<std::shared_ptr<const Prepared>> PrepareMatMulInteger(const Node& node, KernelInputs constants) {
+  return PrepareIntMatMul(node, constants, 1, 3);
+}
 
 // ---- Quantize / Dequantize ----
 
@@ -481,6 +569,7 @@ namespace {
 // Runs every batch of A·B with zero points; acc laid out like the output.
 Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Tensor& b, const std::vector<int64_t>& zb,
                          const int32_t* bias, const KernelContext& ctx, MatMulPlan& plan, std::vector<int64_t>& acc) {
+  const auto* prepared = dynamic_cast<const PreparedIntWeights*>(node.prepared.get());
   RETURN_IF_ERROR(NeedDType(node, a, "A", {DType::kInt8, DType::kUint8}));
   RETURN_IF_ERROR(NeedDType(node, b, "B", {DType::kInt8, DType::kUint8}));
   ASSIGN_OR_RETURN(plan, PlanMatMul(node, a, b));
@@ -491,11 +580,14 @@ Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Te
   std::vector<int64_t> part;
   IntWeights wq;
   for (int64_t batch = 0; batch < plan.batches; ++batch) {
-    if (batch == 0 || plan.b_batched) {
+    const IntWeights* use = &wq;
+    if (prepared != nullptr && !plan.b_batched) {
+      use = &prepared->groups[0];  // B is a 2-D initializer: prepared at load
+    } else if (batch == 0 || plan.b_batched) {
       ASSIGN_OR_RETURN(wq, PrepareWeights(node, b, static_cast<uint64_t>(plan.b_batched ? batch * plan.k * plan.n : 0),
                                           plan.k, plan.n, false, zb));
     }
-    RETURN_IF_ERROR(IntMatMul(node, a, static_cast<uint64_t>(batch * plan.m * plan.k), plan.m, plan.k, za, wq, plan.n,
+    RETURN_IF_ERROR(IntMatMul(node, a, static_cast<uint64_t>(batch * plan.m * plan.k), plan.m, plan.k, za, *use, plan.n,
                               bias, ctx.threads, part));
     std::copy(part.begin(), part.end(), acc.begin() + batch * plan.m * plan.n);
   }
@@ -567,7 +659,7 @@ Status RunConvInteger(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   RETURN_IF_ERROR(RequireScalarParam(node, zx, "x_zero_point"));
   ConvGeometry g{};
   std::vector<int64_t> acc;
-  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, nullptr, ctx, g, acc));
+  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, nullptr, PreparedGroups(node), ctx, g, acc));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kInt32, ConvOutShape(g)));
   for (size_t i = 0; i < acc.size(); ++i) y.data<int32_t>()[i] = static_cast<int32_t>(acc[i]);
   out[0] = std::move(y);
@@ -606,7 +698,7 @@ Status RunQLinearConv(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
   ConvGeometry g{};
   std::vector<int64_t> acc;
-  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, ctx, g, acc));
+  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, PreparedGroups(node), ctx, g, acc));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, ConvOutShape(g)));
   int64_t pixels = g.out_h * g.out_w;
   for (size_t i = 0; i < acc.size(); ++i) {

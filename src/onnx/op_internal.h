@@ -111,7 +111,9 @@ std::vector<std::string_view> SupportedOps();
 
 // Splits [0, count) into contiguous chunks run on up to `threads` threads. Each index is
 // processed by exactly one call, so per-element results never depend on the split.
-void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn);
+// min_per_chunk: below that many indices per thread the work is not split (base/parallel.h).
+void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn,
+                 int64_t min_per_chunk = 1);
 
 // Shape helpers shared by kernels.
 Result<std::vector<int64_t>> BroadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
@@ -153,6 +155,10 @@ LUCID_KERNEL(RunConstantOfShape); LUCID_KERNEL(RunRange);
 Status ValidateGemm(Node&);
 // Load-time preparations (see Prepared), listed in FindPrepare.
 Result<std::shared_ptr<const Prepared>> PrepareGemm(const Node&, KernelInputs constants);
+Result<std::shared_ptr<const Prepared>> PrepareQLinearConv(const Node&, KernelInputs constants);  // kernels_int.cc
+Result<std::shared_ptr<const Prepared>> PrepareConvInteger(const Node&, KernelInputs constants);
+Result<std::shared_ptr<const Prepared>> PrepareQLinearMatMul(const Node&, KernelInputs constants);
+Result<std::shared_ptr<const Prepared>> PrepareMatMulInteger(const Node&, KernelInputs constants);
 Status ValidateConv(Node&);
 Status ValidatePool(Node&);
 Status ValidateSoftmax(Node&);

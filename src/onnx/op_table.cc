@@ -106,6 +106,10 @@ PrepareFn FindPrepare(std::string_view op_type) {
   // Ops whose kernels use constant inputs prepared at load (Node::prepared).
   static constexpr std::pair<std::string_view, PrepareFn> kPrepares[] = {
       {"Gemm", PrepareGemm},
+      {"QLinearConv", PrepareQLinearConv},
+      {"ConvInteger", PrepareConvInteger},
+      {"QLinearMatMul", PrepareQLinearMatMul},
+      {"MatMulInteger", PrepareMatMulInteger},
   };
   for (const auto& [op, prepare] : kPrepares)
     if (op == op_type) return prepare;
@@ -189,8 +193,9 @@ Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& val
   return Status::Ok();
 }
 
-void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn) {
-  lucid::ParallelFor(count, threads, fn);
+void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn,
+                 int64_t min_per_chunk) {
+  lucid::ParallelFor(count, threads, fn, min_per_chunk);
 }
 
 Result<std::vector<int64_t>> BroadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {

@@ -72,5 +72,76 @@ TEST(Int8, BadScaleRefused) {
   EXPECT_NE(st.message().find("y_scale"), std::string::npos);
 }
 
+// Weights prepared at load (Node::prepared) and a whole batch in one GEMM must give the
+// bytes of the unprepared kernel run image by image, for any thread count.
+TEST(Int8, QLinearConvPreparedBatchedMatchesPerImage) {
+  Node node = MakeNode("QLinearConv");
+  node.attrs["group"].kind = Attr::Kind::kInt;
+  node.attrs["group"].i = 2;
+  node.attrs["pads"].kind = Attr::Kind::kInts;
+  node.attrs["pads"].ints = {1, 1, 1, 1};
+  node.inputs = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  const int64_t batch = 3, channels = 4, maps = 6, h = 5, w = 7;
+  uint32_t state = 7;
+  auto next = [&] { return state = state * 1103515245u + 12345u, (state >> 16) & 0xff; };
+  std::vector<uint8_t> xv(batch * channels * h * w);
+  for (auto& v : xv) v = static_cast<uint8_t>(next());
+  std::vector<int8_t> wv(maps * (channels / 2) * 9);
+  for (auto& v : wv) v = static_cast<int8_t>(static_cast<int>(next()) - 128);
+  Tensor x = U8({batch, channels, h, w}, xv), weights = I8({maps, channels / 2, 3, 3}, wv);
+  Tensor sx = Tensor::Scalar(0.02f), zx = U8({}, {17}), sy = Tensor::Scalar(0.5f), zy = U8({}, {100});
+  Tensor sw = F32({maps}, {0.01f, 0.02f, 0.015f, 0.03f, 0.005f, 0.01f}), zw = I8({maps}, {0, 0, 0, 0, 0, 0});
+  Tensor bias = *Tensor::Make(DType::kInt32, {maps});
+  for (int64_t m = 0; m < maps; ++m) bias.data<int32_t>()[m] = static_cast<int32_t>(m * 1000 - 2500);
+  std::vector<const Tensor*> in = {&x, &sx, &zx, &weights, &sw, &zw, &sy, &zy, &bias};
+
+  std::vector<Tensor> plain(1);
+  ASSERT_TRUE(RunQLinearConv(node, in, plain, {1}).ok());
+  // Constants: everything but x.
+  std::vector<const Tensor*> constants = in;
+  constants[0] = nullptr;
+  auto prepared = PrepareQLinearConv(node, constants);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  ASSERT_NE(*prepared, nullptr);
+  Node fast = node;
+  fast.prepared = *prepared;
+  for (int threads : {1, 2, 3}) {
+    std::vector<Tensor> got(1);
+    ASSERT_TRUE(RunQLinearConv(fast, in, got, {threads}).ok());
+    EXPECT_EQ(got[0], plain[0]) << "threads " << threads;
+  }
+  // Each image alone gives its slice of the batched result.
+  const int64_t image = channels * h * w, out_image = maps * h * w;
+  for (int64_t n = 0; n < batch; ++n) {
+    Tensor xn = U8({1, channels, h, w}, std::vector<uint8_t>(xv.begin() + n * image, xv.begin() + (n + 1) * image));
+    std::vector<const Tensor*> one = in;
+    one[0] = &xn;
+    std::vector<Tensor> got(1);
+    ASSERT_TRUE(RunQLinearConv(fast, one, got, {1}).ok());
+    ASSERT_EQ(got[0].bytes().size(), static_cast<size_t>(out_image));
+    EXPECT_TRUE(std::equal(got[0].bytes().begin(), got[0].bytes().end(), plain[0].bytes().begin() + n * out_image));
+  }
+}
+
+TEST(Int8, MatMulIntegerPreparedMatchesUnprepared) {
+  Node node = MakeNode("MatMulInteger");
+  node.inputs = {0, 1, 2, 3};
+  Tensor a = U8({2, 3}, {1, 2, 3, 250, 0, 7}), b = U8({3, 2}, {255, 0, 128, 7, 3, 9});
+  Tensor za = U8({}, {2}), zb = U8({}, {128});
+  std::vector<const Tensor*> in = {&a, &b, &za, &zb};
+  std::vector<Tensor> plain(1), fast(1);
+  ASSERT_TRUE(RunMatMulInteger(node, in, plain, {1}).ok());
+  auto prepared = PrepareMatMulInteger(node, std::vector<const Tensor*>{nullptr, &b, nullptr, &zb});
+  ASSERT_TRUE(prepared.ok());
+  ASSERT_NE(*prepared, nullptr);
+  node.prepared = *prepared;
+  ASSERT_TRUE(RunMatMulInteger(node, in, fast, {2}).ok());
+  EXPECT_EQ(plain[0], fast[0]);
+  // A weight zero point that is not an initializer: nothing is prepared.
+  auto none = PrepareMatMulInteger(node, std::vector<const Tensor*>{nullptr, &b, nullptr, nullptr});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, nullptr);
+}
+
 }  // namespace
 }  // namespace lucid::onnx::internal
