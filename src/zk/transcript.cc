@@ -1,5 +1,7 @@
 #include "zk/transcript.h"
 
+#include <functional>
+
 #include "crypto/hash.h"
 
 namespace lucid::zk {
@@ -58,16 +60,22 @@ Transcript::Transcript(std::string_view protocol_tag) {
   state_ = h.Finish();
 }
 
-void Transcript::Update(uint8_t op, std::string_view label,
-                        std::initializer_list<ByteView> payload) {
+void Transcript::UpdateStreaming(uint8_t op, std::string_view label,
+                                 const std::function<void(crypto::Sha256Stream&)>& payload) {
   crypto::Sha256Stream h;
   h.Update(state_);
   h.Update(ByteView(&op, 1));
-  const auto len = U32Bytes(static_cast<uint32_t>(label.size()));
-  h.Update(len);
+  h.Update(U32Bytes(static_cast<uint32_t>(label.size())));
   h.Update(AsBytes(label));
-  for (ByteView part : payload) h.Update(part);
+  payload(h);
   state_ = h.Finish();
+}
+
+void Transcript::Update(uint8_t op, std::string_view label,
+                        std::initializer_list<ByteView> payload) {
+  UpdateStreaming(op, label, [&](crypto::Sha256Stream& h) {
+    for (ByteView part : payload) h.Update(part);
+  });
 }
 
 void Transcript::Absorb(std::string_view label, ByteView bytes) {
@@ -81,27 +89,17 @@ void Transcript::AbsorbU64(std::string_view label, uint64_t value) {
 }
 
 void Transcript::AbsorbFp(std::string_view label, std::span<const Fp> values) {
-  crypto::Sha256Stream h;
-  const uint8_t op = kOpFp;
-  h.Update(state_);
-  h.Update(ByteView(&op, 1));
-  h.Update(U32Bytes(static_cast<uint32_t>(label.size())));
-  h.Update(AsBytes(label));
-  h.Update(U64Bytes(values.size()));
-  UpdateElements(h, values);
-  state_ = h.Finish();
+  UpdateStreaming(kOpFp, label, [&](crypto::Sha256Stream& h) {
+    h.Update(U64Bytes(values.size()));
+    UpdateElements(h, values);
+  });
 }
 
 void Transcript::AbsorbFp2(std::string_view label, std::span<const Fp2> values) {
-  crypto::Sha256Stream h;
-  const uint8_t op = kOpFp2;
-  h.Update(state_);
-  h.Update(ByteView(&op, 1));
-  h.Update(U32Bytes(static_cast<uint32_t>(label.size())));
-  h.Update(AsBytes(label));
-  h.Update(U64Bytes(values.size()));
-  UpdateElements(h, values);
-  state_ = h.Finish();
+  UpdateStreaming(kOpFp2, label, [&](crypto::Sha256Stream& h) {
+    h.Update(U64Bytes(values.size()));
+    UpdateElements(h, values);
+  });
 }
 
 void Transcript::BeginChallenge(std::string_view label, uint8_t kind, uint64_t count,
@@ -130,14 +128,11 @@ uint64_t Transcript::NextWord() {
 }
 
 void Transcript::EndChallenge(std::span<const uint64_t> words) {
-  crypto::Sha256Stream h;
-  const uint8_t op = kOpChallengeValues;
-  h.Update(state_);
-  h.Update(ByteView(&op, 1));
-  h.Update(U32Bytes(0));  // no label: the request already absorbed it
-  h.Update(U64Bytes(words.size()));
-  for (uint64_t w : words) h.Update(U64Bytes(w));
-  state_ = h.Finish();
+  // No label: the request already absorbed it.
+  UpdateStreaming(kOpChallengeValues, "", [&](crypto::Sha256Stream& h) {
+    h.Update(U64Bytes(words.size()));
+    for (uint64_t w : words) h.Update(U64Bytes(w));
+  });
   block_pos_ = 4;
 }
 

@@ -21,12 +21,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "crypto/hash.h"
 #include "zk/field.h"
 
 namespace lucid::zk {
@@ -58,8 +60,10 @@ class Transcript {
   const Hash32& state() const { return state_; }
 
  private:
-  // Replaces the state with SHA-256(state || op || label || payload...).
+  // Replaces the state with SHA-256(state || op || u32 len(label) || label || payload).
   void Update(uint8_t op, std::string_view label, std::initializer_list<ByteView> payload);
+  void UpdateStreaming(uint8_t op, std::string_view label,
+                       const std::function<void(crypto::Sha256Stream&)>& payload);
   // Absorbs the challenge request and starts the stream of sampling words.
   void BeginChallenge(std::string_view label, uint8_t kind, uint64_t count, uint64_t bound);
   uint64_t NextWord();
