@@ -131,6 +131,12 @@ TEST(SumcheckTest, HonestProofsVerify) {
   ProveAndVerify(MakeInstance(4, {true, true}, {{0, 1, 0, 1, 0}, {1}}, 7));
   // a multilinear no term uses still gets its final value
   ProveAndVerify(MakeInstance(3, {true, true, false}, {{0, 1}}, 8));
+  // the largest degree, in every field combination, and a single variable
+  const std::vector<uint32_t> sixteen = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+  ProveAndVerify(MakeInstance(2, {true, true}, {sixteen}, 30));
+  ProveAndVerify(MakeInstance(2, {false, false}, {sixteen}, 31));
+  ProveAndVerify(MakeInstance(2, {true, false}, {sixteen, {1}}, 32));
+  ProveAndVerify(MakeInstance(1, {true, false}, {{0, 1}, {0}}, 33));
 }
 
 TEST(SumcheckTest, ProofIndependentOfThreadCount) {
