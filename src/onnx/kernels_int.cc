@@ -8,6 +8,7 @@
 // together with their zero point, which leaves every (w − zp) unchanged). Zero-point
 // corrections are applied exactly in int64, so results never depend on threads.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -143,6 +144,40 @@ inline int64_t Requantize(int64_t acc, const FixedMultiplier& f, int64_t zp, int
   return std::clamp<int64_t>(RoundShift(acc, f) + zp, lo, hi);
 }
 
+template <typename Q>
+void RequantizeSpan(const int32_t* acc, int64_t count, const FixedMultiplier& f, int64_t zp, int64_t lo, int64_t hi, Q* out) {
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<Q>(Requantize(acc[i], f, zp, lo, hi));
+}
+
+// y[r, n] = Requantize(acc[r, n]) with column n's multiplier (or the only one): rows × cols.
+void RequantizeRows(const int32_t* acc, int64_t rows, int64_t cols, const std::vector<FixedMultiplier>& mult,
+                    int64_t zp, int64_t lo, int64_t hi, Tensor& y, int threads) {
+  bool is_signed = y.dtype() == DType::kInt8;
+  uint8_t* out = y.mutable_bytes().data();
+  ParallelFor(rows, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t n = 0; n < cols; ++n) {
+        int64_t v = Requantize(acc[r * cols + n], mult[mult.size() == 1 ? 0 : n], zp, lo, hi);
+        out[r * cols + n] = is_signed ? static_cast<uint8_t>(static_cast<int8_t>(v)) : static_cast<uint8_t>(v);
+      }
+  }, 16);
+}
+
+// acc holds batch·maps planes of `pixels` accumulators; plane (n, m) uses map m's multiplier.
+void RequantizePlanes(const int32_t* acc, int64_t batch, int64_t maps, int64_t pixels,
+                      const std::vector<FixedMultiplier>& mult, int64_t zp, int64_t lo, int64_t hi, Tensor& y,
+                      int threads) {
+  bool is_signed = y.dtype() == DType::kInt8;
+  ParallelFor(batch * maps, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const FixedMultiplier& f = mult[mult.size() == 1 ? 0 : plane % maps];
+      const int32_t* src = acc + plane * pixels;
+      if (is_signed) RequantizeSpan(src, pixels, f, zp, lo, hi, y.data<int8_t>() + plane * pixels);
+      else RequantizeSpan(src, pixels, f, zp, lo, hi, y.data<uint8_t>() + plane * pixels);
+    }
+  }, 2);
+}
+
 // ---- Integer matrix product with zero points ----
 
 // Weights as int8 plus their (shifted) zero points, laid out [K, N] row-major.
@@ -152,37 +187,48 @@ struct IntWeights {
   std::vector<int64_t> col_sum;  // Σ_k b[k, n]
 };
 
-// acc[i, n] = Σ_k (a[i,k] − za)(b[k,n] − zb[n]) + bias[n], exactly; A is [M, K] row-major.
-// Returns an error if any accumulator leaves int32 (the spec's bound makes this unreachable
-// for K ≤ 2^15 and |bias| < 2^24).
+// acc[i, n] = Σ_k (a[i,k] − za)(b[k,n] − zb[n]) + bias[n], exactly; A is [M, K] row-major;
+// acc is [M, N] int32. Returns an error if any accumulator leaves int32 (the spec's bound
+// makes this unreachable for K ≤ 2^15 and |bias| < 2^24).
 Status IntMatMul(const Node& node, const Tensor& a_tensor, uint64_t a_offset, int64_t m_dim, int64_t k_dim, int64_t za,
-                 const IntWeights& w, int64_t n_dim, const int32_t* bias, int threads, std::vector<int64_t>& acc) {
+                 const IntWeights& w, int64_t n_dim, const int32_t* bias, int threads, std::vector<int32_t>& acc) {
   if (k_dim > kMaxReduction)
     return OutOfRange(node.Describe() + ": reduction length " + std::to_string(k_dim) + " exceeds " +
                       std::to_string(kMaxReduction));
-  std::vector<int32_t> c(static_cast<size_t>(m_dim * n_dim));
+  acc.resize(static_cast<size_t>(m_dim * n_dim));
   std::vector<int64_t> row_sum(static_cast<size_t>(m_dim), 0);
-  if (a_tensor.dtype() == DType::kUint8) {
-    const uint8_t* a = a_tensor.data<uint8_t>() + a_offset;
-    gemm::GemmU8S8S32(m_dim, n_dim, k_dim, a, k_dim, w.b.data(), n_dim, c.data(), n_dim, threads);
-    for (int64_t i = 0; i < m_dim; ++i)
-      for (int64_t k = 0; k < k_dim; ++k) row_sum[i] += a[i * k_dim + k];
+  bool is_u8 = a_tensor.dtype() == DType::kUint8;
+  if (is_u8) {
+    gemm::GemmU8S8S32(m_dim, n_dim, k_dim, a_tensor.data<uint8_t>() + a_offset, k_dim, w.b.data(), n_dim, acc.data(),
+                      n_dim, threads);
   } else {
-    const int8_t* a = a_tensor.data<int8_t>() + a_offset;
-    gemm::GemmS8S8S32(m_dim, n_dim, k_dim, a, k_dim, w.b.data(), n_dim, c.data(), n_dim, threads);
-    for (int64_t i = 0; i < m_dim; ++i)
-      for (int64_t k = 0; k < k_dim; ++k) row_sum[i] += a[i * k_dim + k];
+    gemm::GemmS8S8S32(m_dim, n_dim, k_dim, a_tensor.data<int8_t>() + a_offset, k_dim, w.b.data(), n_dim, acc.data(),
+                      n_dim, threads);
   }
-  acc.resize(c.size());
-  for (int64_t i = 0; i < m_dim; ++i)
-    for (int64_t n = 0; n < n_dim; ++n) {
-      int64_t zb = w.zp[n];
-      int64_t v = static_cast<int64_t>(c[i * n_dim + n]) - zb * row_sum[i] - za * w.col_sum[n] + k_dim * za * zb;
-      if (bias) v += bias[n];
-      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
-        return OutOfRange(node.Describe() + ": int32 accumulator overflow");
-      acc[i * n_dim + n] = v;
+  // Per column: everything that does not depend on the row, exactly in int64.
+  std::vector<int64_t> column_term(static_cast<size_t>(n_dim));
+  for (int64_t n = 0; n < n_dim; ++n)
+    column_term[n] = k_dim * za * w.zp[n] - za * w.col_sum[n] + (bias ? bias[n] : 0);
+  std::atomic<bool> overflow{false};
+  ParallelFor(m_dim, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t sum = 0;
+      if (is_u8) {
+        const uint8_t* row = a_tensor.data<uint8_t>() + a_offset + i * k_dim;
+        for (int64_t k = 0; k < k_dim; ++k) sum += row[k];
+      } else {
+        const int8_t* row = a_tensor.data<int8_t>() + a_offset + i * k_dim;
+        for (int64_t k = 0; k < k_dim; ++k) sum += row[k];
+      }
+      int32_t* c = acc.data() + i * n_dim;
+      for (int64_t n = 0; n < n_dim; ++n) {
+        int64_t v = static_cast<int64_t>(c[n]) - w.zp[n] * sum + column_term[n];
+        if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) overflow = true;
+        c[n] = static_cast<int32_t>(v);
+      }
     }
+  }, 8);
+  if (overflow) return OutOfRange(node.Describe() + ": int32 accumulator overflow");
   return Status::Ok();
 }
 
@@ -303,7 +349,7 @@ std::vector<int64_t> ConvOutShape(const ConvGeometry& g) {
 // Shared body of ConvInteger and QLinearConv: acc[n][map][pixel] exact, bias added.
 Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, const std::vector<int64_t>& zw,
                const Tensor* bias, const std::vector<IntWeights>* prepared, const KernelContext& ctx,
-               ConvGeometry& geometry, std::vector<int64_t>& acc) {
+               ConvGeometry& geometry, std::vector<int32_t>& acc) {
   if (x.rank() < 3 || w.rank() != x.rank())
     return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + " and W " + ShapeString(w.shape()) +
                            " must both be N×C×spatial");
@@ -329,11 +375,11 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
   int64_t cg = channels / group, mg = maps / group;
   int64_t k_dim = cg * g.k_h * g.k_w;
   int64_t pixels = g.out_h * g.out_w;
-  acc.assign(static_cast<size_t>(g.batch * maps * pixels), 0);
+  acc.resize(static_cast<size_t>(g.batch * maps * pixels));
   size_t elem = DTypeSize(x.dtype());
   // im2col rows of every image of the batch: one GEMM per group with M = batch · pixels.
   ASSIGN_OR_RETURN(Tensor col, Tensor::Make(x.dtype(), {g.batch * pixels, k_dim}));
-  std::vector<int64_t> part;
+  std::vector<int32_t> part;
   for (int64_t gi = 0; gi < group; ++gi) {
     // Weights of this group as [K, mg] (W is [maps, cg, kh, kw], i.e. n-major).
     IntWeights computed;
@@ -355,6 +401,16 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
         int64_t oh = p / g.out_w, ow = p % g.out_w;
         uint8_t* row = dst + static_cast<size_t>(r * k_dim) * elem;
         int64_t idx = 0;
+        int64_t ih0 = oh * g.stride_h - g.pad_top, iw0 = ow * g.stride_w - g.pad_left;
+        if (ih0 >= 0 && ih0 + (g.k_h - 1) * g.dil_h < g.in_h && iw0 >= 0 && iw0 + (g.k_w - 1) * g.dil_w < g.in_w) {
+          // Window entirely inside the image: no bounds checks.
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t kh = 0; kh < g.k_h; ++kh) {
+              const uint8_t* in_row = src + (c * g.in_h + ih0 + kh * g.dil_h) * g.in_w + iw0;
+              for (int64_t kw = 0; kw < g.k_w; ++kw) row[idx++] = in_row[kw * g.dil_w];
+            }
+          continue;
+        }
         for (int64_t c = 0; c < cg; ++c)
           for (int64_t kh = 0; kh < g.k_h; ++kh) {
             int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
@@ -367,10 +423,15 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
       }
     }, 16);
     RETURN_IF_ERROR(IntMatMul(node, col, 0, g.batch * pixels, k_dim, zx, *wq, mg, pb, ctx.threads, part));
-    for (int64_t n = 0; n < g.batch; ++n)
-      for (int64_t p = 0; p < pixels; ++p)
-        for (int64_t m = 0; m < mg; ++m)
-          acc[(n * maps + gi * mg + m) * pixels + p] = part[(n * pixels + p) * mg + m];
+    // [batch·pixels, mg] → acc[n][gi·mg + m][p]: one output plane per (image, map).
+    ParallelFor(g.batch * mg, ctx.threads, [&](int64_t begin, int64_t end) {
+      for (int64_t plane = begin; plane < end; ++plane) {
+        int64_t n = plane / mg, m = plane % mg;
+        int32_t* out_plane = acc.data() + (n * maps + gi * mg + m) * pixels;
+        const int32_t* src = part.data() + n * pixels * mg + m;
+        for (int64_t p = 0; p < pixels; ++p) out_plane[p] = src[p * mg];
+      }
+    }, 4);
   }
   geometry = g;
   return Status::Ok();
@@ -568,7 +629,7 @@ namespace {
 
 // Runs every batch of A·B with zero points; acc laid out like the output.
 Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Tensor& b, const std::vector<int64_t>& zb,
-                         const int32_t* bias, const KernelContext& ctx, MatMulPlan& plan, std::vector<int64_t>& acc) {
+                         const int32_t* bias, const KernelContext& ctx, MatMulPlan& plan, std::vector<int32_t>& acc) {
   const auto* prepared = dynamic_cast<const PreparedIntWeights*>(node.prepared.get());
   RETURN_IF_ERROR(NeedDType(node, a, "A", {DType::kInt8, DType::kUint8}));
   RETURN_IF_ERROR(NeedDType(node, b, "B", {DType::kInt8, DType::kUint8}));
@@ -577,7 +638,7 @@ Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Te
   const int64_t alo = alo_ahi_range.first, ahi = alo_ahi_range.second;
   if (za < alo || za > ahi) return InvalidArgument(node.Describe() + ": A zero point out of range");
   acc.assign(static_cast<size_t>(plan.batches * plan.m * plan.n), 0);
-  std::vector<int64_t> part;
+  std::vector<int32_t> part;
   IntWeights wq;
   for (int64_t batch = 0; batch < plan.batches; ++batch) {
     const IntWeights* use = &wq;
@@ -603,10 +664,10 @@ Status RunMatMulInteger(const Node& node, KernelInputs in, std::vector<Tensor>& 
   ASSIGN_OR_RETURN(std::vector<int64_t> zb, ReadZeroPoints(node, in.size() > 3 ? in[3] : nullptr, "b_zero_point"));
   RETURN_IF_ERROR(RequireScalarParam(node, za, "a_zero_point"));
   MatMulPlan plan;
-  std::vector<int64_t> acc;
+  std::vector<int32_t> acc;
   RETURN_IF_ERROR(MatMulIntegerCore(node, a, ScalarZeroPoint(za), b, zb, nullptr, ctx, plan, acc));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kInt32, plan.out_shape));
-  for (size_t i = 0; i < acc.size(); ++i) y.data<int32_t>()[i] = static_cast<int32_t>(acc[i]);
+  std::copy(acc.begin(), acc.end(), y.data<int32_t>());
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -627,7 +688,7 @@ Status RunQLinearMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& 
   if (in[2]->dtype() != a.dtype() || in[5]->dtype() != b.dtype() || !IsQuant(in[7]->dtype()))
     return InvalidArgument(node.Describe() + ": zero point dtypes must match their tensors");
   MatMulPlan plan;
-  std::vector<int64_t> acc;
+  std::vector<int32_t> acc;
   RETURN_IF_ERROR(MatMulIntegerCore(node, a, za[0], b, zb, nullptr, ctx, plan, acc));
   if (sb.size() != 1 && static_cast<int64_t>(sb.size()) != plan.n)
     return InvalidArgument(node.Describe() + ": b_scale must have 1 or " + std::to_string(plan.n) + " entries");
@@ -641,8 +702,7 @@ Status RunQLinearMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& 
   const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, plan.out_shape));
-  for (size_t i = 0; i < acc.size(); ++i)
-    StoreQuant(y, i, Requantize(acc[i], mult[mult.size() == 1 ? 0 : i % plan.n], zy[0], lo, hi));
+  RequantizeRows(acc.data(), static_cast<int64_t>(acc.size()) / plan.n, plan.n, mult, zy[0], lo, hi, y, ctx.threads);
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -658,10 +718,10 @@ Status RunConvInteger(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   ASSIGN_OR_RETURN(std::vector<int64_t> zw, ReadZeroPoints(node, in.size() > 3 ? in[3] : nullptr, "w_zero_point"));
   RETURN_IF_ERROR(RequireScalarParam(node, zx, "x_zero_point"));
   ConvGeometry g{};
-  std::vector<int64_t> acc;
+  std::vector<int32_t> acc;
   RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, nullptr, PreparedGroups(node), ctx, g, acc));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kInt32, ConvOutShape(g)));
-  for (size_t i = 0; i < acc.size(); ++i) y.data<int32_t>()[i] = static_cast<int32_t>(acc[i]);
+  std::copy(acc.begin(), acc.end(), y.data<int32_t>());
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -697,14 +757,11 @@ Status RunQLinearConv(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
   ConvGeometry g{};
-  std::vector<int64_t> acc;
+  std::vector<int32_t> acc;
   RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, PreparedGroups(node), ctx, g, acc));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, ConvOutShape(g)));
-  int64_t pixels = g.out_h * g.out_w;
-  for (size_t i = 0; i < acc.size(); ++i) {
-    int64_t map = (static_cast<int64_t>(i) / pixels) % g.maps;
-    StoreQuant(y, i, Requantize(acc[i], mult[mult.size() == 1 ? 0 : map], zy[0], lo, hi));
-  }
+  // acc is [batch·maps planes, pixels]; the multiplier is the plane's map's.
+  RequantizePlanes(acc.data(), g.batch, g.maps, g.out_h * g.out_w, mult, zy[0], lo, hi, y, ctx.threads);
   out[0] = std::move(y);
   return Status::Ok();
 }
