@@ -212,7 +212,7 @@ Status IntMatMul(const Node& node, const Tensor& a_tensor, uint64_t a_offset, in
   std::atomic<bool> overflow{false};
   ParallelFor(m_dim, threads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      int64_t sum = 0;
+      int32_t sum = 0;  // |sum| ≤ K · 255 < 2^23: int32 is exact and vectorises
       if (is_u8) {
         const uint8_t* row = a_tensor.data<uint8_t>() + a_offset + i * k_dim;
         for (int64_t k = 0; k < k_dim; ++k) sum += row[k];
@@ -222,7 +222,7 @@ Status IntMatMul(const Node& node, const Tensor& a_tensor, uint64_t a_offset, in
       }
       int32_t* c = acc.data() + i * n_dim;
       for (int64_t n = 0; n < n_dim; ++n) {
-        int64_t v = static_cast<int64_t>(c[n]) - w.zp[n] * sum + column_term[n];
+        int64_t v = static_cast<int64_t>(c[n]) - w.zp[n] * static_cast<int64_t>(sum) + column_term[n];
         if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()) overflow = true;
         c[n] = static_cast<int32_t>(v);
       }
@@ -788,6 +788,18 @@ Status RunMaxPoolAnyType(const Node& node, KernelInputs in, std::vector<Tensor>&
     for (int64_t plane = begin; plane < end; ++plane) {
       const uint8_t* src = px + plane * g.in_h * g.in_w;
       uint8_t* dst = py + plane * g.out_h * g.out_w;
+      if (!is_signed && g.k_h == 2 && g.k_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.dil_h == 1 &&
+          g.dil_w == 1 && g.pad_top == 0 && g.pad_left == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w) {
+        // The usual 2×2/2 pool with every window inside: no bounds checks.
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          const uint8_t* r0 = src + 2 * oh * g.in_w;
+          const uint8_t* r1 = r0 + g.in_w;
+          uint8_t* out = dst + oh * g.out_w;
+          for (int64_t ow = 0; ow < g.out_w; ++ow)
+            out[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+        }
+        continue;
+      }
       for (int64_t oh = 0; oh < g.out_h; ++oh)
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
           int best = -1000;  // every window holds at least one input element
