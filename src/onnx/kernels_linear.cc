@@ -10,6 +10,8 @@
 // im2col is used only when every weight is finite and the direct loop otherwise.
 // A NaN result is the canonical NaN (gemm::kCanonicalNaNBits).
 // Threads split output blocks, rows or channels only, so a thread never changes any sum.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -23,6 +25,22 @@ namespace lucid::onnx::internal {
 namespace {
 
 constexpr int64_t kMaxSpatialAttr = 1 << 20;  // stride, dilation, pad, kernel upper bound
+
+// Only functions carrying LUCID_AVX2 use AVX2 (intrinsics only, no library templates), and
+// they run only when HasAvx2(); each reproduces its scalar loop's operations per element.
+#define LUCID_AVX2 __attribute__((target("avx2")))
+
+bool HasAvx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return avx2;
+#else
+  return false;
+#endif
+}
 
 Status RequireFloat(const Node& node, const Tensor& t, std::string_view what) {
   if (t.dtype() != DType::kFloat32)
@@ -111,64 +129,208 @@ std::vector<int64_t> OutShape(const std::vector<int64_t>& x_shape, int64_t chann
   return {x_shape[0], channels, s.out_h, s.out_w};
 }
 
-Status PoolImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx, bool max) {
+// Pooling window rules (docs/formats/onnx-semantics.md): window positions in row-major
+// kernel order; max: acc = v > acc ? v : acc from −inf (so NaN never wins); average: a
+// left-to-right float sum divided by the count of positions inside the input (inside
+// input + pads with count_include_pad).
+
+// One 2-D plane, any window. Windows fully inside the input skip the bounds checks.
+template <bool kMax>
+void PoolPlane2D(const Spatial& s, bool include_pad, const float* src, float* dst) {
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    int64_t ih0 = oh * s.stride_h - s.pad_top;
+    bool rows_inside = ih0 >= 0 && ih0 + (s.k_h - 1) * s.dil_h < s.in_h;
+    for (int64_t ow = 0; ow < s.out_w; ++ow) {
+      float acc = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+      int64_t iw0 = ow * s.stride_w - s.pad_left;
+      if (rows_inside && iw0 >= 0 && iw0 + (s.k_w - 1) * s.dil_w < s.in_w) {
+        for (int64_t kh = 0; kh < s.k_h; ++kh) {
+          const float* line = src + (ih0 + kh * s.dil_h) * s.in_w + iw0;
+          for (int64_t kw = 0; kw < s.k_w; ++kw) {
+            float v = line[kw * s.dil_w];
+            acc = kMax ? (v > acc ? v : acc) : acc + v;
+          }
+        }
+        dst[oh * s.out_w + ow] = kMax ? acc : acc / static_cast<float>(s.k_h * s.k_w);
+        continue;
+      }
+      int64_t count = 0;
+      for (int64_t kh = 0; kh < s.k_h; ++kh) {
+        int64_t ih = ih0 + kh * s.dil_h;
+        bool row_in = ih >= 0 && ih < s.in_h;
+        bool row_in_pad = ih >= -s.pad_top && ih < s.in_h + s.pad_bottom;
+        for (int64_t kw = 0; kw < s.k_w; ++kw) {
+          int64_t iw = iw0 + kw * s.dil_w;
+          if (!kMax && include_pad && row_in_pad && iw >= -s.pad_left && iw < s.in_w + s.pad_right) ++count;
+          if (!row_in || iw < 0 || iw >= s.in_w) continue;
+          float v = src[ih * s.in_w + iw];
+          if (kMax) {
+            acc = v > acc ? v : acc;
+          } else {
+            acc = acc + v;
+            if (!include_pad) ++count;
+          }
+        }
+      }
+      dst[oh * s.out_w + ow] = kMax ? acc : acc / static_cast<float>(count);
+    }
+  }
+}
+
+// 2×2 max, stride 2, every window inside: 8 outputs per step. Lane i takes its four values
+// in window order through max_ps(v, acc), which is exactly v > acc ? v : acc (the second
+// operand is returned for NaN and equal values), so the bytes equal PoolPlane2D's.
+LUCID_AVX2 void MaxPool2x2Avx2(const Spatial& s, const float* src, float* dst) {
+  const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    const float* r0 = src + 2 * oh * s.in_w;
+    const float* r1 = r0 + s.in_w;
+    float* out = dst + oh * s.out_w;
+    int64_t ow = 0;
+    for (; ow + 8 <= s.out_w; ow += 8) {
+      __m256 a0 = _mm256_loadu_ps(r0 + 2 * ow), a1 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+      __m256 b0 = _mm256_loadu_ps(r1 + 2 * ow), b1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+      // Even / odd columns; lanes hold outputs 0 1 4 5 | 2 3 6 7 until the final permute.
+      __m256 acc = _mm256_max_ps(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)), neg_inf);
+      acc = _mm256_max_ps(_mm256_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)), acc);
+      acc = _mm256_max_ps(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), acc);
+      acc = _mm256_max_ps(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1)), acc);
+      acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
+      _mm256_storeu_ps(out + ow, acc);
+    }
+    for (; ow < s.out_w; ++ow) {
+      float acc = -std::numeric_limits<float>::infinity();
+      for (const float* line : {r0, r1})
+        for (int64_t kw = 0; kw < 2; ++kw) {
+          float v = line[2 * ow + kw];
+          acc = v > acc ? v : acc;
+        }
+      out[ow] = acc;
+    }
+  }
+}
+
+// One axis of an N-D pool.
+struct PoolAxis {
+  int64_t in, k, stride, dil, pad_begin, pad_end, out;
+};
+
+// Any number of spatial dims (3-D and up): the same rules, one window position at a time.
+template <bool kMax>
+void PoolPlaneND(const std::vector<PoolAxis>& axes, bool include_pad, const float* src, float* dst) {
+  size_t dims = axes.size();
+  std::vector<int64_t> in_stride(dims), out_index(dims, 0), k_index(dims, 0);
+  int64_t out_count = 1, k_count = 1;
+  for (size_t a = dims; a-- > 0;) {
+    in_stride[a] = a + 1 == dims ? 1 : in_stride[a + 1] * axes[a + 1].in;
+    out_count *= axes[a].out;
+    k_count *= axes[a].k;
+  }
+  auto advance = [&](std::vector<int64_t>& index, auto extent) {
+    for (size_t a = dims; a-- > 0;) {
+      if (++index[a] < extent(axes[a])) return;
+      index[a] = 0;
+    }
+  };
+  for (int64_t o = 0; o < out_count; ++o) {
+    float acc = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+    int64_t count = 0;
+    std::fill(k_index.begin(), k_index.end(), 0);
+    for (int64_t w = 0; w < k_count; ++w) {
+      bool inside = true, inside_pad = true;
+      int64_t offset = 0;
+      for (size_t a = 0; a < dims; ++a) {
+        const PoolAxis& ax = axes[a];
+        int64_t i = out_index[a] * ax.stride - ax.pad_begin + k_index[a] * ax.dil;
+        inside = inside && i >= 0 && i < ax.in;
+        inside_pad = inside_pad && i >= -ax.pad_begin && i < ax.in + ax.pad_end;
+        offset += i * in_stride[a];
+      }
+      if (!kMax && include_pad && inside_pad) ++count;
+      if (inside) {
+        float v = src[offset];
+        if (kMax) {
+          acc = v > acc ? v : acc;
+        } else {
+          acc = acc + v;
+          if (!include_pad) ++count;
+        }
+      }
+      advance(k_index, [](const PoolAxis& ax) { return ax.k; });
+    }
+    dst[o] = kMax ? acc : acc / static_cast<float>(count);
+    advance(out_index, [](const PoolAxis& ax) { return ax.out; });
+  }
+}
+
+Result<std::vector<PoolAxis>> PlanPoolAxes(const Node& node, const std::vector<int64_t>& x_shape) {
+  size_t dims = x_shape.size() - 2;
+  auto kernel = node.Ints("kernel_shape"), strides = node.Ints("strides"), dilations = node.Ints("dilations"),
+       pads = node.Ints("pads");
+  if (strides.empty()) strides.assign(dims, 1);
+  if (dilations.empty()) dilations.assign(dims, 1);
+  if (pads.empty()) pads.assign(2 * dims, 0);
+  if (kernel.size() != dims || strides.size() != dims || dilations.size() != dims || pads.size() != 2 * dims)
+    return InvalidArgument(node.Describe() + ": kernel_shape/strides/dilations/pads do not match " +
+                           std::to_string(dims) + " spatial dims");
+  std::string auto_pad = node.Str("auto_pad", "NOTSET");
+  bool ceil_mode = node.Int("ceil_mode", 0) != 0;
+  std::vector<PoolAxis> axes(dims);
+  for (size_t a = 0; a < dims; ++a) {
+    PoolAxis& ax = axes[a];
+    ax = {x_shape[a + 2], kernel[a], strides[a], dilations[a], pads[a], pads[a + dims], 0};
+    RETURN_IF_ERROR(WindowOutputSize(node, auto_pad, ceil_mode, ax.in, ax.k, ax.stride, ax.dil, ax.pad_begin,
+                                     ax.pad_end, ax.out));
+  }
+  return axes;
+}
+
+template <bool kMax>
+Status PoolImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& x = *in[0];
   RETURN_IF_ERROR(RequireFloat(node, x, "input"));
   if (x.rank() < 3) return InvalidArgument(node.Describe() + ": input must be N×C×spatial, got " + ShapeString(x.shape()));
+  bool include_pad = node.Int("count_include_pad", 0) != 0;
+  int64_t planes = x.shape()[0] * x.shape()[1];
+  const float* px = x.data<float>();
+  if (x.rank() > 4) {
+    ASSIGN_OR_RETURN(std::vector<PoolAxis> axes, PlanPoolAxes(node, x.shape()));
+    std::vector<int64_t> shape = {x.shape()[0], x.shape()[1]};
+    int64_t in_plane = 1, out_plane = 1, window = 1;
+    for (const PoolAxis& ax : axes) {
+      shape.push_back(ax.out);
+      in_plane *= ax.in;
+      out_plane *= ax.out;
+      window *= ax.k;
+    }
+    ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, shape));
+    float* py = y.data<float>();
+    ParallelFor(
+        planes, ctx.threads,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t p = begin; p < end; ++p) PoolPlaneND<kMax>(axes, include_pad, px + p * in_plane, py + p * out_plane);
+        },
+        std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, out_plane * window)));
+    out[0] = std::move(y);
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(Spatial s, PlanSpatial(node, x.shape(), node.Ints("kernel_shape"), node.Int("ceil_mode", 0) != 0));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, OutShape(x.shape(), x.shape()[1], s)));
-  bool include_pad = node.Int("count_include_pad", 0) != 0;
-  const float* px = x.data<float>();
   float* py = y.data<float>();
-  int64_t planes = x.shape()[0] * x.shape()[1];
-  // Small pools finish before a thread would start.
-  int threads = planes * s.out_h * s.out_w * s.k_h * s.k_w < (int64_t{1} << 16) ? 1 : ctx.threads;
-  ParallelFor(planes, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const float* src = px + plane * s.in_h * s.in_w;
-      float* dst = py + plane * s.out_h * s.out_w;
-      for (int64_t oh = 0; oh < s.out_h; ++oh) {
-        int64_t ih0 = oh * s.stride_h - s.pad_top;
-        bool rows_inside = ih0 >= 0 && ih0 + (s.k_h - 1) * s.dil_h < s.in_h;
-        for (int64_t ow = 0; ow < s.out_w; ++ow) {
-          float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
-          int64_t iw0 = ow * s.stride_w - s.pad_left;
-          if (rows_inside && iw0 >= 0 && iw0 + (s.k_w - 1) * s.dil_w < s.in_w) {
-            // Window fully inside: same scan, no bounds checks; every position counts.
-            for (int64_t kh = 0; kh < s.k_h; ++kh) {
-              const float* line = src + (ih0 + kh * s.dil_h) * s.in_w + iw0;
-              for (int64_t kw = 0; kw < s.k_w; ++kw) {
-                float v = line[kw * s.dil_w];
-                acc = max ? (v > acc ? v : acc) : acc + v;
-              }
-            }
-            dst[oh * s.out_w + ow] = max ? acc : acc / static_cast<float>(s.k_h * s.k_w);
-            continue;
-          }
-          int64_t count = 0;
-          for (int64_t kh = 0; kh < s.k_h; ++kh) {
-            int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
-            bool row_in = ih >= 0 && ih < s.in_h;
-            bool row_in_pad = ih >= -s.pad_top && ih < s.in_h + s.pad_bottom;
-            for (int64_t kw = 0; kw < s.k_w; ++kw) {
-              int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dil_w;
-              bool inside = row_in && iw >= 0 && iw < s.in_w;
-              if (include_pad && row_in_pad && iw >= -s.pad_left && iw < s.in_w + s.pad_right) ++count;
-              if (!inside) continue;
-              float v = src[ih * s.in_w + iw];
-              if (max) {
-                acc = v > acc ? v : acc;
-              } else {
-                acc = acc + v;
-                if (!include_pad) ++count;
-              }
-            }
-          }
-          dst[oh * s.out_w + ow] = max ? acc : acc / static_cast<float>(count);
+  bool max2x2 = kMax && HasAvx2() && s.k_h == 2 && s.k_w == 2 && s.stride_h == 2 && s.stride_w == 2 &&
+                s.dil_h == 1 && s.dil_w == 1 && s.pad_top == 0 && s.pad_left == 0 && 2 * s.out_h <= s.in_h &&
+                2 * s.out_w <= s.in_w;
+  int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  // Small pools finish before a thread would wake up.
+  ParallelFor(
+      planes, ctx.threads,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) {
+          if (max2x2) MaxPool2x2Avx2(s, px + p * in_plane, py + p * out_plane);
+          else PoolPlane2D<kMax>(s, include_pad, px + p * in_plane, py + p * out_plane);
         }
-      }
-    }
-  });
+      },
+      std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, out_plane * s.k_h * s.k_w)));
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -249,24 +411,72 @@ void Im2col(const Spatial& s, int64_t channels, const float* x, float* col) {
       }
 }
 
-// y[n, g·mpg + m, :] = W_g[m, :] · col(x[n, g]) for every (batch, group), no bias.
-void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, float* py, int threads) {
+// dst[i] = Canonical(dst[i] + *bias) (or Canonical(dst[i]) without bias) over n floats.
+LUCID_AVX2 void BiasCanonicalAvx2(float* dst, int64_t n, const float* bias) {
+  const __m256 canonical = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(gemm::kCanonicalNaNBits)));
+  const __m256 b = _mm256_set1_ps(bias ? *bias : 0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(dst + i);
+    if (bias) v = _mm256_add_ps(v, b);
+    _mm256_storeu_ps(dst + i, _mm256_blendv_ps(v, canonical, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  }
+  for (; i < n; ++i) {
+    float v = bias ? dst[i] + *bias : dst[i];
+    dst[i] = v == v ? v : std::bit_cast<float>(gemm::kCanonicalNaNBits);
+  }
+}
+
+// dst[i] = Canonical(dst[i] + row[i]) (or Canonical(dst[i]) without row) over n floats.
+LUCID_AVX2 void AddRowCanonicalAvx2(float* dst, int64_t n, const float* row) {
+  const __m256 canonical = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(gemm::kCanonicalNaNBits)));
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(dst + i);
+    if (row) v = _mm256_add_ps(v, _mm256_loadu_ps(row + i));
+    _mm256_storeu_ps(dst + i, _mm256_blendv_ps(v, canonical, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+  }
+  for (; i < n; ++i) {
+    float v = row ? dst[i] + row[i] : dst[i];
+    dst[i] = v == v ? v : std::bit_cast<float>(gemm::kCanonicalNaNBits);
+  }
+}
+
+void AddRowCanonical(float* dst, int64_t n, const float* row) {
+  if (HasAvx2()) return AddRowCanonicalAvx2(dst, n, row);
+  for (int64_t i = 0; i < n; ++i) dst[i] = Canonical(row ? dst[i] + row[i] : dst[i]);
+}
+
+void BiasCanonical(float* dst, int64_t n, const float* bias) {
+  if (HasAvx2()) return BiasCanonicalAvx2(dst, n, bias);
+  for (int64_t i = 0; i < n; ++i) dst[i] = Canonical(bias ? dst[i] + *bias : dst[i]);
+}
+
+// y[n, g·mpg + m, :] = W_g[m, :] · col(x[n, g]) + bias[g·mpg + m] for every (batch,
+// group), canonical NaN; the bias pass runs right after each GEMM, while its rows are hot.
+void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, const float* pb, float* py, int threads) {
   const Spatial& s = geo.s;
   int64_t cpg = geo.channels_per_group(), mpg = geo.maps_per_group(), plane = geo.plane(), depth = geo.depth();
   // A 1×1, stride-1, unpadded kernel reads x as it is laid out: no copy needed.
   bool pointwise = s.k_h == 1 && s.k_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
                    s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
-  ForEachGemm(geo.batch * geo.group, threads, [&](int64_t job, int gemm_threads) {
-    int64_t n = job / geo.group, g = job % geo.group;
-    const float* x = px + (n * geo.channels + g * cpg) * s.in_h * s.in_w;
-    std::unique_ptr<float[]> col;  // not value-initialised: Im2col writes every element
-    if (!pointwise) {
-      col.reset(new float[static_cast<size_t>(depth * plane)]);
-      Im2col(s, cpg, x, col.get());
-      x = col.get();
+  int64_t jobs = geo.batch * geo.group;
+  // Jobs on separate threads when there are enough, else one by one with threaded GEMMs;
+  // each chunk of jobs reuses one im2col buffer (not value-initialised: Im2col writes it all).
+  bool split_jobs = jobs >= threads && jobs > 1;
+  ParallelFor(jobs, split_jobs ? threads : 1, [&](int64_t begin, int64_t end) {
+    std::unique_ptr<float[]> col(pointwise ? nullptr : new float[static_cast<size_t>(depth * plane)]);
+    for (int64_t job = begin; job < end; ++job) {
+      int64_t n = job / geo.group, g = job % geo.group;
+      const float* x = px + (n * geo.channels + g * cpg) * s.in_h * s.in_w;
+      if (!pointwise) {
+        Im2col(s, cpg, x, col.get());
+        x = col.get();
+      }
+      float* y = py + (n * geo.maps + g * mpg) * plane;
+      gemm::GemmF32(mpg, plane, depth, pw + g * mpg * depth, depth, x, plane, y, plane, split_jobs ? 1 : threads);
+      for (int64_t m = 0; m < mpg; ++m) BiasCanonical(y + m * plane, plane, pb ? pb + g * mpg + m : nullptr);
     }
-    gemm::GemmF32(mpg, plane, depth, pw + g * mpg * depth, depth, x, plane, py + (n * geo.maps + g * mpg) * plane, plane,
-                  gemm_threads);
   });
 }
 
@@ -363,6 +573,12 @@ Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
   float* py = y.data<float>();
   const float* pc = c ? c->data<float>() : nullptr;
   gemm::GemmF32(m_dim, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
+  if (alpha == 1.0f && (!pc || (beta == 1.0f && c_rows == 1 && c_cols == n_dim))) {
+    // 1·acc and 1·c are exact, so this is the general formula below without the products.
+    for (int64_t m = 0; m < m_dim; ++m) AddRowCanonical(py + m * n_dim, n_dim, pc);
+    out[0] = std::move(y);
+    return Status::Ok();
+  }
   // y = alpha * acc + beta * c, each product rounded, then the sum.
   for (int64_t m = 0; m < m_dim; ++m)
     for (int64_t n = 0; n < n_dim; ++n) {
@@ -425,6 +641,13 @@ Status RunMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& out, co
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   float* py = y.data<float>();
+  if (Product(batch_b, 0, batch_b.size()) == 1 && Product(batch_a, 0, batch_a.size()) == batches) {
+    // One B for every batch and A's batches back to back: the batches are the rows of one
+    // (batches·m)×k matrix, and each output element is still the same single dot product.
+    gemm::GemmF32(static_cast<int64_t>(batches) * m_dim, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
+    out[0] = std::move(y);
+    return Status::Ok();
+  }
   ForEachGemm(static_cast<int64_t>(batches), ctx.threads, [&](int64_t bi, int threads) {
     gemm::GemmF32(m_dim, n_dim, k_dim, pa + a_off[bi], k_dim, pb + b_off[bi], n_dim, py + bi * m_dim * n_dim, n_dim,
                   threads);
@@ -488,25 +711,21 @@ Status RunConv(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
   ConvGeometry geo{s, batch, channels, maps, group};
   bool finite_weights = std::all_of(pw, pw + w.num_elements(), [](float v) { return std::isfinite(v); });
   if (finite_weights) {
-    ConvIm2col(geo, px, pw, py, ctx.threads);
+    ConvIm2col(geo, px, pw, pb, py, ctx.threads);
   } else {
     ConvDirect(geo, px, pw, py, ctx.threads);
-  }
-  int64_t plane = s.out_h * s.out_w;
-  for (int64_t job = 0; job < batch * maps; ++job) {  // one pass over y: not worth a thread
-    float* dst = py + job * plane;
-    float bias_m = pb ? pb[job % maps] : 0.0f;
-    for (int64_t i = 0; i < plane; ++i) dst[i] = Canonical(pb ? dst[i] + bias_m : dst[i]);
+    int64_t plane = s.out_h * s.out_w;
+    for (int64_t job = 0; job < batch * maps; ++job) BiasCanonical(py + job * plane, plane, pb ? pb + job % maps : nullptr);
   }
   out[0] = std::move(y);
   return Status::Ok();
 }
 
 Status RunMaxPool(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
-  return PoolImpl(n, in, out, ctx, true);
+  return PoolImpl<true>(n, in, out, ctx);
 }
 Status RunAveragePool(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
-  return PoolImpl(n, in, out, ctx, false);
+  return PoolImpl<false>(n, in, out, ctx);
 }
 
 namespace {

@@ -218,28 +218,55 @@ TEST(LinearFast, MatMulMatchesCanonicalLoop) {
   }
 }
 
+TEST(LinearFast, MatMulWithSharedBMatchesCanonicalLoop) {
+  // A with batch dims and one B for all of them (the Linear layers of a transformer): the
+  // batches become rows of one GEMM, which must not change any element.
+  std::mt19937 rng(15);
+  struct Case {
+    std::vector<int64_t> a, b;
+  };
+  std::vector<Case> cases = {{{2, 3, 5, 7}, {7, 9}}, {{4, 64, 33}, {33, 40}}, {{2, 3, 5, 7}, {1, 1, 7, 9}},
+                             {{3, 1, 17}, {17, 1}}};
+  for (const Case& c : cases) {
+    auto proto = OneNode("MatMul", {{"a", c.a}, {"b", c.b}});
+    TensorMap in{{"a", Random(c.a, rng)}, {"b", Random(c.b, rng)}};
+    in.at("a").data<float>()[1] = std::numeric_limits<float>::quiet_NaN();
+    int64_t m = c.a[c.a.size() - 2], k = c.a.back(), n = c.b.back();
+    int64_t batches = static_cast<int64_t>(in.at("a").num_elements()) / (m * k);
+    auto want = MatMulCanonical(in.at("a"), in.at("b"), batches, 1, m, k, n);
+    ExpectRuns(proto, in, want, "shared-B matmul m=" + std::to_string(m) + " k=" + std::to_string(k));
+  }
+}
+
 TEST(LinearFast, GemmMatchesCanonicalLoop) {
   std::mt19937 rng(13);
-  for (int trans = 0; trans < 4; ++trans) {
-    bool ta = trans & 1, tb = trans & 2;
+  // Cases 0-3: alpha/beta products; 4-5: alpha = beta = 1 (the bias-row path); 6: no C.
+  for (int c = 0; c < 7; ++c) {
+    bool ta = c & 1, tb = c & 2, unit = c >= 4, has_c = c != 6;
     int64_t m = 1 + rng() % 40, k = 1 + rng() % 300, n = 1 + rng() % 70;
     std::vector<int64_t> as = ta ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k};
     std::vector<int64_t> bs = tb ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
-    auto proto = OneNode("Gemm", {{"a", as}, {"b", bs}, {"c", {n}}});
+    auto proto = has_c ? OneNode("Gemm", {{"a", as}, {"b", bs}, {"c", {n}}}) : OneNode("Gemm", {{"a", as}, {"b", bs}});
     SetInt(proto, "transA", ta);
     SetInt(proto, "transB", tb);
-    SetFloat(proto, "alpha", 0.75f);
-    SetFloat(proto, "beta", -1.25f);
-    TensorMap in{{"a", Random(as, rng)}, {"b", Random(bs, rng)}, {"c", Random({n}, rng)}};
-    const float *pa = in.at("a").data<float>(), *pb = in.at("b").data<float>(), *pc = in.at("c").data<float>();
+    float alpha = unit ? 1.0f : 0.75f, beta = unit ? 1.0f : -1.25f;
+    SetFloat(proto, "alpha", alpha);
+    SetFloat(proto, "beta", beta);
+    TensorMap in{{"a", Random(as, rng)}, {"b", Random(bs, rng)}};
+    if (has_c) in.emplace("c", Random({n}, rng));
+    // Overflow to inf and inf − inf = NaN in the bias sum: the result must be canonical.
+    in.at("a").data<float>()[0] = std::numeric_limits<float>::infinity();
+    if (has_c) in.at("c").data<float>()[0] = -std::numeric_limits<float>::infinity();
+    const float *pa = in.at("a").data<float>(), *pb = in.at("b").data<float>();
+    const float* pc = has_c ? in.at("c").data<float>() : nullptr;
     std::vector<float> want;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         float acc = 0.0f;
         for (int64_t p = 0; p < k; ++p) acc = acc + (ta ? pa[p * m + i] : pa[i * k + p]) * (tb ? pb[j * k + p] : pb[p * n + j]);
-        want.push_back(Canon(0.75f * acc + -1.25f * pc[j]));
+        want.push_back(Canon(pc ? alpha * acc + beta * pc[j] : alpha * acc));
       }
-    ExpectRuns(proto, in, want, "gemm trans=" + std::to_string(trans));
+    ExpectRuns(proto, in, want, "gemm case " + std::to_string(c));
   }
 }
 
@@ -289,6 +316,108 @@ TEST(LinearFast, PoolingMatchesCanonicalLoop) {
     TensorMap in{{"x", Random({k.n, k.c, k.h, k.w}, rng)}};
     ExpectRuns(proto, in, PoolCanonical(max, include_pad, k, in.at("x")), "pool case " + std::to_string(i));
   }
+}
+
+TEST(LinearFast, MaxPool2x2SpecialValuesMatchCanonicalLoop) {
+  // The vectorised 2×2 / stride-2 max: NaN never wins, ±0 keep the first seen, −inf and
+  // all-NaN windows; widths cover whole vectors, tails and odd (dropped) last columns.
+  std::mt19937 rng(16);
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), -0.0f, 0.0f,
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+  for (int64_t w : {2, 15, 16, 17, 33, 40}) {
+    ConvCase k{2, 3, 7, w, 0, 2, 2, 1, 2, 2, 1, 1, 0, 0, 0, 0};
+    auto proto = OneNode("MaxPool", {{"x", {k.n, k.c, k.h, k.w}}});
+    SetInts(proto, "kernel_shape", {2, 2});
+    SetInts(proto, "strides", {2, 2});
+    TensorMap in{{"x", Random({k.n, k.c, k.h, k.w}, rng)}};
+    float* px = in.at("x").data<float>();
+    for (uint64_t i = 0; i < in.at("x").num_elements(); ++i)
+      if (rng() % 3 == 0) px[i] = specials[rng() % 5];
+    for (int64_t i : {int64_t{0}, int64_t{1}, w, w + 1}) px[i] = std::numeric_limits<float>::quiet_NaN();  // all-NaN window
+    auto want = PoolCanonical(true, false, k, in.at("x"));
+    EXPECT_EQ(std::bit_cast<uint32_t>(want[0]), std::bit_cast<uint32_t>(-std::numeric_limits<float>::infinity()));
+    ExpectRuns(proto, in, want, "maxpool 2x2 w=" + std::to_string(w));
+  }
+}
+
+// The canonical N-D pooling loop: output and window positions in row-major order.
+std::vector<float> PoolCanonicalND(bool max, bool include_pad, const std::vector<int64_t>& shape,
+                                   const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                                   const std::vector<int64_t>& pads, const Tensor& x) {
+  size_t dims = kernel.size();
+  std::vector<int64_t> out(dims);
+  int64_t planes = shape[0] * shape[1], in_plane = 1, out_plane = 1, window = 1;
+  for (size_t a = 0; a < dims; ++a) {
+    out[a] = (shape[a + 2] + pads[a] + pads[a + dims] - kernel[a]) / strides[a] + 1;
+    in_plane *= shape[a + 2];
+    out_plane *= out[a];
+    window *= kernel[a];
+  }
+  std::vector<float> y;
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t o = 0; o < out_plane; ++o) {
+      float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+      int64_t count = 0;
+      for (int64_t w = 0; w < window; ++w) {
+        int64_t orest = o, wrest = w, offset = 0, stride = 1;
+        bool inside = true, inside_pad = true;
+        for (size_t a = dims; a-- > 0;) {
+          int64_t oi = orest % out[a], wi = wrest % kernel[a];
+          orest /= out[a];
+          wrest /= kernel[a];
+          int64_t i = oi * strides[a] - pads[a] + wi;
+          inside = inside && i >= 0 && i < shape[a + 2];
+          inside_pad = inside_pad && i >= -pads[a] && i < shape[a + 2] + pads[a + dims];
+          offset += i * stride;
+          stride *= shape[a + 2];
+        }
+        if (!max && include_pad && inside_pad) ++count;
+        if (!inside) continue;
+        float v = x.data<float>()[p * in_plane + offset];
+        if (max) {
+          acc = v > acc ? v : acc;
+        } else {
+          acc = acc + v;
+          if (!include_pad) ++count;
+        }
+      }
+      y.push_back(max ? acc : acc / static_cast<float>(count));
+    }
+  return y;
+}
+
+TEST(LinearFast, Pool3DMatchesCanonicalLoop) {
+  std::mt19937 rng(17);
+  for (int i = 0; i < 12; ++i) {
+    std::vector<int64_t> shape = {1 + int64_t(rng() % 2), 1 + int64_t(rng() % 3)}, kernel, strides, pads(6);
+    for (int a = 0; a < 3; ++a) {
+      shape.push_back(3 + rng() % 6);
+      kernel.push_back(1 + rng() % 3);
+      strides.push_back(1 + rng() % 2);
+    }
+    for (int a = 0; a < 6; ++a) pads[a] = int64_t(rng() % kernel[a % 3]);
+    bool max = i % 2 == 0, include_pad = i % 4 == 1;
+    auto proto = OneNode(max ? "MaxPool" : "AveragePool", {{"x", shape}}, max ? 13 : 19);
+    SetInts(proto, "kernel_shape", kernel);
+    SetInts(proto, "strides", strides);
+    SetInts(proto, "pads", pads);
+    if (!max) SetInt(proto, "count_include_pad", include_pad);
+    TensorMap in{{"x", Random(shape, rng)}};
+    in.at("x").data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+    ExpectRuns(proto, in, PoolCanonicalND(max, include_pad, shape, kernel, strides, pads, in.at("x")),
+               "3-D pool case " + std::to_string(i));
+  }
+}
+
+TEST(LinearFast, Pool3DRefusesMismatchedAttributes) {
+  auto proto = OneNode("MaxPool", {{"x", {1, 1, 4, 4, 4}}});
+  SetInts(proto, "kernel_shape", {2, 2});  // two dims for a 3-D input
+  auto model = Model::Load(ToBytes(proto.SerializeAsString()));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  TensorMap in{{"x", *Tensor::Make(DType::kFloat32, {1, 1, 4, 4, 4})}};
+  auto out = (*model)->Run(in, RunOptions{1});
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().ToString().find("spatial dims"), std::string::npos) << out.status().ToString();
 }
 
 }  // namespace
