@@ -377,6 +377,21 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
   int64_t pixels = g.out_h * g.out_w;
   acc.resize(static_cast<size_t>(g.batch * maps * pixels));
   size_t elem = DTypeSize(x.dtype());
+  if (group == 1 && pixels == 1 && g.in_h == 1 && g.in_w == 1 && g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 &&
+      g.pad_left == 0) {
+    // A 1×1 conv on 1×1 images is a matrix product: x is already [batch, K] and the
+    // accumulators come out as [batch, maps] = [batch, maps, 1].
+    IntWeights computed;
+    const IntWeights* wq = prepared ? &(*prepared)[0] : nullptr;
+    if (wq == nullptr) {
+      ASSIGN_OR_RETURN(computed, PrepareWeights(node, w, 0, k_dim, maps, true, zw));
+      wq = &computed;
+    }
+    RETURN_IF_ERROR(IntMatMul(node, x, 0, g.batch, k_dim, zx, *wq, maps, bias ? bias->data<int32_t>() : nullptr,
+                              ctx.threads, acc));
+    geometry = g;
+    return Status::Ok();
+  }
   // im2col rows of every image of the batch: one GEMM per group with M = batch · pixels.
   ASSIGN_OR_RETURN(Tensor col, Tensor::Make(x.dtype(), {g.batch * pixels, k_dim}));
   std::vector<int32_t> part;
@@ -761,7 +776,10 @@ Status RunQLinearConv(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, PreparedGroups(node), ctx, g, acc));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, ConvOutShape(g)));
   // acc is [batch·maps planes, pixels]; the multiplier is the plane's map's.
-  RequantizePlanes(acc.data(), g.batch, g.maps, g.out_h * g.out_w, mult, zy[0], lo, hi, y, ctx.threads);
+  if (g.out_h * g.out_w == 1)
+    RequantizeRows(acc.data(), g.batch, g.maps, mult, zy[0], lo, hi, y, ctx.threads);
+  else
+    RequantizePlanes(acc.data(), g.batch, g.maps, g.out_h * g.out_w, mult, zy[0], lo, hi, y, ctx.threads);
   out[0] = std::move(y);
   return Status::Ok();
 }

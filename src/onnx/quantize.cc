@@ -114,10 +114,11 @@ float FloatAttr(const NodeProto& n, const std::string& name, float fallback) {
 
 // Whether the rewrite turns this node into QLinearConv (constant weights, plain form).
 bool Quantizable(const GraphProto& g, const NodeProto& n) {
-  if (n.op_type() != "Conv" && n.op_type() != "Gemm") return false;
+  if (n.op_type() != "Conv" && n.op_type() != "Gemm" && n.op_type() != "MatMul") return false;
   if (n.input_size() < 2) return false;
   const TensorProto* w = FindInitializer(g, n.input(1));
   if (w == nullptr || w->data_type() != TensorProto::FLOAT) return false;
+  if (n.op_type() == "MatMul") return w->dims_size() == 2;  // x [..., K] · W [K, N]
   if (n.input_size() > 2 && !n.input(2).empty()) {
     const TensorProto* b = FindInitializer(g, n.input(2));
     if (b == nullptr || b->data_type() != TensorProto::FLOAT || b->dims_size() != 1) return false;
@@ -126,6 +127,34 @@ bool Quantizable(const GraphProto& g, const NodeProto& n) {
     return w->dims_size() == 2 && IntAttr(n, "transA", 0) == 0 && FloatAttr(n, "alpha", 1.0f) == 1.0f &&
            FloatAttr(n, "beta", 1.0f) == 1.0f;
   return w->dims_size() == 4 || w->dims_size() == 3;
+}
+
+// A MatMul's bias: the sole consumer Add whose other input is a float [N] initializer.
+const NodeProto* BiasAdd(const GraphProto& g, const NodeProto& matmul) {
+  const NodeProto* add = SoleConsumer(g, matmul.output(0));
+  if (add == nullptr || add->op_type() != "Add" || add->input_size() != 2) return nullptr;
+  const std::string& other = add->input(0) == matmul.output(0) ? add->input(1) : add->input(0);
+  const TensorProto* b = FindInitializer(g, other);
+  const TensorProto* w = FindInitializer(g, matmul.input(1));
+  if (b == nullptr || w == nullptr || b->data_type() != TensorProto::FLOAT || b->dims_size() != 1 ||
+      b->dims(0) != w->dims(1))
+    return nullptr;
+  return add;
+}
+
+// The nodes folded into a quantizable node's QLinearConv: a MatMul's bias Add, then a Relu.
+std::vector<const NodeProto*> FusedChain(const GraphProto& g, const NodeProto& n) {
+  std::vector<const NodeProto*> chain;
+  std::string out = n.output(0);
+  if (n.op_type() == "MatMul") {
+    if (const NodeProto* add = BiasAdd(g, n)) {
+      chain.push_back(add);
+      out = add->output(0);
+    }
+  }
+  const NodeProto* relu = SoleConsumer(g, out);
+  if (relu && relu->op_type() == "Relu") chain.push_back(relu);
+  return chain;
 }
 
 // Ops that act on uint8 tensors unchanged and keep the input's scale and zero point.
@@ -185,13 +214,14 @@ class Rewriter {
       if (skip.count(node.name() + "#" + std::to_string(index))) continue;
       if (Quantizable(in_, node)) {
         std::string out_name = node.output(0);
-        const NodeProto* relu = SoleConsumer(in_, out_name);
-        if (relu && relu->op_type() == "Relu") {
-          out_name = relu->output(0);
+        const NodeProto* bias_add = nullptr;
+        for (const NodeProto* fused : FusedChain(in_, node)) {
+          out_name = fused->output(0);
+          if (fused->op_type() == "Add") bias_add = fused;
           for (int j = 0; j < in_.node_size(); ++j)
-            if (&in_.node(j) == relu) skip.insert(relu->name() + "#" + std::to_string(j));
+            if (&in_.node(j) == fused) skip.insert(fused->name() + "#" + std::to_string(j));
         }
-        RETURN_IF_ERROR(EmitQLinearConv(node, out_name, index));
+        RETURN_IF_ERROR(EmitQLinearConv(node, out_name, index, bias_add));
         quantized.push_back(node.name().empty() ? node.op_type() + "#" + std::to_string(index) : node.name());
         continue;
       }
@@ -254,14 +284,16 @@ class Rewriter {
     return QName(name);
   }
 
-  Status EmitQLinearConv(const NodeProto& node, const std::string& out_name, int index) {
+  // Conv → QLinearConv; Gemm and MatMul (+ bias Add) → 1×1 QLinearConv between Reshapes.
+  Status EmitQLinearConv(const NodeProto& node, const std::string& out_name, int index, const NodeProto* bias_add) {
     const std::string tag = "n" + std::to_string(index);
     const TensorProto& w = *FindInitializer(in_, node.input(1));
     ASSIGN_OR_RETURN(std::vector<float> wf, FloatData(w));
-    bool gemm = node.op_type() == "Gemm";
+    bool matmul = node.op_type() == "MatMul";
+    bool gemm = node.op_type() == "Gemm" || matmul;
     std::vector<int64_t> wdims(w.dims().begin(), w.dims().end());
     if (gemm) {  // → [M, K, 1, 1]
-      if (IntAttr(node, "transB", 0) == 0) {
+      if (matmul || IntAttr(node, "transB", 0) == 0) {
         std::vector<float> t(wf.size());
         for (int64_t k = 0; k < wdims[0]; ++k)
           for (int64_t m = 0; m < wdims[1]; ++m) t[m * wdims[0] + k] = wf[k * wdims[1] + m];
@@ -303,8 +335,10 @@ class Rewriter {
     AddInitializer<float>(out_, tag + "_w_scale", TensorProto::FLOAT, {maps}, w_scale);
     AddInitializer<int8_t>(out_, tag + "_w_zp", TensorProto::INT8, {maps}, std::vector<int8_t>(maps, 0));
     inputs = {x_in, xs + "_scale", xs + "_zp", tag + "_w", tag + "_w_scale", tag + "_w_zp", ys + "_scale", ys + "_zp"};
-    if (node.input_size() > 2 && !node.input(2).empty()) {
-      ASSIGN_OR_RETURN(std::vector<float> bf, FloatData(*FindInitializer(in_, node.input(2))));
+    std::string bias_name = node.input_size() > 2 ? node.input(2) : "";
+    if (bias_add != nullptr) bias_name = bias_add->input(0) == node.output(0) ? bias_add->input(1) : bias_add->input(0);
+    if (!bias_name.empty()) {
+      ASSIGN_OR_RETURN(std::vector<float> bf, FloatData(*FindInitializer(in_, bias_name)));
       if (static_cast<int64_t>(bf.size()) != maps) return InvalidArgument("bias of " + node.name() + " has a wrong size");
       std::vector<int32_t> bq(maps);
       for (int64_t m = 0; m < maps; ++m) {
@@ -319,7 +353,20 @@ class Rewriter {
     if (!gemm) {
       for (const auto& a : node.attribute()) *conv->add_attribute() = a;
     }
-    if (gemm) {
+    if (matmul) {
+      // Back to x's leading dims: Concat(Shape(x)[:-1], [N]) (MatMul inputs may have any rank ≥ 2).
+      AddNode(out_, "Shape", {xq}, {tag + "_xshape"}, tag + "_shape");
+      AddInitializer<int64_t>(out_, tag + "_start", TensorProto::INT64, {1}, {0});
+      AddInitializer<int64_t>(out_, tag + "_end", TensorProto::INT64, {1}, {-1});
+      AddNode(out_, "Slice", {tag + "_xshape", tag + "_start", tag + "_end"}, {tag + "_lead"}, tag + "_lead");
+      AddInitializer<int64_t>(out_, tag + "_n", TensorProto::INT64, {1}, {maps});
+      NodeProto* concat = AddNode(out_, "Concat", {tag + "_lead", tag + "_n"}, {tag + "_yshape"}, tag + "_yshape");
+      auto* axis = concat->add_attribute();
+      axis->set_name("axis");
+      axis->set_type(::onnx::AttributeProto::INT);
+      axis->set_i(0);
+      AddNode(out_, "Reshape", {conv_out, tag + "_yshape"}, {QName(out_name)}, tag + "_reshape_out");
+    } else if (gemm) {
       AddInitializer<int64_t>(out_, tag + "_shape2", TensorProto::INT64, {2}, {-1, maps});
       AddNode(out_, "Reshape", {conv_out, tag + "_shape2"}, {QName(out_name)}, tag + "_reshape_out");
     }
@@ -356,10 +403,9 @@ Result<QuantizeResult> QuantizeStatic(ByteView float_model, const std::vector<Te
     if (!Quantizable(graph, n)) continue;
     wanted.insert(n.input(0));
     wanted.insert(n.output(0));
-    const NodeProto* relu = SoleConsumer(graph, n.output(0));
-    if (relu && relu->op_type() == "Relu") wanted.insert(relu->output(0));
+    for (const NodeProto* fused : FusedChain(graph, n)) wanted.insert(fused->output(0));
   }
-  if (wanted.empty()) return Unimplemented("quantize: the model has no Conv or Gemm with constant weights");
+  if (wanted.empty()) return Unimplemented("quantize: the model has no Conv, Gemm or MatMul with constant weights");
   ASSIGN_OR_RETURN(auto ranges, Calibrate(model, wanted, calibration, options.threads));
 
   ModelProto out = model;

@@ -1,0 +1,101 @@
+// The static quantizer on a MatMul with constant weights, a bias Add and a Relu (the
+// transformer's linear layers): they become one int8 QLinearConv, the output keeps x's
+// leading dims, and the result stays within a few quantization steps of the float model.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "onnx/model.h"
+#include "onnx/quantize.h"
+
+namespace lucid::onnx {
+namespace {
+
+void AddFloatInit(::onnx::GraphProto* g, const std::string& name, std::vector<int64_t> dims, std::vector<float> v) {
+  auto* t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : dims) t->add_dims(d);
+  for (float f : v) t->add_float_data(f);
+}
+
+void AddValue(::onnx::ValueInfoProto* v, const std::string& name, std::vector<int64_t> dims) {
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+Bytes LinearModel() {
+  ::onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("linear");
+  AddValue(g->add_input(), "x", {2, 3, 4});
+  AddValue(g->add_output(), "y", {2, 3, 5});
+  std::vector<float> w(20), b(5);
+  for (int i = 0; i < 20; ++i) w[i] = std::sin(0.7f * static_cast<float>(i)) * 0.5f;
+  for (int i = 0; i < 5; ++i) b[i] = 0.1f * static_cast<float>(i) - 0.2f;
+  AddFloatInit(g, "w", {4, 5}, w);
+  AddFloatInit(g, "b", {5}, b);
+  auto node = [&](const char* op, std::vector<std::string> in, std::string out) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(out);
+    for (auto& s : in) n->add_input(s);
+    n->add_output(out);
+  };
+  node("MatMul", {"x", "w"}, "mm");
+  node("Add", {"mm", "b"}, "biased");
+  node("Relu", {"biased"}, "y");
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+TensorMap Input(float phase) {
+  Tensor x = *Tensor::Make(DType::kFloat32, {2, 3, 4});
+  for (int i = 0; i < 24; ++i) x.data<float>()[i] = std::cos(phase + 0.37f * static_cast<float>(i));
+  return {{"x", x}};
+}
+
+TEST(QuantizeTest, MatMulWithBiasAndReluBecomesOneIntegerConv) {
+  Bytes float_model = LinearModel();
+  std::vector<TensorMap> calibration = {Input(0.0f), Input(1.0f), Input(2.0f)};
+  auto q = QuantizeStatic(float_model, calibration);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  ASSERT_EQ(q->quantized.size(), 1u);
+  auto model = Model::Load(q->model);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto ops = (*model)->op_types();
+  EXPECT_NE(std::find(ops.begin(), ops.end(), "QLinearConv"), ops.end());
+  EXPECT_EQ(std::find(ops.begin(), ops.end(), "MatMul"), ops.end());
+  EXPECT_EQ(std::find(ops.begin(), ops.end(), "Relu"), ops.end());  // folded into the clamp
+  auto reference = Model::Load(float_model);
+  ASSERT_TRUE(reference.ok());
+  TensorMap in = Input(0.5f);
+  auto want = (*reference)->Run(in);
+  auto got = (*model)->Run(in);
+  ASSERT_TRUE(want.ok() && got.ok()) << got.status().ToString();
+  const Tensor& y = got->at("y");
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, 3, 5}));
+  float hi = 0.0f;
+  for (uint64_t i = 0; i < y.num_elements(); ++i) hi = std::max(hi, want->at("y").data<float>()[i]);
+  for (uint64_t i = 0; i < y.num_elements(); ++i) {
+    EXPECT_GE(y.data<float>()[i], 0.0f);
+    EXPECT_NEAR(y.data<float>()[i], want->at("y").data<float>()[i], 4.0f * hi / 255.0f) << i;
+  }
+  // Deterministic: the same file and bytes again, any thread count.
+  auto again = QuantizeStatic(float_model, calibration);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->model, q->model);
+  auto two = (*model)->Run(in, RunOptions{2});
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->at("y"), y);
+}
+
+}  // namespace
+}  // namespace lucid::onnx
