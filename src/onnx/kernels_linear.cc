@@ -516,21 +516,41 @@ Status ValidateGemm(Node& n) {
 }
 
 namespace {
-// Gemm with transB = 1 and a constant B (every exported Linear layer): B transposed once.
-struct PreparedGemm final : Prepared {
-  std::vector<float> b_t;  // B^T, [K, N] row-major
+// A constant B (Gemm's or MatMul's weights) packed once for gemm::GemmF32PackedB, as [K, N].
+struct PreparedB final : Prepared {
+  std::vector<float> packed;
   int64_t k = 0, n = 0;
 };
+
+std::shared_ptr<const Prepared> PackConstantB(const float* b, int64_t k, int64_t n, bool transposed) {
+  auto prepared = std::make_shared<PreparedB>();
+  prepared->k = k;
+  prepared->n = n;
+  std::vector<float> b_t;
+  if (transposed) b = (b_t = Transposed(b, n, k)).data();
+  prepared->packed.resize(static_cast<size_t>(gemm::PackedF32Size(k, n)));
+  gemm::PackF32B(k, n, b, n, prepared->packed.data());
+  return prepared;
+}
+
+// The prepared B when it matches the run's B (it always does: the initializer is fixed).
+const PreparedB* PreparedFor(const Node& node, int64_t k, int64_t n) {
+  const auto* prepared = dynamic_cast<const PreparedB*>(node.prepared.get());
+  return prepared && prepared->k == k && prepared->n == n ? prepared : nullptr;
+}
 }  // namespace
 
 Result<std::shared_ptr<const Prepared>> PrepareGemm(const Node& node, KernelInputs constants) {
   const Tensor* b = constants.size() > 1 ? constants[1] : nullptr;
-  if (b == nullptr || node.Int("transB", 0) == 0 || b->dtype() != DType::kFloat32 || b->rank() != 2) return std::shared_ptr<const Prepared>();
-  auto prepared = std::make_shared<PreparedGemm>();
-  prepared->n = b->shape()[0];
-  prepared->k = b->shape()[1];
-  prepared->b_t = Transposed(b->data<float>(), prepared->n, prepared->k);
-  return std::shared_ptr<const Prepared>(std::move(prepared));
+  if (b == nullptr || b->dtype() != DType::kFloat32 || b->rank() != 2) return std::shared_ptr<const Prepared>();
+  bool trans_b = node.Int("transB", 0) != 0;
+  return PackConstantB(b->data<float>(), b->shape()[trans_b ? 1 : 0], b->shape()[trans_b ? 0 : 1], trans_b);
+}
+
+Result<std::shared_ptr<const Prepared>> PrepareMatMul(const Node&, KernelInputs constants) {
+  const Tensor* b = constants.size() > 1 ? constants[1] : nullptr;
+  if (b == nullptr || b->dtype() != DType::kFloat32 || b->rank() != 2) return std::shared_ptr<const Prepared>();
+  return PackConstantB(b->data<float>(), b->shape()[0], b->shape()[1], false);
 }
 
 Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
@@ -565,14 +585,15 @@ Status RunGemm(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
   const float* pa = a.data<float>();
   const float* pb = b.data<float>();
   if (trans_a) pa = (a_copy = Transposed(pa, k_dim, m_dim)).data();
-  if (const auto* prepared = dynamic_cast<const PreparedGemm*>(node.prepared.get()); trans_b && prepared)
-    pb = prepared->b_t.data();  // B is the same initializer every run
-  else if (trans_b)
-    pb = (b_copy = Transposed(pb, n_dim, k_dim)).data();
   float alpha = node.Float("alpha", 1.0f), beta = node.Float("beta", 1.0f);
   float* py = y.data<float>();
   const float* pc = c ? c->data<float>() : nullptr;
-  gemm::GemmF32(m_dim, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
+  if (const PreparedB* prepared = PreparedFor(node, k_dim, n_dim)) {
+    gemm::GemmF32PackedB(m_dim, n_dim, k_dim, pa, k_dim, prepared->packed.data(), py, n_dim, ctx.threads);
+  } else {
+    if (trans_b) pb = (b_copy = Transposed(pb, n_dim, k_dim)).data();
+    gemm::GemmF32(m_dim, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
+  }
   if (alpha == 1.0f && (!pc || (beta == 1.0f && c_rows == 1 && c_cols == n_dim))) {
     // 1·acc and 1·c are exact, so this is the general formula below without the products.
     for (int64_t m = 0; m < m_dim; ++m) AddRowCanonical(py + m * n_dim, n_dim, pc);
@@ -644,7 +665,11 @@ Status RunMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& out, co
   if (Product(batch_b, 0, batch_b.size()) == 1 && Product(batch_a, 0, batch_a.size()) == batches) {
     // One B for every batch and A's batches back to back: the batches are the rows of one
     // (batches·m)×k matrix, and each output element is still the same single dot product.
-    gemm::GemmF32(static_cast<int64_t>(batches) * m_dim, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
+    int64_t rows = static_cast<int64_t>(batches) * m_dim;
+    if (const PreparedB* prepared = b.rank() == 2 ? PreparedFor(node, k_dim, n_dim) : nullptr)
+      gemm::GemmF32PackedB(rows, n_dim, k_dim, pa, k_dim, prepared->packed.data(), py, n_dim, ctx.threads);
+    else
+      gemm::GemmF32(rows, n_dim, k_dim, pa, k_dim, pb, n_dim, py, n_dim, ctx.threads);
     out[0] = std::move(y);
     return Status::Ok();
   }

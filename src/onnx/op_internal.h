@@ -155,6 +155,7 @@ LUCID_KERNEL(RunConstantOfShape); LUCID_KERNEL(RunRange);
 Status ValidateGemm(Node&);
 // Load-time preparations (see Prepared), listed in FindPrepare.
 Result<std::shared_ptr<const Prepared>> PrepareGemm(const Node&, KernelInputs constants);
+Result<std::shared_ptr<const Prepared>> PrepareMatMul(const Node&, KernelInputs constants);
 Result<std::shared_ptr<const Prepared>> PrepareQLinearConv(const Node&, KernelInputs constants);  // kernels_int.cc
 Result<std::shared_ptr<const Prepared>> PrepareConvInteger(const Node&, KernelInputs constants);
 Result<std::shared_ptr<const Prepared>> PrepareQLinearMatMul(const Node&, KernelInputs constants);

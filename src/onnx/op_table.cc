@@ -106,6 +106,7 @@ PrepareFn FindPrepare(std::string_view op_type) {
   // Ops whose kernels use constant inputs prepared at load (Node::prepared).
   static constexpr std::pair<std::string_view, PrepareFn> kPrepares[] = {
       {"Gemm", PrepareGemm},
+      {"MatMul", PrepareMatMul},
       {"QLinearConv", PrepareQLinearConv},
       {"ConvInteger", PrepareConvInteger},
       {"QLinearMatMul", PrepareQLinearMatMul},

@@ -54,6 +54,17 @@ void F32Scalar(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, con
                int64_t ldc) {
   GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
+// The reference loop reading B from the strip layout.
+void F32PackedScalar(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed, int64_t ldk,
+                     float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const float* col = packed + (j / 16) * ldk * 16 + j % 16;
+      float acc = 0.0f;
+      for (int64_t p = 0; p < k; ++p) acc = acc + a[i * lda + p] * col[p * 16];
+      c[i * ldc + j] = acc == acc ? acc : CanonicalNaN();
+    }
+}
 void S8Scalar(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb, int32_t* c,
               int64_t ldc) {
   GemmS8S8S32Reference(m, n, k, a, lda, b, ldb, c, ldc);
@@ -63,8 +74,8 @@ void U8Scalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, co
   GemmU8S8S32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-constexpr Kernels kScalarKernels{"scalar", F32Scalar, S8Scalar, U8Scalar};
-constexpr Kernels kAvx2Kernels{"avx2", GemmF32Avx2, GemmS8S8S32Avx2, GemmU8S8S32Avx2};
+constexpr Kernels kScalarKernels{"scalar", F32Scalar, F32PackedScalar, S8Scalar, U8Scalar};
+constexpr Kernels kAvx2Kernels{"avx2", GemmF32Avx2, GemmF32PackedAvx2, GemmS8S8S32Avx2, GemmU8S8S32Avx2};
 
 bool CpuHasAvx2() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -144,6 +155,17 @@ void GemmF32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const 
     kernels.f32(rows, cols, k, a + i0 * lda, lda, b + j0, ldb, c + i0 * ldc + j0, ldc);
   });
 }
+void GemmF32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                       const float* packed_b, float* c, int64_t ldc, int threads) noexcept {
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  // RunTiles' column blocks start at multiples of 16 (or cover all of n), i.e. at a strip.
+  RunTiles(m, n, k, threads, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    kernels.f32_packed(rows, cols, k, a + i0 * lda, lda, packed_b + (j0 / 16) * k * 16, k, c + i0 * ldc + j0, ldc);
+  });
+}
 void GemmS8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
                      const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept {
   Drive(kernels.s8s8, m, n, k, a, lda, b, ldb, c, ldc, threads);
@@ -158,6 +180,21 @@ void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, co
 void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
              int64_t ldc, int threads) noexcept {
   internal::GemmF32With(internal::Active(), m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+int64_t PackedF32Size(int64_t k, int64_t n) noexcept { return (n + 15) / 16 * 16 * std::max<int64_t>(k, 0); }
+
+void PackF32B(int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) noexcept {
+  for (int64_t s = 0; s * 16 < n; ++s)
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t l = 0; l < 16; ++l) {
+        int64_t j = s * 16 + l;
+        packed[(s * k + p) * 16 + l] = j < n ? b[p * ldb + j] : 0.0f;
+      }
+}
+
+void GemmF32PackedB(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed_b, float* c,
+                    int64_t ldc, int threads) noexcept {
+  internal::GemmF32PackedWith(internal::Active(), m, n, k, a, lda, packed_b, c, ldc, threads);
 }
 void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                  int32_t* c, int64_t ldc, int threads) noexcept {

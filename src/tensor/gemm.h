@@ -19,6 +19,15 @@ inline constexpr uint32_t kCanonicalNaNBits = 0x7FC00000u;  // positive quiet Na
 void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
              int64_t ldc, int threads) noexcept;
 
+// A constant B (weights) laid out once for GemmF32PackedB: columns in strips of 16, each
+// strip k × 16 row-major, the last strip zero-padded. Holds PackedF32Size(k, n) floats.
+int64_t PackedF32Size(int64_t k, int64_t n) noexcept;
+void PackF32B(int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) noexcept;
+// GemmF32 with B from PackF32B: the same products and sums, so the same bytes, without
+// re-packing B on every call.
+void GemmF32PackedB(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed_b, float* c,
+                    int64_t ldc, int threads) noexcept;
+
 // C[m,n] = Σ_k A[m,k]·B[k,n] exactly in int32. REQUIRES: k ≤ 2^16 (no int32 overflow:
 // |a·b| ≤ 2^14 for int8·int8, 2^15 for uint8·int8).
 void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,

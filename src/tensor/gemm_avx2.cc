@@ -362,6 +362,25 @@ void GemmF32Avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, c
   std::free(bp);
 }
 
+void GemmF32PackedAvx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed, int64_t ldk,
+                       float* c, int64_t ldc) {
+  // GemmF32Avx2's blocking with its packing step done once, ahead of time (PackF32B).
+  for (int64_t jc = 0; jc < n; jc += kNc) {
+    int64_t nc = n - jc < kNc ? n - jc : kNc;
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = k - pc < kKc ? k - pc : kKc;
+      for (int64_t ir = 0; ir < m; ir += kMr) {
+        int64_t rows = m - ir < kMr ? m - ir : kMr;
+        for (int64_t j = 0; j < nc; j += kNr) {
+          const float* strip = packed + ((jc + j) / kNr) * ldk * kNr + pc * kNr;
+          MicroF32Rows(rows, kc, a + ir * lda + pc, lda, strip, kNr, c + ir * ldc + jc + j, ldc, pc == 0,
+                       nc - j < kNr ? nc - j : kNr);
+        }
+      }
+    }
+  }
+}
+
 void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                      int32_t* c, int64_t ldc) {
   GemmI8Avx2(m, n, k, a, lda, b, ldb, c, ldc);

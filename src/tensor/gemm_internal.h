@@ -13,6 +13,10 @@ enum class Path : uint8_t { kScalar, kAvx2 };
 
 using F32Block = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                           float* c, int64_t ldc);
+// B from PackF32B: `packed` is the strip holding the block's first column (a multiple of
+// 16), `ldk` the packed matrix's full k (strips are ldk × 16 floats apart).
+using F32PackedBlock = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed,
+                                int64_t ldk, float* c, int64_t ldc);
 using S8Block = void (*)(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                          int32_t* c, int64_t ldc);
 using U8Block = void (*)(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
@@ -21,6 +25,7 @@ using U8Block = void (*)(int64_t m, int64_t n, int64_t k, const uint8_t* a, int6
 struct Kernels {
   std::string_view name;
   F32Block f32;
+  F32PackedBlock f32_packed;
   S8Block s8s8;
   U8Block u8s8;
 };
@@ -31,6 +36,8 @@ const Kernels* KernelsFor(Path path) noexcept;
 // AVX2 block kernels (gemm_avx2.cc). Call only when the CPU supports AVX2.
 void GemmF32Avx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
                  int64_t ldc);
+void GemmF32PackedAvx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed, int64_t ldk,
+                       float* c, int64_t ldc);
 void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                      int32_t* c, int64_t ldc);
 void GemmU8S8S32Avx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
@@ -39,6 +46,8 @@ void GemmU8S8S32Avx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t 
 // The threaded driver with an explicit path (tests run every path through it).
 void GemmF32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                  int64_t ldb, float* c, int64_t ldc, int threads) noexcept;
+void GemmF32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                       const float* packed_b, float* c, int64_t ldc, int threads) noexcept;
 void GemmS8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
                      const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept;
 void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,

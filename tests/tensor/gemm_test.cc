@@ -43,6 +43,7 @@ std::vector<Shape> Shapes() {
   for (int64_t m : {2, 3, 4}) s.push_back({m, 40 + m, 31 + 2 * m});  // few-row and few-column int8 paths
   s.push_back({4, 64, 1});
   s.push_back({200, 3, 77});
+  s.push_back({7, 1100, 40});  // more than one 512-column block
   for (int i = 0; i < 6; ++i) s.push_back({int64_t(rng() % 70 + 1), int64_t(rng() % 150 + 1), int64_t(rng() % 300)});
   return s;
 }
@@ -76,6 +77,16 @@ void CheckF32(const Shape& s, std::mt19937& rng, bool specials) {
       std::vector<float> got(size_t(s.m * ldc), 12345.0f);
       internal::GemmF32With(*path, s.m, s.n, s.k, a.data(), lda, b.data(), ldb, got.data(), ldc, threads);
       ASSERT_TRUE(SameBits(want, got)) << path->name << " m=" << s.m << " n=" << s.n << " k=" << s.k
+                                       << " threads=" << threads << " specials=" << specials;
+    }
+  // The same product with B packed ahead of time (constant weights).
+  std::vector<float> packed(size_t(PackedF32Size(s.k, s.n)), 777.0f);
+  PackF32B(s.k, s.n, b.data(), ldb, packed.data());
+  for (const Kernels* path : AllPaths())
+    for (int threads : {1, 2, 3, 4}) {
+      std::vector<float> got(size_t(s.m * ldc), 12345.0f);
+      internal::GemmF32PackedWith(*path, s.m, s.n, s.k, a.data(), lda, packed.data(), got.data(), ldc, threads);
+      ASSERT_TRUE(SameBits(want, got)) << "packed " << path->name << " m=" << s.m << " n=" << s.n << " k=" << s.k
                                        << " threads=" << threads << " specials=" << specials;
     }
 }
@@ -167,6 +178,10 @@ TEST(Gemm, PublicEntryPointsUseActivePath) {
   GemmF32Reference(m, n, k, a.data(), k, b.data(), n, want.data(), n);
   GemmF32(m, n, k, a.data(), k, b.data(), n, got.data(), n, 3);
   EXPECT_TRUE(SameBits(want, got));
+  std::vector<float> packed(size_t(PackedF32Size(k, n))), got_packed(m * n);
+  PackF32B(k, n, b.data(), n, packed.data());
+  GemmF32PackedB(m, n, k, a.data(), k, packed.data(), got_packed.data(), n, 3);
+  EXPECT_TRUE(SameBits(want, got_packed));
 }
 
 }  // namespace
