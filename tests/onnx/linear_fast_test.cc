@@ -238,6 +238,59 @@ TEST(LinearFast, MatMulWithSharedBMatchesCanonicalLoop) {
   }
 }
 
+// Turns graph input `name` into an initializer holding t (so the kernel may prepare it).
+void MakeInitializer(::onnx::ModelProto& m, const std::string& name, const Tensor& t) {
+  auto* g = m.mutable_graph();
+  for (int i = 0; i < g->input_size(); ++i)
+    if (g->input(i).name() == name) {
+      g->mutable_input()->DeleteSubrange(i, 1);
+      break;
+    }
+  auto* init = g->add_initializer();
+  init->set_name(name);
+  init->set_data_type(1);
+  for (int64_t d : t.shape()) init->add_dims(d);
+  for (uint64_t i = 0; i < t.num_elements(); ++i) init->add_float_data(t.data<float>()[i]);
+}
+
+TEST(LinearFast, ConstantWeightsPackedAtLoadMatchCanonicalLoop) {
+  // Gemm (both transB) and MatMul with B an initializer: B is packed once at load; the
+  // result must equal the canonical loop with and without that preparation.
+  std::mt19937 rng(18);
+  for (int c = 0; c < 4; ++c) {
+    bool matmul = c >= 2, tb = c == 1;
+    int64_t m = 1 + rng() % 40, k = 1 + rng() % 300, n = 1 + rng() % 70;
+    std::vector<int64_t> as = matmul ? std::vector<int64_t>{2, m, k} : std::vector<int64_t>{m, k};
+    std::vector<int64_t> bs = tb ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n};
+    auto proto = matmul ? OneNode("MatMul", {{"a", as}, {"b", bs}}) : OneNode("Gemm", {{"a", as}, {"b", bs}, {"c", {n}}});
+    if (!matmul) SetInt(proto, "transB", tb);
+    Tensor a = Random(as, rng), b = Random(bs, rng), bias = Random({n}, rng);
+    a.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+    MakeInitializer(proto, "b", b);
+    TensorMap in{{"a", a}};
+    if (!matmul) in.emplace("c", bias);
+    std::vector<float> want;
+    int64_t batches = matmul ? 2 : 1;
+    for (int64_t bi = 0; bi < batches; ++bi)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          float acc = 0.0f;
+          for (int64_t p = 0; p < k; ++p)
+            acc = acc + a.data<float>()[(bi * m + i) * k + p] * (tb ? b.data<float>()[j * k + p] : b.data<float>()[p * n + j]);
+          want.push_back(Canon(matmul ? acc : acc + bias.data<float>()[j]));
+        }
+    std::string what = (matmul ? "matmul" : "gemm") + std::string(" constant B case ") + std::to_string(c);
+    ExpectRuns(proto, in, want, what);
+    LoadOptions unprepared;
+    unprepared.prepare_constants = false;
+    auto model = Model::Load(ToBytes(proto.SerializeAsString()), unprepared);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    auto out = (*model)->Run(in, RunOptions{2});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    ASSERT_EQ(std::memcmp(out->at("y").data<float>(), want.data(), want.size() * sizeof(float)), 0) << what;
+  }
+}
+
 TEST(LinearFast, GemmMatchesCanonicalLoop) {
   std::mt19937 rng(13);
   // Cases 0-3: alpha/beta products; 4-5: alpha = beta = 1 (the bias-row path); 6: no C.
