@@ -150,17 +150,32 @@ void RequantizeSpan(const int32_t* acc, int64_t count, const FixedMultiplier& f,
 }
 
 // y[r, n] = Requantize(acc[r, n]) with column n's multiplier (or the only one): rows × cols.
+template <typename Q>
+void RequantizeRowsAs(const int32_t* acc, int64_t rows, int64_t cols, const std::vector<FixedMultiplier>& mult,
+                      int64_t zp, int64_t lo, int64_t hi, Q* out, int threads) {
+  // Per-column constants in flat arrays, so the inner loop has no indirection.
+  std::vector<int64_t> m(static_cast<size_t>(cols)), round(static_cast<size_t>(cols));
+  std::vector<int> shift(static_cast<size_t>(cols));
+  for (int64_t n = 0; n < cols; ++n) {
+    const FixedMultiplier& f = mult[mult.size() == 1 ? 0 : n];
+    m[n] = f.m;
+    shift[n] = f.shift;
+    round[n] = int64_t{1} << (f.shift - 1);
+  }
+  ParallelFor(rows, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int32_t* a = acc + r * cols;
+      Q* y = out + r * cols;
+      for (int64_t n = 0; n < cols; ++n)  // = Requantize(a[n], mult[n], zp, lo, hi)
+        y[n] = static_cast<Q>(std::clamp<int64_t>(((a[n] * m[n] + round[n]) >> shift[n]) + zp, lo, hi));
+    }
+  }, 16);
+}
+
 void RequantizeRows(const int32_t* acc, int64_t rows, int64_t cols, const std::vector<FixedMultiplier>& mult,
                     int64_t zp, int64_t lo, int64_t hi, Tensor& y, int threads) {
-  bool is_signed = y.dtype() == DType::kInt8;
-  uint8_t* out = y.mutable_bytes().data();
-  ParallelFor(rows, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t n = 0; n < cols; ++n) {
-        int64_t v = Requantize(acc[r * cols + n], mult[mult.size() == 1 ? 0 : n], zp, lo, hi);
-        out[r * cols + n] = is_signed ? static_cast<uint8_t>(static_cast<int8_t>(v)) : static_cast<uint8_t>(v);
-      }
-  }, 16);
+  if (y.dtype() == DType::kInt8) RequantizeRowsAs(acc, rows, cols, mult, zp, lo, hi, y.data<int8_t>(), threads);
+  else RequantizeRowsAs(acc, rows, cols, mult, zp, lo, hi, y.data<uint8_t>(), threads);
 }
 
 // acc holds batch·maps planes of `pixels` accumulators; plane (n, m) uses map m's multiplier.
