@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -377,36 +378,118 @@ void ConvDirect(const ConvGeometry& geo, const float* px, const float* pw, float
   });
 }
 
-// col[(c·k_h + kh)·k_w + kw][oh·out_w + ow] = x[c][ih][iw], 0 in the padding: row order is
-// the canonical (channel, kernel row, kernel column) order, so W·col sums in that order.
-void Im2col(const Spatial& s, int64_t channels, const float* x, float* col) {
-  int64_t plane = s.out_h * s.out_w;
+// One im2col row piece: out[ow] = x[c][ih][ow·stride_w + kw·dil_w − pad_left] for the output
+// row oh, 0 in the padding.
+void Im2colLine(const Spatial& s, const float* src, int64_t oh, int64_t kh, int64_t kw, float* out) {
+  int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+  if (ih < 0 || ih >= s.in_h) {
+    std::fill(out, out + s.out_w, 0.0f);
+    return;
+  }
+  // Outputs [lo, hi) read inside the row; the rest are padding.
+  int64_t first_iw = kw * s.dil_w - s.pad_left;
+  int64_t lo = first_iw >= 0 ? 0 : (-first_iw + s.stride_w - 1) / s.stride_w;
+  int64_t hi = s.in_w - first_iw <= 0 ? 0 : (s.in_w - first_iw + s.stride_w - 1) / s.stride_w;
+  lo = std::min(lo, s.out_w);
+  hi = std::clamp(hi, lo, s.out_w);
+  std::fill(out, out + lo, 0.0f);
+  const float* line = src + ih * s.in_w;
+  if (s.stride_w == 1) {
+    std::copy(line + lo + first_iw, line + hi + first_iw, out + lo);
+  } else {
+    for (int64_t ow = lo; ow < hi; ++ow) out[ow] = line[ow * s.stride_w + first_iw];
+  }
+  std::fill(out + hi, out + s.out_w, 0.0f);
+}
+
+// The im2col matrix col[(c·k_h + kh)·k_w + kw][oh·out_w + ow] = x[c][ih][iw] (0 in the
+// padding), written straight into gemm::PackF32B's layout so that the GEMM needs no packing
+// of its own: element (p, j) at packed[((j / 16)·depth + p)·16 + j % 16], the last strip
+// zero-padded. Row order is the canonical (channel, kernel row, kernel column) order, so
+// W·col sums in that order. `line` holds out_w floats of scratch.
+void Im2colStrips(const Spatial& s, int64_t channels, const float* x, float* packed, float* line) {
+  int64_t plane = s.out_h * s.out_w, depth = channels * s.k_h * s.k_w;
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t kh = 0; kh < s.k_h; ++kh)
       for (int64_t kw = 0; kw < s.k_w; ++kw) {
-        float* row = col + ((c * s.k_h + kh) * s.k_w + kw) * plane;
+        int64_t p = (c * s.k_h + kh) * s.k_w + kw;
         const float* src = x + c * s.in_h * s.in_w;
         for (int64_t oh = 0; oh < s.out_h; ++oh) {
-          int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
-          float* out = row + oh * s.out_w;
-          if (ih < 0 || ih >= s.in_h) {
-            std::fill(out, out + s.out_w, 0.0f);
-            continue;
+          Im2colLine(s, src, oh, kh, kw, line);
+          // Scatter the row over the strips it crosses.
+          for (int64_t ow = 0; ow < s.out_w;) {
+            int64_t j = oh * s.out_w + ow, lane = j % 16, len = std::min(s.out_w - ow, 16 - lane);
+            float* dst = packed + ((j / 16) * depth + p) * 16 + lane;
+            if (len == 16) std::memcpy(dst, line + ow, 16 * sizeof(float));  // a fixed size: inlined
+            else std::copy(line + ow, line + ow + len, dst);
+            ow += len;
           }
-          // Outputs [lo, hi) read inside the row; the rest are padding.
-          int64_t first_iw = kw * s.dil_w - s.pad_left;
-          int64_t lo = first_iw >= 0 ? 0 : (-first_iw + s.stride_w - 1) / s.stride_w;
-          int64_t hi = s.in_w - first_iw <= 0 ? 0 : (s.in_w - first_iw + s.stride_w - 1) / s.stride_w;
-          lo = std::min(lo, s.out_w);
-          hi = std::clamp(hi, lo, s.out_w);
-          std::fill(out, out + lo, 0.0f);
-          const float* line = src + ih * s.in_w;
-          if (s.stride_w == 1) {
-            std::copy(line + lo + first_iw, line + hi + first_iw, out + lo);
+        }
+        if (int64_t used = plane % 16; used != 0)
+          std::fill_n(packed + ((plane / 16) * depth + p) * 16 + used, 16 - used, 0.0f);
+      }
+}
+
+// Im2colStrips for stride_w = 1, one 16-lane strip row at a time: the lanes of each output
+// row the strip covers come from one masked load (lanes in the padding, in other rows or
+// past the plane read nothing and give +0.0f, as the scalar version writes), merged with a
+// bitwise OR and stored whole (AMD's masked stores are slow). Pure data movement, so the
+// bytes are the same.
+LUCID_AVX2 void Im2colStripsAvx2(const Spatial& s, int64_t channels, const float* x, float* packed) {
+  int64_t plane = s.out_h * s.out_w, depth = channels * s.k_h * s.k_w, strips = (plane + 15) / 16;
+  const __m256i iota_lo = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i iota_hi = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
+  const __m256i minus_one = _mm256_set1_epi32(-1);
+  // Lanes t with lo ≤ t < hi and 0 ≤ base + t < limit.
+  auto lanes = [&](__m256i iota, int64_t lo, int64_t hi, int64_t base, int64_t limit) LUCID_AVX2 {
+    __m256i t_ok = _mm256_and_si256(_mm256_cmpgt_epi32(iota, _mm256_set1_epi32(static_cast<int>(lo - 1))),
+                                    _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), iota));
+    __m256i idx = _mm256_add_epi32(iota, _mm256_set1_epi32(static_cast<int>(base)));
+    __m256i i_ok = _mm256_and_si256(_mm256_cmpgt_epi32(idx, minus_one),
+                                    _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(limit)), idx));
+    return _mm256_and_si256(t_ok, i_ok);
+  };
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t kh = 0; kh < s.k_h; ++kh)
+      for (int64_t kw = 0; kw < s.k_w; ++kw) {
+        int64_t p = (c * s.k_h + kh) * s.k_w + kw;
+        int64_t first_iw = kw * s.dil_w - s.pad_left;
+        const float* channel = x + c * s.in_h * s.in_w;
+        int64_t oh0 = 0, ow0 = 0;  // output position of the strip's lane 0
+        for (int64_t strip = 0; strip < strips; ++strip) {
+          float* dst = packed + (strip * depth + p) * 16;
+          int64_t ih0 = oh0 * s.stride_h - s.pad_top + kh * s.dil_h, iw0 = ow0 + first_iw;
+          if (ow0 + 16 <= s.out_w && ih0 >= 0 && ih0 < s.in_h && iw0 >= 0 && iw0 + 16 <= s.in_w) {
+            // The common case: 16 outputs of one row, all reading inside the input.
+            const float* src = channel + ih0 * s.in_w + iw0;
+            _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
+            _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + 8));
           } else {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = line[ow * s.stride_w + first_iw];
+            __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+            int64_t t = 0, oh = oh0, ow = ow0, lanes_left = std::min<int64_t>(16, plane - strip * 16);
+            while (t < lanes_left) {
+              int64_t run = std::min(s.out_w - ow, lanes_left - t);
+              int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dil_h;
+              if (ih >= 0 && ih < s.in_h) {
+                // Lane u (t ≤ u < t + run) reads input column base + u of row ih.
+                int64_t base = ow - t + first_iw;
+                // Address arithmetic as integers: lanes outside the row are masked off.
+                auto src = reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(channel + ih * s.in_w) +
+                                                          static_cast<uintptr_t>(base * 4));
+                lo = _mm256_or_ps(lo, _mm256_maskload_ps(src, lanes(iota_lo, t, t + run, base, s.in_w)));
+                hi = _mm256_or_ps(hi, _mm256_maskload_ps(src + 8, lanes(iota_hi, t, t + run, base, s.in_w)));
+              }
+              t += run;
+              ++oh;
+              ow = 0;
+            }
+            _mm256_storeu_ps(dst, lo);
+            _mm256_storeu_ps(dst + 8, hi);
           }
-          std::fill(out + hi, out + s.out_w, 0.0f);
+          for (ow0 += 16; ow0 >= s.out_w && s.out_w > 0;) {
+            ow0 -= s.out_w;
+            ++oh0;
+          }
         }
       }
 }
@@ -462,19 +545,28 @@ void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, const
                    s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
   int64_t jobs = geo.batch * geo.group;
   // Jobs on separate threads when there are enough, else one by one with threaded GEMMs;
-  // each chunk of jobs reuses one im2col buffer (not value-initialised: Im2col writes it all).
+  // each chunk of jobs reuses one im2col buffer (not value-initialised: Im2colStrips writes
+  // all of it).
   bool split_jobs = jobs >= threads && jobs > 1;
   ParallelFor(jobs, split_jobs ? threads : 1, [&](int64_t begin, int64_t end) {
-    std::unique_ptr<float[]> col(pointwise ? nullptr : new float[static_cast<size_t>(depth * plane)]);
+    std::unique_ptr<float[]> col, line;
+    if (!pointwise) {
+      col.reset(new float[static_cast<size_t>(gemm::PackedF32Size(depth, plane))]);
+      line.reset(new float[static_cast<size_t>(s.out_w)]);
+    }
     for (int64_t job = begin; job < end; ++job) {
       int64_t n = job / geo.group, g = job % geo.group;
       const float* x = px + (n * geo.channels + g * cpg) * s.in_h * s.in_w;
-      if (!pointwise) {
-        Im2col(s, cpg, x, col.get());
-        x = col.get();
-      }
+      const float* w = pw + g * mpg * depth;
       float* y = py + (n * geo.maps + g * mpg) * plane;
-      gemm::GemmF32(mpg, plane, depth, pw + g * mpg * depth, depth, x, plane, y, plane, split_jobs ? 1 : threads);
+      int gemm_threads = split_jobs ? 1 : threads;
+      if (pointwise) {
+        gemm::GemmF32(mpg, plane, depth, w, depth, x, plane, y, plane, gemm_threads);
+      } else {
+        if (s.stride_w == 1 && HasAvx2()) Im2colStripsAvx2(s, cpg, x, col.get());
+        else Im2colStrips(s, cpg, x, col.get(), line.get());
+        gemm::GemmF32PackedB(mpg, plane, depth, w, depth, col.get(), y, plane, gemm_threads);
+      }
       for (int64_t m = 0; m < mpg; ++m) BiasCanonical(y + m * plane, plane, pb ? pb + g * mpg + m : nullptr);
     }
   });

@@ -146,6 +146,8 @@ TEST(LinearFast, ConvMatchesCanonicalLoop) {
       {1, 5, 4, 6, 7, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0, 1},       // 1×1 with stride and pads
       {1, 16, 17, 17, 20, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2},   // several GEMM blocks
       {2, 6, 1, 30, 9, 1, 4, 3, 1, 3, 1, 2, 0, 3, 0, 1},      // 1-row images
+      {1, 3, 6, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},      // rows wider than one 16-lane strip
+      {2, 2, 5, 64, 3, 3, 3, 1, 1, 1, 1, 2, 1, 2, 0, 1},      // ... with dilation and uneven pads
   };
   for (int i = 0; i < 6; ++i) {
     int64_t group = 1 + rng() % 3;
