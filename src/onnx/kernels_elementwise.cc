@@ -96,6 +96,8 @@ Status Broadcast(const Node& node, KernelInputs in, const KernelContext& ctx, st
 
 enum class Arith { kAdd, kSub, kMul, kDiv };
 
+// Integer arithmetic wraps modulo 2^bits (computed in the unsigned type, or in int after
+// the usual promotion for 8-bit types, then narrowed, which C++20 defines as modulo).
 template <typename T>
 T WrapInt(Arith op, T x, T y) {
   using U = std::make_unsigned_t<T>;
@@ -104,8 +106,8 @@ T WrapInt(Arith op, T x, T y) {
     case Arith::kSub: return static_cast<T>(static_cast<U>(x) - static_cast<U>(y));
     case Arith::kMul: return static_cast<T>(static_cast<U>(x) * static_cast<U>(y));
     case Arith::kDiv:
-      // Truncating division; the one overflowing case wraps like the others.
-      if (y == -1) return static_cast<T>(U{0} - static_cast<U>(x));
+      // Truncating division; the one overflowing case (min / −1) wraps like the others.
+      if (std::is_signed_v<T> && y == static_cast<T>(-1)) return static_cast<T>(U{0} - static_cast<U>(x));
       return static_cast<T>(x / y);
   }
   return 0;
@@ -137,12 +139,14 @@ Status RunArith(Arith op, const Node& node, KernelInputs in, const KernelContext
         case Arith::kDiv: return Broadcast<float>(node, in, ctx, out, [](float x, float y) { return x / y; });
       }
       break;
+    case DType::kInt8: return IntArith<int8_t>(node, op, in, ctx, out);
+    case DType::kUint8: return IntArith<uint8_t>(node, op, in, ctx, out);
     case DType::kInt32: return IntArith<int32_t>(node, op, in, ctx, out);
     case DType::kInt64: return IntArith<int64_t>(node, op, in, ctx, out);
     default: break;
   }
   return Unimplemented(node.Describe() + ": dtype " + std::string(DTypeName(a.dtype())) +
-                       " is not supported (float32, int32, int64)");
+                       " is not supported (float32, int8, uint8, int32, int64)");
 }
 
 // The input's data as a tensor the kernel may overwrite: moved when donated, else copied.
@@ -260,7 +264,43 @@ Status RunLogSoftmax(const Node& n, KernelInputs in, std::vector<Tensor>& out, c
   return SoftmaxImpl(n, in, ctx, out, true);
 }
 
+// Integer Clip (opset ≥ 12 types): min(max(x, lo), hi) with scalar bounds of x's dtype,
+// defaulting to the type's range.
+template <typename T>
+Status IntClip(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  T bounds[2] = {std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max()};
+  for (size_t i = 1; i <= 2; ++i) {
+    const Tensor* t = in.size() > i ? in[i] : nullptr;
+    if (t == nullptr) continue;
+    std::string_view what = i == 1 ? "min" : "max";
+    if (t->dtype() != in[0]->dtype())
+      return InvalidArgument(n.Describe() + ": " + std::string(what) + " has dtype " + std::string(DTypeName(t->dtype())) +
+                             ", the input " + std::string(DTypeName(in[0]->dtype())));
+    if (t->num_elements() != 1) return InvalidArgument(n.Describe() + ": " + std::string(what) + " must be a scalar");
+    bounds[i - 1] = t->data<T>()[0];
+  }
+  Tensor* donor = ctx.Donated(0);
+  Tensor y = donor == in[0] ? std::move(*donor) : *in[0];
+  T* p = y.data<T>();
+  const T lo = bounds[0], hi = bounds[1];
+  for (uint64_t e = 0, count = y.num_elements(); e < count; ++e) {
+    T clipped = p[e] < lo ? lo : p[e];
+    p[e] = clipped > hi ? hi : clipped;
+  }
+  out[0] = std::move(y);
+  return Status::Ok();
+}
+
 Status RunClip(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
+  if (n.opset >= 12) {  // integer types since opset 12
+    switch (in[0]->dtype()) {
+      case DType::kInt8: return IntClip<int8_t>(n, in, out, ctx);
+      case DType::kUint8: return IntClip<uint8_t>(n, in, out, ctx);
+      case DType::kInt32: return IntClip<int32_t>(n, in, out, ctx);
+      case DType::kInt64: return IntClip<int64_t>(n, in, out, ctx);
+      default: break;
+    }
+  }
   float lo = n.Float("min", std::numeric_limits<float>::lowest());
   float hi = n.Float("max", std::numeric_limits<float>::max());
   if (n.opset >= 11) {

@@ -1,0 +1,155 @@
+// Integer elementwise kernels (ONNX/numpy semantics): Add/Sub/Mul/Div on int8 and uint8
+// wrap modulo 2^8, Div truncates toward zero and refuses a zero divisor, Clip on integer
+// types takes scalar bounds of the input's dtype.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstring>
+#include <vector>
+
+#include "onnx/model.h"
+
+namespace lucid::onnx {
+namespace {
+
+// One node with the given inputs (all of `elem_type`; an empty name is an omitted input)
+// and one output y.
+::onnx::ModelProto OneNode(const std::string& op, int elem_type,
+                           const std::vector<std::pair<std::string, std::vector<int64_t>>>& ins, int opset = 13) {
+  ::onnx::ModelProto m;
+  m.set_ir_version(8);
+  auto* os = m.add_opset_import();
+  os->set_domain("");
+  os->set_version(opset);
+  auto* g = m.mutable_graph();
+  g->set_name("g");
+  auto* node = g->add_node();
+  node->set_op_type(op);
+  for (const auto& [name, dims] : ins) {
+    node->add_input(name);
+    if (name.empty()) continue;
+    auto* in = g->add_input();
+    in->set_name(name);
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(elem_type);
+    auto* shape = tt->mutable_shape();  // present even for a scalar
+    for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
+  }
+  node->add_output("y");
+  auto* out = g->add_output();
+  out->set_name("y");
+  auto* ot = out->mutable_type()->mutable_tensor_type();
+  ot->set_elem_type(elem_type);
+  for (size_t d = 0; d < ins[0].second.size(); ++d) ot->mutable_shape()->add_dim()->set_dim_param("d" + std::to_string(d));
+  return m;
+}
+
+template <typename T>
+Tensor Make(DType dtype, std::vector<int64_t> shape, const std::vector<T>& values) {
+  Tensor t = *Tensor::Make(dtype, shape);
+  std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+
+Result<TensorMap> RunModel(const ::onnx::ModelProto& proto, const TensorMap& inputs, int threads = 1) {
+  auto model = Model::Load(ToBytes(proto.SerializeAsString()));
+  if (!model.ok()) return model.status();
+  return (*model)->Run(inputs, RunOptions{threads});
+}
+
+template <typename T>
+std::vector<T> Values(const Tensor& t) {
+  return std::vector<T>(t.data<T>(), t.data<T>() + t.num_elements());
+}
+
+template <typename T>
+void ExpectBinary(const std::string& op, DType dtype, int elem_type, const std::vector<T>& a, const std::vector<T>& b,
+                  const std::vector<T>& want) {
+  int64_t n = static_cast<int64_t>(a.size());
+  auto proto = OneNode(op, elem_type, {{"a", {n}}, {"b", {n}}});
+  for (int threads : {1, 2}) {
+    auto out = RunModel(proto, {{"a", Make(dtype, {n}, a)}, {"b", Make(dtype, {n}, b)}}, threads);
+    ASSERT_TRUE(out.ok()) << op << ": " << out.status().ToString();
+    EXPECT_EQ(out->at("y").dtype(), dtype) << op;
+    EXPECT_EQ(Values<T>(out->at("y")), want) << op;
+  }
+}
+
+constexpr int kInt8 = ::onnx::TensorProto::INT8;
+constexpr int kUint8 = ::onnx::TensorProto::UINT8;
+
+TEST(ElementwiseInt, Int8ArithmeticWraps) {
+  ExpectBinary<int8_t>("Add", DType::kInt8, kInt8, {100, -128, 5, -7}, {100, -1, -5, 3}, {-56, 127, 0, -4});
+  ExpectBinary<int8_t>("Sub", DType::kInt8, kInt8, {-128, 127, 5, 0}, {1, -1, 7, -128}, {127, -128, -2, -128});
+  ExpectBinary<int8_t>("Mul", DType::kInt8, kInt8, {16, -128, 11, -3}, {16, -1, 12, 5}, {0, -128, -124, -15});
+  // Truncation toward zero (not numpy's floor), and min / −1 wraps.
+  ExpectBinary<int8_t>("Div", DType::kInt8, kInt8, {-7, 7, -128, 127, -1}, {2, -2, -1, 10, 3}, {-3, -3, -128, 12, 0});
+}
+
+TEST(ElementwiseInt, Uint8ArithmeticWraps) {
+  ExpectBinary<uint8_t>("Add", DType::kUint8, kUint8, {200, 255, 1}, {100, 1, 2}, {44, 0, 3});
+  ExpectBinary<uint8_t>("Sub", DType::kUint8, kUint8, {3, 0, 9}, {5, 255, 9}, {254, 1, 0});
+  ExpectBinary<uint8_t>("Mul", DType::kUint8, kUint8, {16, 255, 7}, {16, 255, 9}, {0, 1, 63});
+  ExpectBinary<uint8_t>("Div", DType::kUint8, kUint8, {200, 255, 7}, {3, 255, 8}, {66, 1, 0});
+}
+
+TEST(ElementwiseInt, BroadcastsLikeFloat) {
+  auto proto = OneNode("Sub", kUint8, {{"a", {2, 3}}, {"b", {3}}});
+  auto out = RunModel(proto, {{"a", Make<uint8_t>(DType::kUint8, {2, 3}, {10, 20, 30, 0, 1, 2})},
+                              {"b", Make<uint8_t>(DType::kUint8, {3}, {1, 2, 3})}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->at("y").shape(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(Values<uint8_t>(out->at("y")), (std::vector<uint8_t>{9, 18, 27, 255, 255, 255}));
+}
+
+TEST(ElementwiseInt, DivisionByZeroIsRefused) {
+  for (auto [dtype, elem] : {std::pair{DType::kInt8, kInt8}, std::pair{DType::kUint8, kUint8}}) {
+    auto proto = OneNode("Div", elem, {{"a", {3}}, {"b", {3}}});
+    Tensor a = *Tensor::Make(dtype, {3}), b = *Tensor::Make(dtype, {3});
+    for (int i = 0; i < 3; ++i) a.data<uint8_t>()[i] = b.data<uint8_t>()[i] = uint8_t(i + 1);
+    ASSERT_TRUE(RunModel(proto, {{"a", a}, {"b", b}}).ok());
+    b.data<uint8_t>()[2] = 0;  // one zero divisor
+    auto out = RunModel(proto, {{"a", a}, {"b", b}});
+    ASSERT_FALSE(out.ok());
+    EXPECT_NE(out.status().ToString().find("division by zero"), std::string::npos) << out.status().ToString();
+  }
+}
+
+TEST(ElementwiseInt, MixedDtypesAreRefused) {
+  auto proto = OneNode("Add", kInt8, {{"a", {2}}, {"b", {2}}});
+  auto out = RunModel(proto, {{"a", Make<int8_t>(DType::kInt8, {2}, {1, 2})},
+                              {"b", Make<uint8_t>(DType::kUint8, {2}, {1, 2})}});
+  EXPECT_FALSE(out.ok());
+}
+
+TEST(ElementwiseInt, ClipInt8) {
+  std::vector<int8_t> x = {-128, -5, -3, 0, 4, 5, 127};
+  Tensor lo = Make<int8_t>(DType::kInt8, {}, {-3}), hi = Make<int8_t>(DType::kInt8, {}, {4});
+  auto both = OneNode("Clip", kInt8, {{"x", {7}}, {"lo", {}}, {"hi", {}}});
+  auto out = RunModel(both, {{"x", Make(DType::kInt8, {7}, x)}, {"lo", lo}, {"hi", hi}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(Values<int8_t>(out->at("y")), (std::vector<int8_t>{-3, -3, -3, 0, 4, 4, 4}));
+  // Only max given: min defaults to the type's lowest value.
+  auto max_only = OneNode("Clip", kInt8, {{"x", {7}}, {"", {}}, {"hi", {}}});
+  out = RunModel(max_only, {{"x", Make(DType::kInt8, {7}, x)}, {"hi", hi}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(Values<int8_t>(out->at("y")), (std::vector<int8_t>{-128, -5, -3, 0, 4, 4, 4}));
+  // No bounds: unchanged.
+  out = RunModel(OneNode("Clip", kInt8, {{"x", {7}}}), {{"x", Make(DType::kInt8, {7}, x)}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(Values<int8_t>(out->at("y")), x);
+}
+
+TEST(ElementwiseInt, ClipRefusesBadBounds) {
+  auto proto = OneNode("Clip", kUint8, {{"x", {3}}, {"lo", {2}}});
+  auto out = RunModel(proto, {{"x", Make<uint8_t>(DType::kUint8, {3}, {1, 2, 3})},
+                              {"lo", Make<uint8_t>(DType::kUint8, {2}, {1, 2})}});  // not a scalar
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().ToString().find("scalar"), std::string::npos) << out.status().ToString();
+  out = RunModel(proto, {{"x", Make<uint8_t>(DType::kUint8, {3}, {1, 2, 3})},
+                         {"lo", Make<int8_t>(DType::kInt8, {2}, {1, 2})}});  // another dtype
+  ASSERT_FALSE(out.ok());
+}
+
+}  // namespace
+}  // namespace lucid::onnx
