@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <numeric>
 #include <vector>
 
 #include "base/parallel.h"
@@ -108,6 +109,14 @@ void RunTiles(int64_t m, int64_t n, int64_t k, int threads, Fn&& block) noexcept
   // Split columns first (each block re-reads its A rows, not B), then rows.
   while (count() < workers && nc > 16) nc = std::max<int64_t>(16, ((nc / 2) + 15) / 16 * 16);
   while (count() < workers && mc > 6) mc = std::max<int64_t>(6, ((mc / 2) + 5) / 6 * 6);
+  if (int64_t total = count(); workers > 1 && total % workers != 0 && total < 8 * workers && m > 6) {
+    // Few blocks that do not divide evenly (3 blocks on 2 workers: one does twice the work):
+    // more, smaller row blocks so that every worker gets the same number.
+    int64_t col_blocks = (n + nc - 1) / nc, rows = (m + mc - 1) / mc;
+    int64_t step = workers / std::gcd(col_blocks, workers);
+    rows = (rows + step - 1) / step * step;
+    mc = std::max<int64_t>(6, ((m + rows - 1) / rows + 5) / 6 * 6);
+  }
   int64_t col_blocks = (n + nc - 1) / nc, blocks = count();
   workers = std::min(workers, blocks);
   auto run_range = [&](int64_t begin, int64_t end) {
