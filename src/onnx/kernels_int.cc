@@ -14,8 +14,18 @@
 #include <limits>
 #include <optional>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "onnx/op_internal.h"
 #include "tensor/gemm.h"
+
+// Only functions carrying LUCID_INT_AVX2 use AVX2 (chosen at run time); they use intrinsics
+// and plain loops only, no library templates.
+#if defined(__x86_64__)
+#define LUCID_INT_AVX2 __attribute__((target("avx2")))
+#endif
 
 namespace lucid::onnx::internal {
 namespace {
@@ -134,65 +144,6 @@ Result<FixedMultiplier> MakeMultiplier(const Node& node, float s_in, float s_w, 
   return FixedMultiplier{m, shift};
 }
 
-// floor((acc · m + 2^(shift−1)) / 2^shift): round half up, exact for negative values.
-inline int64_t RoundShift(int64_t acc, const FixedMultiplier& f) {
-  int64_t prod = acc * f.m;  // |acc| < 2^31, m < 2^31: fits
-  return (prod + (int64_t{1} << (f.shift - 1))) >> f.shift;  // arithmetic shift = floor (C++20)
-}
-
-inline int64_t Requantize(int64_t acc, const FixedMultiplier& f, int64_t zp, int64_t lo, int64_t hi) {
-  return std::clamp<int64_t>(RoundShift(acc, f) + zp, lo, hi);
-}
-
-template <typename Q>
-void RequantizeSpan(const int32_t* acc, int64_t count, const FixedMultiplier& f, int64_t zp, int64_t lo, int64_t hi, Q* out) {
-  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<Q>(Requantize(acc[i], f, zp, lo, hi));
-}
-
-// y[r, n] = Requantize(acc[r, n]) with column n's multiplier (or the only one): rows × cols.
-template <typename Q>
-void RequantizeRowsAs(const int32_t* acc, int64_t rows, int64_t cols, const std::vector<FixedMultiplier>& mult,
-                      int64_t zp, int64_t lo, int64_t hi, Q* out, int threads) {
-  // Per-column constants in flat arrays, so the inner loop has no indirection.
-  std::vector<int64_t> m(static_cast<size_t>(cols)), round(static_cast<size_t>(cols));
-  std::vector<int> shift(static_cast<size_t>(cols));
-  for (int64_t n = 0; n < cols; ++n) {
-    const FixedMultiplier& f = mult[mult.size() == 1 ? 0 : n];
-    m[n] = f.m;
-    shift[n] = f.shift;
-    round[n] = int64_t{1} << (f.shift - 1);
-  }
-  ParallelFor(rows, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int32_t* a = acc + r * cols;
-      Q* y = out + r * cols;
-      for (int64_t n = 0; n < cols; ++n)  // = Requantize(a[n], mult[n], zp, lo, hi)
-        y[n] = static_cast<Q>(std::clamp<int64_t>(((a[n] * m[n] + round[n]) >> shift[n]) + zp, lo, hi));
-    }
-  }, 16);
-}
-
-void RequantizeRows(const int32_t* acc, int64_t rows, int64_t cols, const std::vector<FixedMultiplier>& mult,
-                    int64_t zp, int64_t lo, int64_t hi, Tensor& y, int threads) {
-  if (y.dtype() == DType::kInt8) RequantizeRowsAs(acc, rows, cols, mult, zp, lo, hi, y.data<int8_t>(), threads);
-  else RequantizeRowsAs(acc, rows, cols, mult, zp, lo, hi, y.data<uint8_t>(), threads);
-}
-
-// acc holds batch·maps planes of `pixels` accumulators; plane (n, m) uses map m's multiplier.
-void RequantizePlanes(const int32_t* acc, int64_t batch, int64_t maps, int64_t pixels,
-                      const std::vector<FixedMultiplier>& mult, int64_t zp, int64_t lo, int64_t hi, Tensor& y,
-                      int threads) {
-  bool is_signed = y.dtype() == DType::kInt8;
-  ParallelFor(batch * maps, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const FixedMultiplier& f = mult[mult.size() == 1 ? 0 : plane % maps];
-      const int32_t* src = acc + plane * pixels;
-      if (is_signed) RequantizeSpan(src, pixels, f, zp, lo, hi, y.data<int8_t>() + plane * pixels);
-      else RequantizeSpan(src, pixels, f, zp, lo, hi, y.data<uint8_t>() + plane * pixels);
-    }
-  }, 2);
-}
-
 // ---- Integer matrix product with zero points ----
 
 // Weights as int8 plus their (shifted) zero points, laid out [K, N] row-major.
@@ -200,6 +151,8 @@ struct IntWeights {
   std::vector<int8_t> b;      // [K, N]
   std::vector<int64_t> zp;    // per column (size N) after the uint8 → int8 shift
   std::vector<int64_t> col_sum;  // Σ_k b[k, n]
+  std::vector<int64_t> max_abs;  // max_k |b[k, n] − zp[n]|, for the accumulator bound
+  bool zero_zp = true;           // every zp is 0: no row-sum term
 };
 
 // acc[i, n] = Σ_k (a[i,k] − za)(b[k,n] − zb[n]) + bias[n], exactly; A is [M, K] row-major;
@@ -247,9 +200,11 @@ Status IntMatMul(const Node& node, const Tensor& a_tensor, uint64_t a_offset, in
   return Status::Ok();
 }
 
-// Builds IntWeights from a [N, K] (transposed=true) or [K, N] weight tensor.
+// Builds IntWeights from a [N, K] (n_major) or [K, N] weight tensor. Conv weights
+// ([N, C, taps] with taps = kh·kw > 1) are reordered to k = tap·C + c, the order of the
+// channels-last im2col rows (the sum is exact, so its order changes nothing).
 Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t offset, int64_t k_dim, int64_t n_dim,
-                                  bool n_major, const std::vector<int64_t>& zp) {
+                                  bool n_major, const std::vector<int64_t>& zp, int64_t taps = 1) {
   if (zp.size() != 1 && static_cast<int64_t>(zp.size()) != n_dim)
     return InvalidArgument(node.Describe() + ": weight zero point has " + std::to_string(zp.size()) +
                            " entries, expected 1 or " + std::to_string(n_dim));
@@ -260,19 +215,219 @@ Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t of
   out.col_sum.assign(static_cast<size_t>(n_dim), 0);
   const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(w.dtype());
   const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
+  out.max_abs.assign(static_cast<size_t>(n_dim), 0);
   for (int64_t n = 0; n < n_dim; ++n) {
     int64_t z = zp.size() == 1 ? zp[0] : zp[n];
     if (z < lo || z > hi) return InvalidArgument(node.Describe() + ": weight zero point out of range");
     out.zp[n] = z - shift;
+    out.zero_zp = out.zero_zp && out.zp[n] == 0;
   }
+  if (taps < 1 || k_dim % taps != 0) return InvalidArgument(node.Describe() + ": weight shape is inconsistent");
+  const int64_t channels = k_dim / taps;
   for (int64_t k = 0; k < k_dim; ++k)
     for (int64_t n = 0; n < n_dim; ++n) {
       uint64_t src = offset + static_cast<uint64_t>(n_major ? n * k_dim + k : k * n_dim + n);
       int64_t v = IntAt(w, src) - shift;
-      out.b[k * n_dim + n] = static_cast<int8_t>(v);
+      int64_t dst = n_major && taps > 1 ? (k % taps) * channels + k / taps : k;  // [c, tap] → [tap, c]
+      out.b[dst * n_dim + n] = static_cast<int8_t>(v);
       out.col_sum[n] += v;
+      out.max_abs[n] = std::max(out.max_abs[n], std::abs(v - out.zp[n]));
     }
   return out;
+}
+
+// ---- Fused output stage of QLinearConv / QLinearMatMul ----
+//
+// The GEMM gives raw[i, n] = Σ_k a[i,k]·b[k,n]; the exact accumulator of §2 is
+//   acc[i, n] = raw[i, n] + column[n] − zb[n]·Σ_k a[i,k],  column[n] = K·za·zb[n] − za·Σ_k b[k,n] + bias[n],
+// and §4 turns it into a code. Both happen in one pass over raw, row by row.
+
+std::atomic<bool> g_int_simd_disabled{false};
+
+bool IntSimd() {
+#if defined(__x86_64__)
+  static const bool has_avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return has_avx2 && !g_int_simd_disabled.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+struct OutputStage {
+  int64_t cols = 0;
+  std::vector<int64_t> column;        // exact
+  std::vector<int64_t> zb;            // empty when every zb is 0 (no row term)
+  std::vector<int64_t> m, round;      // per column: M and 2^(shift−1)
+  std::vector<int> shift;
+  int64_t zp = 0, lo = 0, hi = 0;
+  bool bounded = false;  // |acc| < 2^31 for every possible input: no per-element check needed
+  // SIMD path (bounded, no row term, every shift ≥ 32), per column: column mod 2^32, M,
+  // shift − 32, and the rounding terms of each 8-column block as [even columns, odd columns].
+  bool simd = false;
+  std::vector<int32_t> column32, m32, shift_hi;
+  std::vector<int64_t> round_pairs;
+};
+
+// `mult` has 1 entry or one per column of the whole op; this product's columns start at n0.
+OutputStage MakeOutputStage(int64_t k_dim, int64_t za, DType a_type, const IntWeights& w, int64_t n_dim,
+                            const int32_t* bias, const std::vector<FixedMultiplier>& mult, int64_t n0, int64_t zp,
+                            int64_t lo, int64_t hi) {
+  OutputStage s;
+  s.cols = n_dim;
+  s.zp = zp;
+  s.lo = lo;
+  s.hi = hi;
+  const std::pair<int64_t, int64_t> a_range = QuantRange(a_type);
+  const int64_t a_max = std::max(za - a_range.first, a_range.second - za);  // max |a − za|
+  s.bounded = true;
+  s.simd = w.zero_zp;
+  if (!w.zero_zp) s.zb = w.zp;
+  for (int64_t n = 0; n < n_dim; ++n) {
+    const FixedMultiplier& f = mult[mult.size() == 1 ? 0 : n0 + n];
+    int64_t b = bias ? bias[n] : 0;
+    s.column.push_back(k_dim * za * w.zp[n] - za * w.col_sum[n] + b);
+    s.m.push_back(f.m);
+    s.shift.push_back(f.shift);
+    s.round.push_back(int64_t{1} << (f.shift - 1));
+    // |acc| ≤ K · max|a − za| · max|b − zb| + |bias| (K ≤ 2^15 keeps every term small).
+    s.bounded = s.bounded && k_dim * a_max * w.max_abs[n] + std::abs(b) < (int64_t{1} << 31);
+    s.simd = s.simd && f.shift >= 32;
+  }
+  s.simd = s.simd && s.bounded && IntSimd();
+  if (s.simd) {
+    for (int64_t n = 0; n < n_dim; ++n) {
+      s.column32.push_back(static_cast<int32_t>(static_cast<uint32_t>(s.column[n])));  // mod 2^32
+      s.m32.push_back(static_cast<int32_t>(s.m[n]));
+      s.shift_hi.push_back(s.shift[n] - 32);
+    }
+    for (int64_t b = 0; b + 8 <= n_dim; b += 8) {
+      for (int64_t j = 0; j < 8; j += 2) s.round_pairs.push_back(s.round[b + j]);
+      for (int64_t j = 1; j < 8; j += 2) s.round_pairs.push_back(s.round[b + j]);
+    }
+  }
+  return s;
+}
+
+// Columns [n_begin, cols) of one row; false if an accumulator left int32 (only possible
+// when the stage is not bounded).
+template <typename Q>
+bool OutputRowScalar(const OutputStage& s, const int32_t* raw, int64_t row_sum, int64_t n_begin, Q* out) {
+  bool ok = true;
+  for (int64_t n = n_begin; n < s.cols; ++n) {
+    int64_t acc = raw[n] + s.column[n] - (s.zb.empty() ? 0 : s.zb[n] * row_sum);
+    if (acc < std::numeric_limits<int32_t>::min() || acc > std::numeric_limits<int32_t>::max()) {
+      ok = false;
+      acc = 0;
+    }
+    // §4: floor((acc·M + 2^(shift−1)) / 2^shift), round half up; >> on int64 is floor (C++20).
+    out[n] = static_cast<Q>(std::clamp<int64_t>(((acc * s.m[n] + s.round[n]) >> s.shift[n]) + s.zp, s.lo, s.hi));
+  }
+  return ok;
+}
+
+#if defined(__x86_64__)
+// 8 columns: acc = raw + column (exact: bounded), then §4 with shift ≥ 32. The 64-bit
+// products of even and odd lanes are formed separately; the high dword of (acc·M + round)
+// is floor(· / 2^32), and an arithmetic shift by shift − 32 finishes the floor division.
+LUCID_INT_AVX2 inline __m256i OutputLanes(const OutputStage& s, const int32_t* raw, int64_t n) {
+  __m256i acc = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(raw + n)),
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.column32.data() + n)));
+  __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.m32.data() + n));
+  const __m256i* round = reinterpret_cast<const __m256i*>(s.round_pairs.data() + n);
+  __m256i even = _mm256_add_epi64(_mm256_mul_epi32(acc, m), _mm256_loadu_si256(round));
+  __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(m, 32)),
+                                 _mm256_loadu_si256(round + 1));
+  __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+  __m256i q = _mm256_srav_epi32(high, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.shift_hi.data() + n)));
+  q = _mm256_add_epi32(q, _mm256_set1_epi32(static_cast<int32_t>(s.zp)));
+  q = _mm256_max_epi32(q, _mm256_set1_epi32(static_cast<int32_t>(s.lo)));
+  return _mm256_min_epi32(q, _mm256_set1_epi32(static_cast<int32_t>(s.hi)));
+}
+
+// Columns [0, 16·⌊cols/16⌋) of one row; returns where the scalar tail starts.
+LUCID_INT_AVX2 int64_t OutputRowAvx2(const OutputStage& s, const int32_t* raw, bool is_signed, uint8_t* out) {
+  int64_t n = 0;
+  for (; n + 16 <= s.cols; n += 16) {
+    // Codes are already inside [lo, hi], so the saturating packs only narrow.
+    __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(OutputLanes(s, raw, n), OutputLanes(s, raw, n + 8)),
+                                             0xD8);
+    __m128i lo = _mm256_castsi256_si128(words), hi = _mm256_extracti128_si256(words, 1);
+    __m128i bytes = is_signed ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n), bytes);
+  }
+  return n;
+}
+#endif
+
+// out[i, n] = code of acc[i, n] for rows × s.cols; row_sums only when the stage has a row term.
+Status RunOutputStage(const Node& node, const OutputStage& s, const int32_t* raw, const int32_t* row_sums,
+                      int64_t rows, bool is_signed, uint8_t* out, int threads) {
+  std::atomic<bool> overflow{false};
+  ParallelFor(rows, threads, [&](int64_t begin, int64_t end) {
+    bool ok = true;
+    for (int64_t i = begin; i < end; ++i) {
+      const int32_t* r = raw + i * s.cols;
+      uint8_t* y = out + i * s.cols;
+      int64_t n = 0;
+#if defined(__x86_64__)
+      if (s.simd) n = OutputRowAvx2(s, r, is_signed, y);
+#endif
+      int64_t row_sum = row_sums ? row_sums[i] : 0;
+      ok = (is_signed ? OutputRowScalar(s, r, row_sum, n, reinterpret_cast<int8_t*>(y))
+                      : OutputRowScalar(s, r, row_sum, n, y)) && ok;
+    }
+    if (!ok) overflow = true;
+  }, 16);
+  if (overflow) return OutOfRange(node.Describe() + ": int32 accumulator overflow");
+  return Status::Ok();
+}
+
+// Σ_k a[i, k] per row (the zb term), exact in int32 (|sum| ≤ K · 255 < 2^23).
+void RowSums(const uint8_t* a, bool is_signed, int64_t rows, int64_t k_dim, int32_t* sums, int threads) {
+  ParallelFor(rows, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int32_t sum = 0;
+      if (is_signed) {
+        const int8_t* row = reinterpret_cast<const int8_t*>(a) + i * k_dim;
+        for (int64_t k = 0; k < k_dim; ++k) sum += row[k];
+      } else {
+        const uint8_t* row = a + i * k_dim;
+        for (int64_t k = 0; k < k_dim; ++k) sum += row[k];
+      }
+      sums[i] = sum;
+    }
+  }, 16);
+}
+
+// Reusable per-thread buffers (kernels run one at a time per calling thread).
+template <typename T>
+T* Scratch(std::vector<T>& buffer, int64_t size) {
+  if (buffer.size() < static_cast<size_t>(size)) buffer.resize(static_cast<size_t>(size));
+  return buffer.data();
+}
+
+// The product a [rows, K] · w then the output stage, into out [rows, w's N] codes.
+Status QuantizedProduct(const Node& node, const uint8_t* a, DType a_type, int64_t rows, int64_t k_dim, int64_t za,
+                        const IntWeights& w, int64_t n_dim, const int32_t* bias, const std::vector<FixedMultiplier>& mult,
+                        int64_t n0, int64_t zp, int64_t lo, int64_t hi, bool out_signed, uint8_t* out, int threads) {
+  if (k_dim > kMaxReduction)
+    return OutOfRange(node.Describe() + ": reduction length " + std::to_string(k_dim) + " exceeds " +
+                      std::to_string(kMaxReduction));
+  static thread_local std::vector<int32_t> raw_buffer, sum_buffer;
+  int32_t* raw = Scratch(raw_buffer, rows * n_dim);
+  if (a_type == DType::kUint8) gemm::GemmU8S8S32(rows, n_dim, k_dim, a, k_dim, w.b.data(), n_dim, raw, n_dim, threads);
+  else gemm::GemmS8S8S32(rows, n_dim, k_dim, reinterpret_cast<const int8_t*>(a), k_dim, w.b.data(), n_dim, raw, n_dim,
+                         threads);
+  OutputStage stage = MakeOutputStage(k_dim, za, a_type, w, n_dim, bias, mult, n0, zp, lo, hi);
+  int32_t* sums = nullptr;
+  if (!stage.zb.empty()) {
+    sums = Scratch(sum_buffer, rows);
+    RowSums(a, a_type == DType::kInt8, rows, k_dim, sums, threads);
+  }
+  return RunOutputStage(node, stage, raw, sums, rows, out_signed, out, threads);
 }
 
 // Weights of an integer Conv/MatMul whose weight tensor and zero point are initializers,
@@ -362,9 +517,19 @@ std::vector<int64_t> ConvOutShape(const ConvGeometry& g) {
 }
 
 // Shared body of ConvInteger and QLinearConv: acc[n][map][pixel] exact, bias added.
+// The output stage of QLinearConv / QLinearMatMul: multipliers (1 or one per output column),
+// output zero point and range; the kernel allocates y once the output shape is known.
+struct Requant {
+  const std::vector<FixedMultiplier>* mult;
+  int64_t zp, lo, hi;
+  DType type;
+  Tensor y;
+};
+
+// With rq: QLinearConv's codes into rq->y. Without: ConvInteger's int32 accumulators in acc.
 Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, const std::vector<int64_t>& zw,
                const Tensor* bias, const std::vector<IntWeights>* prepared, const KernelContext& ctx,
-               ConvGeometry& geometry, std::vector<int32_t>& acc) {
+               ConvGeometry& geometry, std::vector<int32_t>& acc, Requant* rq) {
   if (x.rank() < 3 || w.rank() != x.rank())
     return InvalidArgument(node.Describe() + ": X " + ShapeString(x.shape()) + " and W " + ShapeString(w.shape()) +
                            " must both be N×C×spatial");
@@ -388,82 +553,113 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
       return InvalidArgument(node.Describe() + ": B must be int32 [" + std::to_string(maps) + "]");
   }
   int64_t cg = channels / group, mg = maps / group;
-  int64_t k_dim = cg * g.k_h * g.k_w;
+  int64_t taps = g.k_h * g.k_w;
+  int64_t k_dim = cg * taps;
   int64_t pixels = g.out_h * g.out_w;
-  acc.resize(static_cast<size_t>(g.batch * maps * pixels));
-  size_t elem = DTypeSize(x.dtype());
+  // This group's weights, prepared at load or converted now (the same bytes either way).
+  auto group_weights = [&](int64_t gi, IntWeights& computed) -> Result<const IntWeights*> {
+    if (prepared) return &(*prepared)[gi];
+    std::vector<int64_t> zw_group;
+    for (int64_t m = 0; m < mg; ++m) zw_group.push_back(zw.size() == 1 ? zw[0] : zw[gi * mg + m]);
+    ASSIGN_OR_RETURN(computed, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true,
+                                              zw_group, taps));
+    return &computed;
+  };
+  const int32_t* bias_data = bias ? bias->data<int32_t>() : nullptr;
+  geometry = g;
+  if (rq) {
+    ASSIGN_OR_RETURN(rq->y, Tensor::Make(rq->type, ConvOutShape(g)));
+  }
   if (group == 1 && pixels == 1 && g.in_h == 1 && g.in_w == 1 && g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 &&
       g.pad_left == 0) {
     // A 1×1 conv on 1×1 images is a matrix product: x is already [batch, K] and the
-    // accumulators come out as [batch, maps] = [batch, maps, 1].
+    // output is [batch, maps] = [batch, maps, 1].
     IntWeights computed;
-    const IntWeights* wq = prepared ? &(*prepared)[0] : nullptr;
-    if (wq == nullptr) {
-      ASSIGN_OR_RETURN(computed, PrepareWeights(node, w, 0, k_dim, maps, true, zw));
-      wq = &computed;
-    }
-    RETURN_IF_ERROR(IntMatMul(node, x, 0, g.batch, k_dim, zx, *wq, maps, bias ? bias->data<int32_t>() : nullptr,
-                              ctx.threads, acc));
-    geometry = g;
-    return Status::Ok();
+    ASSIGN_OR_RETURN(const IntWeights* wq, group_weights(0, computed));
+    if (rq)
+      return QuantizedProduct(node, x.bytes().data(), x.dtype(), g.batch, k_dim, zx, *wq, maps, bias_data, *rq->mult, 0,
+                              rq->zp, rq->lo, rq->hi, rq->type == DType::kInt8, rq->y.mutable_bytes().data(),
+                              ctx.threads);
+    acc.resize(static_cast<size_t>(g.batch * maps));
+    return IntMatMul(node, x, 0, g.batch, k_dim, zx, *wq, maps, bias_data, ctx.threads, acc);
   }
-  // im2col rows of every image of the batch: one GEMM per group with M = batch · pixels.
-  ASSIGN_OR_RETURN(Tensor col, Tensor::Make(x.dtype(), {g.batch * pixels, k_dim}));
-  std::vector<int32_t> part;
-  for (int64_t gi = 0; gi < group; ++gi) {
-    // Weights of this group as [K, mg] (W is [maps, cg, kh, kw], i.e. n-major).
-    IntWeights computed;
-    const IntWeights* wq = prepared ? &(*prepared)[gi] : nullptr;
-    if (wq == nullptr) {
-      std::vector<int64_t> zw_group;
-      for (int64_t m = 0; m < mg; ++m) zw_group.push_back(zw.size() == 1 ? zw[0] : zw[gi * mg + m]);
-      ASSIGN_OR_RETURN(computed, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true, zw_group));
-      wq = &computed;
+  // Channels-last copy of x, then im2col rows of every image (one GEMM per group with
+  // M = batch · pixels) whose taps are contiguous runs of channels.
+  const int64_t plane = g.in_h * g.in_w, rows = g.batch * pixels;
+  static thread_local std::vector<uint8_t> nhwc_buffer, col_buffer, code_buffer;
+  uint8_t* nhwc = Scratch(nhwc_buffer, g.batch * plane * channels);
+  const uint8_t* px = x.bytes().data();
+  ParallelFor(g.batch * plane, ctx.threads, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const uint8_t* src = px + (i / plane) * plane * channels + i % plane;
+      uint8_t* dst = nhwc + i * channels;
+      for (int64_t c = 0; c < channels; ++c) dst[c] = src[c * plane];
     }
-    const int32_t* pb = bias ? bias->data<int32_t>() + gi * mg : nullptr;
-    // Padded taps hold the zero point (they contribute 0).
-    uint8_t* dst = col.mutable_bytes().data();
-    uint8_t pad_byte = static_cast<uint8_t>(zx);
-    ParallelFor(g.batch * pixels, ctx.threads, [&](int64_t begin, int64_t end) {
+  }, 256);
+  uint8_t* col = Scratch(col_buffer, rows * k_dim);
+  if (!rq) acc.resize(static_cast<size_t>(g.batch * maps * pixels));
+  const uint8_t pad_byte = static_cast<uint8_t>(zx);  // padded taps hold the zero point: they add 0
+  for (int64_t gi = 0; gi < group; ++gi) {
+    IntWeights computed;
+    ASSIGN_OR_RETURN(const IntWeights* wq, group_weights(gi, computed));
+    ParallelFor(rows, ctx.threads, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         int64_t n = r / pixels, p = r % pixels;
-        const uint8_t* src = x.bytes().data() + static_cast<size_t>((n * channels + gi * cg) * g.in_h * g.in_w) * elem;
-        int64_t oh = p / g.out_w, ow = p % g.out_w;
-        uint8_t* row = dst + static_cast<size_t>(r * k_dim) * elem;
-        int64_t idx = 0;
-        int64_t ih0 = oh * g.stride_h - g.pad_top, iw0 = ow * g.stride_w - g.pad_left;
-        if (ih0 >= 0 && ih0 + (g.k_h - 1) * g.dil_h < g.in_h && iw0 >= 0 && iw0 + (g.k_w - 1) * g.dil_w < g.in_w) {
-          // Window entirely inside the image: no bounds checks.
-          for (int64_t c = 0; c < cg; ++c)
-            for (int64_t kh = 0; kh < g.k_h; ++kh) {
-              const uint8_t* in_row = src + (c * g.in_h + ih0 + kh * g.dil_h) * g.in_w + iw0;
-              for (int64_t kw = 0; kw < g.k_w; ++kw) row[idx++] = in_row[kw * g.dil_w];
-            }
-          continue;
-        }
-        for (int64_t c = 0; c < cg; ++c)
-          for (int64_t kh = 0; kh < g.k_h; ++kh) {
-            int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dil_h;
-            for (int64_t kw = 0; kw < g.k_w; ++kw, ++idx) {
-              int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dil_w;
-              bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
-              row[idx] = inside ? src[(c * g.in_h + ih) * g.in_w + iw] : pad_byte;
-            }
+        int64_t ih0 = (p / g.out_w) * g.stride_h - g.pad_top, iw0 = (p % g.out_w) * g.stride_w - g.pad_left;
+        const uint8_t* image = nhwc + n * plane * channels + gi * cg;
+        uint8_t* row = col + r * k_dim;
+        bool inside_w = iw0 >= 0 && iw0 + (g.k_w - 1) * g.dil_w < g.in_w;
+        for (int64_t kh = 0; kh < g.k_h; ++kh) {
+          int64_t ih = ih0 + kh * g.dil_h;
+          uint8_t* dst = row + kh * g.k_w * cg;
+          if (ih < 0 || ih >= g.in_h) {
+            std::memset(dst, pad_byte, static_cast<size_t>(g.k_w * cg));
+            continue;
           }
+          const uint8_t* src = image + ih * g.in_w * channels;
+          if (inside_w && g.dil_w == 1 && cg == channels) {  // the whole kernel row is contiguous
+            std::memcpy(dst, src + iw0 * channels, static_cast<size_t>(g.k_w * cg));
+            continue;
+          }
+          for (int64_t kw = 0; kw < g.k_w; ++kw) {
+            int64_t iw = iw0 + kw * g.dil_w;
+            if (iw < 0 || iw >= g.in_w) std::memset(dst + kw * cg, pad_byte, static_cast<size_t>(cg));
+            else std::memcpy(dst + kw * cg, src + iw * channels, static_cast<size_t>(cg));
+          }
+        }
       }
     }, 16);
-    RETURN_IF_ERROR(IntMatMul(node, col, 0, g.batch * pixels, k_dim, zx, *wq, mg, pb, ctx.threads, part));
+    const int32_t* pb = bias_data ? bias_data + gi * mg : nullptr;
+    if (rq) {
+      // Codes [batch·pixels, mg], then into the output planes y[n][gi·mg + m][p].
+      uint8_t* codes = Scratch(code_buffer, rows * mg);
+      RETURN_IF_ERROR(QuantizedProduct(node, col, x.dtype(), rows, k_dim, zx, *wq, mg, pb, *rq->mult, gi * mg, rq->zp,
+                                       rq->lo, rq->hi, rq->type == DType::kInt8, codes, ctx.threads));
+      uint8_t* y = rq->y.mutable_bytes().data();
+      ParallelFor(g.batch * mg, ctx.threads, [&](int64_t begin, int64_t end) {
+        for (int64_t out_plane = begin; out_plane < end; ++out_plane) {
+          int64_t n = out_plane / mg, m = out_plane % mg;
+          uint8_t* dst = y + (n * maps + gi * mg + m) * pixels;
+          const uint8_t* src = codes + n * pixels * mg + m;
+          for (int64_t p = 0; p < pixels; ++p) dst[p] = src[p * mg];
+        }
+      }, 4);
+      continue;
+    }
+    ASSIGN_OR_RETURN(Tensor col_tensor, Tensor::Make(x.dtype(), {rows, k_dim}));
+    std::memcpy(col_tensor.mutable_bytes().data(), col, static_cast<size_t>(rows * k_dim));
+    std::vector<int32_t> part;
+    RETURN_IF_ERROR(IntMatMul(node, col_tensor, 0, rows, k_dim, zx, *wq, mg, pb, ctx.threads, part));
     // [batch·pixels, mg] → acc[n][gi·mg + m][p]: one output plane per (image, map).
     ParallelFor(g.batch * mg, ctx.threads, [&](int64_t begin, int64_t end) {
-      for (int64_t plane = begin; plane < end; ++plane) {
-        int64_t n = plane / mg, m = plane % mg;
-        int32_t* out_plane = acc.data() + (n * maps + gi * mg + m) * pixels;
+      for (int64_t out_plane = begin; out_plane < end; ++out_plane) {
+        int64_t n = out_plane / mg, m = out_plane % mg;
+        int32_t* dst = acc.data() + (n * maps + gi * mg + m) * pixels;
         const int32_t* src = part.data() + n * pixels * mg + m;
-        for (int64_t p = 0; p < pixels; ++p) out_plane[p] = src[p * mg];
+        for (int64_t p = 0; p < pixels; ++p) dst[p] = src[p * mg];
       }
     }, 4);
   }
-  geometry = g;
   return Status::Ok();
 }
 
@@ -529,7 +725,8 @@ Result<std::shared_ptr<const Prepared>> PrepareIntConv(const Node& node, KernelI
   for (int64_t gi = 0; gi < group; ++gi) {
     std::vector<int64_t> zw_group;
     for (int64_t m = 0; m < mg; ++m) zw_group.push_back(cw->zp.size() == 1 ? cw->zp[0] : cw->zp[gi * mg + m]);
-    ASSIGN_OR_RETURN(IntWeights wq, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true, zw_group));
+    ASSIGN_OR_RETURN(IntWeights wq, PrepareWeights(node, w, static_cast<uint64_t>(gi * mg * k_dim), k_dim, mg, true,
+                                                   zw_group, static_cast<int64_t>(Product(w.shape(), 2, w.rank()))));
     prepared->groups.push_back(std::move(wq));
   }
   return std::shared_ptr<const Prepared>(std::move(prepared));
@@ -547,6 +744,8 @@ Result<std::shared_ptr<const Prepared>> PrepareIntMatMul(const Node& node, Kerne
 }
 
 }  // namespace
+
+void SetIntegerSimdForTesting(bool enabled) { g_int_simd_disabled = !enabled; }
 
 Result<std::shared_ptr<const Prepared>> PrepareQLinearConv(const Node& node, KernelInputs constants) {
   return PrepareIntConv(node, constants, 3, 5);
@@ -658,8 +857,10 @@ Status RunDynamicQuantizeLinear(const Node& node, KernelInputs in, std::vector<T
 namespace {
 
 // Runs every batch of A·B with zero points; acc laid out like the output.
+// With rq: QLinearMatMul's codes into rq->y; without: int32 accumulators in acc.
 Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Tensor& b, const std::vector<int64_t>& zb,
-                         const int32_t* bias, const KernelContext& ctx, MatMulPlan& plan, std::vector<int32_t>& acc) {
+                         const int32_t* bias, const KernelContext& ctx, MatMulPlan& plan, std::vector<int32_t>& acc,
+                         Requant* rq = nullptr) {
   const auto* prepared = dynamic_cast<const PreparedIntWeights*>(node.prepared.get());
   RETURN_IF_ERROR(NeedDType(node, a, "A", {DType::kInt8, DType::kUint8}));
   RETURN_IF_ERROR(NeedDType(node, b, "B", {DType::kInt8, DType::kUint8}));
@@ -667,7 +868,13 @@ Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Te
   const std::pair<int64_t, int64_t> alo_ahi_range = QuantRange(a.dtype());
   const int64_t alo = alo_ahi_range.first, ahi = alo_ahi_range.second;
   if (za < alo || za > ahi) return InvalidArgument(node.Describe() + ": A zero point out of range");
-  acc.assign(static_cast<size_t>(plan.batches * plan.m * plan.n), 0);
+  if (rq) {
+    if (rq->mult->size() != 1 && static_cast<int64_t>(rq->mult->size()) != plan.n)
+      return InvalidArgument(node.Describe() + ": b_scale must have 1 or " + std::to_string(plan.n) + " entries");
+    ASSIGN_OR_RETURN(rq->y, Tensor::Make(rq->type, plan.out_shape));
+  } else {
+    acc.assign(static_cast<size_t>(plan.batches * plan.m * plan.n), 0);
+  }
   std::vector<int32_t> part;
   IntWeights wq;
   for (int64_t batch = 0; batch < plan.batches; ++batch) {
@@ -677,6 +884,13 @@ Status MatMulIntegerCore(const Node& node, const Tensor& a, int64_t za, const Te
     } else if (batch == 0 || plan.b_batched) {
       ASSIGN_OR_RETURN(wq, PrepareWeights(node, b, static_cast<uint64_t>(plan.b_batched ? batch * plan.k * plan.n : 0),
                                           plan.k, plan.n, false, zb));
+    }
+    if (rq) {
+      RETURN_IF_ERROR(QuantizedProduct(node, a.bytes().data() + batch * plan.m * plan.k, a.dtype(), plan.m, plan.k, za,
+                                       *use, plan.n, bias, *rq->mult, 0, rq->zp, rq->lo, rq->hi,
+                                       rq->type == DType::kInt8,
+                                       rq->y.mutable_bytes().data() + batch * plan.m * plan.n, ctx.threads));
+      continue;
     }
     RETURN_IF_ERROR(IntMatMul(node, a, static_cast<uint64_t>(batch * plan.m * plan.k), plan.m, plan.k, za, *use, plan.n,
                               bias, ctx.threads, part));
@@ -717,11 +931,6 @@ Status RunQLinearMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& 
   if (sa.size() != 1 || sy.size() != 1) return Unimplemented(node.Describe() + ": a_scale and y_scale must be per-tensor");
   if (in[2]->dtype() != a.dtype() || in[5]->dtype() != b.dtype() || !IsQuant(in[7]->dtype()))
     return InvalidArgument(node.Describe() + ": zero point dtypes must match their tensors");
-  MatMulPlan plan;
-  std::vector<int32_t> acc;
-  RETURN_IF_ERROR(MatMulIntegerCore(node, a, za[0], b, zb, nullptr, ctx, plan, acc));
-  if (sb.size() != 1 && static_cast<int64_t>(sb.size()) != plan.n)
-    return InvalidArgument(node.Describe() + ": b_scale must have 1 or " + std::to_string(plan.n) + " entries");
   std::vector<FixedMultiplier> mult;
   for (float s : sb) {
     ASSIGN_OR_RETURN(FixedMultiplier f, MakeMultiplier(node, sa[0], s, sy[0]));
@@ -731,9 +940,11 @@ Status RunQLinearMatMul(const Node& node, KernelInputs in, std::vector<Tensor>& 
   const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(out_type);
   const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
-  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, plan.out_shape));
-  RequantizeRows(acc.data(), static_cast<int64_t>(acc.size()) / plan.n, plan.n, mult, zy[0], lo, hi, y, ctx.threads);
-  out[0] = std::move(y);
+  MatMulPlan plan;
+  std::vector<int32_t> unused;
+  Requant rq{&mult, zy[0], lo, hi, out_type, Tensor()};
+  RETURN_IF_ERROR(MatMulIntegerCore(node, a, za[0], b, zb, nullptr, ctx, plan, unused, &rq));
+  out[0] = std::move(rq.y);
   return Status::Ok();
 }
 
@@ -749,7 +960,7 @@ Status RunConvInteger(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   RETURN_IF_ERROR(RequireScalarParam(node, zx, "x_zero_point"));
   ConvGeometry g{};
   std::vector<int32_t> acc;
-  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, nullptr, PreparedGroups(node), ctx, g, acc));
+  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, nullptr, PreparedGroups(node), ctx, g, acc, nullptr));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kInt32, ConvOutShape(g)));
   std::copy(acc.begin(), acc.end(), y.data<int32_t>());
   out[0] = std::move(y);
@@ -787,15 +998,10 @@ Status RunQLinearConv(const Node& node, KernelInputs in, std::vector<Tensor>& ou
   const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
   if (zy[0] < lo || zy[0] > hi) return InvalidArgument(node.Describe() + ": y zero point out of range");
   ConvGeometry g{};
-  std::vector<int32_t> acc;
-  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, PreparedGroups(node), ctx, g, acc));
-  ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, ConvOutShape(g)));
-  // acc is [batch·maps planes, pixels]; the multiplier is the plane's map's.
-  if (g.out_h * g.out_w == 1)
-    RequantizeRows(acc.data(), g.batch, g.maps, mult, zy[0], lo, hi, y, ctx.threads);
-  else
-    RequantizePlanes(acc.data(), g.batch, g.maps, g.out_h * g.out_w, mult, zy[0], lo, hi, y, ctx.threads);
-  out[0] = std::move(y);
+  std::vector<int32_t> unused;
+  Requant rq{&mult, zy[0], lo, hi, out_type, Tensor()};
+  RETURN_IF_ERROR(IntConv(node, x, zx[0], w, zw, bias, PreparedGroups(node), ctx, g, unused, &rq));
+  out[0] = std::move(rq.y);
   return Status::Ok();
 }
 

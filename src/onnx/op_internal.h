@@ -160,6 +160,9 @@ Result<std::shared_ptr<const Prepared>> PrepareQLinearConv(const Node&, KernelIn
 Result<std::shared_ptr<const Prepared>> PrepareConvInteger(const Node&, KernelInputs constants);
 Result<std::shared_ptr<const Prepared>> PrepareQLinearMatMul(const Node&, KernelInputs constants);
 Result<std::shared_ptr<const Prepared>> PrepareMatMulInteger(const Node&, KernelInputs constants);
+// kernels_int.cc: turns the integer kernels' AVX2 paths off (tests compare them with the
+// scalar ones); process-wide, for tests only.
+void SetIntegerSimdForTesting(bool enabled);
 Status ValidateConv(Node&);
 Status ValidatePool(Node&);
 Status ValidateSoftmax(Node&);

@@ -1,6 +1,10 @@
 // Integer kernels against hand-computed values (docs/formats/integer-semantics.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "onnx/op_internal.h"
 
 namespace lucid::onnx::internal {
@@ -167,6 +171,164 @@ TEST(Int8, MaxPool2x2MatchesDirectMaximum) {
         uint8_t want = std::max(std::max(p[0], p[1]), std::max(p[w], p[w + 1]));
         ASSERT_EQ(y[(plane * (h / 2) + oh) * (w / 2) + ow], want);
       }
+}
+
+// The spec's formulas written out directly (§2 and §4), for the kernels to match.
+int64_t SpecMultiplied(int64_t acc, float s_in, float s_w, float s_out) {
+  double real = static_cast<double>(s_in) * static_cast<double>(s_w) / static_cast<double>(s_out);
+  int e = 0;
+  double mant = std::frexp(real, &e);
+  int64_t m = std::llround(std::ldexp(mant, 31));
+  if (m == (int64_t{1} << 31)) m >>= 1, ++e;
+  int shift = 31 - e;
+  return (acc * m + (int64_t{1} << (shift - 1))) >> shift;
+}
+
+struct ConvCase {
+  int64_t batch, channels, maps, h, w, k, pad, stride;
+  std::vector<float> w_scales;  // per map
+  DType out;
+};
+
+// QLinearConv: SIMD output stage on and off, prepared or not, 1–3 threads, all equal to a
+// direct evaluation of the spec.
+void CheckConvCase(const ConvCase& c, uint32_t seed) {
+  Node node = MakeNode("QLinearConv");
+  node.attrs["pads"].kind = Attr::Kind::kInts;
+  node.attrs["pads"].ints = {c.pad, c.pad, c.pad, c.pad};
+  node.attrs["strides"].kind = Attr::Kind::kInts;
+  node.attrs["strides"].ints = {c.stride, c.stride};
+  node.inputs = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  uint32_t state = seed;
+  auto next = [&] { return state = state * 1103515245u + 12345u, (state >> 16) & 0xff; };
+  std::vector<uint8_t> xv(c.batch * c.channels * c.h * c.w);
+  for (auto& v : xv) v = static_cast<uint8_t>(next());
+  std::vector<int8_t> wv(c.maps * c.channels * c.k * c.k);
+  for (auto& v : wv) v = static_cast<int8_t>(std::clamp(static_cast<int>(next()) - 128, -127, 127));
+  Tensor x = U8({c.batch, c.channels, c.h, c.w}, xv), weights = I8({c.maps, c.channels, c.k, c.k}, wv);
+  const float s_x = 0.02f, s_y = 0.37f;
+  const int64_t z_x = 131, z_y = c.out == DType::kInt8 ? -5 : 90;
+  Tensor sx = Tensor::Scalar(s_x), zx = U8({}, {static_cast<uint8_t>(z_x)}), sy = Tensor::Scalar(s_y);
+  Tensor zy = c.out == DType::kInt8 ? I8({}, {static_cast<int8_t>(z_y)}) : U8({}, {static_cast<uint8_t>(z_y)});
+  Tensor sw = F32({c.maps}, c.w_scales), zw = I8({c.maps}, std::vector<int8_t>(c.maps, 0));
+  Tensor bias = *Tensor::Make(DType::kInt32, {c.maps});
+  for (int64_t m = 0; m < c.maps; ++m) bias.data<int32_t>()[m] = static_cast<int32_t>(m * 977 - 9000);
+  std::vector<const Tensor*> in = {&x, &sx, &zx, &weights, &sw, &zw, &sy, &zy, &bias};
+
+  const int64_t oh = (c.h + 2 * c.pad - c.k) / c.stride + 1, ow = (c.w + 2 * c.pad - c.k) / c.stride + 1;
+  const int64_t lo = c.out == DType::kInt8 ? -128 : 0, hi = c.out == DType::kInt8 ? 127 : 255;
+  std::vector<int64_t> want;
+  for (int64_t n = 0; n < c.batch; ++n)
+    for (int64_t m = 0; m < c.maps; ++m)
+      for (int64_t y = 0; y < oh; ++y)
+        for (int64_t xo = 0; xo < ow; ++xo) {
+          int64_t acc = bias.data<int32_t>()[m];
+          for (int64_t ch = 0; ch < c.channels; ++ch)
+            for (int64_t i = 0; i < c.k; ++i)
+              for (int64_t j = 0; j < c.k; ++j) {
+                int64_t ih = y * c.stride - c.pad + i, iw = xo * c.stride - c.pad + j;
+                if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) continue;
+                acc += (xv[((n * c.channels + ch) * c.h + ih) * c.w + iw] - z_x) *
+                       static_cast<int64_t>(wv[((m * c.channels + ch) * c.k + i) * c.k + j]);
+              }
+          want.push_back(std::clamp<int64_t>(SpecMultiplied(acc, s_x, c.w_scales[m], s_y) + z_y, lo, hi));
+        }
+
+  std::vector<const Tensor*> constants = in;
+  constants[0] = nullptr;
+  auto prepared = PrepareQLinearConv(node, constants);
+  ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+  Node fast = node;
+  fast.prepared = *prepared;
+  for (bool simd : {true, false}) {
+    SetIntegerSimdForTesting(simd);
+    for (const Node* which : {&node, &fast})
+      for (int threads : {1, 2, 3}) {
+        std::vector<Tensor> got(1);
+        ASSERT_TRUE(RunQLinearConv(*which, in, got, {threads}).ok());
+        ASSERT_EQ(got[0].shape(), (std::vector<int64_t>{c.batch, c.maps, oh, ow}));
+        ASSERT_EQ(got[0].dtype(), c.out);
+        for (size_t i = 0; i < want.size(); ++i) {
+          int64_t v = c.out == DType::kInt8 ? got[0].data<int8_t>()[i] : got[0].data<uint8_t>()[i];
+          ASSERT_EQ(v, want[i]) << "element " << i << " simd " << simd << " threads " << threads;
+        }
+      }
+  }
+  SetIntegerSimdForTesting(true);
+}
+
+TEST(Int8, QLinearConvMatchesSpecOnEveryPath) {
+  std::vector<float> small(21), mixed(21);
+  for (int m = 0; m < 21; ++m) {
+    small[m] = 0.001f * static_cast<float>(m + 1);  // multipliers < 1/2: shift ≥ 32 (the AVX2 stage)
+    mixed[m] = m == 7 ? 40.0f : small[m];            // one multiplier > 1/2: the scalar stage
+  }
+  // 21 maps: one 16-column SIMD block and a scalar tail; padding, stride, uint8 and int8 out.
+  CheckConvCase({2, 3, 21, 9, 11, 3, 1, 1, small, DType::kUint8}, 1);
+  CheckConvCase({2, 3, 21, 9, 11, 3, 1, 2, small, DType::kInt8}, 2);
+  CheckConvCase({1, 5, 21, 6, 7, 3, 0, 1, mixed, DType::kUint8}, 3);
+  CheckConvCase({3, 40, 21, 1, 1, 1, 0, 1, small, DType::kUint8}, 4);  // 1×1 on 1×1: the matrix-product path
+  std::vector<float> wide(64);
+  for (int m = 0; m < 64; ++m) wide[m] = 0.0005f * static_cast<float>(m % 9 + 1);
+  CheckConvCase({2, 16, 64, 8, 8, 3, 1, 1, wide, DType::kUint8}, 5);
+}
+
+// A bias far outside what the quantizer emits makes an accumulator leave int32: an error
+// on every path, never a wrapped value.
+TEST(Int8, AccumulatorOverflowIsAnError) {
+  Node node = MakeNode("QLinearMatMul");
+  node.inputs = {0, 1, 2, 3, 4, 5, 6, 7};
+  Tensor a = U8({1, 2}, {255, 255}), b = I8({2, 1}, {127, 127});
+  Tensor sa = Tensor::Scalar(1.0f), za = U8({}, {0}), sb = F32({1}, {1.0f}), zb = I8({1}, {-128});
+  Tensor sy = Tensor::Scalar(1.0f), zy = U8({}, {0});
+  std::vector<const Tensor*> in = {&a, &sa, &za, &b, &sb, &zb, &sy, &zy};
+  std::vector<Tensor> out(1);
+  ASSERT_TRUE(RunQLinearMatMul(node, in, out, {1}).ok());  // 2·255·255 fits
+  Node conv = MakeNode("QLinearConv");
+  conv.inputs = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  Tensor x = U8({1, 2, 1, 1}, {255, 255}), w = I8({1, 2, 1, 1}, {127, 127});
+  Tensor bias = *Tensor::Make(DType::kInt32, {1});
+  bias.data<int32_t>()[0] = std::numeric_limits<int32_t>::max() - 1000;
+  Tensor zw = I8({1}, {0});
+  std::vector<const Tensor*> cin = {&x, &sa, &za, &w, &sb, &zw, &sy, &zy, &bias};
+  for (bool simd : {true, false}) {
+    SetIntegerSimdForTesting(simd);
+    Status st = RunQLinearConv(conv, cin, out, {1});
+    EXPECT_EQ(st.code(), Code::kOutOfRange) << st.ToString();
+  }
+  SetIntegerSimdForTesting(true);
+}
+
+// QLinearMatMul with a nonzero weight zero point (row-sum term) and without (SIMD stage).
+TEST(Int8, QLinearMatMulZeroPointsMatchSpec) {
+  for (int8_t z_b : {int8_t{0}, int8_t{-3}}) {
+    Node node = MakeNode("QLinearMatMul");
+    node.inputs = {0, 1, 2, 3, 4, 5, 6, 7};
+    const int64_t m = 5, k = 37, n = 40;
+    uint32_t state = 99;
+    auto next = [&] { return state = state * 1103515245u + 12345u, (state >> 16) & 0xff; };
+    std::vector<uint8_t> av(m * k);
+    for (auto& v : av) v = static_cast<uint8_t>(next());
+    std::vector<int8_t> bv(k * n);
+    for (auto& v : bv) v = static_cast<int8_t>(std::clamp(static_cast<int>(next()) - 128, -120, 120));
+    Tensor a = U8({m, k}, av), b = I8({k, n}, bv);
+    Tensor sa = Tensor::Scalar(0.05f), za = U8({}, {7}), sb = Tensor::Scalar(0.01f), zb = I8({}, {z_b});
+    Tensor sy = Tensor::Scalar(0.9f), zy = U8({}, {128});
+    std::vector<const Tensor*> in = {&a, &sa, &za, &b, &sb, &zb, &sy, &zy};
+    for (bool simd : {true, false}) {
+      SetIntegerSimdForTesting(simd);
+      std::vector<Tensor> out(1);
+      ASSERT_TRUE(RunQLinearMatMul(node, in, out, {2}).ok());
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          int64_t acc = 0;
+          for (int64_t t = 0; t < k; ++t) acc += (av[i * k + t] - 7) * static_cast<int64_t>(bv[t * n + j] - z_b);
+          int64_t want = std::clamp<int64_t>(SpecMultiplied(acc, 0.05f, 0.01f, 0.9f) + 128, 0, 255);
+          ASSERT_EQ(out[0].data<uint8_t>()[i * n + j], want) << i << "," << j << " zb " << int{z_b};
+        }
+    }
+  }
+  SetIntegerSimdForTesting(true);
 }
 
 }  // namespace

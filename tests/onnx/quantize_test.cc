@@ -95,6 +95,16 @@ TEST(QuantizeTest, MatMulWithBiasAndReluBecomesOneIntegerConv) {
   auto two = (*model)->Run(in, RunOptions{2});
   ASSERT_TRUE(two.ok());
   EXPECT_EQ(two->at("y"), y);
+  // Weights prepared at load or converted on every run: the same bytes.
+  LoadOptions unprepared;
+  unprepared.prepare_constants = false;
+  auto plain = Model::Load(q->model, unprepared);
+  ASSERT_TRUE(plain.ok());
+  for (int threads : {1, 2}) {
+    auto slow = (*plain)->Run(in, RunOptions{threads});
+    ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+    EXPECT_EQ(slow->at("y"), y) << threads;
+  }
 }
 
 }  // namespace
