@@ -194,9 +194,9 @@ LUCID_AVX2 void PackI8B(int64_t kc, int64_t cols, const int8_t* b, int64_t ldb, 
 
 // A[0:rows, 0:kc] as int32 words holding the int16 pair (a[r, 2q], a[r, 2q+1]), q-major.
 template <typename A>
-void PackI8A(int64_t rows, int64_t kc, const A* a, int64_t lda, int32_t* ap) {
+void PackI8A(int64_t rows, int64_t kc, const A* a, int64_t lda, int32_t* ap, int64_t first_pair = 0) {
   int64_t pairs = (kc + 1) / 2;
-  for (int64_t q = 0; q < pairs; ++q)
+  for (int64_t q = first_pair; q < pairs; ++q)
     for (int64_t r = 0; r < rows; ++r) {
       int64_t p = 2 * q;
       auto lo = static_cast<uint16_t>(static_cast<int16_t>(a[r * lda + p]));
@@ -211,6 +211,27 @@ LUCID_AVX2 inline __m256i Widen16(const int8_t* p) {
 }
 LUCID_AVX2 inline __m256i Widen16(const uint8_t* p) {
   return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// PackI8A for 4 rows, 8 pairs at a time: each row's 16 values widened (8 pair words), then
+// the 4 × 8 words transposed to pair-major. Returns the first pair left to PackI8A.
+template <typename A>
+LUCID_AVX2 int64_t PackI8A4(int64_t kc, const A* a, int64_t lda, int32_t* ap) {
+  int64_t q = 0;
+  for (; 2 * q + 16 <= kc; q += 8) {
+    __m256i r0 = Widen16(a + 2 * q), r1 = Widen16(a + lda + 2 * q);
+    __m256i r2 = Widen16(a + 2 * lda + 2 * q), r3 = Widen16(a + 3 * lda + 2 * q);
+    __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);  // rows 0,1 of q0,q1|q4,q5 and q2,q3|q6,q7
+    __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
+    __m256i p0 = _mm256_unpacklo_epi64(t0, t2), p1 = _mm256_unpackhi_epi64(t0, t2);  // q0|q4, q1|q5
+    __m256i p2 = _mm256_unpacklo_epi64(t1, t3), p3 = _mm256_unpackhi_epi64(t1, t3);  // q2|q6, q3|q7
+    auto* dst = reinterpret_cast<__m256i*>(ap + q * 4);
+    _mm256_storeu_si256(dst, _mm256_permute2x128_si256(p0, p1, 0x20));
+    _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(p2, p3, 0x20));
+    _mm256_storeu_si256(dst + 2, _mm256_permute2x128_si256(p0, p1, 0x31));
+    _mm256_storeu_si256(dst + 3, _mm256_permute2x128_si256(p2, p3, 0x31));
+  }
+  return q;
 }
 
 // Few columns (matrix·vector): vectorise over k instead of n. Integer sums are exact, so
@@ -320,7 +341,8 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
       PackI8B(kc, nc, b + pc * ldb + jc, ldb, bp);
       for (int64_t ir = 0; ir < m; ir += kMrI8) {
         int64_t rows = m - ir < kMrI8 ? m - ir : kMrI8;
-        PackI8A(rows, kc, a + ir * lda + pc, lda, ap);
+        int64_t packed = rows == 4 ? PackI8A4(kc, a + ir * lda + pc, lda, ap) : 0;
+        PackI8A(rows, kc, a + ir * lda + pc, lda, ap, packed);
         for (int64_t s = 0; s * kNr < nc; ++s) {
           int64_t cols = nc - s * kNr < kNr ? nc - s * kNr : kNr;
           MicroI8Rows(rows, pairs, ap, bp + s * pairs * 2 * kNr, c + ir * ldc + jc + s * kNr, ldc, pc == 0, cols);
