@@ -1,6 +1,7 @@
 // Elementwise math kernels: unary functions, Pow, activations with parameters, variadic
 // Max/Min, comparisons, logic and Where. Broadcasting is numpy's; every output element is
 // one fixed expression of its inputs (rules in docs/formats/onnx-semantics.md).
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -124,6 +125,45 @@ Status PowWith(const Node& node, const Tensor& x, const Tensor& y, Tensor& out) 
   float* py = out.data<float>();
   for (uint64_t e = 0; e < out.num_elements(); ++e, c.Next())
     py[e] = CanonicalPow(px[c.offset(0)], static_cast<double>(pe[c.offset(1)]));
+  return Status::Ok();
+}
+
+// Integer base B (int32/int64), exponent E of any supported type: numpy's x ** y cast to B.
+// An integral exponent ≥ 0 is an exact power with wrapping arithmetic; a fractional float
+// exponent goes through CanonicalPow in float and truncates toward zero (saturating);
+// a negative integral exponent is an error, as in numpy.
+template <typename B, typename E>
+Status IntPowWith(const Node& node, const Tensor& x, const Tensor& y, Tensor& out) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> shape, (BroadcastAll(node, {&x, &y})));
+  ASSIGN_OR_RETURN(out, Tensor::Make(x.dtype(), shape));
+  BroadcastCursor c(shape, {&x.shape(), &y.shape()});
+  const B* px = x.data<B>();
+  const E* pe = y.data<E>();
+  B* py = out.data<B>();
+  using U = std::make_unsigned_t<B>;
+  for (uint64_t e = 0; e < out.num_elements(); ++e, c.Next()) {
+    B base = px[c.offset(0)];
+    E exponent = pe[c.offset(1)];
+    double ed = static_cast<double>(exponent);
+    if (ed != ed) return InvalidArgument(node.Describe() + ": NaN exponent for an integer base");
+    if (std::floor(ed) == ed) {
+      if (ed < 0) return InvalidArgument(node.Describe() + ": integer base to a negative integer power");
+      // Exact power by squaring, wrapping like numpy's integer arithmetic.
+      U result = 1, factor = static_cast<U>(base);
+      for (uint64_t k = ed >= 1.8e19 ? ~uint64_t{0} : static_cast<uint64_t>(ed); k > 0; k >>= 1) {
+        if (k & 1) result = static_cast<U>(result * factor);
+        factor = static_cast<U>(factor * factor);
+      }
+      py[e] = static_cast<B>(result);
+      continue;
+    }
+    float v = CanonicalPow(static_cast<float>(base), ed);
+    double t = std::trunc(static_cast<double>(v));
+    if (!(t == t)) return InvalidArgument(node.Describe() + ": integer base to this power has no integer value");
+    t = std::clamp(t, static_cast<double>(std::numeric_limits<B>::lowest()),
+                   static_cast<double>(std::numeric_limits<B>::max()));
+    py[e] = static_cast<B>(t);
+  }
   return Status::Ok();
 }
 
@@ -256,8 +296,16 @@ Status RunNeg(const Node& n, KernelInputs in, std::vector<Tensor>& out, const Ke
 Status RunPow(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
   const Tensor& x = *in[0];
   const Tensor& y = *in[1];
-  RETURN_IF_ERROR((RequireDType(n, x, "base", {DType::kFloat32})));
+  RETURN_IF_ERROR((RequireDType(n, x, "base", {DType::kFloat32, DType::kInt32, DType::kInt64})));
   RETURN_IF_ERROR((RequireDType(n, y, "exponent", {DType::kFloat32, DType::kInt32, DType::kInt64})));
+  if (x.dtype() != DType::kFloat32) {
+    bool b32 = x.dtype() == DType::kInt32;
+    switch (y.dtype()) {
+      case DType::kFloat32: return b32 ? IntPowWith<int32_t, float>(n, x, y, out[0]) : IntPowWith<int64_t, float>(n, x, y, out[0]);
+      case DType::kInt32: return b32 ? IntPowWith<int32_t, int32_t>(n, x, y, out[0]) : IntPowWith<int64_t, int32_t>(n, x, y, out[0]);
+      default: return b32 ? IntPowWith<int32_t, int64_t>(n, x, y, out[0]) : IntPowWith<int64_t, int64_t>(n, x, y, out[0]);
+    }
+  }
   switch (y.dtype()) {
     case DType::kFloat32: return PowWith<float>(n, x, y, out[0]);
     case DType::kInt32: return PowWith<int32_t>(n, x, y, out[0]);

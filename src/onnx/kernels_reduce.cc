@@ -229,8 +229,12 @@ Status RunReduce(const Node& n, KernelInputs in, std::vector<Tensor>& out, const
   const Tensor& x = *in[0];
   Reduce kind = ReduceKind(n.op_type);
   bool float_only = kind == Reduce::kMean || kind == Reduce::kL2;
-  RETURN_IF_ERROR(float_only ? RequireDType(n, x, "input", {DType::kFloat32})
-                             : RequireDType(n, x, "input", {DType::kFloat32, DType::kInt32, DType::kInt64}));
+  bool bool_ok = kind == Reduce::kMax || kind == Reduce::kMin;  // ONNX: bool ReduceMax/Min (opset 20)
+  if (x.dtype() == DType::kBool && !bool_ok)
+    return Unimplemented(n.Describe() + ": bool input is only defined for ReduceMax and ReduceMin");
+  if (x.dtype() != DType::kBool)
+    RETURN_IF_ERROR(float_only ? RequireDType(n, x, "input", {DType::kFloat32})
+                               : RequireDType(n, x, "input", {DType::kFloat32, DType::kInt32, DType::kInt64}));
   bool identity = false;
   ASSIGN_OR_RETURN(std::vector<bool> reduced, ReducedAxes(n, in, static_cast<int64_t>(x.rank()), identity));
   if (identity) {
@@ -242,6 +246,11 @@ Status RunReduce(const Node& n, KernelInputs in, std::vector<Tensor>& out, const
   switch (x.dtype()) {
     case DType::kFloat32: ReduceAll<float>(kind, x, plan, y, ctx.threads); break;
     case DType::kInt32: ReduceAll<int32_t>(kind, x, plan, y, ctx.threads); break;
+    case DType::kBool:
+      // As uint8 0/1: max starts at 0 (false), min at 255, which an empty set leaves → true.
+      ReduceAll<uint8_t>(kind, x, plan, y, ctx.threads);
+      for (uint64_t e = 0; e < y.num_elements(); ++e) y.data<uint8_t>()[e] = y.data<uint8_t>()[e] != 0;
+      break;
     default: ReduceAll<int64_t>(kind, x, plan, y, ctx.threads); break;
   }
   out[0] = std::move(y);

@@ -428,7 +428,20 @@ Status RunDropout(const Node& node, KernelInputs in, std::vector<Tensor>& out, c
   if (training != nullptr) {
     if (training->dtype() != DType::kBool || training->num_elements() != 1)
       return InvalidArgument(node.Describe() + ": training_mode must be a bool scalar");
-    if (training->bytes()[0] != 0) return Unimplemented(node.Describe() + ": training_mode=true is not supported");
+    if (training->bytes()[0] != 0) {
+      // Training mode drops elements at random, which no deterministic engine can
+      // reproduce; only ratio 0 (nothing dropped: output = input, mask all true) is defined.
+      const Tensor* ratio = in.size() > 1 ? in[1] : nullptr;
+      float r = 0.5f;  // ONNX default
+      if (ratio != nullptr) {
+        if (ratio->dtype() != DType::kFloat32 || ratio->num_elements() != 1)
+          return InvalidArgument(node.Describe() + ": ratio must be a float32 scalar");
+        r = ratio->data<float>()[0];
+      }
+      if (r != 0.0f)
+        return Unimplemented(node.Describe() + ": training_mode=true with ratio " + std::to_string(r) +
+                             " drops elements at random; only ratio 0 is deterministic");
+    }
   }
   out[0] = *in[0];
   if (out.size() > 1) {

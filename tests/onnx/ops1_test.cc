@@ -251,6 +251,58 @@ TEST(Ops1RulesTest, PowByTwoIsTheRoundedSquare) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(out->at("z").data<float>()[i], xs[i] * xs[i]) << i;
 }
 
+// Integer bases (numpy's x ** y cast to x's type): exact powers with wrapping arithmetic,
+// fractional float exponents truncated, negative integer exponents refused.
+TEST(Ops1RulesTest, PowWithIntegerBase) {
+  OneNode m("Pow", 15);
+  m.Input("x", Int64s({5}, {3, 2, -3, 10, 7})).Input("y", Floats({5}, {6, 64, 3, 0.5f, 0})).Output("z", DType::kInt64);
+  auto out = m.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  // 2^64 wraps to 0 in int64; 10^0.5 = 3.16… truncates to 3.
+  EXPECT_EQ(Int64sOf(out->at("z")), (std::vector<int64_t>{729, 0, -27, 3, 1}));
+  OneNode negative("Pow", 15);
+  negative.Input("x", Int64s({1}, {2})).Input("y", Int64s({1}, {-1})).Output("z", DType::kInt64);
+  ExpectRunError(negative, "negative integer power");
+}
+
+// bool ReduceMax/ReduceMin (opset 20): any / all; the empty set gives false / true.
+TEST(Ops1RulesTest, BoolReduceMaxMin) {
+  Tensor x = *Tensor::FromBytes(DType::kBool, {2, 3}, Bytes{0, 1, 0, 1, 1, 1});
+  OneNode max("ReduceMax", 20);
+  max.Input("x", x).Output("y", DType::kBool).Int("keepdims", 0).Input("axes", Int64s({1}, {1}), true);
+  auto out = max.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->at("y").bytes(), (Bytes{1, 1}));
+  OneNode min("ReduceMin", 20);
+  min.Input("x", x).Output("y", DType::kBool).Int("keepdims", 0).Input("axes", Int64s({1}, {1}), true);
+  out = min.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->at("y").bytes(), (Bytes{0, 1}));
+  Tensor empty = *Tensor::FromBytes(DType::kBool, {2, 0}, Bytes{});
+  OneNode min_empty("ReduceMin", 20);
+  min_empty.Input("x", empty).Output("y", DType::kBool).Int("keepdims", 0).Input("axes", Int64s({1}, {1}), true);
+  out = min_empty.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->at("y").bytes(), (Bytes{1, 1}));
+  OneNode sum("ReduceSum", 20);
+  sum.Input("x", x).Output("y", DType::kBool);
+  ExpectRunError(sum, "bool");
+}
+
+// Training-mode Dropout: ratio 0 is the identity with an all-true mask; any other ratio
+// would drop at random and is refused, saying so.
+TEST(Ops1RulesTest, TrainingDropoutOnlyWithRatioZero) {
+  Tensor on = *Tensor::FromBytes(DType::kBool, {}, Bytes{1});
+  OneNode zero("Dropout", 13);
+  zero.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.0f})).Input("t", on).Output("y");
+  auto out = zero.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(FloatsOf(out->at("y")), (std::vector<float>{1, -2, 3}));
+  OneNode half("Dropout", 13);
+  half.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.5f})).Input("t", on).Output("y");
+  ExpectRunError(half, "random");
+}
+
 TEST(Ops1RulesTest, TopKAndArgMaxBreakTiesByIndex) {
   OneNode topk("TopK", 13);
   topk.Input("x", Floats({6}, {3, 5, 1, 5, 3, 5})).Input("k", Int64s({1}, {4}), true).Output("v").Output("i", DType::kInt64);
