@@ -40,6 +40,42 @@ TEST(Int8, QuantizeLinearTiesToEvenAndSaturates) {
   EXPECT_EQ(std::vector<int>(y, y + 6), (std::vector<int>{0, 2, 2, -2, 127, -128}));
 }
 
+// The AVX2 Quantize/Dequantize paths against the scalar ones: ties, saturation, ±inf,
+// huge values, denormals and −0, uint8 and int8, lengths with a scalar tail, 1–3 threads.
+TEST(Int8, QuantizeDequantizeSimdMatchesScalar) {
+  std::vector<float> values;
+  uint32_t state = 5;
+  for (int i = 0; i < 1000; ++i) {
+    state = state * 1103515245u + 12345u;
+    values.push_back((static_cast<float>(state >> 8) / 16777216.0f - 0.5f) * 700.0f);
+    values.push_back(static_cast<float>(i % 41) * 0.5f - 10.0f);  // exact ties at scale 0.5
+  }
+  for (float v : {INFINITY, -INFINITY, 3e38f, -3e38f, 1e-40f, -0.0f, 16777216.0f, -16777217.0f}) values.push_back(v);
+  values.resize(2071);  // not a multiple of 32
+  Tensor x = F32({static_cast<int64_t>(values.size())}, values), s = Tensor::Scalar(0.25f);
+  for (bool is_signed : {false, true}) {
+    Tensor z = is_signed ? I8({}, {-7}) : U8({}, {131});
+    std::vector<const Tensor*> in = {&x, &s, &z};
+    Node q = MakeNode("QuantizeLinear"), dq = MakeNode("DequantizeLinear");
+    std::vector<Tensor> want(1), want_back(1);
+    SetIntegerSimdForTesting(false);
+    ASSERT_TRUE(RunQuantizeLinear(q, in, want, {1}).ok());
+    std::vector<const Tensor*> back_in = {&want[0], &s, &z};
+    ASSERT_TRUE(RunDequantizeLinear(dq, back_in, want_back, {1}).ok());
+    SetIntegerSimdForTesting(true);
+    for (int threads : {1, 2, 3}) {
+      std::vector<Tensor> got(1), got_back(1);
+      ASSERT_TRUE(RunQuantizeLinear(q, in, got, {threads}).ok());
+      EXPECT_EQ(got[0], want[0]) << "signed " << is_signed << " threads " << threads;
+      ASSERT_TRUE(RunDequantizeLinear(dq, back_in, got_back, {threads}).ok());
+      EXPECT_EQ(got_back[0], want_back[0]) << "signed " << is_signed << " threads " << threads;
+    }
+    // Spot checks of the scalar rule itself: 0.5/0.25 = 2 exactly, +inf saturates.
+    EXPECT_EQ(static_cast<int>(is_signed ? want[0].data<int8_t>()[2000] : want[0].data<uint8_t>()[2000]),
+              is_signed ? 127 : 255);
+  }
+}
+
 // y = acc · (1/2) with round half up: acc = −5 → −2, −3 → −1, 3 → 2, 5 → 3 (zero point 0).
 TEST(Int8, RequantizationRoundsHalfUpForNegativeTies) {
   Node node = MakeNode("QLinearMatMul");
