@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "base/cpu.h"
 #include "base/parallel.h"
 #include "tensor/gemm_internal.h"
 
@@ -77,15 +78,6 @@ void U8Scalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, co
 
 constexpr Kernels kScalarKernels{"scalar", F32Scalar, F32PackedScalar, S8Scalar, U8Scalar};
 constexpr Kernels kAvx2Kernels{"avx2", GemmF32Avx2, GemmF32PackedAvx2, GemmS8S8S32Avx2, GemmU8S8S32Avx2};
-
-bool CpuHasAvx2() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
 
 const Kernels& Active() noexcept {
   static const Kernels& chosen = CpuHasAvx2() ? kAvx2Kernels : kScalarKernels;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "base/cpu.h"
 #include "tensor/math_internal.h"
 
 namespace lucid::math {
@@ -69,17 +70,6 @@ float Exp(float x) {
 namespace internal {
 float ExpScalar(float x) { return Exp(x); }
 }  // namespace internal
-
-namespace {
-bool CpuHasAvx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-#else
-  return false;
-#endif
-}
-}  // namespace
 
 void ExpArray(float* values, size_t count) {
   static const bool avx2 = CpuHasAvx2();
