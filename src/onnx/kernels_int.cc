@@ -402,6 +402,68 @@ void RowSums(const uint8_t* a, bool is_signed, int64_t rows, int64_t k_dim, int3
   }, 16);
 }
 
+#if defined(__x86_64__)
+// One 16 × 16 block of bytes transposed in registers: unpacks by 8, 16, 32 and 64 bits.
+LUCID_INT_AVX2 void Transpose16(const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t dst_stride) {
+  __m128i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * src_stride));
+  for (int i = 0; i < 8; ++i) {  // t[8h + i]: rows 2i, 2i+1 of columns 8h … 8h+7
+    t[i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    t[i + 8] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 4; ++i) {  // r[4g + i]: rows 4i … 4i+3 of columns 4g … 4g+3
+      r[8 * h + i] = _mm_unpacklo_epi16(t[8 * h + 2 * i], t[8 * h + 2 * i + 1]);
+      r[8 * h + 4 + i] = _mm_unpackhi_epi16(t[8 * h + 2 * i], t[8 * h + 2 * i + 1]);
+    }
+  for (int g = 0; g < 4; ++g)
+    for (int half = 0; half < 2; ++half) {  // rows 8·half … 8·half+7 of columns (4g, 4g+1) and (4g+2, 4g+3)
+      t[4 * g + 2 * half] = _mm_unpacklo_epi32(r[4 * g + 2 * half], r[4 * g + 2 * half + 1]);
+      t[4 * g + 2 * half + 1] = _mm_unpackhi_epi32(r[4 * g + 2 * half], r[4 * g + 2 * half + 1]);
+    }
+  for (int g = 0; g < 4; ++g)
+    for (int p = 0; p < 2; ++p) {
+      __m128i top = t[4 * g + p], bottom = t[4 * g + 2 + p];
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (4 * g + 2 * p) * dst_stride), _mm_unpacklo_epi64(top, bottom));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (4 * g + 2 * p + 1) * dst_stride),
+                       _mm_unpackhi_epi64(top, bottom));
+    }
+}
+#endif
+
+// dst[j, i] = src[i, j] for rows [row_begin, row_end) of a rows × cols byte matrix.
+void TransposeBytes(const uint8_t* src, int64_t cols, int64_t src_stride, uint8_t* dst, int64_t dst_stride,
+                    int64_t row_begin, int64_t row_end, bool simd) {
+  int64_t i = row_begin;
+#if defined(__x86_64__)
+  if (simd) {
+    for (; i + 16 <= row_end; i += 16) {
+      int64_t j = 0;
+      for (; j + 16 <= cols; j += 16) Transpose16(src + i * src_stride + j, src_stride, dst + j * dst_stride + i, dst_stride);
+      for (; j < cols; ++j)
+        for (int64_t r = i; r < i + 16; ++r) dst[j * dst_stride + r] = src[r * src_stride + j];
+    }
+  }
+#endif
+  for (; i < row_end; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * dst_stride + i] = src[i * src_stride + j];
+}
+
+// Transposes `count` row-major rows × cols byte matrices (src_gap and dst_gap apart) on threads,
+// in blocks of 16 rows.
+void TransposeMatrices(const uint8_t* src, int64_t src_gap, uint8_t* dst, int64_t dst_gap, int64_t count, int64_t rows,
+                       int64_t cols, int threads) {
+  const int64_t blocks = (rows + 15) / 16;
+  const bool simd = IntSimd();
+  ParallelFor(count * blocks, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t job = begin; job < end; ++job) {
+      int64_t mat = job / blocks, block = job % blocks;
+      TransposeBytes(src + mat * src_gap, cols, cols, dst + mat * dst_gap, rows, block * 16,
+                     std::min(rows, block * 16 + 16), simd);
+    }
+  }, 1);
+}
+
 // Reusable per-thread buffers (kernels run one at a time per calling thread).
 template <typename T>
 T* Scratch(std::vector<T>& buffer, int64_t size) {
@@ -589,13 +651,7 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
   static thread_local std::vector<uint8_t> nhwc_buffer, col_buffer, code_buffer;
   uint8_t* nhwc = Scratch(nhwc_buffer, g.batch * plane * channels);
   const uint8_t* px = x.bytes().data();
-  ParallelFor(g.batch * plane, ctx.threads, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const uint8_t* src = px + (i / plane) * plane * channels + i % plane;
-      uint8_t* dst = nhwc + i * channels;
-      for (int64_t c = 0; c < channels; ++c) dst[c] = src[c * plane];
-    }
-  }, 256);
+  TransposeMatrices(px, plane * channels, nhwc, plane * channels, g.batch, channels, plane, ctx.threads);
   uint8_t* col = Scratch(col_buffer, rows * k_dim);
   if (!rq) acc.resize(static_cast<size_t>(g.batch * maps * pixels));
   const uint8_t pad_byte = static_cast<uint8_t>(zx);  // padded taps hold the zero point: they add 0
@@ -635,15 +691,8 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
       uint8_t* codes = Scratch(code_buffer, rows * mg);
       RETURN_IF_ERROR(QuantizedProduct(node, col, x.dtype(), rows, k_dim, zx, *wq, mg, pb, *rq->mult, gi * mg, rq->zp,
                                        rq->lo, rq->hi, rq->type == DType::kInt8, codes, ctx.threads));
-      uint8_t* y = rq->y.mutable_bytes().data();
-      ParallelFor(g.batch * mg, ctx.threads, [&](int64_t begin, int64_t end) {
-        for (int64_t out_plane = begin; out_plane < end; ++out_plane) {
-          int64_t n = out_plane / mg, m = out_plane % mg;
-          uint8_t* dst = y + (n * maps + gi * mg + m) * pixels;
-          const uint8_t* src = codes + n * pixels * mg + m;
-          for (int64_t p = 0; p < pixels; ++p) dst[p] = src[p * mg];
-        }
-      }, 4);
+      TransposeMatrices(codes, pixels * mg, rq->y.mutable_bytes().data() + gi * mg * pixels, maps * pixels, g.batch,
+                        pixels, mg, ctx.threads);
       continue;
     }
     ASSIGN_OR_RETURN(Tensor col_tensor, Tensor::Make(x.dtype(), {rows, k_dim}));
