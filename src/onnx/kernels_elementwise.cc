@@ -1,4 +1,5 @@
 // Elementwise kernels: numpy-broadcast binary arithmetic, activations, Softmax, Clip.
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -15,6 +16,11 @@ Status RequireFloat(const Node& node, const Tensor& t, std::string_view what) {
                          ", only float32 is supported");
   return Status::Ok();
 }
+
+// Softmax results: which operand's NaN x86 propagates depends on the compiler's operand
+// order (and inf − inf gives a negative NaN), so a NaN result is always the canonical one,
+// as for Gemm/MatMul/Conv.
+float CanonicalNaN(float v) { return v == v ? v : std::bit_cast<float>(0x7FC00000u); }
 
 // The output tensor: a donated input of the output's dtype and shape is reused in place
 // (every element is read before it is written at the same index), else a new one.
@@ -193,7 +199,7 @@ Status SoftmaxImpl(const Node& node, KernelInputs in, const KernelContext& ctx, 
         math::ExpArray(dst, len);
         float sum = 0.0f;
         for (uint64_t j = 0; j < len; ++j) sum = sum + dst[j];
-        for (uint64_t j = 0; j < len; ++j) dst[j] = dst[j] / sum;
+        for (uint64_t j = 0; j < len; ++j) dst[j] = CanonicalNaN(dst[j] / sum);
       }
     });
     out[0] = std::move(y);
@@ -212,9 +218,9 @@ Status SoftmaxImpl(const Node& node, KernelInputs in, const KernelContext& ctx, 
       }
       if (log) {
         float log_sum = math::Log(sum);
-        for (uint64_t j = 0; j < len; ++j) py[base + j * inner] = (px[base + j * inner] - max) - log_sum;
+        for (uint64_t j = 0; j < len; ++j) py[base + j * inner] = CanonicalNaN((px[base + j * inner] - max) - log_sum);
       } else {
-        for (uint64_t j = 0; j < len; ++j) py[base + j * inner] = py[base + j * inner] / sum;
+        for (uint64_t j = 0; j < len; ++j) py[base + j * inner] = CanonicalNaN(py[base + j * inner] / sum);
       }
     }
   }

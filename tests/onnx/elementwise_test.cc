@@ -1,13 +1,20 @@
 // Integer elementwise kernels (ONNX/numpy semantics): Add/Sub/Mul/Div on int8 and uint8
 // wrap modulo 2^8, Div truncates toward zero and refuses a zero divisor, Clip on integer
-// types takes scalar bounds of the input's dtype.
+// types takes scalar bounds of the input's dtype. Softmax and LayerNormalization (whose
+// row statistics run eight rows at a time with AVX2) against their canonical one-row
+// loops, NaN results canonical.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <bit>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <random>
 #include <vector>
 
 #include "onnx/model.h"
+#include "tensor/math.h"
 
 namespace lucid::onnx {
 namespace {
@@ -149,6 +156,90 @@ TEST(ElementwiseInt, ClipRefusesBadBounds) {
   out = RunModel(proto, {{"x", Make<uint8_t>(DType::kUint8, {3}, {1, 2, 3})},
                          {"lo", Make<int8_t>(DType::kInt8, {2}, {1, 2})}});  // another dtype
   ASSERT_FALSE(out.ok());
+}
+
+// Which NaN x86 propagates depends on the compiler's operand order, so these kernels
+// return this one for every NaN result.
+const float kCanonicalNaN = std::bit_cast<float>(0x7FC00000u);
+
+// Rows of random values with NaN, ±inf and ±0 sprinkled in.
+Tensor SpecialRows(std::vector<int64_t> shape, std::mt19937& rng) {
+  Tensor t = *Tensor::Make(DType::kFloat32, shape);
+  std::uniform_real_distribution<float> d(-6.0f, 6.0f);
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), -0.0f, 0.0f};
+  for (uint64_t i = 0; i < t.num_elements(); ++i)
+    t.data<float>()[i] = rng() % 23 == 0 ? specials[rng() % 5] : d(rng);
+  return t;
+}
+
+void ExpectSameBits(const Tensor& got, const std::vector<float>& want, const std::string& what) {
+  ASSERT_EQ(got.num_elements(), want.size()) << what;
+  for (size_t i = 0; i < want.size(); ++i) {
+    uint32_t g, w;
+    std::memcpy(&g, got.data<float>() + i, 4);
+    std::memcpy(&w, want.data() + i, 4);
+    ASSERT_EQ(g, w) << what << " element " << i;
+  }
+}
+
+TEST(RowScans, SoftmaxEqualsCanonicalLoop) {
+  std::mt19937 rng(21);
+  for (auto shape : {std::vector<int64_t>{19, 33}, std::vector<int64_t>{2, 4, 8, 64}, std::vector<int64_t>{8, 1},
+                     std::vector<int64_t>{3, 5}}) {
+    Tensor x = SpecialRows(shape, rng);
+    int64_t len = shape.back(), rows = static_cast<int64_t>(x.num_elements()) / len;
+    std::vector<float> want(x.num_elements());
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = x.data<float>() + r * len;
+      float max = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < len; ++j) max = row[j] > max ? row[j] : max;
+      float sum = 0.0f;
+      for (int64_t j = 0; j < len; ++j) sum = sum + (want[r * len + j] = math::Exp(row[j] - max));
+      for (int64_t j = 0; j < len; ++j) {
+        float v = want[r * len + j] / sum;
+        want[r * len + j] = v == v ? v : kCanonicalNaN;
+      }
+    }
+    auto proto = OneNode("Softmax", ::onnx::TensorProto::FLOAT, {{"x", shape}});
+    for (int threads : {1, 2, 3}) {
+      auto out = RunModel(proto, {{"x", x}}, threads);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      ExpectSameBits(out->at("y"), want, "softmax rows=" + std::to_string(rows) + " threads=" + std::to_string(threads));
+    }
+  }
+}
+
+TEST(RowScans, LayerNormalizationEqualsCanonicalLoop) {
+  std::mt19937 rng(22);
+  for (auto shape : {std::vector<int64_t>{19, 40}, std::vector<int64_t>{2, 8, 128}, std::vector<int64_t>{9, 1}}) {
+    Tensor x = SpecialRows(shape, rng);
+    int64_t len = shape.back(), rows = static_cast<int64_t>(x.num_elements()) / len;
+    Tensor scale = SpecialRows({len}, rng), bias = SpecialRows({len}, rng);
+    const float eps = 1e-5f;
+    std::vector<float> want(x.num_elements());
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = x.data<float>() + r * len;
+      float sum = 0.0f;
+      for (int64_t i = 0; i < len; ++i) sum = sum + row[i];
+      float mean = sum / static_cast<float>(len), sq = 0.0f;
+      for (int64_t i = 0; i < len; ++i) {
+        float d = row[i] - mean;
+        sq = sq + d * d;
+      }
+      float inv_std = 1.0f / std::sqrt(sq / static_cast<float>(len) + eps);
+      for (int64_t i = 0; i < len; ++i) {
+        float v = (row[i] - mean) * inv_std * scale.data<float>()[i] + bias.data<float>()[i];
+        want[r * len + i] = v == v ? v : kCanonicalNaN;
+      }
+    }
+    auto proto = OneNode("LayerNormalization", ::onnx::TensorProto::FLOAT, {{"x", shape}, {"s", {len}}, {"b", {len}}}, 17);
+    for (int threads : {1, 2, 3}) {
+      auto out = RunModel(proto, {{"x", x}, {"s", scale}, {"b", bias}}, threads);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      ExpectSameBits(out->at("y"), want, "layernorm rows=" + std::to_string(rows) + " threads=" + std::to_string(threads));
+    }
+  }
 }
 
 }  // namespace
