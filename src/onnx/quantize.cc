@@ -160,6 +160,45 @@ std::vector<const NodeProto*> FusedChain(const GraphProto& g, const NodeProto& n
 // Ops that act on uint8 tensors unchanged and keep the input's scale and zero point.
 bool PassThrough(const std::string& op) { return op == "MaxPool" || op == "Flatten" || op == "Reshape"; }
 
+// Elementwise functions replaced by a 256-entry table on uint8 codes (spec §5).
+bool TableOp(const NodeProto& n) {
+  return (n.op_type() == "Sigmoid" || n.op_type() == "Tanh") && n.input_size() == 1 && n.output_size() == 1;
+}
+
+// T[q] = QuantizeLinear(f(DequantizeLinear(q))) for every code q, computed by running those
+// three ops in Lucid itself, so the table holds exactly what the float path between
+// Dequantize and Quantize gives (docs/formats/integer-semantics.md §5).
+Result<std::vector<uint8_t>> LookupTable(const std::string& op, const QParams& in, const QParams& out) {
+  ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  GraphProto* g = m.mutable_graph();
+  g->set_name("table");
+  auto* input = g->add_input();
+  input->set_name("q");
+  input->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::UINT8);
+  input->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(256);
+  auto* output = g->add_output();
+  output->set_name("t");
+  output->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::UINT8);
+  output->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(256);
+  AddInitializer<float>(*g, "s_in", TensorProto::FLOAT, {}, {in.scale});
+  AddInitializer<uint8_t>(*g, "z_in", TensorProto::UINT8, {}, {in.zero_point});
+  AddInitializer<float>(*g, "s_out", TensorProto::FLOAT, {}, {out.scale});
+  AddInitializer<uint8_t>(*g, "z_out", TensorProto::UINT8, {}, {out.zero_point});
+  AddNode(*g, "DequantizeLinear", {"q", "s_in", "z_in"}, {"x"}, "dq");
+  AddNode(*g, op, {"x"}, {"fx"}, "f");
+  AddNode(*g, "QuantizeLinear", {"fx", "s_out", "z_out"}, {"t"}, "q");
+  std::string bytes;
+  if (!m.SerializeToString(&bytes)) return Internal("quantize: cannot serialize the " + op + " table model");
+  ASSIGN_OR_RETURN(auto model, Model::Load(ByteView(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())));
+  ASSIGN_OR_RETURN(Tensor codes, Tensor::Make(DType::kUint8, {256}));
+  for (int q = 0; q < 256; ++q) codes.data<uint8_t>()[q] = static_cast<uint8_t>(q);
+  ASSIGN_OR_RETURN(TensorMap result, model->Run({{"q", codes}}));
+  const Tensor& t = result.at("t");
+  return std::vector<uint8_t>(t.data<uint8_t>(), t.data<uint8_t>() + 256);
+}
+
 // Runs the float model on the calibration set; min/max per value named in `wanted`.
 Result<std::map<std::string, Range>> Calibrate(const ModelProto& model, const std::set<std::string>& wanted,
                                                const std::vector<TensorMap>& calibration, int threads) {
@@ -225,6 +264,11 @@ class Rewriter {
         quantized.push_back(node.name().empty() ? node.op_type() + "#" + std::to_string(index) : node.name());
         continue;
       }
+      if (TableOp(node) && quant_.count(node.input(0)) && ranges_.count(node.output(0))) {
+        RETURN_IF_ERROR(EmitTable(node, index));
+        quantized.push_back(node.name().empty() ? node.op_type() + "#" + std::to_string(index) : node.name());
+        continue;
+      }
       if (PassThrough(node.op_type()) && !float_available_.count(node.input(0)) && quant_.count(node.input(0))) {
         NodeProto* copy = out_.add_node();
         *copy = node;
@@ -282,6 +326,30 @@ class Rewriter {
     AddNode(out_, "QuantizeLinear", {name, s + "_scale", s + "_zp"}, {QName(name)}, "q_" + name);
     quant_[name] = q;
     return QName(name);
+  }
+
+  // Sigmoid/Tanh on a quantized value → y_q = Gather(T, Cast(x_q, int32)): standard ONNX,
+  // with the 256-entry table T an initializer (spec §5).
+  Status EmitTable(const NodeProto& node, int index) {
+    const std::string tag = "n" + std::to_string(index);
+    const std::string& x = node.input(0);
+    const QParams xp = quant_[x];
+    ASSIGN_OR_RETURN(QParams yp, ParamsFor(node.output(0)));
+    ASSIGN_OR_RETURN(std::vector<uint8_t> table, LookupTable(node.op_type(), xp, yp));
+    AddInitializer<uint8_t>(out_, tag + "_table", TensorProto::UINT8, {256}, table);
+    NodeProto* cast = AddNode(out_, "Cast", {QName(x)}, {tag + "_index"}, tag + "_index");
+    auto* to = cast->add_attribute();
+    to->set_name("to");
+    to->set_type(::onnx::AttributeProto::INT);
+    to->set_i(TensorProto::INT32);
+    NodeProto* gather = AddNode(out_, "Gather", {tag + "_table", tag + "_index"}, {QName(node.output(0))}, tag + "_lookup");
+    auto* axis = gather->add_attribute();
+    axis->set_name("axis");
+    axis->set_type(::onnx::AttributeProto::INT);
+    axis->set_i(0);
+    ParamName(node.output(0), yp);
+    quant_[node.output(0)] = yp;
+    return Status::Ok();
   }
 
   // Conv → QLinearConv; Gemm and MatMul (+ bias Add) → 1×1 QLinearConv between Reshapes.
@@ -405,6 +473,9 @@ Result<QuantizeResult> QuantizeStatic(ByteView float_model, const std::vector<Te
     wanted.insert(n.output(0));
     for (const NodeProto* fused : FusedChain(graph, n)) wanted.insert(fused->output(0));
   }
+  // Table ops: their output range sets the table's output parameters.
+  for (const NodeProto& n : graph.node())
+    if (TableOp(n)) wanted.insert(n.output(0));
   if (wanted.empty()) return Unimplemented("quantize: the model has no Conv, Gemm or MatMul with constant weights");
   ASSIGN_OR_RETURN(auto ranges, Calibrate(model, wanted, calibration, options.threads));
 
