@@ -236,7 +236,7 @@ def lucid_run(lucid_bin, model, feeds, threads=1):
     return {k: np.array(v["data"], dtype=ELEM[v["dtype"]]).reshape(v["shape"]) for k, v in outs.items()}
 
 
-INTEGER_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MaxPool"}
+INTEGER_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MaxPool", "Cast", "Gather"}
 
 
 def spec_node(node, args):
@@ -253,6 +253,11 @@ def spec_node(node, args):
         return qlinear_matmul(*args)
     if op == "MaxPool" and args[0].dtype in (np.uint8, np.int8):
         return max_pool(node, args[0])
+    # §5 tables: y = T[Cast(x_q, int32)] with a 256-entry uint8 table.
+    if op == "Cast" and args[0].dtype == np.uint8 and attrs.get("to") == onnx.TensorProto.INT32:
+        return args[0].astype(np.int32)
+    if op == "Gather" and args[0].dtype == np.uint8 and args[0].shape == (256,):
+        return np.take(args[0], args[1].astype(np.int64), axis=0)
     return None
 
 

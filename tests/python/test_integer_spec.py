@@ -59,10 +59,31 @@ def bench_case(kind, tmp_path):
     return model, calibration, load(json.loads((tmp_path / f"{kind}.inputs.json").read_text()))
 
 
-CASES = ["digits_mlp", "digits_cnn", "bench_mlp", "bench_transformer"]
+def tables_case():
+    """MatMul+Add → Sigmoid → MatMul → Tanh: the two nonlinearities become lookup tables."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(7)
+    inits = [numpy_helper.from_array((rng.standard_normal((32, 48)) / 4).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.standard_normal(48).astype(np.float32), "b1"),
+             numpy_helper.from_array((rng.standard_normal((48, 10)) / 3).astype(np.float32), "w2")]
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["m1"]), helper.make_node("Add", ["m1", "b1"], ["h"]),
+             helper.make_node("Sigmoid", ["h"], ["s"]), helper.make_node("MatMul", ["s", "w2"], ["m2"]),
+             helper.make_node("Tanh", ["m2"], ["y"])]
+    graph = helper.make_graph(nodes, "tables", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [16, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    feed = lambda: {"x": rng.standard_normal((16, 32)).astype(np.float32)}  # noqa: E731
+    return model, [feed() for _ in range(4)], feed()
+
+
+CASES = ["digits_mlp", "digits_cnn", "bench_mlp", "bench_transformer", "tables"]
 
 
 def case(name, tmp_path):
+    if name == "tables":
+        float_model, calibration, feeds = tables_case()
+        return quantize(tmp_path, float_model, calibration), feeds
     kind = name.split("_", 1)[1]
     float_model, calibration, feeds = digits_case(kind) if name.startswith("digits") else bench_case(kind, tmp_path)
     return quantize(tmp_path, float_model, calibration), feeds
@@ -99,6 +120,8 @@ def test_lucid_matches_spec_byte_for_byte(name, quantized):
         _, report = spec.check_model(LUCID, model, feeds, threads)
         ops = {op for _, op, _, _ in report}
         assert {"QuantizeLinear", "QLinearConv", "DequantizeLinear"} <= ops, ops
+        if name == "tables":
+            assert {"Cast", "Gather"} <= ops, ops
         bad = [r for r in report if r[2] != 0]
         assert not bad, f"{name}, {threads} threads: nodes differing from the spec: {bad}"
 
@@ -116,7 +139,7 @@ def test_check_detects_a_changed_weight(quantized):
     assert np.any(want != values[node.output[0]])
 
 
-@pytest.mark.parametrize("name", ["digits_cnn", "bench_mlp", "bench_transformer"])
+@pytest.mark.parametrize("name", ["digits_cnn", "bench_mlp", "bench_transformer", "tables"])
 def test_onnxruntime_differs_only_by_int16_saturation(name, quantized):
     pytest.importorskip("onnxruntime")
     model, feeds = quantized(name)
