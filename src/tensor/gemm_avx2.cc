@@ -123,11 +123,15 @@ LUCID_AVX2 inline void MicroI8(int64_t pairs, const int32_t* ap, const int16_t* 
   for (int64_t q = 0; q < pairs; ++q) {
     __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr));
     __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr + kNr));
+// The empty asm pins each row's accumulators in registers after its two adds: without it
+// GCC computes all 8 products first and copies every accumulator back each step (+24%
+// GOP/s at 512³ with it). It emits no instruction.
 #define LUCID_STEP(r)                                                \
   if (MR > r) {                                                      \
     __m256i av = _mm256_set1_epi32(ap[q * MR + r]);                  \
     x##r = _mm256_add_epi32(x##r, _mm256_madd_epi16(av, b0));        \
     y##r = _mm256_add_epi32(y##r, _mm256_madd_epi16(av, b1));        \
+    __asm__("" : "+x"(x##r), "+x"(y##r));                            \
   }
     LUCID_ROWS(LUCID_STEP)
 #undef LUCID_STEP
