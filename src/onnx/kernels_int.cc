@@ -1120,6 +1120,26 @@ Status ValidateQLinearConv(Node& n) {
 
 // ---- MaxPool on quantized tensors (max commutes with the monotonic dequantization) ----
 
+namespace {
+
+#if defined(__x86_64__)
+// uint8 2×2/2 pooling of one output row, 8 outputs at a time: the byte maximum of the two
+// input rows, then of each even/odd byte pair. Returns where the scalar tail starts.
+LUCID_INT_AVX2 int64_t MaxPool2x2RowAvx2(const uint8_t* r0, const uint8_t* r1, int64_t out_w, uint8_t* out) {
+  const __m128i low_bytes = _mm_set1_epi16(0x00FF);
+  int64_t ow = 0;
+  for (; ow + 8 <= out_w; ow += 8) {
+    __m128i v = _mm_max_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + 2 * ow)),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + 2 * ow)));
+    __m128i m = _mm_max_epi16(_mm_and_si128(v, low_bytes), _mm_srli_epi16(v, 8));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + ow), _mm_packus_epi16(m, m));
+  }
+  return ow;
+}
+#endif
+
+}  // namespace
+
 Status RunMaxPoolAnyType(const Node& node, KernelInputs in, std::vector<Tensor>& out, const KernelContext& ctx) {
   const Tensor& x = *in[0];
   if (!IsQuant(x.dtype())) return RunMaxPool(node, in, out, ctx);
@@ -1127,6 +1147,7 @@ Status RunMaxPoolAnyType(const Node& node, KernelInputs in, std::vector<Tensor>&
   ASSIGN_OR_RETURN(ConvGeometry g, PlanConv(node, x.shape(), node.Ints("kernel_shape"), x.shape()[1], 1));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(x.dtype(), ConvOutShape(g)));
   bool is_signed = x.dtype() == DType::kInt8;
+  const bool simd = IntSimd();
   const uint8_t* px = x.bytes().data();
   uint8_t* py = y.mutable_bytes().data();
   ParallelFor(g.batch * g.channels, ctx.threads, [&](int64_t begin, int64_t end) {
@@ -1140,7 +1161,11 @@ Status RunMaxPoolAnyType(const Node& node, KernelInputs in, std::vector<Tensor>&
           const uint8_t* r0 = src + 2 * oh * g.in_w;
           const uint8_t* r1 = r0 + g.in_w;
           uint8_t* out = dst + oh * g.out_w;
-          for (int64_t ow = 0; ow < g.out_w; ++ow)
+          int64_t ow = 0;
+#if defined(__x86_64__)
+          if (simd) ow = MaxPool2x2RowAvx2(r0, r1, g.out_w, out);
+#endif
+          for (; ow < g.out_w; ++ow)
             out[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
         }
         continue;

@@ -191,22 +191,28 @@ TEST(Int8, MaxPool2x2MatchesDirectMaximum) {
   node.attrs["kernel_shape"].ints = {2, 2};
   node.attrs["strides"].kind = Attr::Kind::kInts;
   node.attrs["strides"].ints = {2, 2};
-  const int64_t n = 2, c = 3, h = 7, w = 9;
-  std::vector<uint8_t> v(n * c * h * w);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>((i * 7919u) % 251u);
-  Tensor x = U8({n, c, h, w}, v);
-  std::vector<const Tensor*> in = {&x};
-  std::vector<Tensor> out(1);
-  ASSERT_TRUE(RunMaxPoolAnyType(node, in, out, {2}).ok());
-  ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{n, c, h / 2, w / 2}));
-  const uint8_t* y = out[0].data<uint8_t>();
-  for (int64_t plane = 0; plane < n * c; ++plane)
-    for (int64_t oh = 0; oh < h / 2; ++oh)
-      for (int64_t ow = 0; ow < w / 2; ++ow) {
-        const uint8_t* p = v.data() + plane * h * w + 2 * oh * w + 2 * ow;
-        uint8_t want = std::max(std::max(p[0], p[1]), std::max(p[w], p[w + 1]));
-        ASSERT_EQ(y[(plane * (h / 2) + oh) * (w / 2) + ow], want);
-      }
+  for (int64_t w : {9, 37}) {  // 37: two 8-output SIMD blocks and a tail per row
+    const int64_t n = 2, c = 3, h = 7;
+    std::vector<uint8_t> v(n * c * h * w);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>((i * 7919u) % 251u);
+    Tensor x = U8({n, c, h, w}, v);
+    std::vector<const Tensor*> in = {&x};
+    for (bool simd : {true, false}) {
+      SetIntegerSimdForTesting(simd);
+      std::vector<Tensor> out(1);
+      ASSERT_TRUE(RunMaxPoolAnyType(node, in, out, {2}).ok());
+      ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{n, c, h / 2, w / 2}));
+      const uint8_t* y = out[0].data<uint8_t>();
+      for (int64_t plane = 0; plane < n * c; ++plane)
+        for (int64_t oh = 0; oh < h / 2; ++oh)
+          for (int64_t ow = 0; ow < w / 2; ++ow) {
+            const uint8_t* p = v.data() + plane * h * w + 2 * oh * w + 2 * ow;
+            uint8_t want = std::max(std::max(p[0], p[1]), std::max(p[w], p[w + 1]));
+            ASSERT_EQ(y[(plane * (h / 2) + oh) * (w / 2) + ow], want) << "w " << w << " simd " << simd;
+          }
+    }
+    SetIntegerSimdForTesting(true);
+  }
 }
 
 // The spec's formulas written out directly (§2 and §4), for the kernels to match.
