@@ -272,10 +272,13 @@ struct OutputStage {
 };
 
 // `mult` has 1 entry or one per column of the whole op; this product's columns start at n0.
-OutputStage MakeOutputStage(int64_t k_dim, int64_t za, DType a_type, const IntWeights& w, int64_t n_dim,
-                            const int32_t* bias, const std::vector<FixedMultiplier>& mult, int64_t n0, int64_t zp,
-                            int64_t lo, int64_t hi) {
-  OutputStage s;
+// Fills `s` in place (its vectors keep their capacity between calls).
+void MakeOutputStage(int64_t k_dim, int64_t za, DType a_type, const IntWeights& w, int64_t n_dim, const int32_t* bias,
+                     const std::vector<FixedMultiplier>& mult, int64_t n0, int64_t zp, int64_t lo, int64_t hi,
+                     OutputStage& s) {
+  for (auto* v : {&s.column, &s.zb, &s.m, &s.round, &s.round_pairs}) v->clear();
+  for (auto* v : {&s.column32, &s.m32, &s.shift_hi}) v->clear();
+  s.shift.clear();
   s.cols = n_dim;
   s.zp = zp;
   s.lo = lo;
@@ -308,7 +311,6 @@ OutputStage MakeOutputStage(int64_t k_dim, int64_t za, DType a_type, const IntWe
       for (int64_t j = 1; j < 8; j += 2) s.round_pairs.push_back(s.round[b + j]);
     }
   }
-  return s;
 }
 
 // Columns [n_begin, cols) of one row; false if an accumulator left int32 (only possible
@@ -483,7 +485,8 @@ Status QuantizedProduct(const Node& node, const uint8_t* a, DType a_type, int64_
   if (a_type == DType::kUint8) gemm::GemmU8S8S32(rows, n_dim, k_dim, a, k_dim, w.b.data(), n_dim, raw, n_dim, threads);
   else gemm::GemmS8S8S32(rows, n_dim, k_dim, reinterpret_cast<const int8_t*>(a), k_dim, w.b.data(), n_dim, raw, n_dim,
                          threads);
-  OutputStage stage = MakeOutputStage(k_dim, za, a_type, w, n_dim, bias, mult, n0, zp, lo, hi);
+  static thread_local OutputStage stage;
+  MakeOutputStage(k_dim, za, a_type, w, n_dim, bias, mult, n0, zp, lo, hi, stage);
   int32_t* sums = nullptr;
   if (!stage.zb.empty()) {
     sums = Scratch(sum_buffer, rows);

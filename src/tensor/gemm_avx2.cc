@@ -325,11 +325,20 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
     }
   }
   constexpr int64_t kPairs = kKc / 2;
-  auto* bp = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * 2 * kPairs * kNcI8));
-  auto* ap = static_cast<int32_t*>(AlignedBuffer(sizeof(int32_t) * kPairs * kMr));
+  // Packing buffers of fixed size, allocated once per thread (a fresh 128 KiB allocation per
+  // call costs page faults on every small product).
+  struct Buffers {
+    int16_t* bp = static_cast<int16_t*>(AlignedBuffer(sizeof(int16_t) * 2 * kPairs * kNcI8));
+    int32_t* ap = static_cast<int32_t*>(AlignedBuffer(sizeof(int32_t) * kPairs * kMr));
+    ~Buffers() {
+      std::free(bp);
+      std::free(ap);
+    }
+  };
+  static thread_local Buffers buffers;
+  int16_t* bp = buffers.bp;
+  int32_t* ap = buffers.ap;
   if (!bp || !ap) {  // out of memory: the reference needs no buffers
-    std::free(bp);
-    std::free(ap);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
         int32_t acc = 0;
@@ -354,8 +363,6 @@ void GemmI8Avx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const 
       }
     }
   }
-  std::free(bp);
-  std::free(ap);
 }
 
 }  // namespace
