@@ -34,6 +34,10 @@ constexpr int64_t kMaxReduction = 1 << 15;  // K bound that keeps every int32 ac
 
 bool IsQuant(DType d) { return d == DType::kInt8 || d == DType::kUint8; }
 
+// ParallelFor's min_per_chunk for items of `cost` elementary steps each: a chunk is worth a
+// thread wake-up from about 64 Ki steps (tiny models then run on the calling thread).
+int64_t MinRows(int64_t cost) { return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cost, 1)); }
+
 Status NeedDType(const Node& node, const Tensor& t, std::string_view what, std::initializer_list<DType> ok) {
   for (DType d : ok)
     if (t.dtype() == d) return Status::Ok();
@@ -195,7 +199,7 @@ Status IntMatMul(const Node& node, const Tensor& a_tensor, uint64_t a_offset, in
         c[n] = static_cast<int32_t>(v);
       }
     }
-  }, 8);
+  }, MinRows(k_dim + n_dim));
   if (overflow) return OutOfRange(node.Describe() + ": int32 accumulator overflow");
   return Status::Ok();
 }
@@ -382,7 +386,7 @@ Status RunOutputStage(const Node& node, const OutputStage& s, const int32_t* raw
                       : OutputRowScalar(s, r, row_sum, n, y)) && ok;
     }
     if (!ok) overflow = true;
-  }, 16);
+  }, MinRows(s.cols));
   if (overflow) return OutOfRange(node.Describe() + ": int32 accumulator overflow");
   return Status::Ok();
 }
@@ -401,7 +405,7 @@ void RowSums(const uint8_t* a, bool is_signed, int64_t rows, int64_t k_dim, int3
       }
       sums[i] = sum;
     }
-  }, 16);
+  }, MinRows(k_dim));
 }
 
 #if defined(__x86_64__)
@@ -463,7 +467,7 @@ void TransposeMatrices(const uint8_t* src, int64_t src_gap, uint8_t* dst, int64_
       TransposeBytes(src + mat * src_gap, cols, cols, dst + mat * dst_gap, rows, block * 16,
                      std::min(rows, block * 16 + 16), simd);
     }
-  }, 1);
+  }, MinRows(16 * cols));
 }
 
 // Reusable per-thread buffers (kernels run one at a time per calling thread).
@@ -687,7 +691,7 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
           }
         }
       }
-    }, 16);
+    }, MinRows(k_dim));
     const int32_t* pb = bias_data ? bias_data + gi * mg : nullptr;
     if (rq) {
       // Codes [batch·pixels, mg], then into the output planes y[n][gi·mg + m][p].
@@ -710,7 +714,7 @@ Status IntConv(const Node& node, const Tensor& x, int64_t zx, const Tensor& w, c
         const int32_t* src = part.data() + n * pixels * mg + m;
         for (int64_t p = 0; p < pixels; ++p) dst[p] = src[p * mg];
       }
-    }, 4);
+    }, MinRows(pixels));
   }
   return Status::Ok();
 }
@@ -895,7 +899,7 @@ Status RunQuantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>&
       size_t c = plan.per_axis ? static_cast<size_t>((i / plan.inner) % plan.dim) : 0;
       StoreQuant(y, i, QuantizeOne(px[i], scales[c], zps[c], lo, hi));
     }
-  }, 4096);
+  }, MinRows(1));
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -929,7 +933,7 @@ Status RunDequantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor
       // (x − zp) is exact in int64; one float32 conversion and one float32 product.
       py[i] = static_cast<float>(IntAt(x, i) - zps[c]) * scales[c];
     }
-  });
+  }, MinRows(1));
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -1190,7 +1194,7 @@ Status RunMaxPoolAnyType(const Node& node, KernelInputs in, std::vector<Tensor>&
           dst[oh * g.out_w + ow] = static_cast<uint8_t>(best);
         }
     }
-  });
+  }, MinRows(g.in_h * g.in_w));
   out[0] = std::move(y);
   return Status::Ok();
 }
