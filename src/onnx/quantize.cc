@@ -157,8 +157,11 @@ std::vector<const NodeProto*> FusedChain(const GraphProto& g, const NodeProto& n
   return chain;
 }
 
-// Ops that act on uint8 tensors unchanged and keep the input's scale and zero point.
-bool PassThrough(const std::string& op) { return op == "MaxPool" || op == "Flatten" || op == "Reshape"; }
+// Ops that act on uint8 tensors unchanged and keep the input's scale and zero point (data
+// movement and MaxPool commute with the monotonic, elementwise dequantization).
+bool PassThrough(const std::string& op) {
+  return op == "MaxPool" || op == "Flatten" || op == "Reshape" || op == "Transpose";
+}
 
 // Elementwise functions replaced by a 256-entry table on uint8 codes (spec §5).
 bool TableOp(const NodeProto& n) {
