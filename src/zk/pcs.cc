@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <string>
 
 #include "crypto/merkle.h"
@@ -119,28 +120,34 @@ Result<std::vector<uint64_t>> DrawQueries(Transcript& transcript, const Params& 
   return q;
 }
 
+// The 8-byte big-endian encoding of x (field.h's ToBytes, inlined for the leaf loop).
+inline void PutFp(uint8_t* out, Fp x) {
+  const uint64_t be = __builtin_bswap64(x.value());
+  std::memcpy(out, &be, sizeof(be));
+}
+
 Hash32 ColumnLeafHash(std::span<const Fp> column) {
   Bytes bytes(column.size() * Fp::kBytes);
-  for (size_t i = 0; i < column.size(); ++i) {
-    const auto b = column[i].ToBytes();
-    std::copy(b.begin(), b.end(), bytes.begin() + i * Fp::kBytes);
-  }
+  for (size_t i = 0; i < column.size(); ++i) PutFp(bytes.data() + i * Fp::kBytes, column[i]);
   return crypto::MerkleLeafHash(bytes);
 }
 
-// Leaves [begin, end) of the tree over data.encoded's columns.
+// Leaves [begin, end) of the tree over data.encoded's columns: a block of columns is
+// gathered (one contiguous read per row segment) into their leaf bytes, then hashed.
 void HashLeaves(const ProverData& data, std::vector<Hash32>& tree, size_t begin, size_t end) {
   const size_t rows = data.commitment.rows();
   const size_t len = data.commitment.code_len();
-  std::vector<Fp> block(kGatherBlock * rows);
+  const size_t leaf_bytes = rows * Fp::kBytes;
+  Bytes block(kGatherBlock * leaf_bytes);
   for (size_t j0 = begin; j0 < end; j0 += kGatherBlock) {
     const size_t width = std::min(kGatherBlock, end - j0);
     for (size_t i = 0; i < rows; ++i) {
       const Fp* src = data.encoded.data() + i * len + j0;
-      for (size_t c = 0; c < width; ++c) block[c * rows + i] = src[c];
+      for (size_t c = 0; c < width; ++c)
+        PutFp(block.data() + c * leaf_bytes + i * Fp::kBytes, src[c]);
     }
     for (size_t c = 0; c < width; ++c)
-      tree[len + j0 + c] = ColumnLeafHash(std::span<const Fp>(block).subspan(c * rows, rows));
+      tree[len + j0 + c] = crypto::MerkleLeafHash(ByteView(block.data() + c * leaf_bytes, leaf_bytes));
   }
 }
 
