@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -13,6 +14,27 @@ namespace lucid {
 namespace {
 
 constexpr int kMaxThreads = 64;
+// How long a thread spins before it sleeps: kernels follow each other within tens of
+// microseconds, and waking a sleeping thread costs about that much again. Bounded, so an
+// idle pool stops using the cores.
+constexpr auto kSpinTime = std::chrono::microseconds(100);
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls ready() until it holds (true) or kSpinTime has passed (false).
+template <typename Ready>
+bool SpinUntil(Ready ready) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0;; ++i) {
+    if (ready()) return true;
+    CpuRelax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() - start > kSpinTime) return ready();
+  }
+}
 
 struct Job {
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
@@ -48,13 +70,16 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(job);
+      queued_.store(static_cast<int64_t>(queue_.size()), std::memory_order_release);
     }
     if (job->chunks > 2) wake_.notify_all();
     else wake_.notify_one();
     while (job->RunOne()) {
     }
+    auto finished = [&] { return job->done.load(std::memory_order_acquire) == job->chunks; };
+    if (SpinUntil(finished)) return;
     std::unique_lock<std::mutex> lock(job->mu);
-    job->finished.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == job->chunks; });
+    job->finished.wait(lock, finished);
   }
 
  private:
@@ -73,10 +98,16 @@ class Pool {
   void WorkerLoop() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return !queue_.empty(); });
+      if (queue_.empty()) {
+        lock.unlock();
+        SpinUntil([&] { return queued_.load(std::memory_order_acquire) > 0; });
+        lock.lock();
+        wake_.wait(lock, [&] { return !queue_.empty(); });
+      }
       std::shared_ptr<Job> job = queue_.front();
       if (job->next.load(std::memory_order_relaxed) >= job->chunks) {
         queue_.pop_front();  // every chunk claimed: the job leaves the queue
+        queued_.store(static_cast<int64_t>(queue_.size()), std::memory_order_release);
         continue;
       }
       lock.unlock();
@@ -89,6 +120,7 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> queue_;
+  std::atomic<int64_t> queued_{0};  // queue_.size(), readable without the lock (spinning)
   std::vector<std::thread> workers_;
 };
 
