@@ -13,6 +13,7 @@
 
 #include "onnx/op_internal.h"
 #include "onnx/subgraph.h"
+#include "onnx/type_check.h"
 
 namespace lucid::onnx {
 namespace {
@@ -142,7 +143,7 @@ class LoadedModel final : public Model {
   int64_t opset() const override { return opset_; }
   Result<TensorMap> Run(const TensorMap& inputs, const RunOptions& options) const override;
 
-  Status Build(const ::onnx::ModelProto& model, bool prepare_constants);
+  Status Build(const ::onnx::ModelProto& model, const LoadOptions& options);
 
  private:
   Result<int> ValueId(const std::string& name) const {
@@ -166,7 +167,7 @@ class LoadedModel final : public Model {
   int64_t opset_ = 0;
 };
 
-Status LoadedModel::Build(const ::onnx::ModelProto& model, bool prepare_constants) {
+Status LoadedModel::Build(const ::onnx::ModelProto& model, const LoadOptions& options) {
   const ::onnx::GraphProto& graph = model.graph();
   bool have_opset = false;
   for (const auto& op : model.opset_import()) {
@@ -290,7 +291,7 @@ Status LoadedModel::Build(const ::onnx::ModelProto& model, bool prepare_constant
   for (int i : order) {
     Node& node = nodes[i];
     if (node.def->validate) RETURN_IF_ERROR(node.def->validate(node));
-    if (internal::PrepareFn prepare = internal::FindPrepare(node.op_type); prepare && prepare_constants) {
+    if (internal::PrepareFn prepare = internal::FindPrepare(node.op_type); prepare && options.prepare_constants) {
       std::vector<const Tensor*> constants;
       for (int id : node.inputs) constants.push_back(id >= 0 ? constant_of[id] : nullptr);
       ASSIGN_OR_RETURN(node.prepared, prepare(node, constants));
@@ -307,6 +308,25 @@ Status LoadedModel::Build(const ::onnx::ModelProto& model, bool prepare_constant
     outputs_.push_back(std::move(info));
   }
   if (outputs_.empty()) return InvalidArgument("graph has no outputs");
+
+  // Dtypes at load: a kernel's dtype refusal, or an output of another dtype than declared,
+  // would otherwise only show at run time.
+  {
+    std::vector<internal::MaybeDType> dtypes(ids_.size());
+    std::vector<const Tensor*> constants(ids_.size(), nullptr);
+    for (const auto& [id, tensor] : initializers_) {
+      dtypes[id] = tensor.dtype();
+      constants[id] = &tensor;
+    }
+    for (size_t i = 0; i < inputs_.size(); ++i) dtypes[input_ids_[i]] = inputs_[i].dtype;
+    RETURN_IF_ERROR(internal::InferTypes(nodes_, dtypes, constants, options.check_types));
+    for (size_t i = 0; options.check_types && i < outputs_.size(); ++i) {
+      const internal::MaybeDType& got = dtypes[output_ids_[i]];
+      if (got && *got != outputs_[i].dtype)
+        return InvalidArgument("graph output '" + outputs_[i].name + "' is computed as " + std::string(DTypeName(*got)) +
+                               " but the graph declares " + std::string(DTypeName(outputs_[i].dtype)));
+    }
+  }
 
   // The libonnx checker knows IR ≤ 8 and opsets ≤ 17; newer models rely on the checks above.
   if (model.ir_version() <= kCheckerMaxIrVersion && opset_ <= kCheckerMaxOpset) {
@@ -390,7 +410,7 @@ Result<std::unique_ptr<Model>> Model::Load(ByteView onnx_bytes, const LoadOption
   if (!proto.has_graph()) return InvalidArgument("model has no graph");
   auto model = std::make_unique<LoadedModel>();
   try {
-    Status st = model->Build(proto, options.prepare_constants);
+    Status st = model->Build(proto, options);
     if (!st.ok()) return st.WithContext("loading ONNX model");
   } catch (const std::exception& e) {
     return Internal(std::string("loading ONNX model: ") + e.what());

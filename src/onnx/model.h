@@ -30,6 +30,10 @@ struct LoadOptions {
   // Prepare constant weights at load (packed for the GEMM). Results are identical either
   // way; off only to test that.
   bool prepare_constants = true;
+  // Infer every value's dtype at load and refuse nodes whose kernels would refuse their input
+  // dtypes (type_check.cc). Off only in tests that show the table and the kernels agree;
+  // value rules (training-mode Dropout) apply either way.
+  bool check_types = true;
 };
 
 struct RunOptions {

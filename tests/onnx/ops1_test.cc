@@ -286,21 +286,40 @@ TEST(Ops1RulesTest, BoolReduceMaxMin) {
   EXPECT_EQ(out->at("y").bytes(), (Bytes{1, 1}));
   OneNode sum("ReduceSum", 20);
   sum.Input("x", x).Output("y", DType::kBool);
-  ExpectRunError(sum, "bool");
+  ExpectRefusedAtLoad(sum, "input 0 has dtype bool");
 }
 
 // Training-mode Dropout: ratio 0 is the identity with an all-true mask; any other ratio
-// would drop at random and is refused, saying so.
+// would drop at random. training_mode and ratio must be constants, so every refusal
+// happens at load, saying why.
 TEST(Ops1RulesTest, TrainingDropoutOnlyWithRatioZero) {
   Tensor on = *Tensor::FromBytes(DType::kBool, {}, Bytes{1});
+  Tensor off = *Tensor::FromBytes(DType::kBool, {}, Bytes{0});
   OneNode zero("Dropout", 13);
-  zero.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.0f})).Input("t", on).Output("y");
+  zero.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.0f}), true).Input("t", on, true).Output("y")
+      .Output("mask", DType::kBool);
   auto out = zero.Run();
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(FloatsOf(out->at("y")), (std::vector<float>{1, -2, 3}));
+  EXPECT_EQ(out->at("mask").bytes(), (Bytes{1, 1, 1}));
+  OneNode inference("Dropout", 13);
+  inference.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.5f}), true).Input("t", off, true).Output("y");
+  out = inference.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(FloatsOf(out->at("y")), (std::vector<float>{1, -2, 3}));
+
   OneNode half("Dropout", 13);
-  half.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.5f})).Input("t", on).Output("y");
-  ExpectRunError(half, "random");
+  half.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.5f}), true).Input("t", on, true).Output("y");
+  ExpectRefusedAtLoad(half, "random");
+  OneNode default_ratio("Dropout", 13);
+  default_ratio.Input("x", Floats({3}, {1, -2, 3})).Input("", Tensor()).Input("t", on, true).Output("y");
+  ExpectRefusedAtLoad(default_ratio, "ratio 0.5");
+  OneNode fed_mode("Dropout", 13);  // training_mode fed at run time: unknown at load
+  fed_mode.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.0f}), true).Input("t", on).Output("y");
+  ExpectRefusedAtLoad(fed_mode, "training_mode is given at run time");
+  OneNode fed_ratio("Dropout", 13);
+  fed_ratio.Input("x", Floats({3}, {1, -2, 3})).Input("ratio", Floats({}, {0.0f})).Input("t", on, true).Output("y");
+  ExpectRefusedAtLoad(fed_ratio, "ratio given at run time");
 }
 
 TEST(Ops1RulesTest, TopKAndArgMaxBreakTiesByIndex) {
@@ -508,7 +527,7 @@ TEST(Ops1RunTest, RefusesBadValues) {
   {
     OneNode m("Where", 13);
     m.Input("c", Floats({1}, {1})).Input("a", x).Input("b", x).Output("y");
-    ExpectRunError(m, "condition has dtype float32");
+    ExpectRefusedAtLoad(m, "(Where): input 0 has dtype float32, supported: bool");  // at load, not run time
   }
 }
 
