@@ -19,6 +19,7 @@
 #include <limits>
 #include <memory>
 
+#include "base/cpu.h"
 #include "onnx/op_internal.h"
 #include "tensor/gemm.h"
 
@@ -28,20 +29,9 @@ namespace {
 constexpr int64_t kMaxSpatialAttr = 1 << 20;  // stride, dilation, pad, kernel upper bound
 
 // Only functions carrying LUCID_AVX2 use AVX2 (intrinsics only, no library templates), and
-// they run only when HasAvx2(); each reproduces its scalar loop's operations per element.
+// they run only when CpuHasAvx2(); each reproduces its scalar loop's operations per element.
 #define LUCID_AVX2 __attribute__((target("avx2")))
 
-bool HasAvx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return avx2;
-#else
-  return false;
-#endif
-}
 
 Status RequireFloat(const Node& node, const Tensor& t, std::string_view what) {
   if (t.dtype() != DType::kFloat32)
@@ -318,7 +308,7 @@ Status PoolImpl(const Node& node, KernelInputs in, std::vector<Tensor>& out, con
   ASSIGN_OR_RETURN(Spatial s, PlanSpatial(node, x.shape(), node.Ints("kernel_shape"), node.Int("ceil_mode", 0) != 0));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(DType::kFloat32, OutShape(x.shape(), x.shape()[1], s)));
   float* py = y.data<float>();
-  bool max2x2 = kMax && HasAvx2() && s.k_h == 2 && s.k_w == 2 && s.stride_h == 2 && s.stride_w == 2 &&
+  bool max2x2 = kMax && CpuHasAvx2() && s.k_h == 2 && s.k_w == 2 && s.stride_h == 2 && s.stride_w == 2 &&
                 s.dil_h == 1 && s.dil_w == 1 && s.pad_top == 0 && s.pad_left == 0 && 2 * s.out_h <= s.in_h &&
                 2 * s.out_w <= s.in_w;
   int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
@@ -526,12 +516,12 @@ LUCID_AVX2 void AddRowCanonicalAvx2(float* dst, int64_t n, const float* row) {
 }
 
 void AddRowCanonical(float* dst, int64_t n, const float* row) {
-  if (HasAvx2()) return AddRowCanonicalAvx2(dst, n, row);
+  if (CpuHasAvx2()) return AddRowCanonicalAvx2(dst, n, row);
   for (int64_t i = 0; i < n; ++i) dst[i] = Canonical(row ? dst[i] + row[i] : dst[i]);
 }
 
 void BiasCanonical(float* dst, int64_t n, const float* bias) {
-  if (HasAvx2()) return BiasCanonicalAvx2(dst, n, bias);
+  if (CpuHasAvx2()) return BiasCanonicalAvx2(dst, n, bias);
   for (int64_t i = 0; i < n; ++i) dst[i] = Canonical(bias ? dst[i] + *bias : dst[i]);
 }
 
@@ -563,7 +553,7 @@ void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, const
       if (pointwise) {
         gemm::GemmF32(mpg, plane, depth, w, depth, x, plane, y, plane, gemm_threads);
       } else {
-        if (s.stride_w == 1 && HasAvx2()) Im2colStripsAvx2(s, cpg, x, col.get());
+        if (s.stride_w == 1 && CpuHasAvx2()) Im2colStripsAvx2(s, cpg, x, col.get());
         else Im2colStrips(s, cpg, x, col.get(), line.get());
         gemm::GemmF32PackedB(mpg, plane, depth, w, depth, col.get(), y, plane, gemm_threads);
       }

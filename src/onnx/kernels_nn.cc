@@ -13,9 +13,10 @@
 #include <cmath>
 #include <limits>
 
+#include "base/cpu.h"
 #include "onnx/op_internal.h"
 
-// Only functions carrying LUCID_AVX2 use AVX2 (intrinsics only), and only when HasAvx2().
+// Only functions carrying LUCID_AVX2 use AVX2 (intrinsics only), and only when CpuHasAvx2().
 #define LUCID_AVX2 __attribute__((target("avx2")))
 
 namespace lucid::onnx::internal {
@@ -211,17 +212,6 @@ void MeanInvStd(const float* v, int64_t count, float eps, float& mean, float& in
   inv_std = 1.0f / std::sqrt(var + eps);
 }
 
-bool HasAvx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return avx2;
-#else
-  return false;
-#endif
-}
 
 // MeanInvStd of 8 rows `count` apart at once: lane r runs row r's two sequential sums with
 // the scalar function's operations in its order (add, subtract, multiply, divide and sqrt
@@ -312,7 +302,7 @@ Status RunLayerNormalization(const Node& node, KernelInputs in, std::vector<Tens
   float* pi = inv_t.data<float>();
   float eps = node.Float("epsilon", 1e-5f);
   // Eight rows' statistics at a time where the gather offsets fit in int32 (same bits).
-  bool batch8 = HasAvx2() && inner <= std::numeric_limits<int32_t>::max() / 8;
+  bool batch8 = CpuHasAvx2() && inner <= std::numeric_limits<int32_t>::max() / 8;
   ParallelFor(outer, ctx.threads, [&](int64_t begin, int64_t end) {
     int64_t r = begin;
     if (batch8)
