@@ -76,8 +76,32 @@ void U8Scalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, co
   GemmU8S8S32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-constexpr Kernels kScalarKernels{"scalar", F32Scalar, F32PackedScalar, S8Scalar, U8Scalar};
-constexpr Kernels kAvx2Kernels{"avx2", GemmF32Avx2, GemmF32PackedAvx2, GemmS8S8S32Avx2, GemmU8S8S32Avx2};
+// Exact int32 sums over the PackI8BPairs layout (any order gives the same integers).
+template <typename A>
+void I8PackedScalar(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int16_t* packed, int32_t* c,
+                    int64_t ldc) {
+  const int64_t strip = (k + 1) / 2 * 32;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const int16_t* col = packed + (j / 16) * strip + 2 * (j % 16);
+      int32_t acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<int32_t>(a[i * lda + p]) * col[(p / 2) * 32 + p % 2];
+      c[i * ldc + j] = acc;
+    }
+}
+void S8PackedScalar(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed, int32_t* c,
+                    int64_t ldc) {
+  I8PackedScalar(m, n, k, a, lda, packed, c, ldc);
+}
+void U8PackedScalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed, int32_t* c,
+                    int64_t ldc) {
+  I8PackedScalar(m, n, k, a, lda, packed, c, ldc);
+}
+
+constexpr Kernels kScalarKernels{"scalar", F32Scalar, F32PackedScalar, S8Scalar, U8Scalar, S8PackedScalar,
+                                 U8PackedScalar};
+constexpr Kernels kAvx2Kernels{"avx2",          GemmF32Avx2,          GemmF32PackedAvx2,    GemmS8S8S32Avx2,
+                               GemmU8S8S32Avx2, GemmS8S8S32PackedAvx2, GemmU8S8S32PackedAvx2};
 
 const Kernels& Active() noexcept {
   static const Kernels& chosen = CpuHasAvx2() ? kAvx2Kernels : kScalarKernels;
@@ -176,6 +200,31 @@ void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, co
   Drive(kernels.u8s8, m, n, k, a, lda, b, ldb, c, ldc, threads);
 }
 
+namespace {
+template <typename A, typename Block>
+void DrivePacked(Block kernel, int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int16_t* packed,
+                 int32_t* c, int64_t ldc, int threads) noexcept {
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0);
+    return;
+  }
+  // RunTiles' column blocks start at multiples of 16 (or cover all of n), i.e. at a strip.
+  const int64_t strip = (k + 1) / 2 * 32;
+  RunTiles(m, n, k, threads, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+    kernel(rows, cols, k, a + i0 * lda, lda, packed + (j0 / 16) * strip, c + i0 * ldc + j0, ldc);
+  });
+}
+}  // namespace
+
+void GemmS8S8S32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
+                           const int16_t* packed_b, int32_t* c, int64_t ldc, int threads) noexcept {
+  DrivePacked(kernels.s8s8_packed, m, n, k, a, lda, packed_b, c, ldc, threads);
+}
+void GemmU8S8S32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
+                           const int16_t* packed_b, int32_t* c, int64_t ldc, int threads) noexcept {
+  DrivePacked(kernels.u8s8_packed, m, n, k, a, lda, packed_b, c, ldc, threads);
+}
+
 }  // namespace internal
 
 void GemmF32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
@@ -204,6 +253,28 @@ void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, 
 void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                  int32_t* c, int64_t ldc, int threads) noexcept {
   internal::GemmU8S8S32With(internal::Active(), m, n, k, a, lda, b, ldb, c, ldc, threads);
+}
+
+int64_t PackedI8Size(int64_t k, int64_t n) noexcept {
+  return (std::max<int64_t>(k, 0) + 1) / 2 * 2 * ((std::max<int64_t>(n, 0) + 15) / 16 * 16);
+}
+void PackI8BPairs(int64_t k, int64_t n, const int8_t* b, int64_t ldb, int16_t* packed) noexcept {
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t s = 0; s * 16 < n; ++s)
+    for (int64_t q = 0; q < pairs; ++q)
+      for (int64_t l = 0; l < 16; ++l)
+        for (int64_t h = 0; h < 2; ++h) {
+          int64_t p = 2 * q + h, j = s * 16 + l;
+          packed[(s * pairs + q) * 32 + 2 * l + h] = p < k && j < n ? static_cast<int16_t>(b[p * ldb + j]) : 0;
+        }
+}
+void GemmS8S8S32PackedB(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed_b,
+                        int32_t* c, int64_t ldc, int threads) noexcept {
+  internal::GemmS8S8S32PackedWith(internal::Active(), m, n, k, a, lda, packed_b, c, ldc, threads);
+}
+void GemmU8S8S32PackedB(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed_b,
+                        int32_t* c, int64_t ldc, int threads) noexcept {
+  internal::GemmU8S8S32PackedWith(internal::Active(), m, n, k, a, lda, packed_b, c, ldc, threads);
 }
 
 std::string_view ActivePath() noexcept { return internal::Active().name; }

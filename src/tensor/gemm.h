@@ -35,6 +35,18 @@ void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, 
 void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                  int32_t* c, int64_t ldc, int threads) noexcept;
 
+// A constant int8 B (weights) laid out once for the PackedB products: columns in strips of
+// 16; strip s holds, for each k pair q, (b[2q, j], b[2q+1, j]) widened to int16 for its 16
+// columns j; an odd k and missing columns are zero-padded. Holds PackedI8Size(k, n) int16s.
+int64_t PackedI8Size(int64_t k, int64_t n) noexcept;
+void PackI8BPairs(int64_t k, int64_t n, const int8_t* b, int64_t ldb, int16_t* packed) noexcept;
+// GemmS8S8S32 / GemmU8S8S32 with B from PackI8BPairs: the same exact sums, without
+// re-packing B on every call.
+void GemmS8S8S32PackedB(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed_b,
+                        int32_t* c, int64_t ldc, int threads) noexcept;
+void GemmU8S8S32PackedB(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed_b,
+                        int32_t* c, int64_t ldc, int threads) noexcept;
+
 // The scalar references every SIMD path must match bit for bit (tests compare them).
 void GemmF32Reference(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                       float* c, int64_t ldc) noexcept;

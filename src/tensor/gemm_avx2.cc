@@ -121,8 +121,8 @@ LUCID_AVX2 inline void MicroI8(int64_t pairs, const int32_t* ap, const int16_t* 
   LUCID_ROWS(LUCID_DECL)
 #undef LUCID_DECL
   for (int64_t q = 0; q < pairs; ++q) {
-    __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr));
-    __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr + kNr));
+    __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr));
+    __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 2 * kNr + kNr));
 // The empty asm pins each row's accumulators in registers after its two adds: without it
 // GCC computes all 8 products first and copies every accumulator back each step (+24%
 // GOP/s at 512³ with it). It emits no instruction.
@@ -412,6 +412,56 @@ void GemmF32PackedAvx2(int64_t m, int64_t n, int64_t k, const float* a, int64_t 
       }
     }
   }
+}
+
+namespace {
+// GemmI8Avx2 with B packed once ahead of time (PackI8BPairs): per k panel, each 4-row A
+// panel is packed once and multiplied into every strip of the block.
+template <typename A>
+void GemmI8PackedAvx2(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int16_t* packed, int32_t* c,
+                      int64_t ldc) {
+  constexpr int64_t kPairs = kKc / 2;
+  struct Panel {  // the A panel buffer, once per thread
+    int32_t* ap = static_cast<int32_t*>(AlignedBuffer(sizeof(int32_t) * kPairs * kMrI8));
+    ~Panel() { std::free(ap); }
+  };
+  static thread_local Panel panel;
+  int32_t* ap = panel.ap;
+  if (!ap) {  // out of memory: exact sums need no buffers
+    const int64_t strip = (k + 1) / 2 * 32;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int32_t acc = 0;
+        for (int64_t p = 0; p < k; ++p)
+          acc += static_cast<int32_t>(a[i * lda + p]) * packed[(j / 16) * strip + (p / 2) * 32 + 2 * (j % 16) + p % 2];
+        c[i * ldc + j] = acc;
+      }
+    return;
+  }
+  const int64_t all_pairs = (k + 1) / 2;
+  for (int64_t pc = 0; pc < k; pc += kKc) {  // kKc is even: panels start at a pair
+    int64_t kc = k - pc < kKc ? k - pc : kKc, pairs = (kc + 1) / 2;
+    for (int64_t ir = 0; ir < m; ir += kMrI8) {
+      int64_t rows = m - ir < kMrI8 ? m - ir : kMrI8;
+      int64_t done = rows == 4 ? PackI8A4(kc, a + ir * lda + pc, lda, ap) : 0;
+      PackI8A(rows, kc, a + ir * lda + pc, lda, ap, done);
+      for (int64_t s = 0; s * kNr < n; ++s) {
+        int64_t cols = n - s * kNr < kNr ? n - s * kNr : kNr;
+        MicroI8Rows(rows, pairs, ap, packed + (s * all_pairs + pc / 2) * 2 * kNr, c + ir * ldc + s * kNr, ldc, pc == 0,
+                    cols);
+      }
+    }
+  }
+}
+}  // namespace
+
+void GemmS8S8S32PackedAvx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed,
+                           int32_t* c, int64_t ldc) {
+  GemmI8PackedAvx2(m, n, k, a, lda, packed, c, ldc);
+}
+void GemmU8S8S32PackedAvx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed,
+                           int32_t* c, int64_t ldc) {
+  GemmI8PackedAvx2(m, n, k, a, lda, packed, c, ldc);
 }
 
 void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,

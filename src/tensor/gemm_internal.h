@@ -21,6 +21,12 @@ using S8Block = void (*)(int64_t m, int64_t n, int64_t k, const int8_t* a, int64
                          int32_t* c, int64_t ldc);
 using U8Block = void (*)(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                          int32_t* c, int64_t ldc);
+// B from PackI8BPairs: `packed` is the strip holding the block's first column (a multiple
+// of 16); strips are (k + 1) / 2 · 32 int16s apart.
+using S8PackedBlock = void (*)(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed,
+                               int32_t* c, int64_t ldc);
+using U8PackedBlock = void (*)(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed,
+                               int32_t* c, int64_t ldc);
 
 struct Kernels {
   std::string_view name;
@@ -28,6 +34,8 @@ struct Kernels {
   F32PackedBlock f32_packed;
   S8Block s8s8;
   U8Block u8s8;
+  S8PackedBlock s8s8_packed;
+  U8PackedBlock u8s8_packed;
 };
 
 // Kernels for a path; nullptr when this CPU cannot run it.
@@ -42,6 +50,10 @@ void GemmS8S8S32Avx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t l
                      int32_t* c, int64_t ldc);
 void GemmU8S8S32Avx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                      int32_t* c, int64_t ldc);
+void GemmS8S8S32PackedAvx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed,
+                           int32_t* c, int64_t ldc);
+void GemmU8S8S32PackedAvx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed,
+                           int32_t* c, int64_t ldc);
 
 // The threaded driver with an explicit path (tests run every path through it).
 void GemmF32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
@@ -52,5 +64,9 @@ void GemmS8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, co
                      const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept;
 void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
                      const int8_t* b, int64_t ldb, int32_t* c, int64_t ldc, int threads) noexcept;
+void GemmS8S8S32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
+                           const int16_t* packed_b, int32_t* c, int64_t ldc, int threads) noexcept;
+void GemmU8S8S32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
+                           const int16_t* packed_b, int32_t* c, int64_t ldc, int threads) noexcept;
 
 }  // namespace lucid::gemm::internal

@@ -156,6 +156,37 @@ TEST(Gemm, U8S8EveryPathEqualsReference) {
   CheckInt<uint8_t>(internal::GemmU8S8S32With, GemmU8S8S32Reference, 4);
 }
 
+// B packed once (PackI8BPairs) gives the reference's sums on every path and thread count.
+template <typename A, typename Run, typename Ref>
+void CheckIntPacked(Run run, Ref ref, int seed) {
+  std::mt19937 rng(seed);
+  for (const Shape& s : Shapes()) {
+    int64_t lda = s.k + 1, ldb = s.n + 3, ldc = s.n + 2;
+    std::vector<A> a(size_t(s.m * lda));
+    std::vector<int8_t> b(size_t(std::max<int64_t>(s.k, 1) * ldb));
+    for (auto& x : a) x = static_cast<A>(rng() % 3 == 0 ? std::numeric_limits<A>::min() : rng() % 3 == 1 ? std::numeric_limits<A>::max() : A(rng()));
+    for (auto& x : b) x = static_cast<int8_t>(rng() % 3 == 0 ? -128 : rng() % 3 == 1 ? 127 : int8_t(rng()));
+    std::vector<int32_t> want(size_t(s.m * ldc), 777);
+    ref(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, want.data(), ldc);
+    std::vector<int16_t> packed(size_t(PackedI8Size(s.k, s.n)), 777);
+    PackI8BPairs(s.k, s.n, b.data(), ldb, packed.data());
+    for (const Kernels* path : AllPaths())
+      for (int threads : {1, 2, 3, 4}) {
+        std::vector<int32_t> got(size_t(s.m * ldc), 777);
+        run(*path, s.m, s.n, s.k, a.data(), lda, packed.data(), got.data(), ldc, threads);
+        ASSERT_EQ(want, got) << path->name << " m=" << s.m << " n=" << s.n << " k=" << s.k << " threads=" << threads;
+      }
+  }
+}
+
+TEST(Gemm, S8S8PackedEveryPathEqualsReference) {
+  CheckIntPacked<int8_t>(internal::GemmS8S8S32PackedWith, GemmS8S8S32Reference, 5);
+}
+
+TEST(Gemm, U8S8PackedEveryPathEqualsReference) {
+  CheckIntPacked<uint8_t>(internal::GemmU8S8S32PackedWith, GemmU8S8S32Reference, 6);
+}
+
 TEST(Gemm, IntExtremesDoNotSaturate) {
   // 255·(−128) twice in a row overflows int16 (the vpmaddubsw trap); the exact sum is −65280.
   uint8_t a[2] = {255, 255};
