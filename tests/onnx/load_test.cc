@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "onnx/model.h"
+#include "onnx/op_internal.h"
+#include "onnx/type_check.h"
 
 namespace lucid::onnx {
 namespace {
@@ -241,6 +243,199 @@ TEST(LoadTest, LargeMatMulIsThreadInvariant) {
   for (int k = 0; k < 300; ++k) acc = acc + x[5 * 300 + k] * w[k * 50 + 7];
   EXPECT_EQ(one->at("y").data<float>()[5 * 50 + 7], acc);
   for (int threads : {2, 3, 4, 8}) EXPECT_EQ((*model)->Run(in, RunOptions{threads})->at("y"), one->at("y"));
+}
+
+// ---- dtypes checked at load (type_check.cc) ----
+
+void AddInt64Initializer(::onnx::ModelProto& m, const std::string& name, std::vector<int64_t> dims,
+                         std::vector<int64_t> values) {
+  auto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(7);
+  for (int64_t d : dims) t->add_dims(d);
+  for (int64_t v : values) t->add_int64_data(v);
+}
+
+::onnx::AttributeProto* AddAttr(::onnx::NodeProto* n, const std::string& name, ::onnx::AttributeProto::AttributeType type) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(type);
+  return a;
+}
+
+// The refusal names the node and op, and comes from Load, not Run.
+void ExpectTypeRefusal(const ::onnx::ModelProto& m, const std::string& needle, Code code = Code::kUnimplemented) {
+  auto r = Model::Load(Serialize(m));
+  ASSERT_FALSE(r.ok()) << "expected a load-time refusal mentioning " << needle;
+  EXPECT_EQ(r.status().code(), code) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().ToString();
+}
+
+TEST(LoadTypesTest, RefusesUnsupportedInputDtypeAtLoadNamingNodeAndOp) {
+  auto m = BaseModel();
+  AddValue(m.mutable_graph()->mutable_input(), "x", {2}, 6);  // int32
+  AddValue(m.mutable_graph()->mutable_output(), "y", {2}, 6);
+  AddNode(m, "Relu", {"x"}, {"y"})->set_name("act");
+  ExpectTypeRefusal(m, "node 'act' (Relu): input 0 has dtype int32, supported: float32");
+
+  // Without the check the model loads and the kernel refuses the same dtype at run time:
+  // the table states the kernel's truth, one step earlier.
+  LoadOptions unchecked;
+  unchecked.check_types = false;
+  auto model = Model::Load(Serialize(m), unchecked);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto run = (*model)->Run({{"x", *Tensor::FromBytes(DType::kInt32, {2}, Bytes(8))}});
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.status().message().find("dtype int32"), std::string::npos) << run.status().ToString();
+}
+
+TEST(LoadTypesTest, DtypesPropagateThroughTheGraph) {
+  // x (float) -> Cast(to int64) -> Sigmoid: only inference knows Sigmoid's input is int64.
+  auto m = BaseModel();
+  AddValue(m.mutable_graph()->mutable_input(), "x", {2});
+  AddValue(m.mutable_graph()->mutable_output(), "y", {2});
+  auto* cast = AddNode(m, "Cast", {"x"}, {"c"});
+  AddAttr(cast, "to", ::onnx::AttributeProto::INT)->set_i(7);
+  AddNode(m, "Sigmoid", {"c"}, {"y"})->set_name("sig");
+  ExpectTypeRefusal(m, "node 'sig' (Sigmoid): input 0 has dtype int64");
+
+  // Cast back to float before Sigmoid: fine, and it runs.
+  auto ok = m;
+  ok.mutable_graph()->mutable_node(1)->set_op_type("Cast");
+  ok.mutable_graph()->mutable_node(1)->set_output(0, "f");
+  AddAttr(ok.mutable_graph()->mutable_node(1), "to", ::onnx::AttributeProto::INT)->set_i(1);
+  AddNode(ok, "Sigmoid", {"f"}, {"y"});
+  auto model = Model::Load(Serialize(ok));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto out = (*model)->Run({{"x", Floats({2}, {0.0f, 2.7f})}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->at("y").data<float>()[0], 0.5f);
+}
+
+TEST(LoadTypesTest, RefusesMixedDtypesAndWrongDeclaredOutputs) {
+  auto m = BaseModel();
+  AddValue(m.mutable_graph()->mutable_input(), "x", {2});
+  AddValue(m.mutable_graph()->mutable_output(), "y", {2});
+  AddInt64Initializer(m, "b", {2}, {1, 2});
+  AddNode(m, "Add", {"x", "b"}, {"y"})->set_name("sum");
+  ExpectTypeRefusal(m, "node 'sum' (Add): inputs 0 and 1 must have one dtype, got float32 and int64",
+                    Code::kInvalidArgument);
+
+  // The graph says y is int64; the graph computes float32 (Run would refuse every call).
+  auto declared = GoodModel();
+  declared.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(7);
+  ExpectTypeRefusal(declared, "graph output 'y' is computed as float32 but the graph declares int64",
+                    Code::kInvalidArgument);
+
+  // Shape gives int64: declaring it so is fine; an int64 Shape feeding a float op is not.
+  auto shape = BaseModel();
+  AddValue(shape.mutable_graph()->mutable_input(), "x", {2, 3});
+  AddValue(shape.mutable_graph()->mutable_output(), "y", {2}, 7);
+  AddNode(shape, "Shape", {"x"}, {"y"});
+  EXPECT_TRUE(Model::Load(Serialize(shape)).ok());
+  auto* sqrt = AddNode(shape, "Sqrt", {"y"}, {"z"});
+  sqrt->set_name("root");
+  AddValue(shape.mutable_graph()->mutable_output(), "z", {2});
+  ExpectTypeRefusal(shape, "node 'root' (Sqrt): input 0 has dtype int64");
+}
+
+TEST(LoadTypesTest, ChecksInsideIfAndLoopBodies) {
+  // If whose then-branch applies Relu to a captured int64 value.
+  auto m = BaseModel();
+  AddValue(m.mutable_graph()->mutable_input(), "c", {}, 9);
+  AddValue(m.mutable_graph()->mutable_input(), "n", {2}, 7);
+  AddValue(m.mutable_graph()->mutable_output(), "y", {2}, 7);
+  auto* node = AddNode(m, "If", {"c"}, {"y"});
+  node->set_name("branch");
+  for (const char* name : {"then_branch", "else_branch"}) {
+    auto* a = AddAttr(node, name, ::onnx::AttributeProto::GRAPH);
+    auto* g = a->mutable_g();
+    g->set_name(name);
+    auto* inner = g->add_node();
+    inner->set_op_type(std::string(name) == "then_branch" ? "Relu" : "Identity");
+    inner->set_name("inner");
+    inner->add_input("n");
+    inner->add_output("r");
+    AddValue(g->mutable_output(), "r", {2}, 7);
+  }
+  ExpectTypeRefusal(m, "(Relu): input 0 has dtype int64");
+  auto identity = m;  // both branches Identity: loads and runs
+  auto* then_node = identity.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_node(0);
+  then_node->set_op_type("Identity");
+  EXPECT_TRUE(Model::Load(Serialize(identity)).ok());
+
+  // Loop whose carried value is int64 outside and declared float inside.
+  auto loop = BaseModel();
+  AddValue(loop.mutable_graph()->mutable_input(), "v", {2}, 7);
+  AddValue(loop.mutable_graph()->mutable_output(), "out", {2}, 7);
+  AddInt64Initializer(loop, "trips", {}, {3});
+  auto* l = AddNode(loop, "Loop", {"trips", "", "v"}, {"out"});
+  l->set_name("repeat");
+  auto* body = AddAttr(l, "body", ::onnx::AttributeProto::GRAPH)->mutable_g();
+  body->set_name("body");
+  AddValue(body->mutable_input(), "i", {}, 7);
+  AddValue(body->mutable_input(), "cond_in", {}, 9);
+  AddValue(body->mutable_input(), "acc", {2}, 1);
+  auto* pass_cond = body->add_node();
+  pass_cond->set_op_type("Identity");
+  pass_cond->add_input("cond_in");
+  pass_cond->add_output("cond_out");
+  auto* pass = body->add_node();
+  pass->set_op_type("Identity");
+  pass->add_input("acc");
+  pass->add_output("acc_out");
+  AddValue(body->mutable_output(), "cond_out", {}, 9);
+  AddValue(body->mutable_output(), "acc_out", {2}, 1);
+  ExpectTypeRefusal(loop, "node 'repeat' (Loop): loop-carried input 0 has dtype int64, the body declares float32",
+                    Code::kInvalidArgument);
+  auto fixed = loop;
+  fixed.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_input(2)->mutable_type()
+      ->mutable_tensor_type()->set_elem_type(7);
+  fixed.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_output(1)->mutable_type()
+      ->mutable_tensor_type()->set_elem_type(7);
+  auto model = Model::Load(Serialize(fixed));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Bytes vb(16, 0);
+  vb[0] = 5;
+  auto out = (*model)->Run({{"v", *Tensor::FromBytes(DType::kInt64, {2}, vb)}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->at("out").data<int64_t>()[0], 5);
+}
+
+TEST(LoadTypesTest, ConstantsFeedValueRules) {
+  // training_mode from a Constant node (false) is known at load: inference Dropout runs.
+  auto m = BaseModel();
+  AddValue(m.mutable_graph()->mutable_input(), "x", {2});
+  AddValue(m.mutable_graph()->mutable_output(), "y", {2});
+  auto* constant = AddNode(m, "Constant", {}, {"t"});
+  auto* value = AddAttr(constant, "value", ::onnx::AttributeProto::TENSOR)->mutable_t();
+  value->set_data_type(9);
+  value->add_int32_data(0);
+  AddNode(m, "Dropout", {"x", "", "t"}, {"y"})->set_name("drop");
+  auto model = Model::Load(Serialize(m));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->Run({{"x", Floats({2}, {1, 2})}})->at("y").data<float>()[1], 2.0f);
+  // The same constant set to true with the default ratio 0.5 is refused at load.
+  m.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_t()->set_int32_data(0, 1);
+  ExpectTypeRefusal(m, "node 'drop' (Dropout): training_mode=true with ratio 0.5");
+}
+
+TEST(LoadTypesTest, EveryOpHasATypeRule) {
+  for (std::string_view op : internal::SupportedOps()) EXPECT_TRUE(internal::HasTypeRule(op)) << op;
+  EXPECT_FALSE(internal::HasTypeRule("FancyRelu"));
+}
+
+// Paddle writes dim_value -1 for a dynamic dim: read as dynamic; other negatives are refused.
+TEST(LoadTest, MinusOneDimIsDynamic) {
+  auto m = GoodModel();
+  auto* dims = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  dims->mutable_dim(0)->set_dim_value(-1);
+  auto model = Model::Load(Serialize(m));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->inputs()[0].shape, (std::vector<int64_t>{-1, 2}));
+  EXPECT_TRUE((*model)->Run({{"x", Floats({3, 2}, {1, 2, 3, 4, 5, 6})}}).ok());
+  dims->mutable_dim(0)->set_dim_value(-2);
+  ExpectLoadError(m, "negative dim");
 }
 
 }  // namespace
