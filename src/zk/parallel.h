@@ -1,30 +1,27 @@
-// Internal: run two independent pieces of work on two threads, or on one when a thread
-// cannot be started (nothing throws out of the library). Callers split work so that the
-// result does not depend on which happens.
+// Internal: run two independent pieces of work on two threads of the process-wide pool
+// (base/parallel.h), or one after the other. Callers split work so that the result does
+// not depend on which happens.
 #pragma once
 
-#include <system_error>
-#include <thread>
+#include <cstdint>
+
+#include "base/parallel.h"
 
 namespace lucid::zk::internal {
 
 template <typename First, typename Second>
 void RunPair(bool parallel, First&& first, Second&& second) {
-  if (parallel) {
-    std::thread worker;
-    try {
-      worker = std::thread(second);
-    } catch (const std::system_error&) {
-      parallel = false;
-    }
-    if (parallel) {
-      first();
-      worker.join();
-      return;
-    }
+  if (!parallel) {
+    first();
+    second();
+    return;
   }
-  first();
-  second();
+  lucid::ParallelFor(2, 2, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      if (part == 0) first();
+      else second();
+    }
+  });
 }
 
 }  // namespace lucid::zk::internal
