@@ -353,11 +353,27 @@ Result<OpeningProof> Open(const ProverData& data, std::span<const Claim> claims,
   if (IsBatched(c, claims)) {
     const std::vector<Fp2> coeffs = Powers(transcript.ChallengeFp2("pcs/batch_alpha"),
                                            claims.size());
+    // g = sum_k alpha^k eq(r_k, .), each eq table as the tensor product of its low and high
+    // halves (eq(r, b) = eq(r_lo, b_lo) eq(r_hi, b_hi)) with alpha^k folded into the small
+    // high half: one Fp2 product and sum per entry and claim.
     std::vector<Fp2> g(data.evals.size());
     Fp2 combined;
+    const unsigned low_vars = c.num_vars / 2;
+    const size_t low_size = size_t{1} << low_vars;
     for (size_t k = 0; k < claims.size(); ++k) {
-      ASSIGN_OR_RETURN(std::vector<Fp2> eq, EqTable(claims[k].point));
-      for (size_t b = 0; b < g.size(); ++b) g[b] += coeffs[k] * eq[b];
+      const std::span<const Fp2> r(claims[k].point);
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_low, EqTable(r.first(low_vars)));
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_high, EqTable(r.subspan(low_vars)));
+      for (Fp2& x : eq_high) x *= coeffs[k];
+      auto accumulate = [&](size_t begin, size_t end) {
+        for (size_t h = begin; h < end; ++h) {
+          Fp2* out = g.data() + h * low_size;
+          for (size_t l = 0; l < low_size; ++l) out[l] += eq_high[h] * eq_low[l];
+        }
+      };
+      const size_t half = eq_high.size() / 2;
+      internal::RunPair(UseTwoThreads(params.threads, g.size()), [&] { accumulate(0, half); },
+                        [&] { accumulate(half, eq_high.size()); });
       combined += coeffs[k] * claims[k].value;
     }
     VirtualPolynomial poly{c.num_vars, 2, {ProductTerm{Fp2::One(), {0, 1}}}};
