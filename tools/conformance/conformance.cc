@@ -106,7 +106,7 @@ std::string UnsupportedKey(const std::string& message, const std::vector<std::st
   return key;
 }
 
-TestResult RunUnchecked(const fs::path& dir, int threads, const Tolerance& tol) {
+TestResult RunUnchecked(const fs::path& dir, int threads, const Tolerance& tol, const onnx::LoadOptions& load) {
   TestResult result;
   auto fail = [&](std::string why) {
     result.outcome = Outcome::kFail;
@@ -122,7 +122,7 @@ TestResult RunUnchecked(const fs::path& dir, int threads, const Tolerance& tol) 
         if (std::find(result.op_types.begin(), result.op_types.end(), node.op_type()) == result.op_types.end())
           result.op_types.push_back(node.op_type());
   }
-  auto model = onnx::Model::Load(AsBytes(*model_bytes));
+  auto model = onnx::Model::Load(AsBytes(*model_bytes), load);
   if (!model.ok()) {
     result.outcome = Outcome::kUnsupported;
     result.detail = model.status().ToString();
@@ -280,9 +280,9 @@ Result<std::vector<TestCase>> DiscoverSuite(const std::string& label, const fs::
   return cases;
 }
 
-TestResult RunConformanceTest(const fs::path& dir, int threads, const Tolerance& tol) {
+TestResult RunConformanceTest(const fs::path& dir, int threads, const Tolerance& tol, const onnx::LoadOptions& load) {
   try {
-    return RunUnchecked(dir, threads, tol);
+    return RunUnchecked(dir, threads, tol, load);
   } catch (const std::exception& e) {
     TestResult r;
     r.detail = std::string("exception: ") + e.what();

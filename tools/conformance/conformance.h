@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/hash.h"
+#include "onnx/model.h"
 #include "tensor/tensor.h"
 
 namespace lucid::conformance {
@@ -47,8 +48,10 @@ struct TestResult {
   std::vector<Tensor> produced;        // every output computed, data set by data set
 };
 
-// Loads, runs and checks one test folder. Never throws.
-TestResult RunConformanceTest(const std::filesystem::path& dir, int threads, const Tolerance& tol);
+// Loads, runs and checks one test folder. Never throws. `load` is for tests (e.g. the
+// load-time dtype check off, to compare it with the kernels).
+TestResult RunConformanceTest(const std::filesystem::path& dir, int threads, const Tolerance& tol,
+                              const onnx::LoadOptions& load = {});
 
 std::string_view OutcomeName(Outcome o);
 
