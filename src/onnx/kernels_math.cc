@@ -14,7 +14,7 @@
 namespace lucid::onnx::internal {
 namespace {
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kNaN = std::bit_cast<float>(kCanonicalNanBits);
 
 // y[e] = fn(a[ia], b[ib]) over the broadcast shape, in row-major output order.
 template <typename In, typename Out, typename Fn>
@@ -37,10 +37,11 @@ Status UnaryOf(const Tensor& x, Tensor& y, Fn fn) {
   return Status::Ok();
 }
 
+// Float functions: a NaN result is the canonical NaN, whatever NaN went in or came out.
 template <typename Fn>
 Status FloatUnary(const Node& node, KernelInputs in, std::vector<Tensor>& out, Fn fn) {
   RETURN_IF_ERROR((RequireDType(node, *in[0], "input", {DType::kFloat32})));
-  return UnaryOf<float>(*in[0], out[0], fn);
+  return UnaryOf<float>(*in[0], out[0], [&fn](float v) { return CanonicalNan(fn(v)); });
 }
 
 Status SameDType(const Node& node, const Tensor& a, const Tensor& b) {
@@ -198,7 +199,7 @@ Status RunMaxMin(const Node& node, KernelInputs in, std::vector<Tensor>& out) {
     switch (first.dtype()) {
       case DType::kFloat32:
         st = Binary<float, float>(node, acc, *in[i], first.dtype(), next,
-                                  [](float x, float y) { return kMax ? MaxOf(x, y) : MinOf(x, y); });
+                                  [](float x, float y) { return CanonicalNan(kMax ? MaxOf(x, y) : MinOf(x, y)); });
         break;
       case DType::kInt32:
         st = Binary<int32_t, int32_t>(node, acc, *in[i], first.dtype(), next,
@@ -220,6 +221,7 @@ Status RunMaxMin(const Node& node, KernelInputs in, std::vector<Tensor>& out) {
     RETURN_IF_ERROR(st);
     acc = std::move(next);
   }
+  CanonicalizeNans(acc);  // also a single input's NaNs
   out[0] = std::move(acc);
   return Status::Ok();
 }
@@ -277,7 +279,7 @@ Status RunReciprocal(const Node& n, KernelInputs in, std::vector<Tensor>& out, c
 Status RunAbs(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
   const Tensor& x = *in[0];
   RETURN_IF_ERROR((RequireDType(n, x, "input", {DType::kFloat32, DType::kInt32, DType::kInt64})));
-  if (x.dtype() == DType::kFloat32) return UnaryOf<float>(x, out[0], [](float v) { return std::fabs(v); });
+  if (x.dtype() == DType::kFloat32) return UnaryOf<float>(x, out[0], [](float v) { return CanonicalNan(std::fabs(v)); });
   // Two's complement: |INT_MIN| wraps to INT_MIN, like numpy.
   if (x.dtype() == DType::kInt32)
     return UnaryOf<int32_t>(x, out[0], [](int32_t v) { return v < 0 ? static_cast<int32_t>(0u - static_cast<uint32_t>(v)) : v; });
@@ -287,7 +289,7 @@ Status RunAbs(const Node& n, KernelInputs in, std::vector<Tensor>& out, const Ke
 Status RunNeg(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) {
   const Tensor& x = *in[0];
   RETURN_IF_ERROR((RequireDType(n, x, "input", {DType::kFloat32, DType::kInt32, DType::kInt64})));
-  if (x.dtype() == DType::kFloat32) return UnaryOf<float>(x, out[0], [](float v) { return -v; });
+  if (x.dtype() == DType::kFloat32) return UnaryOf<float>(x, out[0], [](float v) { return CanonicalNan(-v); });
   if (x.dtype() == DType::kInt32)
     return UnaryOf<int32_t>(x, out[0], [](int32_t v) { return static_cast<int32_t>(0u - static_cast<uint32_t>(v)); });
   return UnaryOf<int64_t>(x, out[0], [](int64_t v) { return static_cast<int64_t>(0ull - static_cast<uint64_t>(v)); });
@@ -350,7 +352,8 @@ Status RunPRelu(const Node& n, KernelInputs in, std::vector<Tensor>& out, const 
   if (shape != x.shape())
     return InvalidArgument(n.Describe() + ": slope " + ShapeString(slope.shape()) + " does not broadcast to X " +
                            ShapeString(x.shape()));
-  return Binary<float, float>(n, x, slope, DType::kFloat32, out[0], [](float v, float s) { return v < 0.0f ? s * v : v; });
+  return Binary<float, float>(n, x, slope, DType::kFloat32, out[0],
+                              [](float v, float s) { return CanonicalNan(v < 0.0f ? s * v : v); });
 }
 
 Status RunMax(const Node& n, KernelInputs in, std::vector<Tensor>& out, const KernelContext&) { return RunMaxMin<true>(n, in, out); }

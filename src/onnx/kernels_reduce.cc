@@ -244,7 +244,10 @@ Status RunReduce(const Node& n, KernelInputs in, std::vector<Tensor>& out, const
   ReducePlan plan = PlanReduce(x.shape(), reduced, n.Int("keepdims", 1) == 1);
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(x.dtype(), plan.out_shape));
   switch (x.dtype()) {
-    case DType::kFloat32: ReduceAll<float>(kind, x, plan, y, ctx.threads); break;
+    case DType::kFloat32:
+      ReduceAll<float>(kind, x, plan, y, ctx.threads);
+      CanonicalizeNans(y);
+      break;
     case DType::kInt32: ReduceAll<int32_t>(kind, x, plan, y, ctx.threads); break;
     case DType::kBool:
       // As uint8 0/1: max starts at 0 (false), min at 255, which an empty set leaves → true.
@@ -346,6 +349,7 @@ Status RunCumSum(const Node& n, KernelInputs in, std::vector<Tensor>& out, const
   if (x.dtype() == DType::kFloat32) CumSumLoop<float>(x, y, outer, len, inner, exclusive, reverse);
   else if (x.dtype() == DType::kInt32) CumSumLoop<int32_t>(x, y, outer, len, inner, exclusive, reverse);
   else CumSumLoop<int64_t>(x, y, outer, len, inner, exclusive, reverse);
+  CanonicalizeNans(y);
   out[0] = std::move(y);
   return Status::Ok();
 }
@@ -515,6 +519,7 @@ Status RunEinsum(const Node& n, KernelInputs in, std::vector<Tensor>& out, const
       py[e] = acc;
     }
   });
+  CanonicalizeNans(y);
   out[0] = std::move(y);
   return Status::Ok();
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "onnx/op_internal.h"
+#include "onnx/ops1_common.h"
 #include "tensor/math.h"
 
 namespace lucid::onnx::internal {
@@ -247,7 +248,10 @@ Status RunLSTM(const Node& node, KernelInputs in, std::vector<Tensor>& out, cons
       }
     }
   });
-  for (size_t i = 0; i < out.size() && i < outs.size(); ++i) out[i] = std::move(outs[i]);
+  for (size_t i = 0; i < out.size() && i < outs.size(); ++i) {
+    CanonicalizeNans(outs[i]);
+    out[i] = std::move(outs[i]);
+  }
   return Status::Ok();
 }
 
@@ -308,7 +312,10 @@ Status RunGRU(const Node& node, KernelInputs in, std::vector<Tensor>& out, const
       }
     }
   });
-  for (size_t i = 0; i < out.size() && i < outs.size(); ++i) out[i] = std::move(outs[i]);
+  for (size_t i = 0; i < out.size() && i < outs.size(); ++i) {
+    CanonicalizeNans(outs[i]);
+    out[i] = std::move(outs[i]);
+  }
   return Status::Ok();
 }
 

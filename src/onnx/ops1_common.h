@@ -1,8 +1,10 @@
-// Internal helpers shared by kernels_math.cc, kernels_reduce.cc and kernels_index.cc:
-// reading int tensors given as op inputs, N-way numpy broadcasting, dtype checks.
+// Internal helpers shared by kernels_math.cc, kernels_reduce.cc, kernels_index.cc and
+// kernels_rnn.cc: reading int tensors given as op inputs, N-way numpy broadcasting, dtype
+// checks, the canonical NaN.
 // Thread-safety: pure functions and plain values.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +22,17 @@ inline Result<std::vector<int64_t>> ReadIndexTensor(const Node& node, const Tens
   for (size_t i = 0; i < v.size(); ++i)
     v[i] = t->dtype() == DType::kInt64 ? t->data<int64_t>()[i] : t->data<int32_t>()[i];
   return v;
+}
+
+// The canonical NaN (docs/formats/onnx-semantics.md, "NaN"): which NaN an IEEE operation
+// returns (sign, payload) depends on the hardware and on the operand order the compiler
+// picked, so every NaN a computing op outputs is replaced by the positive quiet NaN.
+inline constexpr uint32_t kCanonicalNanBits = 0x7FC00000u;
+inline float CanonicalNan(float v) { return v == v ? v : std::bit_cast<float>(kCanonicalNanBits); }
+inline void CanonicalizeNans(Tensor& t) {
+  if (t.dtype() != DType::kFloat32) return;
+  float* p = t.data<float>();
+  for (uint64_t i = 0, n = t.num_elements(); i < n; ++i) p[i] = CanonicalNan(p[i]);
 }
 
 inline Status RequireDType(const Node& node, const Tensor& t, std::string_view what, std::initializer_list<DType> allowed) {
