@@ -828,17 +828,20 @@ namespace {
 #if defined(__x86_64__)
 // QuantizeLinear, per tensor, 32 values at a time: the same IEEE division and ties-to-even
 // rounding as QuantizeOne; adding zp in float is exact below 2^24, and anything larger
-// saturates either way. NaN was refused before. Returns where the scalar tail starts.
+// saturates either way. A NaN sets *nan (the caller refuses the input; its code is
+// meaningless). Returns where the scalar tail starts.
 LUCID_INT_AVX2 int64_t QuantizeAvx2(const float* x, int64_t count, float scale, int64_t zp, int64_t lo, int64_t hi,
-                                    bool is_signed, uint8_t* y) {
+                                    bool is_signed, uint8_t* y, bool* nan) {
   const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zp));
   const __m256 low = _mm256_set1_ps(static_cast<float>(lo)), high = _mm256_set1_ps(static_cast<float>(hi));
+  __m256 unordered = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= count; i += 32) {
     __m256i q[4];
     for (int j = 0; j < 4; ++j) {
-      __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + i + 8 * j), s),
-                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      __m256 v = _mm256_loadu_ps(x + i + 8 * j);
+      unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      __m256 r = _mm256_round_ps(_mm256_div_ps(v, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       q[j] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, z), low), high));
     }
     // In range already, so the saturating packs only narrow; packs interleave 128-bit lanes.
@@ -847,6 +850,7 @@ LUCID_INT_AVX2 int64_t QuantizeAvx2(const float* x, int64_t count, float scale, 
     bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), bytes);
   }
+  if (_mm256_movemask_ps(unordered) != 0) *nan = true;
   return i;
 }
 
@@ -887,7 +891,6 @@ Status RunQuantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>&
     return InvalidArgument(node.Describe() + ": y_scale and y_zero_point differ in size");
   if (!zp_tensor) zps.assign(scales.size(), 0);
   ASSIGN_OR_RETURN(AxisPlan plan, PlanAxis(node, x, scales.size(), node.Int("axis", 1)));
-  RETURN_IF_ERROR(CheckNoNan(node, x));
   ASSIGN_OR_RETURN(Tensor y, Tensor::Make(out_type, x.shape()));
   const std::pair<int64_t, int64_t> lo_hi_range = QuantRange(out_type);
   const int64_t lo = lo_hi_range.first, hi = lo_hi_range.second;
@@ -895,16 +898,21 @@ Status RunQuantizeLinear(const Node& node, KernelInputs in, std::vector<Tensor>&
   const bool is_signed = out_type == DType::kInt8;
   uint8_t* py = y.mutable_bytes().data();
   const bool simd = !plan.per_axis && IntSimd();
+  std::atomic<bool> any_nan{false};  // checked in the same pass; NaN has no quantized value
   ParallelFor(static_cast<int64_t>(x.num_elements()), ctx.threads, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
+    bool nan = false;
 #if defined(__x86_64__)
-    if (simd) i += QuantizeAvx2(px + begin, end - begin, scales[0], zps[0], lo, hi, is_signed, py + begin);
+    if (simd) i += QuantizeAvx2(px + begin, end - begin, scales[0], zps[0], lo, hi, is_signed, py + begin, &nan);
 #endif
     for (; i < end; ++i) {
       size_t c = plan.per_axis ? static_cast<size_t>((i / plan.inner) % plan.dim) : 0;
+      nan = nan || std::isnan(px[i]);
       StoreQuant(y, i, QuantizeOne(px[i], scales[c], zps[c], lo, hi));
     }
+    if (nan) any_nan = true;
   }, MinRows(1));
+  if (any_nan) return InvalidArgument(node.Describe() + ": input contains NaN, which has no quantized value");
   out[0] = std::move(y);
   return Status::Ok();
 }

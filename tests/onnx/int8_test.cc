@@ -76,6 +76,25 @@ TEST(Int8, QuantizeDequantizeSimdMatchesScalar) {
   }
 }
 
+// A NaN anywhere (inside a SIMD block or in the scalar tail) is refused on every path.
+TEST(Int8, QuantizeLinearRefusesNanOnEveryPath) {
+  for (int64_t at : {int64_t{5}, int64_t{40}, int64_t{68}}) {
+    std::vector<float> v(70, 1.0f);
+    v[static_cast<size_t>(at)] = NAN;
+    Tensor x = F32({70}, v), s = Tensor::Scalar(0.5f), z = U8({}, {3});
+    std::vector<const Tensor*> in = {&x, &s, &z};
+    for (bool simd : {true, false})
+      for (int threads : {1, 2}) {
+        SetIntegerSimdForTesting(simd);
+        std::vector<Tensor> out(1);
+        Status st = RunQuantizeLinear(MakeNode("QuantizeLinear"), in, out, {threads});
+        EXPECT_FALSE(st.ok()) << "NaN at " << at << " simd " << simd;
+        EXPECT_NE(st.message().find("NaN"), std::string::npos);
+      }
+    SetIntegerSimdForTesting(true);
+  }
+}
+
 // y = acc · (1/2) with round half up: acc = −5 → −2, −3 → −1, 3 → 2, 5 → 3 (zero point 0).
 TEST(Int8, RequantizationRoundsHalfUpForNegativeTies) {
   Node node = MakeNode("QLinearMatMul");
