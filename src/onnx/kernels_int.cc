@@ -35,8 +35,8 @@ constexpr int64_t kMaxReduction = 1 << 15;  // K bound that keeps every int32 ac
 bool IsQuant(DType d) { return d == DType::kInt8 || d == DType::kUint8; }
 
 // ParallelFor's min_per_chunk for items of `cost` elementary steps each: a chunk is worth a
-// thread wake-up from about 64 Ki steps (tiny models then run on the calling thread).
-int64_t MinRows(int64_t cost) { return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cost, 1)); }
+// thread wake-up from about 16 Ki steps (tiny models then run on the calling thread).
+int64_t MinRows(int64_t cost) { return std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(cost, 1)); }
 
 Status NeedDType(const Node& node, const Tensor& t, std::string_view what, std::initializer_list<DType> ok) {
   for (DType d : ok)
