@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/parallel.h"
 #include "tensor/tensor.h"
 
 namespace lucid::onnx::internal {
@@ -109,11 +110,9 @@ const OpDef* FindOp(std::string_view op_type);
 PrepareFn FindPrepare(std::string_view op_type);
 std::vector<std::string_view> SupportedOps();
 
-// Splits [0, count) into contiguous chunks run on up to `threads` threads. Each index is
-// processed by exactly one call, so per-element results never depend on the split.
-// min_per_chunk: below that many indices per thread the work is not split (base/parallel.h).
-void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn,
-                 int64_t min_per_chunk = 1);
+// Kernels split work with the process-wide pool (base/parallel.h): fixed contiguous chunks,
+// so per-element results never depend on the split.
+using ::lucid::ParallelFor;
 
 // Shape helpers shared by kernels.
 Result<std::vector<int64_t>> BroadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b);

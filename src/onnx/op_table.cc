@@ -194,11 +194,6 @@ Status ExecuteNodes(std::span<const Node> nodes, std::vector<const Tensor*>& val
   return Status::Ok();
 }
 
-void ParallelFor(int64_t count, int threads, const std::function<void(int64_t, int64_t)>& fn,
-                 int64_t min_per_chunk) {
-  lucid::ParallelFor(count, threads, fn, min_per_chunk);
-}
-
 Result<std::vector<int64_t>> BroadcastShapes(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   size_t rank = std::max(a.size(), b.size());
   std::vector<int64_t> out(rank);

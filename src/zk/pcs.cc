@@ -207,6 +207,24 @@ Status VerifyColumns(const Hash32& root, size_t len, std::span<const uint64_t> l
   return Status::Ok();
 }
 
+// With no batching (one claim, or n = 0) every claim must state the same value.
+Status SameValue(std::span<const Claim> claims) {
+  for (const Claim& claim : claims)
+    if (claim.value != claims[0].value) return InvalidArgument("pcs: claims on a constant polynomial differ");
+  return Status::Ok();
+}
+
+// eq tables of the point's column (low) and row (high) coordinates, as the matrix splits it.
+struct SplitEq {
+  std::vector<Fp2> hi, lo;
+};
+Result<SplitEq> SplitEqTables(const std::vector<Fp2>& point, const Commitment& c) {
+  SplitEq eq;
+  ASSIGN_OR_RETURN(eq.hi, EqTable(std::span<const Fp2>(point.data() + c.log_cols(), c.log_rows)));
+  ASSIGN_OR_RETURN(eq.lo, EqTable(std::span<const Fp2>(point.data(), c.log_cols())));
+  return eq;
+}
+
 }  // namespace
 
 unsigned ChooseLogRows(unsigned num_vars, unsigned num_queries) {
@@ -388,19 +406,15 @@ Result<OpeningProof> Open(const ProverData& data, std::span<const Claim> claims,
     point = std::move(out.point);
     value = proof.batched_value;
   } else {
-    for (const Claim& claim : claims) {
-      if (claim.value != claims[0].value)
-        return InvalidArgument("pcs: claims on a constant polynomial differ");
-    }
+    RETURN_IF_ERROR(SameValue(claims));
     point = claims[0].point;
     value = claims[0].value;
   }
 
   const std::vector<Fp2> gamma = transcript.ChallengeFp2s("pcs/proximity", rows);
-  const std::span<const Fp2> r_lo(point.data(), c.log_cols());
-  const std::span<const Fp2> r_hi(point.data() + c.log_cols(), c.log_rows);
-  ASSIGN_OR_RETURN(std::vector<Fp2> eq_hi, EqTable(r_hi));
-  ASSIGN_OR_RETURN(std::vector<Fp2> eq_lo, EqTable(r_lo));
+  ASSIGN_OR_RETURN(SplitEq eq, SplitEqTables(point, c));
+  const std::vector<Fp2>& eq_hi = eq.hi;
+  const std::vector<Fp2>& eq_lo = eq.lo;
   CombineRows(data.evals, rows, cols, gamma, eq_hi, proof.proximity_row, proof.evaluation_row,
               params.threads);
   if (InnerProduct(proof.evaluation_row, eq_lo) != value)
@@ -451,19 +465,15 @@ Status Verify(const Commitment& c, std::span<const Claim> claims, const OpeningP
     point = std::move(sub.point);
     value = proof.batched_value;
   } else {
-    for (const Claim& claim : claims) {
-      if (claim.value != claims[0].value)
-        return InvalidArgument("pcs: claims on a constant polynomial differ");
-    }
+    RETURN_IF_ERROR(SameValue(claims));
     point = claims[0].point;
     value = claims[0].value;
   }
 
   const std::vector<Fp2> gamma = transcript.ChallengeFp2s("pcs/proximity", rows);
-  const std::span<const Fp2> r_lo(point.data(), c.log_cols());
-  const std::span<const Fp2> r_hi(point.data() + c.log_cols(), c.log_rows);
-  ASSIGN_OR_RETURN(std::vector<Fp2> eq_hi, EqTable(r_hi));
-  ASSIGN_OR_RETURN(std::vector<Fp2> eq_lo, EqTable(r_lo));
+  ASSIGN_OR_RETURN(SplitEq eq, SplitEqTables(point, c));
+  const std::vector<Fp2>& eq_hi = eq.hi;
+  const std::vector<Fp2>& eq_lo = eq.lo;
   if (InnerProduct(proof.evaluation_row, eq_lo) != value)
     return InvalidArgument("pcs: evaluation row does not give the claimed value");
   transcript.AbsorbFp2("pcs/proximity_row", proof.proximity_row);

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "onnx/model.h"
+#include "one_node_model.h"
 #include "tensor/gemm.h"
 
 namespace lucid::onnx {
@@ -19,31 +20,10 @@ namespace {
 
 float Canon(float v) { return v == v ? v : std::bit_cast<float>(gemm::kCanonicalNaNBits); }
 
+// Float32 inputs and output.
 ::onnx::ModelProto OneNode(const std::string& op, const std::vector<std::pair<std::string, std::vector<int64_t>>>& ins,
                            int opset = 13) {
-  ::onnx::ModelProto m;
-  m.set_ir_version(8);
-  auto* os = m.add_opset_import();
-  os->set_domain("");
-  os->set_version(opset);
-  auto* g = m.mutable_graph();
-  g->set_name("g");
-  auto* node = g->add_node();
-  node->set_op_type(op);
-  for (const auto& [name, dims] : ins) {
-    node->add_input(name);
-    auto* tt = g->add_input()->mutable_type()->mutable_tensor_type();
-    g->mutable_input(g->input_size() - 1)->set_name(name);
-    tt->set_elem_type(1);
-    for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
-  }
-  node->add_output("y");
-  auto* out = g->add_output();
-  out->set_name("y");
-  auto* ot = out->mutable_type()->mutable_tensor_type();
-  ot->set_elem_type(1);
-  for (size_t d = 0; d < ins[0].second.size(); ++d) ot->mutable_shape()->add_dim()->set_dim_param("d" + std::to_string(d));
-  return m;
+  return testing::OneNodeModel(op, ::onnx::TensorProto::FLOAT, ins, opset);
 }
 
 void SetInts(::onnx::ModelProto& m, const std::string& name, std::vector<int64_t> v) {

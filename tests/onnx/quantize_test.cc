@@ -30,6 +30,20 @@ void AddValue(::onnx::ValueInfoProto* v, const std::string& name, std::vector<in
   for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
+void AddNode(::onnx::GraphProto* g, const char* op, const std::vector<std::string>& in, const std::string& out) {
+  auto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(out);
+  for (const auto& s : in) n->add_input(s);
+  n->add_output(out);
+}
+
+Bytes Serialized(const ::onnx::ModelProto& m) {
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return Bytes(bytes.begin(), bytes.end());
+}
+
 Bytes LinearModel() {
   ::onnx::ModelProto m;
   m.set_ir_version(8);
@@ -43,19 +57,11 @@ Bytes LinearModel() {
   for (int i = 0; i < 5; ++i) b[i] = 0.1f * static_cast<float>(i) - 0.2f;
   AddFloatInit(g, "w", {4, 5}, w);
   AddFloatInit(g, "b", {5}, b);
-  auto node = [&](const char* op, std::vector<std::string> in, std::string out) {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(out);
-    for (auto& s : in) n->add_input(s);
-    n->add_output(out);
-  };
+  auto node = [&](const char* op, std::vector<std::string> in, std::string out) { AddNode(g, op, in, out); };
   node("MatMul", {"x", "w"}, "mm");
   node("Add", {"mm", "b"}, "biased");
   node("Relu", {"biased"}, "y");
-  std::string bytes;
-  m.SerializeToString(&bytes);
-  return Bytes(bytes.begin(), bytes.end());
+  return Serialized(m);
 }
 
 TensorMap Input(float phase) {
@@ -127,21 +133,13 @@ Bytes TableModel() {
   AddFloatInit(g, "w1", {4, 6}, w1);
   AddFloatInit(g, "b1", {6}, b1);
   AddFloatInit(g, "w2", {6, 5}, w2);
-  auto node = [&](const char* op, std::vector<std::string> in, std::string out) {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(out);
-    for (auto& s : in) n->add_input(s);
-    n->add_output(out);
-  };
+  auto node = [&](const char* op, std::vector<std::string> in, std::string out) { AddNode(g, op, in, out); };
   node("MatMul", {"x", "w1"}, "mm1");
   node("Add", {"mm1", "b1"}, "h");
   node("Sigmoid", {"h"}, "s");
   node("MatMul", {"s", "w2"}, "mm2");
   node("Tanh", {"mm2"}, "y");
-  std::string bytes;
-  m.SerializeToString(&bytes);
-  return Bytes(bytes.begin(), bytes.end());
+  return Serialized(m);
 }
 
 float ScalarInit(const ::onnx::GraphProto& g, const std::string& name, bool* found) {
