@@ -54,7 +54,9 @@ TEST(TypeAgreementTest, LoadCheckAndKernelsAgreeOnConformanceData) {
     EXPECT_TRUE(RunTimeRefusal(without)) << c.id << " is refused by the dtype check (" << checked.detail
                                          << ") but its kernels run it: " << OutcomeName(without.outcome);
   }
-  EXPECT_GT(ran, 500);  // the data is there and most of it loads
+  // The data is there and loads: 451 Debian cases run on their own (a clean clone has no
+  // generated onnx-1.23 cache yet when ctest runs), about 870 with the cache.
+  EXPECT_GT(ran, 400);
   RecordProperty("refused_only_by_the_check", refused_by_check);
 }
 
