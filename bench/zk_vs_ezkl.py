@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Lucid's zkml prover (`lucid zk prove` / `lucid zk verify`) against EZKL (pinned by
+bench/requirements-ezkl.txt, installed into .venv-ezkl by scripts/setup-ezkl), in one run.
+
+    bench/zk_vs_ezkl.py MODEL_FLOAT.onnx INPUT.json [--lucid BIN] [--lucid-model QUANT.onnx]
+                        [--json-out FILE] [--work DIR]
+    bench/zk_vs_ezkl.py --quick [--lucid BIN]
+
+INPUT.json is a Lucid tensor map (the format of `lucid run --input`: {"x": {"dtype": "float32",
+"shape": [...], "data": [...]}}); EZKL gets it as {"input_data": [[flat floats], ...]} in the
+order of the model's graph inputs.
+
+EZKL runs fully offline: gen_settings, calibrate_settings (on INPUT), compile_circuit, gen_srs
+(a local SRS of the settings' logrows, cached under .cache/zk-bench/srs; get_srs, which
+downloads, is never called), setup, gen_witness, prove, verify. Every step runs in its own
+child process: the step's time is the EZKL call itself, timed inside the child (so Python's
+start-up and `import ezkl` are not charged to EZKL), and its peak RSS is the child's
+ru_maxrss (os.wait4), which includes the interpreter (the `import ezkl` baseline is printed).
+
+Lucid (with --lucid): `BIN zk prove MODEL --input INPUT --out P` and `BIN zk verify P --model
+MODEL`, each a child process timed by its whole wall time (start-up and model load included),
+peak RSS by ru_maxrss, exit code 0 required; a copy of P with one byte flipped must then be
+rejected. MODEL is --lucid-model when given (e.g. Lucid's int8 model), else MODEL_FLOAT. If
+the binary has no `zk` subcommand, Lucid's side is reported unavailable and EZKL's figures
+are still printed (exit 0).
+
+Ratios are EZKL / Lucid (> 1: Lucid better). Prove compares EZKL's gen_witness + prove (the
+model run and the proof, as `lucid zk prove` does both) with Lucid's prove; EZKL's one-off
+per-model setup (keys) and SRS generation are printed apart.
+
+--quick: a smoke run on a tiny generated model (Gemm 8→4 + Relu), a few seconds; skipped with
+a message (exit 0) when .venv-ezkl does not exist."""
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EZKL_VENV = ROOT / ".venv-ezkl"
+CACHE = ROOT / ".cache" / "zk-bench"
+MiB = 1024 * 1024
+
+
+# ---------------------------------------------------------------- child side (EZKL venv)
+
+def child_step(step, args):
+    """Runs one EZKL step in this (child) process and prints a JSON result line."""
+    import ezkl  # noqa: only the child imports it
+    a = json.loads(args)
+    if step == "noop":
+        print(json.dumps({"seconds": 0.0, "result": True}))
+        return
+    if step == "convert":
+        import onnx
+        model = onnx.load(a["model"])
+        inits = {i.name for i in model.graph.initializer}
+        names = [i.name for i in model.graph.input if i.name not in inits]
+        tensors = json.loads(Path(a["input"]).read_text())
+        missing = [n for n in names if n not in tensors]
+        if missing or len(tensors) != len(names):
+            raise SystemExit(f"input {a['input']} has {sorted(tensors)}, the model's inputs are {names}")
+        for n in names:
+            if tensors[n]["dtype"] != "float32":
+                raise SystemExit(f"input {n}: EZKL takes float inputs, got {tensors[n]['dtype']}")
+        Path(a["out"]).write_text(json.dumps({"input_data": [[float(v) for v in tensors[n]["data"]] for n in names]}))
+        print(json.dumps({"seconds": 0.0, "result": names}))
+        return
+    if step == "tiny_model":  # the --quick model: Gemm 8→4 + Relu, fixed seed
+        import numpy as np
+        from onnx import TensorProto, helper, numpy_helper, save
+        rng = np.random.default_rng(20261202)
+        w = numpy_helper.from_array((rng.standard_normal((8, 4)) / np.sqrt(8)).astype(np.float32), "w")
+        b = numpy_helper.from_array((rng.standard_normal(4) * 0.1).astype(np.float32), "b")
+        graph = helper.make_graph(
+            [helper.make_node("Gemm", ["x", "w", "b"], ["h"]), helper.make_node("Relu", ["h"], ["y"])], "tiny",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w, b])
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 8
+        save(m, a["model"])
+        x = rng.uniform(0, 1, (1, 8)).astype(np.float32)
+        Path(a["input"]).write_text(json.dumps({"x": {"dtype": "float32", "shape": [1, 8],
+                                                      "data": [float(v) for v in x.reshape(-1)]}}))
+        print(json.dumps({"seconds": 0.0, "result": True}))
+        return
+    calls = {
+        "gen_settings": lambda: ezkl.gen_settings(a["model"], a["settings"]),
+        "calibrate_settings": lambda: ezkl.calibrate_settings(
+            a["data"], a["model"], a["settings"], "resources",
+            **({"max_logrows": a["max_logrows"]} if a.get("max_logrows") else {})),
+        "compile_circuit": lambda: ezkl.compile_circuit(a["model"], a["compiled"], a["settings"]),
+        "gen_srs": lambda: ezkl.gen_srs(a["srs"], a["logrows"]),
+        "setup": lambda: ezkl.setup(a["compiled"], a["vk"], a["pk"], a["srs"]),
+        "gen_witness": lambda: ezkl.gen_witness(a["data"], a["compiled"], a["witness"], a["vk"], a["srs"]),
+        "prove": lambda: ezkl.prove(a["witness"], a["compiled"], a["pk"], a["proof"], a["srs"]),
+        "verify": lambda: ezkl.verify(a["proof"], a["settings"], a["vk"], a["srs"]),
+    }
+    t0 = time.perf_counter()
+    r = calls[step]()
+    seconds = time.perf_counter() - t0
+    if hasattr(r, "__await__"):  # older EZKL releases made a few calls async
+        import asyncio
+        t0 = time.perf_counter()
+        r = asyncio.run(r)
+        seconds += time.perf_counter() - t0
+    # bool for most calls; gen_srs returns None and gen_witness/prove a dict (no exception = done)
+    print(json.dumps({"seconds": seconds, "result": r if isinstance(r, bool) else True}))
+
+
+# ---------------------------------------------------------------- driver side (stdlib only)
+
+def run_child(cmd, log, env=None):
+    """Runs cmd to completion; returns (exit code, wall seconds, peak RSS bytes, stdout text)."""
+    with open(log, "w") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=err, env=env,
+                             stdin=subprocess.DEVNULL, text=True)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, wall, ru.ru_maxrss * 1024, out
+
+
+class Ezkl:
+    def __init__(self, python, work):
+        self.python, self.work = python, work
+        self.env = dict(os.environ, EZKL_REPO_PATH=str(work / "ezkl-home"), RUST_LOG="error")
+        self.steps = {}
+
+    def step(self, name, **args):
+        log = self.work / f"ezkl.{name}.log"
+        rc, wall, rss, out = run_child([self.python, __file__, "--_step", name, json.dumps(args)], log, self.env)
+        lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+        if rc != 0 or not lines:
+            sys.stderr.write(Path(log).read_text()[-3000:])
+            raise SystemExit(f"zk_vs_ezkl: EZKL step {name} failed (exit {rc}); log: {log}")
+        r = json.loads(lines[-1])
+        if r["result"] is False:
+            raise SystemExit(f"zk_vs_ezkl: EZKL step {name} returned false; log: {log}")
+        self.steps[name] = {"seconds": r["seconds"], "process_seconds": wall, "peak_rss": rss}
+        return r
+
+
+def ezkl_version(python):
+    out = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('ezkl'))"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip()
+
+
+def run_ezkl(python, model, input_file, work, max_logrows=None):
+    e = Ezkl(python, work)
+    data, settings, compiled = work / "ezkl.input.json", work / "settings.json", work / "network.ezkl"
+    vk, pk, witness, proof = work / "vk.key", work / "pk.key", work / "witness.json", work / "proof.json"
+    e.step("convert", model=str(model), input=str(input_file), out=str(data))
+    e.step("noop")
+    e.step("gen_settings", model=str(model), settings=str(settings))
+    e.step("calibrate_settings", data=str(data), model=str(model), settings=str(settings), max_logrows=max_logrows)
+    e.step("compile_circuit", model=str(model), compiled=str(compiled), settings=str(settings))
+    s = json.loads(settings.read_text())
+    logrows = s["run_args"]["logrows"]
+    # A local SRS (never downloaded), one per logrows, kept across runs: EZKL's own stand-in
+    # for a ceremony, not part of proving a model.
+    srs = CACHE / "srs" / f"kzg{logrows}.srs"
+    srs_cached = srs.exists()
+    if not srs_cached:
+        srs.parent.mkdir(parents=True, exist_ok=True)
+        tmp = srs.with_suffix(".tmp")
+        e.step("gen_srs", srs=str(tmp), logrows=logrows)
+        tmp.replace(srs)
+    e.step("setup", compiled=str(compiled), vk=str(vk), pk=str(pk), srs=str(srs))
+    e.step("gen_witness", data=str(data), compiled=str(compiled), witness=str(witness), vk=str(vk), srs=str(srs))
+    e.step("prove", witness=str(witness), compiled=str(compiled), pk=str(pk), proof=str(proof), srs=str(srs))
+    r = e.step("verify", proof=str(proof), settings=str(settings), vk=str(vk), srs=str(srs))
+    if r["result"] is not True:
+        raise SystemExit("zk_vs_ezkl: EZKL verify did not return true")
+    proof_json = json.loads(proof.read_text())
+    st = e.steps
+    return {
+        "version": ezkl_version(python),
+        "logrows": logrows, "num_rows": s.get("num_rows"),
+        "input_scale": s["run_args"].get("input_scale"), "param_scale": s["run_args"].get("param_scale"),
+        "srs": {"path": str(srs), "cached": srs_cached, "bytes": srs.stat().st_size,
+                "gen_seconds": st["gen_srs"]["seconds"] if "gen_srs" in st else None},
+        "steps": st,
+        "baseline_rss": st["noop"]["peak_rss"],
+        "prove_seconds": st["gen_witness"]["seconds"] + st["prove"]["seconds"],
+        "prove_peak_rss": max(st["gen_witness"]["peak_rss"], st["prove"]["peak_rss"]),
+        "verify_seconds": st["verify"]["seconds"],
+        "verify_peak_rss": st["verify"]["peak_rss"],
+        "proof_file_bytes": proof.stat().st_size,
+        "proof_raw_bytes": len(proof_json["proof"]),
+        "pk_bytes": pk.stat().st_size, "vk_bytes": vk.stat().st_size,
+        "verified": True,
+    }
+
+
+def lucid_has_zk(binary):
+    r = subprocess.run([str(binary), "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return any(line.split()[:1] == ["zk"] for line in (r.stdout + r.stderr).splitlines())
+
+
+def run_lucid(binary, model, input_file, work):
+    proof = work / "lucid.proof"
+    proof.unlink(missing_ok=True)
+    rc, wall, rss, _ = run_child([binary, "zk", "prove", model, "--input", input_file, "--out", proof],
+                                 work / "lucid.prove.log")
+    if rc != 0:
+        if not lucid_has_zk(binary):
+            return {"available": False, "reason": f"{binary} has no `zk` subcommand (prove exited {rc})"}
+        sys.stderr.write((work / "lucid.prove.log").read_text()[-3000:])
+        raise SystemExit(f"zk_vs_ezkl: lucid zk prove failed (exit {rc})")
+    if not proof.exists():
+        raise SystemExit(f"zk_vs_ezkl: lucid zk prove exited 0 but wrote no {proof}")
+    vrc, vwall, vrss, _ = run_child([binary, "zk", "verify", proof, "--model", model], work / "lucid.verify.log")
+    if vrc != 0:
+        sys.stderr.write((work / "lucid.verify.log").read_text()[-3000:])
+        raise SystemExit(f"zk_vs_ezkl: lucid zk verify rejected Lucid's own proof (exit {vrc})")
+    # Soundness smoke check: the same proof with one byte flipped (fixed position) must fail.
+    bad = work / "lucid.tampered.proof"
+    b = bytearray(proof.read_bytes())
+    pos = random.Random(len(b)).randrange(len(b) // 4, len(b)) if len(b) > 4 else 0
+    b[pos] ^= 0x01
+    bad.write_bytes(bytes(b))
+    trc, _, _, _ = run_child([binary, "zk", "verify", bad, "--model", model], work / "lucid.tampered.log")
+    if trc == 0:
+        raise SystemExit(f"zk_vs_ezkl: lucid zk verify ACCEPTED a proof with byte {pos} flipped")
+    return {"available": True, "model": str(model),
+            "prove_seconds": wall, "prove_peak_rss": rss,
+            "verify_seconds": vwall, "verify_peak_rss": vrss,
+            "proof_file_bytes": proof.stat().st_size,
+            "tampered_proof_rejected": True, "tampered_byte": pos, "tampered_exit": trc}
+
+
+def fmt_bytes(n):
+    if n is None:
+        return "-"
+    return f"{n / MiB:.1f} MiB" if n >= MiB else f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
+
+
+def report(res):
+    ez, lu = res["ezkl"], res.get("lucid")
+    st = ez["steps"]
+    print(f"EZKL {ez['version']} on {res['model']} (logrows {ez['logrows']}, {ez['num_rows']} rows, "
+          f"input/param scale {ez['input_scale']}/{ez['param_scale']})")
+    print(f"  {'step':<20}{'call s':>10}{'process s':>11}{'peak RSS':>12}")
+    for name in ["gen_settings", "calibrate_settings", "compile_circuit", "gen_srs", "setup", "gen_witness",
+                 "prove", "verify"]:
+        if name in st:
+            s = st[name]
+            print(f"  {name:<20}{s['seconds']:>10.3f}{s['process_seconds']:>11.3f}{fmt_bytes(s['peak_rss']):>12}")
+    srs = ez["srs"]
+    print(f"  SRS 2^{ez['logrows']}: {fmt_bytes(srs['bytes'])}, "
+          + ("cached from an earlier run" if srs["cached"] else f"generated locally in {srs['gen_seconds']:.1f} s"))
+    print(f"  keys: pk {fmt_bytes(ez['pk_bytes'])}, vk {fmt_bytes(ez['vk_bytes'])}; proof: {ez['proof_raw_bytes']} B raw, "
+          f"{fmt_bytes(ez['proof_file_bytes'])} proof.json; verify returned true; "
+          f"`import ezkl` baseline RSS {fmt_bytes(ez['baseline_rss'])}")
+    print()
+    rows = [("prove s (EZKL: witness+prove)", ez["prove_seconds"], "prove_seconds", "{:.3f}"),
+            ("prove peak RSS", ez["prove_peak_rss"], "prove_peak_rss", None),
+            ("verify s", ez["verify_seconds"], "verify_seconds", "{:.4f}"),
+            ("verify peak RSS", ez["verify_peak_rss"], "verify_peak_rss", None),
+            ("proof file", ez["proof_file_bytes"], "proof_file_bytes", None)]
+    have = bool(lu and lu.get("available"))
+    print(f"  {'':<31}{'EZKL':>14}{'Lucid':>14}{'EZKL/Lucid':>12}")
+    for label, ev, key, f in rows:
+        lv = lu[key] if have else None
+        show = (lambda v: f.format(v)) if f else fmt_bytes
+        ratio = f"{ev / lv:.1f}x" if have and lv else "-"
+        print(f"  {label:<31}{show(ev):>14}{(show(lv) if have else 'n/a'):>14}{ratio:>12}")
+    if lu is None:
+        print("\nLucid: not run (no --lucid BIN given)")
+    elif not have:
+        print(f"\nLucid: unavailable: {lu['reason']}")
+    else:
+        print(f"\nLucid model {lu['model']}; its proof with byte {lu['tampered_byte']} flipped was rejected "
+              f"(exit {lu['tampered_exit']}). Issue 5 targets: prove >= 50x, verify <= 50 ms, proof <= 1 MB, "
+              f"memory <= 1/4 of EZKL:")
+        checks = [("prove >= 50x faster", ez["prove_seconds"] / lu["prove_seconds"] >= 50),
+                  ("verify <= 50 ms", lu["verify_seconds"] <= 0.050),
+                  ("proof <= 1 MB", lu["proof_file_bytes"] <= 1_000_000),
+                  ("prove memory <= 1/4 of EZKL", lu["prove_peak_rss"] * 4 <= ez["prove_peak_rss"])]
+        for name, ok in checks:
+            print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+        res["targets"] = {name: ok for name, ok in checks}
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--_step":
+        return child_step(sys.argv[2], sys.argv[3])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", nargs="?", help="float ONNX model (EZKL's input, and Lucid's unless --lucid-model)")
+    ap.add_argument("input", nargs="?", help="input tensors, Lucid tensor-map JSON")
+    ap.add_argument("--lucid", help="lucid binary; runs `lucid zk prove/verify`")
+    ap.add_argument("--lucid-model", help="model for Lucid's side (e.g. its int8 quantization); default MODEL")
+    ap.add_argument("--json-out", help="write all figures as JSON here")
+    ap.add_argument("--work", help="work folder (default .cache/zk-bench/work-DIR-NAME, emptied first)")
+    ap.add_argument("--ezkl-python", default=str(EZKL_VENV / "bin" / "python"))
+    ap.add_argument("--quick", action="store_true", help="smoke run on a tiny generated model")
+    ap.add_argument("--keep", action="store_true", help="keep EZKL's proving key (GBs) in the work folder")
+    args = ap.parse_args()
+
+    python = Path(args.ezkl_python)
+    if not python.exists():
+        if args.quick:
+            print(f"zk_vs_ezkl --quick: skipped: {EZKL_VENV.relative_to(ROOT)} not found (run scripts/setup-ezkl)")
+            return 0
+        raise SystemExit(f"zk_vs_ezkl: {python} not found: run scripts/setup-ezkl first")
+    if args.quick:
+        work = Path(args.work or CACHE / "work-quick").resolve()
+        model, input_file = work / "tiny.onnx", work / "tiny.input.json"
+    else:
+        if not args.model or not args.input:
+            ap.error("MODEL and INPUT are required (or --quick)")
+        model, input_file = Path(args.model).resolve(), Path(args.input).resolve()
+        work = Path(args.work or CACHE / f"work-{model.parent.name}-{model.stem}").resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    if args.quick:
+        rc, _, _, _ = run_child([python, __file__, "--_step", "tiny_model",
+                                 json.dumps({"model": str(model), "input": str(input_file)})], work / "tiny.log")
+        if rc != 0:
+            raise SystemExit(f"zk_vs_ezkl: making the tiny model failed; log: {work / 'tiny.log'}")
+
+    res = {"model": str(model), "input": str(input_file), "quick": args.quick,
+           "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+           "loadavg_before": os.getloadavg()}
+    res["ezkl"] = run_ezkl(python, model, input_file, work, max_logrows=12 if args.quick else None)
+    if args.lucid:
+        lucid_model = Path(args.lucid_model).resolve() if args.lucid_model else model
+        res["lucid"] = run_lucid(Path(args.lucid).resolve(), lucid_model, input_file, work)
+    res["loadavg_after"] = os.getloadavg()
+    if not args.keep:
+        (work / "pk.key").unlink(missing_ok=True)  # 1.4 GB for the digits MLP
+    report(res)
+    print(f"\nload average before/after: {res['loadavg_before'][0]:.2f} / {res['loadavg_after'][0]:.2f} "
+          f"({res['cpus']} CPUs); work files in {work}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(res, indent=1) + "\n")
+        print(f"wrote {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
