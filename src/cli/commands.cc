@@ -22,6 +22,7 @@
 #include "protocol/types.h"
 #include "tensor/tensor_json.h"
 #include "verify/verify.h"
+#include "zkml/zkml.h"
 
 namespace lucid::cli {
 
@@ -926,6 +927,116 @@ int HubQuantize(const Context& ctx, const std::string& ref, const std::string& c
               << ", argmax " << it.value()["argmax_agreement"].get<std::string>() << "\n";
   std::cout << "published " << name << "@" << version << " manifest " << manifest_cid->ToString() << " in block "
             << (*r)["height"] << "\n";
+  return kExitOk;
+}
+
+// ---- zk: local proving and verification, no chain (docs/zk.md "zkml protocol") ----
+
+int ZkProve(const Context& ctx, const ZkProveOptions& opts) {
+  auto bytes = ReadFile(opts.model_file);
+  if (!bytes.ok()) return Fail(ctx, bytes.status());
+  auto input_json = ReadJsonFile(opts.input_file);
+  if (!input_json.ok()) return Fail(ctx, input_json.status());
+  auto inputs = TensorMapFromJson(*input_json);
+  if (!inputs.ok()) return Fail(ctx, inputs.status());
+  Bytes model_bytes = *bytes;
+  bool quantized_here = false;
+  auto circuit = zkml::CompileCircuit(model_bytes);
+  if (!circuit.ok() && circuit.status().message().find("no QuantizeLinear") == std::string::npos)
+    return Fail(ctx, circuit.status());
+  if (!circuit.ok()) {
+    // A float model: quantize it first (calibrated on --calibration, or on the input itself).
+    std::vector<TensorMap> calibration = {*inputs};
+    if (!opts.calibration_file.empty()) {
+      auto sets = ReadCalibration(opts.calibration_file);
+      if (!sets.ok()) return Fail(ctx, sets.status());
+      calibration = std::move(sets).value();
+    }
+    auto q = onnx::QuantizeStatic(model_bytes, calibration);
+    if (!q.ok()) return Fail(ctx, q.status(), "zk prove quantizes float models; pass an int8 model instead");
+    model_bytes = std::move(q->model);
+    quantized_here = true;
+    if (Status s = WriteFile(opts.out_file + ".model.onnx", model_bytes); !s.ok()) return Fail(ctx, s);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto key = zkml::Setup(model_bytes);
+  if (!key.ok()) return Fail(ctx, key.status());
+  double setup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  zkml::ProveOptions options;
+  options.threads = opts.threads;
+  auto proof = zkml::Prove(*key, *inputs, options);
+  if (!proof.ok()) return Fail(ctx, proof.status());
+  // The circuit and the engine must agree on every output byte.
+  auto model = onnx::Model::Load(model_bytes);
+  if (!model.ok()) return Fail(ctx, model.status());
+  auto engine_out = (*model)->Run(*inputs);
+  if (!engine_out.ok()) return Fail(ctx, engine_out.status());
+  if (*engine_out != proof->outputs)
+    return Fail(ctx, Internal("zk prove: the circuit's outputs differ from the engine's (a bug: please report)"));
+  if (Status s = WriteFile(opts.out_file, proof->proof); !s.ok()) return Fail(ctx, s);
+  json out = {{"outputs", TensorMapToJson(proof->outputs)},
+              {"output_hash", ToHex(HashTensorMap(proof->outputs))},
+              {"model_commitment", ToHex(key->model_commitment)},
+              {"circuit_hash", ToHex(key->circuit_hash)},
+              {"weight_commitment", ToHex(key->weights.commitment.Encode())},
+              {"proof_file", opts.out_file},
+              {"proof_bytes", proof->proof.size()},
+              {"timings_ms", {{"setup", setup_ms}, {"execute", proof->timings.execute_ms},
+                              {"commit", proof->timings.commit_ms}, {"prove", proof->timings.prove_ms}}}};
+  if (quantized_here) out["quantized_model"] = opts.out_file + ".model.onnx";
+  if (ctx.json_output) return PrintJson(out), kExitOk;
+  std::cout << "outputs:\n";
+  PrintTensorMap(out["outputs"]);
+  std::cout << "model_commitment " << out["model_commitment"].get<std::string>() << "\n"
+            << "proof " << opts.out_file << " (" << proof->proof.size() << " bytes)\n"
+            << "time setup " << setup_ms << " ms, execute " << proof->timings.execute_ms << " ms, commit "
+            << proof->timings.commit_ms << " ms, prove " << proof->timings.prove_ms << " ms\n";
+  if (quantized_here) std::cout << "quantized model " << opts.out_file << ".model.onnx (verify with --model)\n";
+  return kExitOk;
+}
+
+int ZkVerify(const Context& ctx, const std::string& proof_file, const std::string& model_file,
+             const std::string& commitment_hex) {
+  auto proof = ReadFile(proof_file);
+  if (!proof.ok()) return Fail(ctx, proof.status());
+  std::optional<Hash32> expected;
+  if (!model_file.empty()) {
+    auto bytes = ReadFile(model_file);
+    if (!bytes.ok()) return Fail(ctx, bytes.status());
+    auto key = zkml::Setup(*bytes);
+    if (!key.ok()) return Fail(ctx, key.status());
+    expected = key->model_commitment;
+  } else if (!commitment_hex.empty()) {
+    auto raw = FromHex(commitment_hex);
+    if (!raw.ok() || raw->size() != 32) return Fail(ctx, InvalidArgument("--commitment must be 32 bytes of hex"));
+    Hash32 h;
+    std::copy(raw->begin(), raw->end(), h.begin());
+    expected = h;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto verified = zkml::Verify(*proof, expected);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!verified.ok()) {
+    if (ctx.json_output) {
+      PrintJson({{"valid", false}, {"reason", verified.status().message()}});
+      return kExitFailed;
+    }
+    std::cout << "INVALID: " << verified.status().message() << "\n";
+    return kExitFailed;
+  }
+  json out = {{"valid", true},
+              {"model_commitment", ToHex(verified->model_commitment)},
+              {"bound_to", expected ? (model_file.empty() ? "commitment" : "model") : "nothing (pass --model or --commitment)"},
+              {"input_hash", ToHex(HashTensorMap(verified->inputs))},
+              {"output_hash", ToHex(HashTensorMap(verified->outputs))},
+              {"outputs", TensorMapToJson(verified->outputs)},
+              {"verify_ms", ms}};
+  if (ctx.json_output) return PrintJson(out), kExitOk;
+  std::cout << "VALID proof for model_commitment " << out["model_commitment"].get<std::string>() << "\n";
+  if (!expected) std::cout << "note: not bound to a model you named (pass --model or --commitment)\n";
+  std::cout << "outputs:\n";
+  PrintTensorMap(out["outputs"]);
+  std::cout << "verify " << ms << " ms\n";
   return kExitOk;
 }
 

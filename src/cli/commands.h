@@ -52,6 +52,16 @@ int RunLocal(const Context& ctx, const std::string& model_file, const std::strin
 int QuantizeLocal(const Context& ctx, const std::string& model_file, const std::string& calibration_file,
                   const std::string& out_file);
 
+struct ZkProveOptions {
+  std::string model_file, input_file, out_file, calibration_file;
+  int threads = 2;
+};
+// Proves output = model(input) (zkml/zkml.h); quantizes a float model first.
+int ZkProve(const Context& ctx, const ZkProveOptions& opts);
+// Exit 0 valid, 1 invalid (the reason printed).
+int ZkVerify(const Context& ctx, const std::string& proof_file, const std::string& model_file,
+             const std::string& commitment_hex);
+
 struct DevnetOptions {
   std::string http = "127.0.0.1:26680";
   std::string block_time = "1s";

@@ -153,6 +153,24 @@ int main(int argc, char** argv) {
   quant->add_option("--out", quantized_out, "Where to write the quantized .onnx")->required();
   quant->callback([&] { rc = QuantizeLocal(ctx, model_file, calibration_file, quantized_out); });
 
+  // zk (local, no chain; docs/zk.md)
+  ZkProveOptions zk_prove_opts;
+  std::string zk_proof_file, zk_model_file, zk_commitment;
+  auto* zk = app.add_subcommand("zk", "Prove and verify zkml proofs locally (no setup step)")->require_subcommand(1);
+  auto* zk_prove = zk->add_subcommand("prove", "Prove output = model(input); prints outputs, commitment, timings");
+  zk_prove->add_option("MODEL", zk_prove_opts.model_file, "Model .onnx (int8, or float: quantized first)")->required();
+  zk_prove->add_option("--input", zk_prove_opts.input_file, "Input tensors JSON")->required();
+  zk_prove->add_option("--out", zk_prove_opts.out_file, "Where to write the proof")->required();
+  zk_prove->add_option("--calibration", zk_prove_opts.calibration_file, "Calibration sets for a float model");
+  zk_prove->add_option("--threads", zk_prove_opts.threads, "Prover threads (the proof is identical)")->capture_default_str();
+  zk_prove->callback([&] { rc = ZkProve(ctx, zk_prove_opts); });
+  auto* zk_verify = zk->add_subcommand("verify", "Verify a proof (exit 0 valid, 1 invalid with the reason)");
+  zk_verify->add_option("PROOF", zk_proof_file, "Proof file")->required();
+  auto* zk_model_opt = zk_verify->add_option("--model", zk_model_file, "The int8 model the proof must be about");
+  zk_verify->add_option("--commitment", zk_commitment, "The model commitment (hex) the proof must be about")
+      ->excludes(zk_model_opt);
+  zk_verify->callback([&] { rc = ZkVerify(ctx, zk_proof_file, zk_model_file, zk_commitment); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
