@@ -20,7 +20,8 @@ ru_maxrss (os.wait4), which includes the interpreter (the `import ezkl` baseline
 Lucid (with --lucid): `BIN zk prove MODEL --input INPUT --out P` and `BIN zk verify P --model
 MODEL`, each a child process timed by its whole wall time (start-up and model load included),
 peak RSS by ru_maxrss, exit code 0 required; a copy of P with one byte flipped must then be
-rejected. MODEL is --lucid-model when given (e.g. Lucid's int8 model), else MODEL_FLOAT. If
+rejected. MODEL is --lucid-model when given (an int8 model), else MODEL_FLOAT quantized first
+by `lucid quantize` (untimed) on --lucid-calibration or on INPUT alone. If
 the binary has no `zk` subcommand, Lucid's side is reported unavailable and EZKL's figures
 are still printed (exit 0).
 
@@ -153,7 +154,11 @@ def ezkl_version(python):
     return out.strip()
 
 
-def run_ezkl(python, model, input_file, work, max_logrows=None):
+class TooBig(Exception):
+    pass
+
+
+def run_ezkl(python, model, input_file, work, max_logrows=None, limit_logrows=None):
     e = Ezkl(python, work)
     data, settings, compiled = work / "ezkl.input.json", work / "settings.json", work / "network.ezkl"
     vk, pk, witness, proof = work / "vk.key", work / "pk.key", work / "witness.json", work / "proof.json"
@@ -164,6 +169,11 @@ def run_ezkl(python, model, input_file, work, max_logrows=None):
     e.step("compile_circuit", model=str(model), compiled=str(compiled), settings=str(settings))
     s = json.loads(settings.read_text())
     logrows = s["run_args"]["logrows"]
+    if limit_logrows and logrows > limit_logrows:
+        st = {k: round(v["seconds"], 3) for k, v in e.steps.items() if k not in ("convert", "noop")}
+        raise TooBig(f"EZKL's calibrated circuit for {model} needs 2^{logrows} rows ({s.get('num_rows')} used), "
+                     f"over --max-logrows {limit_logrows}: SRS/setup/prove not run (EZKL's proving key and setup "
+                     f"memory grow with the rows; bench/README.md). Steps done, seconds: {st}")
     # A local SRS (never downloaded), one per logrows, kept across runs: EZKL's own stand-in
     # for a ceremony, not part of proving a model.
     srs = CACHE / "srs" / f"kzg{logrows}.srs"
@@ -203,6 +213,21 @@ def run_ezkl(python, model, input_file, work, max_logrows=None):
 def lucid_has_zk(binary):
     r = subprocess.run([str(binary), "--help"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     return any(line.split()[:1] == ["zk"] for line in (r.stdout + r.stderr).splitlines())
+
+
+def quantize_for_lucid(binary, model, input_file, calibration, work):
+    """Lucid proves int8 models: without --lucid-model, MODEL is quantized by `lucid quantize`
+    (untimed, like EZKL's calibration) on --lucid-calibration, else on INPUT alone (as EZKL is)."""
+    if not calibration:
+        calibration = work / "lucid.calibration.json"
+        calibration.write_text(json.dumps([json.loads(Path(input_file).read_text())]))
+    out = work / f"{Path(model).stem}.int8.onnx"
+    rc, _, _, _ = run_child([binary, "quantize", model, "--calibration", calibration, "--out", out],
+                            work / "lucid.quantize.log")
+    if rc != 0:
+        sys.stderr.write((work / "lucid.quantize.log").read_text()[-3000:])
+        raise SystemExit(f"zk_vs_ezkl: lucid quantize failed (exit {rc})")
+    return out
 
 
 def run_lucid(binary, model, input_file, work):
@@ -297,11 +322,16 @@ def main():
     ap.add_argument("model", nargs="?", help="float ONNX model (EZKL's input, and Lucid's unless --lucid-model)")
     ap.add_argument("input", nargs="?", help="input tensors, Lucid tensor-map JSON")
     ap.add_argument("--lucid", help="lucid binary; runs `lucid zk prove/verify`")
-    ap.add_argument("--lucid-model", help="model for Lucid's side (e.g. its int8 quantization); default MODEL")
+    ap.add_argument("--lucid-model", help="int8 model for Lucid's side; default: MODEL quantized by `lucid quantize`")
+    ap.add_argument("--lucid-calibration", help="calibration sets (JSON list, or test vectors) for quantizing "
+                    "MODEL for Lucid when --lucid-model is not given; default: INPUT alone")
     ap.add_argument("--json-out", help="write all figures as JSON here")
     ap.add_argument("--work", help="work folder (default .cache/zk-bench/work-DIR-NAME, emptied first)")
     ap.add_argument("--ezkl-python", default=str(EZKL_VENV / "bin" / "python"))
     ap.add_argument("--quick", action="store_true", help="smoke run on a tiny generated model")
+    ap.add_argument("--max-logrows", type=int, default=20,
+                    help="stop before EZKL's SRS/setup when its circuit needs more than 2^N rows (default 20, "
+                         "for a 24 GB machine; 0: no limit)")
     ap.add_argument("--keep", action="store_true", help="keep EZKL's proving key (GBs) in the work folder")
     args = ap.parse_args()
 
@@ -330,10 +360,21 @@ def main():
     res = {"model": str(model), "input": str(input_file), "quick": args.quick,
            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
            "loadavg_before": os.getloadavg()}
-    res["ezkl"] = run_ezkl(python, model, input_file, work, max_logrows=12 if args.quick else None)
+    try:
+        res["ezkl"] = run_ezkl(python, model, input_file, work, max_logrows=12 if args.quick else None,
+                               limit_logrows=args.max_logrows)
+    except TooBig as e:
+        print(f"zk_vs_ezkl: {e}")
+        return 3
     if args.lucid:
-        lucid_model = Path(args.lucid_model).resolve() if args.lucid_model else model
-        res["lucid"] = run_lucid(Path(args.lucid).resolve(), lucid_model, input_file, work)
+        lucid = Path(args.lucid).resolve()
+        if args.lucid_model:
+            lucid_model = Path(args.lucid_model).resolve()
+        elif not lucid_has_zk(lucid):
+            lucid_model = model  # run_lucid reports the side unavailable
+        else:
+            lucid_model = quantize_for_lucid(lucid, model, input_file, args.lucid_calibration, work)
+        res["lucid"] = run_lucid(lucid, lucid_model, input_file, work)
     res["loadavg_after"] = os.getloadavg()
     if not args.keep:
         (work / "pk.key").unlink(missing_ok=True)  # 1.4 GB for the digits MLP
