@@ -38,9 +38,17 @@ inline Bytes ReadFileBytes(const std::string& path) {
 
 inline TensorMap MlpInput(int64_t rows, uint64_t seed) { return {{"x", RandomImages(rows, 64, seed)}}; }
 
-// The digits MLP quantized with 20 pseudo-random calibration images from `calibration_seed`.
+// The digits MLP with a symbolic batch dim (the file has [1, 64]), quantized with 20 pseudo-random calibration images from `calibration_seed`.
 inline Bytes QuantizedMlp(uint64_t calibration_seed) {
-  Bytes float_model = ReadFileBytes(SourcePath("models/digits/mlp.onnx"));
+  ::onnx::ModelProto proto;
+  Bytes file = ReadFileBytes(SourcePath("models/digits/mlp.onnx"));
+  if (!proto.ParseFromArray(file.data(), static_cast<int>(file.size()))) {
+    ADD_FAILURE() << "models/digits/mlp.onnx does not parse";
+    return {};
+  }
+  for (auto* v : {proto.mutable_graph()->mutable_input(0), proto.mutable_graph()->mutable_output(0)})
+    v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("batch");
+  Bytes float_model = Serialize(proto);
   std::vector<TensorMap> calibration;
   for (uint64_t i = 0; i < 20; ++i) calibration.push_back(MlpInput(1, calibration_seed * 1000 + i));
   auto q = onnx::QuantizeStatic(float_model, calibration);
@@ -57,13 +65,15 @@ inline Result<TensorMap> RunModel(ByteView model, const TensorMap& inputs) {
 }
 
 // The model with `value` (an integer tensor of `type`) as an extra graph output.
-inline Bytes WithExtraOutput(ByteView model, const std::string& value, DType type) {
+inline Bytes WithExtraOutput(ByteView model, const std::string& value, DType type, size_t rank) {
   ::onnx::ModelProto m;
   m.ParseFromArray(model.data(), static_cast<int>(model.size()));
   auto* out = m.mutable_graph()->add_output();
   out->set_name(value);
   out->mutable_type()->mutable_tensor_type()->set_elem_type(type == DType::kInt8 ? ::onnx::TensorProto::INT8
                                                                                  : ::onnx::TensorProto::UINT8);
+  auto* shape = out->mutable_type()->mutable_tensor_type()->mutable_shape();
+  for (size_t i = 0; i < rank; ++i) shape->add_dim()->set_dim_param("d" + std::to_string(i));
   return Serialize(m);
 }
 
