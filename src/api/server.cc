@@ -271,6 +271,10 @@ void Server::Routes() {
       if (!j["exact_match"].is_boolean()) return InvalidArgument("\"exact_match\" must be true or false");
       spec.exact_match = j["exact_match"].get<bool>();
     }
+    if (j.contains("zkml")) {
+      if (!j["zkml"].is_boolean()) return InvalidArgument("\"zkml\" must be true or false");
+      spec.zkml = j["zkml"].get<bool>();
+    }
     if (j.contains("quantization")) {
       if (!j["quantization"].is_string()) return InvalidArgument("\"quantization\" must be a string");
       spec.quantization = j["quantization"].get<std::string>();
@@ -289,6 +293,17 @@ void Server::Routes() {
     ASSIGN_OR_RETURN(Bytes manifest_bytes, hub::SerializeManifest(prepared.manifest));
     SendJson(res, {{"manifest_cid", prepared.manifest_cid.ToString()},
                    {"manifest", json::parse(AsString(manifest_bytes))}});
+    return Status::Ok();
+  }));
+
+  // zkml proof jobs of this node: proving, submitted (tx hash) or failed (why).
+  s.Get(R"(/node/proofs/([0-9a-fA-Fx]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    if (!node_) return Unavailable("this server runs no inference node");
+    ASSIGN_OR_RETURN(Hash32 id, PathHash(req));
+    ASSIGN_OR_RETURN(node::ProofJob job, node_->ProofStatus(id));
+    json out = {{"receipt_id", ToHex(id)}, {"status", node::ProofStateName(job.state)}, {"detail", job.detail}};
+    if (job.state == node::ProofJob::State::kSubmitted) out["tx_hash"] = ToHex(job.tx_hash);
+    SendJson(res, out);
     return Status::Ok();
   }));
 
@@ -312,6 +327,7 @@ void Server::Routes() {
                   {"receipt", ToHex(r.result.receipt.Encode())},
                   {"evidence", ToHex(r.result.evidence.Encode())}}}};
     if (r.submitted.height) out["height"] = *r.submitted.height;
+    if (r.proving) out["status"] = "proving";  // the zkml proof follows in a SubmitResult
     SendJson(res, out);
     return Status::Ok();
   }));

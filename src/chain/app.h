@@ -74,6 +74,7 @@ struct VersionEntry {
   Cid manifest;
   uint64_t price = 0;
   uint64_t height = 0;
+  std::optional<Hash32> zkml_commitment;  // set when the version supports zkml
 };
 
 struct Repo {

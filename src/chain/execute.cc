@@ -115,6 +115,7 @@ TxOutcome ApplyPublishVersion(StateOverlay& state, const Tx& tx, const PublishVe
   entry.manifest = body.manifest;
   entry.price = body.price;
   entry.height = env.height;
+  entry.zkml_commitment = body.zkml_commitment;
   repo.versions.push_back(entry);
   state.Put(keys::Repo(repo.name), EncodeRepo(repo));
   state.Put(keys::VersionByCid(body.manifest), EncodeVersionRef({repo.name, body.major, body.minor}));
@@ -123,8 +124,8 @@ TxOutcome ApplyPublishVersion(StateOverlay& state, const Tx& tx, const PublishVe
 
 TxOutcome ApplyRegisterNode(StateOverlay& state, const Tx& tx, const RegisterNodeTx& body, const ExecEnv& env) {
   if (body.modes == 0) return Fail(TxCode::kInvalidField, "node modes are empty");
-  if ((body.modes & ~ModeBit(Mode::kVanilla)) != 0)
-    return Fail(TxCode::kInvalidField, "only the vanilla mode can be registered for now");
+  if ((body.modes & ~(ModeBit(Mode::kVanilla) | ModeBit(Mode::kZkml))) != 0)
+    return Fail(TxCode::kInvalidField, "only the vanilla and zkml modes can be registered for now");
   if (body.endpoint.empty()) return Fail(TxCode::kInvalidField, "node endpoint is empty");
   if (body.endpoint.size() > kMaxEndpointBytes)
     return Fail(TxCode::kInvalidField, "node endpoint is longer than 256 bytes");
@@ -191,12 +192,6 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
     return Fail(TxCode::kUnauthorized, "requester " + request.requester.ToHex() +
                                            " is a public dev key, accepted only on chains started in dev mode");
 
-  verify::ChainView view;
-  view.chain_id = env.chain_id;
-  view.node_registered_for_mode = true;
-  verify::Verdict verdict = verify::VerifyResult(body, view);
-  if (!verdict.ok()) return VerdictFailure(verdict);
-
   LOAD_OR_FAIL(std::optional<Bytes> version_raw, state.Get(keys::VersionByCid(receipt.model)));
   if (!version_raw) return Fail(TxCode::kNotFound, "model " + receipt.model.ToString() + " is not a published version");
   LOAD_OR_FAIL(VersionRef version, DecodeVersionRef(*version_raw));
@@ -204,13 +199,22 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
   if (!repo) return InternalFailure(DataLoss("version index names missing repo '" + version.repo + "'"));
   uint64_t price = 0;
   bool found_version = false;
+  std::optional<Hash32> zkml_commitment;
   for (const auto& v : repo->versions) {
     if (v.major == version.major && v.minor == version.minor) {
       price = v.price;
+      zkml_commitment = v.zkml_commitment;
       found_version = true;
     }
   }
   if (!found_version) return InternalFailure(DataLoss("version index names a version repo '" + repo->name + "' lacks"));
+
+  verify::ChainView view;
+  view.chain_id = env.chain_id;
+  view.node_registered_for_mode = true;
+  view.zkml_commitment = zkml_commitment;  // a zkml proof must be about this version's model
+  verify::Verdict verdict = verify::VerifyResult(body, view);
+  if (!verdict.ok()) return VerdictFailure(verdict);
 
   LOAD_OR_FAIL(std::optional<Account> requester_found, LoadAccount(state, request.requester));
   Account requester = requester_found.value_or(Account{});

@@ -198,6 +198,8 @@ Bytes EncodeRepo(const Repo& repo) {
     w.Fixed(v.manifest.digest);
     w.U64(v.price);
     w.U64(v.height);
+    w.Bool(v.zkml_commitment.has_value());
+    if (v.zkml_commitment) w.Fixed(*v.zkml_commitment);
   }
   return w.Take();
 }
@@ -217,7 +219,7 @@ Result<Repo> DecodeRepo(ByteView b) {
     repo.tags.push_back(std::move(t));
   }
   ASSIGN_OR_RETURN(repo.created_height, r.U64());
-  ASSIGN_OR_RETURN(uint32_t n_versions, r.Count(56));
+  ASSIGN_OR_RETURN(uint32_t n_versions, r.Count(57));
   for (uint32_t i = 0; i < n_versions; ++i) {
     VersionEntry v;
     ASSIGN_OR_RETURN(v.major, r.U32());
@@ -225,6 +227,12 @@ Result<Repo> DecodeRepo(ByteView b) {
     ASSIGN_OR_RETURN(v.manifest.digest, ReadHash(r));
     ASSIGN_OR_RETURN(v.price, r.U64());
     ASSIGN_OR_RETURN(v.height, r.U64());
+    ASSIGN_OR_RETURN(bool has_zkml, r.Bool());
+    if (has_zkml) {
+      Hash32 h;
+      RETURN_IF_ERROR(r.Fixed(h));
+      v.zkml_commitment = h;
+    }
     repo.versions.push_back(v);
   }
   RETURN_IF_ERROR(FinishRecord(r, "repo"));

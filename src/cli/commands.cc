@@ -97,6 +97,17 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
+// The zkml commitment to publish: the hub's manifest value, recomputed here from the model
+// bytes we uploaded (the hub is not trusted to have computed it). None if the manifest has none.
+Result<std::optional<Hash32>> CheckedZkmlCommitment(const hub::Manifest& m, ByteView model_bytes) {
+  if (!m.zkml) return std::optional<Hash32>();
+  ASSIGN_OR_RETURN(zkml::ProvingKey key, zkml::Setup(model_bytes));
+  if (key.model_commitment != m.zkml->model_commitment)
+    return DataLoss("the hub's manifest records zkml commitment " + ToHex(m.zkml->model_commitment) +
+                    " but the model file gives " + ToHex(key.model_commitment));
+  return std::optional<Hash32>(key.model_commitment);
+}
+
 // Signs and broadcasts a tx from ctx.from, waits for its block; prints nothing.
 Result<json> SendTx(const Context& ctx, protocol::TxBody body) {
   ASSIGN_OR_RETURN(crypto::PrivateKey key, ctx.FromKey());
@@ -217,14 +228,16 @@ int HubCreate(const Context& ctx, const std::string& name, const RepoOptions& op
 }
 
 int HubUpload(const Context& ctx, const std::string& name, const std::vector<std::string>& files,
-              const std::string& version, const std::string& test_vectors, uint64_t price) {
+              const std::string& version, const std::string& test_vectors, uint64_t price, bool zkml) {
   auto ver = hub::ParseVersion(version);
   if (!ver.ok()) return Fail(ctx, ver.status());
   ApiClient api = ctx.api();
   json file_list = json::array();
+  Bytes onnx_bytes;
   for (const auto& path : files) {
     auto data = ReadFile(path);
     if (!data.ok()) return Fail(ctx, data.status());
+    if (fs::path(path).extension() == ".onnx") onnx_bytes = *data;
     crypto::Cid local = crypto::Cid::Of(*data);
     if (!ctx.json_output) std::cerr << "uploading " << path << " (" << data->size() << " bytes) ... ";
     auto r = api.PostRaw("/hub/files", *data, "application/octet-stream");
@@ -236,6 +249,7 @@ int HubUpload(const Context& ctx, const std::string& name, const std::vector<std
     file_list.push_back({{"path", fs::path(path).filename().string()}, {"cid", local.ToString()}});
   }
   json body = {{"name", name}, {"version", version}, {"files", file_list}};
+  if (zkml) body["zkml"] = true;
   if (!test_vectors.empty()) {
     auto data = ReadFile(test_vectors);
     if (!data.ok()) return Fail(ctx, data.status());
@@ -252,7 +266,11 @@ int HubUpload(const Context& ctx, const std::string& name, const std::vector<std
   auto manifest_bytes = api.GetRaw("/hub/manifests/" + manifest_cid->ToString());
   if (!manifest_bytes.ok()) return Fail(ctx, manifest_bytes.status());
   if (Status s = manifest_cid->Check(*manifest_bytes); !s.ok()) return Fail(ctx, s);
-  protocol::PublishVersionTx tx{name, ver->first, ver->second, *manifest_cid, price};
+  auto manifest = hub::ParseManifest(*manifest_bytes);
+  if (!manifest.ok()) return Fail(ctx, manifest.status());
+  auto zkml_commitment = CheckedZkmlCommitment(*manifest, onnx_bytes);
+  if (!zkml_commitment.ok()) return Fail(ctx, zkml_commitment.status());
+  protocol::PublishVersionTx tx{name, ver->first, ver->second, *manifest_cid, price, *zkml_commitment};
   auto r = SendTx(ctx, tx);
   if (!r.ok()) return Fail(ctx, r.status(), "create the repository first with `lucid hub create " + name + "`");
   if (ctx.json_output) {
@@ -386,8 +404,20 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   auto r = protocol::Receipt::Decode(*receipt);
   auto e = protocol::Evidence::Decode(*evidence);
   if (!r.ok() || !e.ok()) return Fail(ctx, Internal("node answered an undecodable receipt or evidence"));
-  verify::Verdict verdict =
-      verify::VerifyResult(protocol::SubmitResultTx{sr, *r, *e}, verify::ChainView{req.chain_id, true});
+  verify::ChainView view{req.chain_id, true};
+  const bool proving = resp->contains("status") && (*resp)["status"] == "proving";
+  if (*mode == protocol::Mode::kZkml) {
+    auto manifest = FetchManifest(api, *cid);
+    if (!manifest.ok()) return Fail(ctx, manifest.status());
+    if (!manifest->first.zkml) return Fail(ctx, FailedPrecondition(ref + " has no zkml commitment"));
+    view.zkml_commitment = manifest->first.zkml->model_commitment;
+  }
+  verify::Verdict verdict = verify::VerifyResult(protocol::SubmitResultTx{sr, *r, *e}, view);
+  if (proving) {
+    // The proof is not there yet: every check but the evidence now, the evidence once on chain.
+    std::erase_if(verdict.checks, [](const verify::Check& c) { return c.name == "evidence"; });
+    if (!ctx.json_output) std::cerr << "receipt " << (*resp)["receipt_id"].get<std::string>() << ": proving ...\n";
+  }
   verdict.Add("outputs_hash", verify::VerifyOutputs(*r, *outputs));
   if (!verdict.ok()) {
     for (const auto& c : verdict.checks)
@@ -404,9 +434,10 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
                  {"evidence", (*resp)["raw"]["evidence"]},
                  {"inputs", *input_json},
                  {"outputs", (*resp)["outputs"]}};
+  if (proving && !opts.wait) bundle.erase("evidence");  // not proved yet: `lucid verify` needs it from the chain
   if (opts.wait) {
     // The node submits the result; wait until a block includes it, then keep the proof.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(proving ? 600 : 30);
     Result<json> rec = NotFound("");
     while (std::chrono::steady_clock::now() < deadline) {
       rec = api.Get("/chain/receipts/" + id);
@@ -414,6 +445,14 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     if (!rec.ok()) return Fail(ctx, rec.status().WithContext("waiting for the receipt on chain"));
+    if (proving) {
+      // Check the proof the chain accepted, as the validators did.
+      auto ev_bytes = FromHex((*rec)["raw"]["evidence"].get<std::string>());
+      auto ev = ev_bytes.ok() ? protocol::Evidence::Decode(*ev_bytes) : Result<protocol::Evidence>(ev_bytes.status());
+      Status proof_ok = ev.ok() ? verify::VerifyEvidence(*r, *ev, view.zkml_commitment) : ev.status();
+      if (!proof_ok.ok()) return Fail(ctx, proof_ok.WithContext("the zkml proof on chain"));
+      bundle["evidence"] = (*rec)["raw"]["evidence"];
+    }
     bundle["height"] = (*rec)["height"];
     bundle["proof"] = (*rec)["proof"];
     bundle["header"] = (*rec)["raw"]["header"];
@@ -542,7 +581,13 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
         for (const auto& m : n["modes"]) registered |= m.get<std::string>() == protocol::ModeName(rec->mode);
       }
     }
-    verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, verify::ChainView{g.chain_id, registered});
+    verify::ChainView view{g.chain_id, registered};
+    if (rec->mode == protocol::Mode::kZkml) {
+      // The commitment a zkml proof must match is in the version's manifest, bound by its CID.
+      auto manifest = FetchManifest(api, rec->model);
+      if (manifest.ok() && manifest->first.zkml) view.zkml_commitment = manifest->first.zkml->model_commitment;
+    }
+    verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
     for (auto& c : v.checks) report.checks.push_back({c, false});
 
     if (bundle.contains("inputs")) {
@@ -895,7 +940,9 @@ int HubQuantize(const Context& ctx, const std::string& ref, const std::string& c
       pm.quantized_from->max_abs_diff != max_abs_diff || pm.quantized_from->argmax_agreement != agreement ||
       !pm.test_vectors || pm.test_vectors->match != hub::MatchRule::kExact)
     return Fail(ctx, DataLoss("the hub's manifest " + manifest_cid->ToString() + " does not record the quantization"));
-  protocol::PublishVersionTx tx{name, ver->first, ver->second, *manifest_cid, price};
+  auto zkml_commitment = CheckedZkmlCommitment(pm, quantized->model);
+  if (!zkml_commitment.ok()) return Fail(ctx, zkml_commitment.status());
+  protocol::PublishVersionTx tx{name, ver->first, ver->second, *manifest_cid, price, *zkml_commitment};
   auto r = SendTx(ctx, tx);
   if (!r.ok()) return Fail(ctx, r.status());
 

@@ -20,7 +20,7 @@ struct RepoOptions {
 };
 int HubCreate(const Context& ctx, const std::string& name, const RepoOptions& opts);
 int HubUpload(const Context& ctx, const std::string& name, const std::vector<std::string>& files,
-              const std::string& version, const std::string& test_vectors, uint64_t price);
+              const std::string& version, const std::string& test_vectors, uint64_t price, bool zkml = false);
 int HubList(const Context& ctx, const std::string& query);
 int HubVersions(const Context& ctx, const std::string& name);
 int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir);

@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
   upload->add_option("--version", version, "MAJOR.MINOR")->required();
   upload->add_option("--test-vectors", vectors, "Test vectors JSON that must reproduce");
   upload->add_option("--price", price, "Price per inference paid to the publisher")->capture_default_str();
-  upload->callback([&] { rc = HubUpload(ctx, repo, files, version, vectors, price); });
+  bool upload_zkml = false;
+  upload->add_flag("--zkml", upload_zkml, "Require zkml support: refuse the version if its circuit cannot be built");
+  upload->callback([&] { rc = HubUpload(ctx, repo, files, version, vectors, price, upload_zkml); });
 
   std::string query;
   auto* list = hub->add_subcommand("list", "List repositories");

@@ -14,6 +14,8 @@
 #include "hub/hub.h"
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
+#include "onnx/quantize.h"
+#include "tensor/tensor_json.h"
 #include "protocol/dev_keys.h"
 #include "store/blob_store.h"
 
@@ -143,7 +145,63 @@ struct Devnet::Impl {
       ASSIGN_OR_RETURN(crypto::Cid vectors_cid, hub->PutFile(vectors));
       spec.test_vectors = vectors_cid;
       ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub->PrepareVersion(spec));
-      RETURN_IF_ERROR(SendTx(owner, protocol::PublishVersionTx{name, 1, 0, prepared.manifest_cid, 5})
+      std::optional<Hash32> zkml_commitment;
+      if (prepared.manifest.zkml) zkml_commitment = prepared.manifest.zkml->model_commitment;
+      RETURN_IF_ERROR(SendTx(owner, protocol::PublishVersionTx{name, 1, 0, prepared.manifest_cid, 5, zkml_commitment})
+                          .status()
+                          .WithContext("publishing " + name));
+      existing = chain->GetRepo(name);
+      if (!existing.ok()) return existing.status();
+    }
+    const chain::VersionEntry& v = existing->versions.back();
+    return DemoModel{name + "@" + std::to_string(v.major) + "." + std::to_string(v.minor), v.manifest.ToString()};
+  }
+
+  // digits-<kind>-int8@1.0: the demo model quantized (calibrated on its own test vectors'
+  // inputs), with test vectors pinning its exact outputs and a zkml commitment, once.
+  Result<DemoModel> PublishInt8Demo(const crypto::PrivateKey& owner, const std::string& kind) {
+    std::string name = "digits-" + kind + "-int8";
+    auto existing = chain->GetRepo(name);
+    if (!existing.ok()) {
+      protocol::CreateRepoTx create;
+      create.name = name;
+      create.description = "The digits " + kind + " demo model quantized to int8 (docs/formats/integer-semantics.md); "
+                           "published with a zkml commitment, so results can carry a zero-knowledge proof.";
+      create.task = "image-classification";
+      create.license = "MIT";
+      create.tags = {"int8", "zkml", "demo"};
+      RETURN_IF_ERROR(SendTx(owner, create).status().WithContext("creating " + name));
+      existing = chain->GetRepo(name);
+      if (!existing.ok()) return existing.status();
+    }
+    if (existing->versions.empty()) {
+      ASSIGN_OR_RETURN(ByteView model, Embedded(kind + ".onnx"));
+      ASSIGN_OR_RETURN(ByteView vectors_bytes, Embedded(kind + ".vectors.json"));
+      ASSIGN_OR_RETURN(std::vector<hub::TestVector> vectors, hub::ParseTestVectors(vectors_bytes));
+      std::vector<TensorMap> calibration;
+      for (const auto& v : vectors) calibration.push_back(v.inputs);
+      ASSIGN_OR_RETURN(onnx::QuantizeResult quantized, onnx::QuantizeStatic(model, calibration));
+      ASSIGN_OR_RETURN(std::unique_ptr<onnx::Model> qmodel, onnx::Model::Load(quantized.model));
+      json upload = json::array();
+      for (const auto& v : vectors) {
+        ASSIGN_OR_RETURN(TensorMap out, qmodel->Run(v.inputs));
+        upload.push_back({{"inputs", TensorMapToJson(v.inputs)}, {"outputs", TensorMapToJson(out)}});
+      }
+      hub::VersionSpec spec;
+      spec.name = name;
+      spec.major = 1;
+      spec.minor = 0;
+      ASSIGN_OR_RETURN(crypto::Cid model_cid, hub->PutFile(quantized.model));
+      spec.files.push_back({kind + ".int8.onnx", model_cid});
+      ASSIGN_OR_RETURN(crypto::Cid vectors_cid, hub->PutFile(AsBytes(upload.dump())));
+      spec.test_vectors = vectors_cid;
+      spec.exact_match = true;
+      spec.quantization = std::string(onnx::kQuantizationId);
+      spec.zkml = true;
+      ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub->PrepareVersion(spec));
+      std::optional<Hash32> zkml_commitment;
+      if (prepared.manifest.zkml) zkml_commitment = prepared.manifest.zkml->model_commitment;
+      RETURN_IF_ERROR(SendTx(owner, protocol::PublishVersionTx{name, 1, 0, prepared.manifest_cid, 5, zkml_commitment})
                           .status()
                           .WithContext("publishing " + name));
       existing = chain->GetRepo(name);
@@ -210,6 +268,7 @@ Result<DevnetInfo> Devnet::Start() {
   d.hub = std::make_unique<hub::Hub>(d.blobs.get());
   node::NodeConfig node_config{NodeKey()};
   node_config.threads = o.threads;
+  node_config.modes = protocol::ModeBit(protocol::Mode::kVanilla) | protocol::ModeBit(protocol::Mode::kZkml);
   d.node = std::make_unique<node::InferenceNode>(node_config, d.hub.get(), d.chain.get());
 
   api::ServerOptions server_options;
@@ -221,10 +280,10 @@ Result<DevnetInfo> Devnet::Start() {
 
   // Register the node once.
   auto registered = d.chain->GetNode(NodeKey().address());
-  if (!registered.ok()) {
+  if (!registered.ok() || registered->modes != node_config.modes) {
     protocol::RegisterNodeTx reg;
-    reg.stake = 10'000;
-    reg.modes = protocol::ModeBit(protocol::Mode::kVanilla);
+    reg.stake = registered.ok() ? 0 : 10'000;
+    reg.modes = node_config.modes;
     reg.endpoint = info.api_url;
     RETURN_IF_ERROR(d.SendTx(NodeKey(), reg).status().WithContext("registering the inference node"));
   }
@@ -234,6 +293,8 @@ Result<DevnetInfo> Devnet::Start() {
       ASSIGN_OR_RETURN(DemoModel m, d.PublishDemo(dev[0], kind));
       info.demo_models.push_back(std::move(m));
     }
+    ASSIGN_OR_RETURN(DemoModel int8, d.PublishInt8Demo(dev[0], "mlp"));
+    info.demo_models.push_back(std::move(int8));
   }
   info.chain_id = d.chain->Info().chain_id;
   info.validator = ValidatorKey().address();

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "zkml/zkml.h"
+
 namespace lucid::hub {
 namespace {
 
@@ -87,6 +89,16 @@ Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
   m.outputs = SpecsOf((*model)->outputs());
   m.ops = (*model)->op_types();
   m.opset = (*model)->opset();
+
+  // zkml: compile the circuit and commit to the weights (docs/zk.md).
+  if (spec.zkml || spec.quantization != kQuantizationNone) {
+    auto key = zkml::Setup(model_bytes);
+    if (key.ok()) {
+      m.zkml = ZkmlCommitment{key->model_commitment, key->circuit_hash, key->weights.commitment.Encode()};
+    } else if (spec.zkml) {
+      return key.status().WithContext("the version cannot support zkml");
+    }
+  }
 
   if (spec.test_vectors) {
     auto raw = GetFile(*spec.test_vectors);

@@ -49,6 +49,9 @@ struct VersionSpec {
   std::string quantization = std::string(kQuantizationNone);
   // Source version and measured change; only with a quantization other than "none".
   std::optional<QuantizedFrom> quantized_from;
+  // Demand zkml support: refuse the version, naming the blocking op, when the zkml circuit
+  // cannot be compiled. Without it an int8 version records its commitment when it can.
+  bool zkml = false;
 };
 
 struct PreparedVersion {

@@ -188,7 +188,7 @@ Result<std::vector<TensorSpec>> SpecsFromJson(const json& obj, const char* key) 
 Result<Manifest> FromJson(const json& j) {
   RETURN_IF_ERROR(CheckKeys(j, "", {"format_version", "name", "version", "format", "files", "model_file", "inputs",
                                     "outputs", "ops", "opset", "engine", "quantization"},
-                            {"test_vectors", "quantized_from"}));
+                            {"test_vectors", "quantized_from", "zkml"}));
   const json& fv = j.at("format_version");
   if (!fv.is_number_integer() || fv.get<int64_t>() != kManifestFormatVersion) {
     return InvalidArgument("unknown manifest format_version " + fv.dump() + " (this build reads " +
@@ -232,6 +232,23 @@ Result<Manifest> FromJson(const json& j) {
     ASSIGN_OR_RETURN(from.max_abs_diff, Str(q, "quantized_from", "max_abs_diff"));
     ASSIGN_OR_RETURN(from.argmax_agreement, Str(q, "quantized_from", "argmax_agreement"));
     m.quantized_from = std::move(from);
+  }
+  if (j.contains("zkml")) {
+    const json& z = j.at("zkml");
+    RETURN_IF_ERROR(CheckKeys(z, "zkml", {"model_commitment", "circuit_hash", "weight_commitment"}));
+    ZkmlCommitment zc;
+    ASSIGN_OR_RETURN(std::string mc, Str(z, "zkml", "model_commitment"));
+    ASSIGN_OR_RETURN(std::string ch, Str(z, "zkml", "circuit_hash"));
+    ASSIGN_OR_RETURN(std::string wc, Str(z, "zkml", "weight_commitment"));
+    auto mch = Hash32FromHex(mc);
+    auto chh = Hash32FromHex(ch);
+    auto wcb = FromHex(wc);
+    if (!mch.ok() || !chh.ok() || !wcb.ok() || wcb->size() != 35)
+      return InvalidArgument("manifest field zkml holds malformed hex");
+    zc.model_commitment = *mch;
+    zc.circuit_hash = *chh;
+    zc.weight_commitment = *wcb;
+    m.zkml = std::move(zc);
   }
   if (j.contains("test_vectors")) {
     const json& t = j.at("test_vectors");
@@ -291,6 +308,11 @@ json ToJson(const Manifest& m) {
     j["quantized_from"] = {{"manifest", m.quantized_from->manifest.ToString()},
                            {"max_abs_diff", m.quantized_from->max_abs_diff},
                            {"argmax_agreement", m.quantized_from->argmax_agreement}};
+  }
+  if (m.zkml) {
+    j["zkml"] = {{"model_commitment", ToHex(m.zkml->model_commitment)},
+                 {"circuit_hash", ToHex(m.zkml->circuit_hash)},
+                 {"weight_commitment", ToHex(m.zkml->weight_commitment)}};
   }
   if (m.test_vectors) {
     const TestVectorsRef& tv = *m.test_vectors;

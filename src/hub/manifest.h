@@ -68,6 +68,13 @@ struct QuantizedFrom {
   bool operator==(const QuantizedFrom&) const = default;
 };
 
+struct ZkmlCommitment {
+  Hash32 model_commitment{};  // SHA-256 tag over circuit_hash and weight_commitment
+  Hash32 circuit_hash{};
+  Bytes weight_commitment;    // the weight PCS commitment (35 bytes)
+  bool operator==(const ZkmlCommitment&) const = default;
+};
+
 struct Manifest {
   std::string name;  // repo name: [a-z0-9][a-z0-9._-]{0,63}
   uint32_t major = 0;
@@ -83,6 +90,9 @@ struct Manifest {
   std::string quantization = "none";  // kQuantizationNone or kQuantizationInt8Static
   std::optional<QuantizedFrom> quantized_from;  // only with a quantization other than "none"
   std::optional<TestVectorsRef> test_vectors;
+  // What a zkml proof about this version is checked against (zkml/zkml.h), computed by the
+  // hub from the model file at publication; absent when the version does not support zkml.
+  std::optional<ZkmlCommitment> zkml;
 
   std::string version() const;  // "major.minor"
   const ManifestFile* FindFile(std::string_view path) const;

@@ -23,6 +23,81 @@ protocol::SignedTx MakeTx(const crypto::PrivateKey& key, std::string chain_id, u
 InferenceNode::InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chain)
     : config_(std::move(config)), address_(config_.key.address()), hub_(hub), chain_(chain) {}
 
+InferenceNode::~InferenceNode() {
+  std::vector<std::thread> provers;
+  {
+    std::lock_guard<std::mutex> lock(zk_mu_);
+    provers.swap(provers_);
+  }
+  for (auto& t : provers) t.join();
+}
+
+std::string_view ProofStateName(ProofJob::State s) {
+  switch (s) {
+    case ProofJob::State::kProving: return "proving";
+    case ProofJob::State::kSubmitted: return "submitted";
+    case ProofJob::State::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+Result<ProofJob> InferenceNode::ProofStatus(const Hash32& receipt_id) const {
+  std::lock_guard<std::mutex> lock(zk_mu_);
+  auto it = proof_jobs_.find(receipt_id);
+  if (it == proof_jobs_.end()) return NotFound("this node has no zkml proof job for receipt " + ToHex(receipt_id));
+  return it->second;
+}
+
+Result<std::shared_ptr<const zkml::ProvingKey>> InferenceNode::ProvingKeyFor(const crypto::Cid& model,
+                                                                            const Hash32& chain_commitment) {
+  {
+    std::lock_guard<std::mutex> lock(zk_mu_);
+    auto it = proving_keys_.find(model.ToString());
+    if (it != proving_keys_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(model));
+  const hub::ManifestFile* file = manifest.FindFile(manifest.model_file);
+  if (file == nullptr) return DataLoss("manifest lists no model file");
+  ASSIGN_OR_RETURN(Bytes bytes, hub_->GetFile(file->cid));
+  ASSIGN_OR_RETURN(zkml::ProvingKey key, zkml::Setup(bytes));
+  if (key.model_commitment != chain_commitment)
+    return DataLoss("the model file gives zkml commitment " + ToHex(key.model_commitment) + ", the chain records " +
+                    ToHex(chain_commitment));
+  auto shared = std::make_shared<const zkml::ProvingKey>(std::move(key));
+  std::lock_guard<std::mutex> lock(zk_mu_);
+  proving_keys_.emplace(model.ToString(), shared);
+  return shared;
+}
+
+void InferenceNode::ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, protocol::SubmitResultTx result,
+                                   TensorMap inputs, TensorMap outputs, Hash32 receipt_id) {
+  auto finish = [&](ProofJob::State state, std::string detail, Hash32 tx_hash = {}) {
+    if (state == ProofJob::State::kFailed) spdlog::warn("zkml: receipt {}: {}", ToHex(receipt_id), detail);
+    std::lock_guard<std::mutex> lock(zk_mu_);
+    proof_jobs_[receipt_id] = ProofJob{state, std::move(detail), tx_hash};
+  };
+  zkml::ProveOptions options;
+  options.threads = std::max(1, config_.threads);
+  auto proof = zkml::Prove(*key, inputs, options);
+  if (!proof.ok()) return finish(ProofJob::State::kFailed, "proving: " + proof.status().ToString());
+  if (proof->outputs != outputs)
+    return finish(ProofJob::State::kFailed, "the circuit's outputs differ from the engine's (not submitted)");
+  result.evidence = protocol::Evidence{Mode::kZkml, std::move(proof->proof)};
+  size_t proof_bytes = result.evidence.data.size();
+  verify::ChainView view{chain_->Info().chain_id, true, key->model_commitment};
+  if (!verify::VerifyResult(result, view).ok())
+    return finish(ProofJob::State::kFailed, "the node's own verifier refuses its proof (not submitted)");
+  BroadcastResult submitted;
+  auto tx_hash = SubmitTx(result, std::chrono::milliseconds(0), &submitted);
+  if (!tx_hash.ok()) return finish(ProofJob::State::kFailed, "submitting: " + tx_hash.status().ToString());
+  spdlog::info("zkml: receipt {} proved in {:.0f} ms ({} bytes), submitted in tx {}", ToHex(receipt_id),
+               proof->timings.prove_ms + proof->timings.commit_ms, proof_bytes, ToHex(*tx_hash));
+  finish(ProofJob::State::kSubmitted,
+         "prove " + std::to_string(static_cast<int64_t>(proof->timings.prove_ms + proof->timings.commit_ms)) +
+             " ms, " + std::to_string(proof_bytes) + " bytes",
+         *tx_hash);
+}
+
 Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model) {
   // Find the version entry by manifest CID through its manifest's name and version.
   ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(model));
@@ -68,6 +143,15 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   if (HashTensorMap(inputs) != req.input_hash)
     return InvalidArgument("input tensors do not hash to the request's input_hash");
 
+  std::shared_ptr<const zkml::ProvingKey> proving_key;
+  if (req.mode == Mode::kZkml) {
+    ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
+    ASSIGN_OR_RETURN(chain::VersionEntry entry, chain_->ResolveModel(manifest.name + "@" + manifest.version()));
+    if (!entry.zkml_commitment)
+      return FailedPrecondition("model " + manifest.name + "@" + manifest.version() +
+                                " was not published with a zkml commitment");
+    ASSIGN_OR_RETURN(proving_key, ProvingKeyFor(req.model, *entry.zkml_commitment));
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
   onnx::RunOptions run_options;
   run_options.threads = config_.threads;
@@ -88,6 +172,22 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   receipt.engine = std::string(onnx::kEngineId);
   receipt.fee = config_.fee_per_inference;
   out.result.request = signed_request;
+  if (req.mode == Mode::kZkml) {
+    // Answer now; prove and submit in the background (the receipt is "proving" until then).
+    out.receipt_id = receipt.Id();
+    out.outputs = outputs;
+    out.proving = true;
+    out.result.evidence = protocol::Evidence{Mode::kZkml, {}};
+    std::lock_guard<std::mutex> lock(zk_mu_);
+    if (proof_jobs_.count(out.receipt_id))
+      return AlreadyExists("receipt " + ToHex(out.receipt_id) + " is already being proved");
+    proof_jobs_[out.receipt_id] = ProofJob{};
+    provers_.emplace_back(&InferenceNode::ProveAndSubmit, this, proving_key, out.result, inputs, std::move(outputs),
+                          out.receipt_id);
+    spdlog::info("inference: model {} mode zkml requester {} ran in {} us; receipt {} proving", req.model.ToString(),
+                 req.requester.ToHex(), run_us, ToHex(out.receipt_id));
+    return out;
+  }
   if (req.mode != Mode::kVanilla)
     return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) + " evidence is not available yet");
   out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);

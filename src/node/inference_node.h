@@ -7,15 +7,20 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "crypto/secp256k1.h"
 #include "hub/hub.h"
 #include "node/chain_access.h"
 #include "protocol/types.h"
 #include "tensor/tensor.h"
+#include "zkml/zkml.h"
 
 namespace lucid::node {
 
@@ -30,6 +35,9 @@ struct NodeConfig {
 
 struct InferenceResult {
   TensorMap outputs;
+  // zkml: the answer comes before the proof; result.evidence is empty and the node proves
+  // and submits in the background (ProofStatus).
+  bool proving = false;
   protocol::SubmitResultTx result;  // signed request, receipt, evidence
   Hash32 receipt_id{};
   Hash32 tx_hash{};
@@ -37,9 +45,24 @@ struct InferenceResult {
   BroadcastResult submitted;
 };
 
+// A zkml proving job, by receipt id.
+struct ProofJob {
+  enum class State { kProving, kSubmitted, kFailed };
+  State state = State::kProving;
+  std::string detail;  // the failure, or "prove N ms, M bytes"
+  Hash32 tx_hash{};
+};
+std::string_view ProofStateName(ProofJob::State s);
+
 class InferenceNode {
  public:
   InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chain);
+  ~InferenceNode();  // waits for proving jobs
+  InferenceNode(const InferenceNode&) = delete;
+  InferenceNode& operator=(const InferenceNode&) = delete;
+
+  // NOT_FOUND for a receipt this node is not proving or has not proved.
+  Result<ProofJob> ProofStatus(const Hash32& receipt_id) const;
 
   const crypto::Address& address() const { return address_; }
   const NodeConfig& config() const { return config_; }
@@ -57,6 +80,11 @@ class InferenceNode {
  private:
   Result<Hash32> SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,
                           BroadcastResult* out);
+  // The version's proving key, checked against the chain's zkml commitment (cached).
+  Result<std::shared_ptr<const zkml::ProvingKey>> ProvingKeyFor(const crypto::Cid& model,
+                                                                const Hash32& chain_commitment);
+  void ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, protocol::SubmitResultTx result,
+                      TensorMap inputs, TensorMap outputs, Hash32 receipt_id);
 
   NodeConfig config_;
   crypto::Address address_;
@@ -64,6 +92,11 @@ class InferenceNode {
   ChainAccess* chain_;
   std::mutex tx_mu_;
   std::optional<uint64_t> next_nonce_;  // guarded by tx_mu_
+
+  mutable std::mutex zk_mu_;
+  std::map<std::string, std::shared_ptr<const zkml::ProvingKey>> proving_keys_;  // by model CID
+  std::map<Hash32, ProofJob> proof_jobs_;
+  std::vector<std::thread> provers_;
 };
 
 // Builds a signed tx for `key` with the next nonce the chain expects.

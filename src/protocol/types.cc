@@ -225,6 +225,8 @@ void WriteBody(codec::Writer& w, const PublishVersionTx& b) {
   w.U32(b.minor);
   PutCid(w, b.manifest);
   w.U64(b.price);
+  w.Bool(b.zkml_commitment.has_value());
+  if (b.zkml_commitment) w.Fixed(*b.zkml_commitment);
 }
 void WriteBody(codec::Writer& w, const RegisterNodeTx& b) {
   w.U64(b.stake);
@@ -260,7 +262,16 @@ Status ReadBody(codec::Reader& r, PublishVersionTx& b) {
   RETURN_IF_ERROR(GetU32(r, "publish_version.major", b.major));
   RETURN_IF_ERROR(GetU32(r, "publish_version.minor", b.minor));
   RETURN_IF_ERROR(GetCid(r, "publish_version.manifest", b.manifest));
-  return GetU64(r, "publish_version.price", b.price);
+  RETURN_IF_ERROR(GetU64(r, "publish_version.price", b.price));
+  auto has_zkml = r.Bool();
+  if (!has_zkml.ok()) return WithField(has_zkml.status(), "publish_version.zkml_commitment");
+  if (*has_zkml) {
+    Hash32 h;
+    Status s = r.Fixed(h);
+    if (!s.ok()) return WithField(s, "publish_version.zkml_commitment");
+    b.zkml_commitment = h;
+  }
+  return Status::Ok();
 }
 Status ReadBody(codec::Reader& r, RegisterNodeTx& b) {
   RETURN_IF_ERROR(GetU64(r, "register_node.stake", b.stake));

@@ -112,6 +112,9 @@ struct PublishVersionTx {
   uint32_t minor = 0;
   Cid manifest;             // CID of the canonical manifest JSON stored in the hub
   uint64_t price = 0;       // paid to the repo owner per inference
+  // zkml model commitment (zkml/zkml.h ModelCommitment) of the version, when it supports
+  // zkml; the manifest records the same value and anyone can recompute it from the files.
+  std::optional<Hash32> zkml_commitment;
 };
 
 struct RegisterNodeTx {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crypto/hash.h"
+#include "zkml/zkml.h"
 
 namespace lucid::verify {
 namespace {
@@ -90,20 +91,34 @@ Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& vi
             : FailedPrecondition("node " + receipt.node.ToHex() + " is not registered for mode " +
                                  std::string(protocol::ModeName(receipt.mode))),
         "node " + receipt.node.ToHex() + " registered for " + std::string(protocol::ModeName(receipt.mode)));
-  v.Add("evidence", VerifyEvidence(receipt, result.evidence),
+  v.Add("evidence", VerifyEvidence(receipt, result.evidence, view.zkml_commitment),
         std::string(protocol::ModeName(receipt.mode)) + " evidence valid for receipt " + ToHex(receipt.Id()));
   return v;
 }
 
-Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence) {
+Status VerifyZkmlEvidence(const protocol::Receipt& receipt, ByteView proof,
+                          const std::optional<Hash32>& zkml_commitment) {
+  if (!zkml_commitment)
+    return FailedPrecondition("model " + receipt.model.ToString() + " has no zkml commitment: it was not published for zkml");
+  ASSIGN_OR_RETURN(zkml::VerifiedProof verified, zkml::Verify(proof, *zkml_commitment));
+  if (HashTensorMap(verified.inputs) != receipt.input_hash)
+    return InvalidArgument("the zkml proof is about other inputs than the receipt's input_hash");
+  if (HashTensorMap(verified.outputs) != receipt.output_hash)
+    return InvalidArgument("the zkml proof's outputs do not hash to the receipt's output_hash");
+  return Status::Ok();
+}
+
+Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence,
+                      const std::optional<Hash32>& zkml_commitment) {
   if (evidence.mode != receipt.mode)
     return InvalidArgument("evidence mode " + std::string(protocol::ModeName(evidence.mode)) +
                            " is not the receipt's mode " + std::string(protocol::ModeName(receipt.mode)));
   switch (evidence.mode) {
     case Mode::kVanilla:
       return CheckSignatureBytes(evidence.data, receipt.Id(), receipt.node, "node");
-    case Mode::kTee:
     case Mode::kZkml:
+      return VerifyZkmlEvidence(receipt, evidence.data, zkml_commitment);
+    case Mode::kTee:
     case Mode::kReplay:
       // Refused until each mode's verifier exists: an unchecked mode must never pass.
       return Unimplemented("mode " + std::string(protocol::ModeName(evidence.mode)) +

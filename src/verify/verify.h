@@ -30,14 +30,20 @@ struct Verdict {
 struct ChainView {
   std::string chain_id;
   bool node_registered_for_mode = false;   // from chain state
+  // The model version's zkml commitment (chain state, or the CID-checked manifest offline);
+  // zkml evidence is refused without it.
+  std::optional<Hash32> zkml_commitment;
 };
 
 // Request signature, receipt fields consistent with the request (chain, request hash,
 // model, input hash, mode, node), node registration, and the mode's evidence.
 Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& view);
 
-// Evidence only (the per-mode part of VerifyResult).
-Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence);
+// Evidence only (the per-mode part of VerifyResult). zkml: evidence.data is a zkml proof
+// (zkml/zkml.h) about the model with zkml_commitment whose inputs and outputs hash to the
+// receipt's input_hash and output_hash.
+Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence,
+                      const std::optional<Hash32>& zkml_commitment = std::nullopt);
 
 // Output tensors hash to the receipt's output_hash.
 Status VerifyOutputs(const protocol::Receipt& receipt, const TensorMap& outputs);

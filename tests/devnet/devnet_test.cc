@@ -45,9 +45,10 @@ TEST(DevnetTest, StartsPublishesDemoModelsAndResumes) {
     auto info = net.Start();
     ASSERT_TRUE(info.ok()) << info.status().ToString();
     EXPECT_EQ(info->chain_id, "lucid-devnet-1");
-    ASSERT_EQ(info->demo_models.size(), 2u);
+    ASSERT_EQ(info->demo_models.size(), 3u);
     EXPECT_EQ(info->demo_models[0].ref, "digits-mlp@1.0");
     EXPECT_EQ(info->demo_models[1].ref, "digits-cnn@1.0");
+    EXPECT_EQ(info->demo_models[2].ref, "digits-mlp-int8@1.0");  // int8, with a zkml commitment
     EXPECT_EQ(info->dev_accounts.size(), 4u);
     EXPECT_EQ(info->api_url.rfind("http://127.0.0.1:", 0), 0u);
     chain_id = info->chain_id;
@@ -61,6 +62,7 @@ TEST(DevnetTest, StartsPublishesDemoModelsAndResumes) {
     ASSERT_TRUE(info.ok()) << info.status().ToString();
     EXPECT_EQ(info->chain_id, chain_id);
     EXPECT_EQ(info->demo_models[0].manifest_cid, mlp_cid);
+    ASSERT_EQ(info->demo_models.size(), 3u);
     net.Stop();
   }
   std::filesystem::remove_all(home);

@@ -235,8 +235,18 @@ TEST(VerifyEvidenceTest, WrongLengthSignerAndMode) {
   EXPECT_FALSE(VerifyEvidence(r.receipt, wrong_mode).ok());
 }
 
+TEST(VerifyEvidenceTest, ZkmlEvidenceIsRefusedWithoutACommitmentOrWithGarbage) {
+  auto r = Honest();
+  r.receipt.mode = Mode::kZkml;
+  Status none = VerifyEvidence(r.receipt, protocol::Evidence{Mode::kZkml, Bytes(65, 1)});
+  EXPECT_EQ(none.code(), Code::kFailedPrecondition);
+  EXPECT_NE(none.message().find("no zkml commitment"), std::string::npos) << none.message();
+  Status garbage = VerifyEvidence(r.receipt, protocol::Evidence{Mode::kZkml, Bytes(65, 1)}, Hash32{});
+  EXPECT_FALSE(garbage.ok());
+}
+
 TEST(VerifyEvidenceTest, UnsupportedModesAreRefused) {
-  for (Mode m : {Mode::kTee, Mode::kZkml, Mode::kReplay}) {
+  for (Mode m : {Mode::kTee, Mode::kReplay}) {
     auto r = Honest();
     r.receipt.mode = m;
     Status s = VerifyEvidence(r.receipt, protocol::Evidence{m, Bytes(65, 1)});
