@@ -173,7 +173,9 @@ def run_ezkl(python, model, input_file, work, max_logrows=None, limit_logrows=No
         st = {k: round(v["seconds"], 3) for k, v in e.steps.items() if k not in ("convert", "noop")}
         raise TooBig(f"EZKL's calibrated circuit for {model} needs 2^{logrows} rows ({s.get('num_rows')} used), "
                      f"over --max-logrows {limit_logrows}: SRS/setup/prove not run (EZKL's proving key and setup "
-                     f"memory grow with the rows; bench/README.md). Steps done, seconds: {st}")
+                     f"memory grow with the rows; bench/README.md). Steps done, seconds: {st}",
+                     {"version": ezkl_version(python), "logrows": logrows, "num_rows": s.get("num_rows"),
+                      "steps": e.steps})
     # A local SRS (never downloaded), one per logrows, kept across runs: EZKL's own stand-in
     # for a ceremony, not part of proving a model.
     srs = CACHE / "srs" / f"kzg{logrows}.srs"
@@ -338,7 +340,7 @@ def main():
     python = Path(args.ezkl_python)
     if not python.exists():
         if args.quick:
-            print(f"zk_vs_ezkl --quick: skipped: {EZKL_VENV.relative_to(ROOT)} not found (run scripts/setup-ezkl)")
+            print(f"zk_vs_ezkl --quick: skipped: {python} not found (run scripts/setup-ezkl)")
             return 0
         raise SystemExit(f"zk_vs_ezkl: {python} not found: run scripts/setup-ezkl first")
     if args.quick:
@@ -365,8 +367,8 @@ def main():
                                limit_logrows=args.max_logrows)
     except TooBig as e:
         # No comparison (exit 3), but Lucid's own figures are still measured and printed.
-        print(f"zk_vs_ezkl: {e}")
-        res["ezkl"] = {"skipped": str(e)}
+        print(f"zk_vs_ezkl: {e.args[0]}")
+        res["ezkl"] = dict(e.args[1], skipped=e.args[0])
     if "skipped" in res["ezkl"]:
         if args.lucid and lucid_has_zk(Path(args.lucid).resolve()):
             lucid = Path(args.lucid).resolve()
