@@ -410,6 +410,11 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
     cur = n.output(0);
   }
   if (c.layers.empty()) return Unimplemented("zkml: no integer layer between QuantizeLinear and DequantizeLinear");
+  int64_t table = (int64_t{1} << kRangeBits) + (int64_t{1} << kTopLimbBits);
+  for (const auto& l : c.layers) table += l.q_max - l.q_min + 1;
+  if (table > kMaxTableEntries)
+    return OutOfRange("zkml: the lookup table would have " + std::to_string(table) + " entries (at most " +
+                      std::to_string(kMaxTableEntries) + ")");
   for (size_t l = 1; l < c.layers.size(); ++l)
     if (c.layers[l].in_features != c.layers[l - 1].out_features)
       return InvalidArgument("zkml: layer '" + c.layers[l].node + "' does not take the previous layer's width");
@@ -551,18 +556,26 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     c.layers.push_back(std::move(l));
   }
   if (r.remaining() != 0) return InvalidArgument("zkml: circuit: trailing bytes");
+  int64_t table = (int64_t{1} << kRangeBits) + (int64_t{1} << kTopLimbBits);
+  for (const auto& l : c.layers) table += l.q_max - l.q_min + 1;
+  if (table > kMaxTableEntries) return InvalidArgument("zkml: circuit: lookup table too large");
   return c;
 }
 
 Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vector<int64_t>& x_shape) {
   std::vector<int64_t> shape = x_shape;
   size_t layer = 0;
-  auto count = [](const std::vector<int64_t>& s) {
+  // Element count, or -1 past 2^40 (shapes here come from untrusted proofs too).
+  auto count = [](const std::vector<int64_t>& s) -> int64_t {
     int64_t n = 1;
-    for (int64_t d : s) n *= d;
+    for (int64_t d : s) {
+      if (d < 0 || d > (int64_t{1} << 40)) return -1;
+      n *= d;
+      if (n > (int64_t{1} << 40)) return -1;
+    }
     return n;
   };
-  if (shape.empty()) return InvalidArgument("zkml: the integer input must have a batch dimension");
+  if (shape.empty() || count(shape) < 0) return InvalidArgument("zkml: the integer input must have a batch dimension");
   for (const auto& step : circuit.steps) {
     int64_t total = count(shape);
     switch (step.kind) {
@@ -577,10 +590,11 @@ Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vect
           if (out[i] == -1) {
             if (infer >= 0) return InvalidArgument("zkml: reshape with two -1");
             infer = static_cast<int64_t>(i);
-          } else if (out[i] < 0) {
+          } else if (out[i] < 0 || out[i] > (int64_t{1} << 40)) {
             return InvalidArgument("zkml: bad reshape dim");
           } else {
             known *= out[i];
+            if (known > (int64_t{1} << 40)) return InvalidArgument("zkml: reshape too large");
           }
         }
         if (infer >= 0) {

@@ -27,6 +27,8 @@ inline constexpr std::string_view kCircuitVersion = "lucid-zkml-circuit/1";
 inline constexpr int kMaxShift = 62;
 // Most entries of one layer's clamp table (q_max - q_min + 1).
 inline constexpr int64_t kMaxClampEntries = int64_t{1} << 20;
+// Most entries of the whole lookup table (ranges and every layer's clamp).
+inline constexpr int64_t kMaxTableEntries = int64_t{1} << 22;
 inline constexpr int kRangeBits = 16;
 inline constexpr int kTopLimbBits = 14;  // the fourth limb of a remainder: r < 2^62
 

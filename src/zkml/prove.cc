@@ -248,7 +248,9 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   auto t0 = std::chrono::steady_clock::now();
   ProveResult result;
   ASSIGN_OR_RETURN(TensorMap head_out, RunPart(c.head_model, inputs, "head"));
-  const Tensor& x = head_out.at(c.x_name);
+  auto x_it = head_out.find(c.x_name);
+  if (x_it == head_out.end()) return InvalidArgument("zkml: the head model does not produce '" + c.x_name + "'");
+  const Tensor& x = x_it->second;
   ASSIGN_OR_RETURN(Trace trace, Evaluate(c, x));
   Bytes y_bytes;
   for (int64_t v : trace.layers.back().y) y_bytes.push_back(static_cast<uint8_t>(v));
@@ -505,7 +507,9 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   // The float ends, run by the verifier itself.
   if (x.dtype() != c.x_dtype || y.dtype() != c.y_dtype) return InvalidArgument("zkml proof: integer tensor types");
   ASSIGN_OR_RETURN(TensorMap head_out, RunPart(c.head_model, out.inputs, "head"));
-  if (!(head_out.at(c.x_name) == x)) return InvalidArgument("zkml proof: the input does not quantize to the proven x");
+  auto x_it = head_out.find(c.x_name);
+  if (x_it == head_out.end()) return InvalidArgument("zkml proof: the head model does not produce '" + c.x_name + "'");
+  if (!(x_it->second == x)) return InvalidArgument("zkml proof: the input does not quantize to the proven x");
   ASSIGN_OR_RETURN(std::vector<int64_t> y_shape, OutputShape(c, x.shape()));
   if (y.shape() != y_shape) return InvalidArgument("zkml proof: the integer output has the wrong shape");
   ASSIGN_OR_RETURN(TensorMap tail_out, RunPart(c.tail_model, {{c.y_name, y}}, "tail"));
