@@ -17,8 +17,8 @@ child process: the step's time is the EZKL call itself, timed inside the child (
 start-up and `import ezkl` are not charged to EZKL), and its peak RSS is the child's
 ru_maxrss (os.wait4), which includes the interpreter (the `import ezkl` baseline is printed).
 
-Lucid (with --lucid): `BIN zk prove MODEL --input INPUT --out P` and `BIN zk verify P --model
-MODEL`, each a child process timed by its whole wall time (start-up and model load included),
+Lucid (with --lucid): `BIN zk prove MODEL --input INPUT --out P` and `BIN zk verify P
+--commitment C` (C = the model commitment prove printed, as validators hold it), each a child process timed by its whole wall time (start-up and model load included),
 peak RSS by ru_maxrss, exit code 0 required; a copy of P with one byte flipped must then be
 rejected. MODEL is --lucid-model when given (an int8 model), else MODEL_FLOAT quantized first
 by `lucid quantize` (untimed) on --lucid-calibration or on INPUT alone. If
@@ -235,8 +235,8 @@ def quantize_for_lucid(binary, model, input_file, calibration, work):
 def run_lucid(binary, model, input_file, work):
     proof = work / "lucid.proof"
     proof.unlink(missing_ok=True)
-    rc, wall, rss, _ = run_child([binary, "zk", "prove", model, "--input", input_file, "--out", proof],
-                                 work / "lucid.prove.log")
+    rc, wall, rss, prove_out = run_child([binary, "zk", "prove", model, "--input", input_file, "--out", proof],
+                                         work / "lucid.prove.log")
     if rc != 0:
         if not lucid_has_zk(binary):
             return {"available": False, "reason": f"{binary} has no `zk` subcommand (prove exited {rc})"}
@@ -244,7 +244,17 @@ def run_lucid(binary, model, input_file, work):
         raise SystemExit(f"zk_vs_ezkl: lucid zk prove failed (exit {rc})")
     if not proof.exists():
         raise SystemExit(f"zk_vs_ezkl: lucid zk prove exited 0 but wrote no {proof}")
-    vrc, vwall, vrss, _ = run_child([binary, "zk", "verify", proof, "--model", model], work / "lucid.verify.log")
+    # Verify against the model commitment, as validators do (they read it from the chain, as
+    # EZKL's verifier reads its vk): recomputing it from the model file is a one-off, like
+    # EZKL's setup, and is not part of checking a proof.
+    commitment = None
+    for line in prove_out.splitlines():
+        if line.startswith("model_commitment "):
+            commitment = line.split()[1]
+    if commitment is None:
+        raise SystemExit("zk_vs_ezkl: lucid zk prove printed no model_commitment")
+    vrc, vwall, vrss, _ = run_child([binary, "zk", "verify", proof, "--commitment", commitment],
+                                    work / "lucid.verify.log")
     if vrc != 0:
         sys.stderr.write((work / "lucid.verify.log").read_text()[-3000:])
         raise SystemExit(f"zk_vs_ezkl: lucid zk verify rejected Lucid's own proof (exit {vrc})")
@@ -254,7 +264,7 @@ def run_lucid(binary, model, input_file, work):
     pos = random.Random(len(b)).randrange(len(b) // 4, len(b)) if len(b) > 4 else 0
     b[pos] ^= 0x01
     bad.write_bytes(bytes(b))
-    trc, _, _, _ = run_child([binary, "zk", "verify", bad, "--model", model], work / "lucid.tampered.log")
+    trc, _, _, _ = run_child([binary, "zk", "verify", bad, "--commitment", commitment], work / "lucid.tampered.log")
     if trc == 0:
         raise SystemExit(f"zk_vs_ezkl: lucid zk verify ACCEPTED a proof with byte {pos} flipped")
     return {"available": True, "model": str(model),
