@@ -543,6 +543,8 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
     bundle["proof"] = (*on_chain)["proof"];
     bundle["header"] = (*on_chain)["raw"]["header"];
   }
+  // A zkml bundle saved before its proof settled (`infer --no-wait`) takes the settled proof.
+  if (!bundle.contains("evidence") && on_chain.ok()) bundle["evidence"] = (*on_chain)["raw"]["evidence"];
 
   VerifyReport report;
   auto hex_field = [&](const char* name) -> Result<Bytes> {
@@ -707,9 +709,25 @@ int QueryBlock(const Context& ctx, const std::string& height) {
 
 int QueryReceipt(const Context& ctx, const std::string& id) {
   auto r = ctx.api().Get("/chain/receipts/" + id);
+  if (!r.ok() && r.status().code() == Code::kNotFound) {
+    // Not on chain yet: a zkml result is "proving" at its node until the proof settles.
+    auto job = ctx.api().Get("/node/proofs/" + id);
+    if (job.ok()) {
+      bool failed = (*job)["status"] == "failed";
+      if (ctx.json_output) {
+        PrintJson(*job);
+      } else {
+        std::cout << "receipt " << id << ": " << (*job)["status"].get<std::string>() << " (not on chain yet)";
+        if (!(*job)["detail"].get<std::string>().empty()) std::cout << ": " << (*job)["detail"].get<std::string>();
+        std::cout << "\n";
+      }
+      return failed ? kExitFailed : kExitOk;
+    }
+  }
   if (!r.ok()) return Fail(ctx, r.status());
+  (*r)["status"] = "settled";
   if (ctx.json_output) return PrintJson(*r), kExitOk;
-  std::cout << "receipt " << (*r)["receipt_id"].get<std::string>() << " in block " << (*r)["height"] << "\n";
+  std::cout << "receipt " << (*r)["receipt_id"].get<std::string>() << " settled in block " << (*r)["height"] << "\n";
   for (auto it = (*r)["receipt"].begin(); it != (*r)["receipt"].end(); ++it)
     std::cout << "  " << it.key() << " " << it.value().dump() << "\n";
   std::cout << "  node_paid " << (*r)["node_paid"] << " publisher_paid " << (*r)["publisher_paid"] << "\n";

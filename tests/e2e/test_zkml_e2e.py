@@ -3,6 +3,7 @@ devnet where the node answers, proves in the background and settles the proof on
 validators and `lucid verify` check it against the version's commitment, and a model whose
 circuit cannot be built is refused for zkml at publish time naming the op."""
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,23 @@ def test_zkml_on_the_devnet(devnet: Devnet, cli: Cli, tmp_path: Path):
         t = dict(bundle)
         t["evidence"] = flip_hex(bundle["evidence"], at)
         verify_fails(cli, rid, t, tmp_path, f"proof{at}", "evidence")
+
+    # Without waiting: the receipt is "proving" at the node until the proof settles on chain,
+    # then `lucid verify` takes the settled proof.
+    inp2 = write_json(tmp_path / "input2.json", vectors[3]["inputs"])
+    quick = cli.json("infer", ref, "--mode", "zkml", "--input", inp2, "--no-wait", key="dev1")
+    rid2 = quick["receipt_id"]
+    seen = set()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        q = cli.json("query", "receipt", rid2)
+        seen.add(q["status"])
+        if q["status"] == "settled":
+            break
+        assert q["status"] in ("proving", "submitted"), q
+        time.sleep(0.05)
+    assert "settled" in seen, seen
+    assert cli.json("verify", rid2)["valid"] is True
 
     # zkml on a version published without a commitment: refused, nothing charged.
     before = balance(cli, "dev1")
