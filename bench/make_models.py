@@ -3,7 +3,14 @@
 mlp (512→1024→1024→10, batch 32), cnn_big (3×64×64 images, 4 convs, batch 8) and
 transformer (2-layer encoder, batch 4, seq 64, d 128, 4 heads, FFN 512, LayerNorm),
 each as NAME.onnx plus NAME.inputs.json (Lucid tensor JSON) and NAME.calib.json (a list of
-input sets for the quantizer). The digits CNN from models/digits is copied beside them."""
+input sets for the quantizer). The digits CNN from models/digits is copied beside them.
+
+For bench/zk_vs_ezkl.py (batch 1, each from its own seed): mlp10k (64→128→10 + Relu, 9,610
+parameters, on digits images) and cifar_cnn (3×32×32 → three 3×3 Conv + Relu + MaxPool2 →
+Gemm 10, 264,594 parameters, He-initialised random weights, uniform [0, 1] images); they and
+the digits MLP also get NAME.accuracy.json, 50 input sets (digits: the first 50 images of
+models/digits' test split) on which each prover's quantization is compared with the float
+model."""
 import json
 import shutil
 import sys
@@ -120,6 +127,88 @@ def digits(out, repo):
     (out / "digits_cnn.calib.json").write_text(json.dumps([{name: tensor_json(feeds())} for _ in range(8)]))
 
 
+# ---------------------------------------------------------------- zkml vs EZKL models
+
+ACCURACY_SETS = 50
+
+
+def digits_images():
+    """models/digits' split (train.py: seed 20240601, 25% test, stratified): (train, test)
+    images as float32 [n, 64] in [0, 1]."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float32)
+    x_train, x_test, _, _ = train_test_split(x, d.target, test_size=0.25, random_state=20240601, stratify=d.target)
+    return x_train, x_test
+
+
+def write_sets(out, name, inp, first, calib, accuracy):
+    """NAME.inputs.json (one set), NAME.calib.json and NAME.accuracy.json (lists of sets)."""
+    (out / f"{name}.inputs.json").write_text(json.dumps({inp: tensor_json(first)}))
+    (out / f"{name}.calib.json").write_text(json.dumps([{inp: tensor_json(a)} for a in calib]))
+    (out / f"{name}.accuracy.json").write_text(json.dumps([{inp: tensor_json(a)} for a in accuracy]))
+
+
+def save_model(out, name, nodes, inits, x_shape, y_shape):
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out / f"{name}.onnx"))
+    params = sum(int(np.prod(i.dims)) for i in inits)
+    print(f"{name}: {params:,} parameters, input {x_shape}, output {y_shape}")
+    return params
+
+
+def he(r, name, shape, fan_in):
+    return numpy_helper.from_array((r.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32), name)
+
+
+def small_bias(r, name, n):
+    return numpy_helper.from_array((r.standard_normal(n) * 0.01).astype(np.float32), name)
+
+
+def digits_mlp_sets(out, repo):
+    """The digits MLP itself stays in models/digits; its accuracy sets go here."""
+    shutil.copy(repo / "models" / "digits" / "mlp.onnx", out / "digits_mlp.onnx")
+    _, x_test = digits_images()
+    (out / "digits_mlp.accuracy.json").write_text(
+        json.dumps([{"x": tensor_json(a.reshape(1, 64))} for a in x_test[:ACCURACY_SETS]]))
+
+
+def mlp10k(out):
+    r = np.random.default_rng(20261202)
+    inits = [he(r, "w0", (64, 128), 64), small_bias(r, "b0", 128), he(r, "w1", (128, 10), 128), small_bias(r, "b1", 10)]
+    nodes = [helper.make_node("Gemm", ["x", "w0", "b0"], ["h0"]), helper.make_node("Relu", ["h0"], ["r0"]),
+             helper.make_node("Gemm", ["r0", "w1", "b1"], ["y"])]
+    save_model(out, "mlp10k", nodes, inits, [1, 64], [1, 10])
+    x_train, x_test = digits_images()
+    write_sets(out, "mlp10k", "x", x_test[0].reshape(1, 64), [a.reshape(1, 64) for a in x_train[:16]],
+               [a.reshape(1, 64) for a in x_test[:ACCURACY_SETS]])
+
+
+def cifar_cnn(out, chans=(3, 64, 128, 152)):
+    """Conv 3→64 pad 1, Relu, MaxPool2 (16×16); Conv 64→128 pad 1, Relu, MaxPool2 (8×8);
+    Conv 128→152 no pad (6×6), Relu, MaxPool2 (3×3); Flatten (1368); Gemm → 10."""
+    r = np.random.default_rng(20261203)
+    inits, nodes, prev = [], [], "x"
+    for i in range(3):
+        inits += [he(r, f"w{i}", (chans[i + 1], chans[i], 3, 3), chans[i] * 9), small_bias(r, f"b{i}", chans[i + 1])]
+        pads = [1, 1, 1, 1] if i < 2 else [0, 0, 0, 0]
+        nodes += [helper.make_node("Conv", [prev, f"w{i}", f"b{i}"], [f"c{i}"], kernel_shape=[3, 3], pads=pads),
+                  helper.make_node("Relu", [f"c{i}"], [f"r{i}"]),
+                  helper.make_node("MaxPool", [f"r{i}"], [f"p{i}"], kernel_shape=[2, 2], strides=[2, 2])]
+        prev = f"p{i}"
+    flat = chans[3] * 3 * 3
+    inits += [he(r, "wf", (flat, 10), flat), small_bias(r, "bf", 10)]
+    nodes += [helper.make_node("Flatten", [prev], ["f"]), helper.make_node("Gemm", ["f", "wf", "bf"], ["y"])]
+    save_model(out, "cifar_cnn", nodes, inits, [1, 3, 32, 32], [1, 10])
+    images = r.uniform(0, 1, (1 + 16 + ACCURACY_SETS, 1, 3, 32, 32)).astype(np.float32)
+    write_sets(out, "cifar_cnn", "x", images[0], images[1:17], images[17:])
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -127,4 +216,7 @@ if __name__ == "__main__":
     digits(out, Path(__file__).resolve().parent.parent)
     cnn_big(out)
     transformer(out)
+    digits_mlp_sets(out, Path(__file__).resolve().parent.parent)
+    mlp10k(out)
+    cifar_cnn(out)
     print(f"models written to {out}")
