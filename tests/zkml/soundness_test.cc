@@ -5,6 +5,7 @@
 // a cheating prover's proof: an honest proof re-encoded with one value changed at every
 // position the proof layout exposes (lookup leaves, multiplicity, requantization values,
 // bias, matrix-product values, sumcheck rounds, fraction-sum trees).
+#include <chrono>
 #include <map>
 #include <set>
 #include <random>
@@ -345,6 +346,58 @@ TEST(ZkmlSoundness, ForgedCircuitNamesAreRefusedNotThrown) {
     t.description = forged.Describe();
     ExpectRefused(Reassemble(t, body), std::nullopt, "y_name the tail does not take");
   }
+}
+
+}  // namespace
+}  // namespace lucid::zkml::testing
+
+namespace lucid::zkml::testing {
+namespace {
+
+// A proof of a few KiB whose circuit description (no expected commitment to stop it early)
+// declares 62 layers with 2^20-entry clamp tables: 2^26 table entries that Verify would build
+// before reading the rest of the proof. DecodeCircuit must refuse it (the table cap), cheaply.
+TEST(ZkmlSoundness, ForgedHugeTableIsRefusedCheaply) {
+  const Fixture& f = Mlp();
+  ParsedProof p;
+  ASSERT_TRUE(ParseProof(f.proof, p));
+  auto c = DecodeCircuit(p.description);
+  ASSERT_TRUE(c.ok());
+  Circuit forged = *c;
+  forged.layers.clear();
+  forged.steps.clear();
+  size_t extra = 60;
+  for (size_t s = 0; s < c->steps.size(); ++s) {
+    forged.steps.push_back(c->steps[s]);
+    bool layer = c->steps[s].kind == ChainStep::Kind::kLayer || c->steps[s].kind == ChainStep::Kind::kLayerNchw;
+    if (layer && forged.layers.empty()) {
+      forged.layers.push_back(c->layers[0]);
+      for (size_t e = 0; e < extra; ++e) {
+        forged.steps.push_back(c->steps[s]);
+        FcLayer l = c->layers[0];
+        l.in_features = l.out_features;
+        forged.layers.push_back(l);
+      }
+    } else if (layer) {
+      forged.layers.push_back(c->layers[1]);
+    }
+  }
+  for (FcLayer& l : forged.layers) {
+    l.q_min = -(int64_t{1} << 19);
+    l.q_max = (int64_t{1} << 19) - 1;
+  }
+  ParsedProof t = p;
+  t.description = forged.Describe();
+  auto decoded = DecodeCircuit(t.description);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("too large"), std::string::npos) << decoded.status().message();
+  Bytes proof = Reassemble(t, ByteView(f.proof.data() + p.body_begin, 64));
+  auto t0 = std::chrono::steady_clock::now();
+  std::string why = ExpectRefused(proof, std::nullopt, "forged huge table");
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("[zkml] %zu-byte forged proof (%zu layers, 2^20-entry tables): refused in %.1f ms: %s\n", proof.size(),
+              forged.layers.size(), ms, why.c_str());
+  EXPECT_LT(ms, 2000.0);
 }
 
 }  // namespace
