@@ -3,7 +3,7 @@
 bench/requirements-ezkl.txt, installed into .venv-ezkl by scripts/setup-ezkl), in one run.
 
     bench/zk_vs_ezkl.py MODEL_FLOAT.onnx INPUT.json [--lucid BIN] [--lucid-model QUANT.onnx]
-                        [--json-out FILE] [--work DIR]
+                        [--accuracy-inputs SETS.json] [--json-out FILE] [--work DIR]
     bench/zk_vs_ezkl.py --quick [--lucid BIN]
 
 INPUT.json is a Lucid tensor map (the format of `lucid run --input`: {"x": {"dtype": "float32",
@@ -17,10 +17,12 @@ child process: the step's time is the EZKL call itself, timed inside the child (
 start-up and `import ezkl` are not charged to EZKL), and its peak RSS is the child's
 ru_maxrss (os.wait4), which includes the interpreter (the `import ezkl` baseline is printed).
 
-Lucid (with --lucid): `BIN zk prove MODEL --input INPUT --out P` and `BIN zk verify P
---commitment C` (C = the model commitment prove printed, as validators hold it), each a child process timed by its whole wall time (start-up and model load included),
-peak RSS by ru_maxrss, exit code 0 required; a copy of P with one byte flipped must then be
-rejected. MODEL is --lucid-model when given (an int8 model), else MODEL_FLOAT quantized first
+Lucid (with --lucid): `BIN --json zk prove MODEL --input INPUT --out P` and `BIN zk verify P
+--commitment C` (C = the model commitment prove printed, as validators hold it), each a child
+process timed by its whole wall time (start-up and model load included), peak RSS by
+ru_maxrss, exit code 0 required; a copy of P with one byte flipped must then be rejected. When
+prove refuses the model (an op its circuit does not cover), its message is reported and EZKL's
+side still runs. MODEL is --lucid-model when given (an int8 model), else MODEL_FLOAT quantized first
 by `lucid quantize` (untimed) on --lucid-calibration or on INPUT alone. If
 the binary has no `zk` subcommand, Lucid's side is reported unavailable and EZKL's figures
 are still printed (exit 0).
@@ -28,6 +30,13 @@ are still printed (exit 0).
 Ratios are EZKL / Lucid (> 1: Lucid better). Prove compares EZKL's gen_witness + prove (the
 model run and the proof, as `lucid zk prove` does both) with Lucid's prove; EZKL's one-off
 per-model setup (keys) and SRS generation are printed apart.
+
+Accuracy of each quantization, against the float model run by onnxruntime (in .venv-ezkl): on
+INPUT, EZKL's witness (pretty_elements.rescaled_outputs) and Lucid's proved outputs; with
+--accuracy-inputs (a JSON list of input sets), also Lucid's int8 model by `BIN --json run` on
+every set and EZKL's gen_witness on every set when the first witness shows they fit in
+--accuracy-budget seconds (else on INPUT alone, said so). Printed per side: max |output -
+float| and the argmax agreement (per row of the output's last axis).
 
 --quick: a smoke run on a tiny generated model (Gemm 8→4 + Relu), a few seconds; skipped with
 a message (exit 0) when .venv-ezkl does not exist."""
@@ -49,6 +58,24 @@ MiB = 1024 * 1024
 
 # ---------------------------------------------------------------- child side (EZKL venv)
 
+def model_input_names(model_path):
+    import onnx
+    model = onnx.load(model_path)
+    inits = {i.name for i in model.graph.initializer}
+    return [i.name for i in model.graph.input if i.name not in inits]
+
+
+def ezkl_input(names, tensors, where):
+    """A Lucid tensor map as EZKL's input file: {"input_data": [[flat floats] per graph input]}."""
+    missing = [n for n in names if n not in tensors]
+    if missing or len(tensors) != len(names):
+        raise SystemExit(f"input {where} has {sorted(tensors)}, the model's inputs are {names}")
+    for n in names:
+        if tensors[n]["dtype"] != "float32":
+            raise SystemExit(f"input {n}: EZKL takes float inputs, got {tensors[n]['dtype']}")
+    return {"input_data": [[float(v) for v in tensors[n]["data"]] for n in names]}
+
+
 def child_step(step, args):
     """Runs one EZKL step in this (child) process and prints a JSON result line."""
     import ezkl  # noqa: only the child imports it
@@ -57,19 +84,43 @@ def child_step(step, args):
         print(json.dumps({"seconds": 0.0, "result": True}))
         return
     if step == "convert":
-        import onnx
-        model = onnx.load(a["model"])
-        inits = {i.name for i in model.graph.initializer}
-        names = [i.name for i in model.graph.input if i.name not in inits]
-        tensors = json.loads(Path(a["input"]).read_text())
-        missing = [n for n in names if n not in tensors]
-        if missing or len(tensors) != len(names):
-            raise SystemExit(f"input {a['input']} has {sorted(tensors)}, the model's inputs are {names}")
-        for n in names:
-            if tensors[n]["dtype"] != "float32":
-                raise SystemExit(f"input {n}: EZKL takes float inputs, got {tensors[n]['dtype']}")
-        Path(a["out"]).write_text(json.dumps({"input_data": [[float(v) for v in tensors[n]["data"]] for n in names]}))
+        names = model_input_names(a["model"])
+        Path(a["out"]).write_text(json.dumps(ezkl_input(names, json.loads(Path(a["input"]).read_text()), a["input"])))
         print(json.dumps({"seconds": 0.0, "result": names}))
+        return
+    if step == "float_ref":  # onnxruntime on the float model, every set: the first output, flat
+        import numpy as np
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        sess = ort.InferenceSession(a["model"], opts, providers=["CPUExecutionProvider"])
+        out = []
+        for tensors in json.loads(Path(a["sets"]).read_text()):
+            feed = {n: np.asarray(t["data"], np.float32).reshape(t["shape"]) for n, t in tensors.items()}
+            y = sess.run(None, feed)[0]
+            out.append({"name": sess.get_outputs()[0].name, "shape": list(y.shape),
+                        "data": [float(v) for v in y.reshape(-1)]})
+        Path(a["out"]).write_text(json.dumps(out))
+        print(json.dumps({"seconds": 0.0, "result": True}))
+        return
+    if step == "witness_many":  # EZKL gen_witness on every set, or the first alone when over budget
+        names = model_input_names(a["model"])
+        sets = json.loads(Path(a["sets"]).read_text())
+        data, wit = Path(a["work"]) / "ezkl.acc.input.json", Path(a["work"]) / "ezkl.acc.witness.json"
+        outs, seconds = [], []
+        for i, tensors in enumerate(sets):
+            data.write_text(json.dumps(ezkl_input(names, tensors, f"{a['sets']} item {i}")))
+            t0 = time.perf_counter()
+            r = ezkl.gen_witness(str(data), a["compiled"], str(wit), a.get("vk"), a.get("srs"))
+            if hasattr(r, "__await__"):
+                import asyncio
+                r = asyncio.run(r)
+            seconds.append(time.perf_counter() - t0)
+            w = json.loads(wit.read_text())
+            outs.append([float(v) for v in w["pretty_elements"]["rescaled_outputs"][0]])
+            if i == 0 and seconds[0] * len(sets) > a["budget"]:
+                break
+        print(json.dumps({"seconds": sum(seconds), "result": {"outputs": outs, "seconds": seconds}}))
         return
     if step == "tiny_model":  # the --quick model: Gemm 8→4 + Relu, fixed seed
         import numpy as np
@@ -235,11 +286,21 @@ def quantize_for_lucid(binary, model, input_file, calibration, work):
 def run_lucid(binary, model, input_file, work):
     proof = work / "lucid.proof"
     proof.unlink(missing_ok=True)
-    rc, wall, rss, prove_out = run_child([binary, "zk", "prove", model, "--input", input_file, "--out", proof],
-                                         work / "lucid.prove.log")
+    rc, wall, rss, prove_out = run_child([binary, "--json", "zk", "prove", model, "--input", input_file,
+                                          "--out", proof], work / "lucid.prove.log")
+    (work / "lucid.prove.json").write_text(prove_out)
+    try:
+        doc = json.loads(prove_out)
+    except ValueError:
+        doc = None
     if rc != 0:
         if not lucid_has_zk(binary):
             return {"available": False, "reason": f"{binary} has no `zk` subcommand (prove exited {rc})"}
+        if isinstance(doc, dict) and "error" in doc:  # refused, e.g. an op the circuit does not cover
+            e = doc["error"]
+            return {"available": False, "refused": True, "model": str(model), "prove_seconds": wall,
+                    "prove_peak_rss": rss, "reason": f"lucid zk prove refused the model (exit {rc}, "
+                    f"{e.get('code')}): {e.get('message')}"}
         sys.stderr.write((work / "lucid.prove.log").read_text()[-3000:])
         raise SystemExit(f"zk_vs_ezkl: lucid zk prove failed (exit {rc})")
     if not proof.exists():
@@ -247,12 +308,9 @@ def run_lucid(binary, model, input_file, work):
     # Verify against the model commitment, as validators do (they read it from the chain, as
     # EZKL's verifier reads its vk): recomputing it from the model file is a one-off, like
     # EZKL's setup, and is not part of checking a proof.
-    commitment = None
-    for line in prove_out.splitlines():
-        if line.startswith("model_commitment "):
-            commitment = line.split()[1]
+    commitment = doc.get("model_commitment") if isinstance(doc, dict) else None
     if commitment is None:
-        raise SystemExit("zk_vs_ezkl: lucid zk prove printed no model_commitment")
+        raise SystemExit("zk_vs_ezkl: lucid zk prove --json printed no model_commitment")
     vrc, vwall, vrss, _ = run_child([binary, "zk", "verify", proof, "--commitment", commitment],
                                     work / "lucid.verify.log")
     if vrc != 0:
@@ -270,8 +328,139 @@ def run_lucid(binary, model, input_file, work):
     return {"available": True, "model": str(model),
             "prove_seconds": wall, "prove_peak_rss": rss,
             "verify_seconds": vwall, "verify_peak_rss": vrss,
-            "proof_file_bytes": proof.stat().st_size,
+            "proof_file_bytes": proof.stat().st_size, "outputs": doc["outputs"],
+            "timings_ms": doc.get("timings_ms"),
             "tampered_proof_rejected": True, "tampered_byte": pos, "tampered_exit": trc}
+
+
+def read_sets(path):
+    """A JSON list of input sets (tensor maps), or of test vectors {"inputs": {...}, ...}."""
+    sets = json.loads(Path(path).read_text())
+    if not isinstance(sets, list) or not sets:
+        raise SystemExit(f"zk_vs_ezkl: {path} must be a non-empty JSON list of input sets")
+    return [t["inputs"] if "inputs" in t else t for t in sets]
+
+
+def first_output(tensors, name):
+    t = tensors[name] if name in tensors else next(iter(tensors.values()))
+    return [float(v) for v in t["data"]]
+
+
+def error_stats(outs, refs):
+    """max / mean |out - ref| over every element, and argmax agreement per row of the last axis."""
+    max_abs, total, count, rows, agree = 0.0, 0.0, 0, 0, 0
+    for out, ref in zip(outs, refs):
+        if len(out) != len(ref["data"]):
+            raise SystemExit(f"zk_vs_ezkl: an output has {len(out)} values, the float model's {len(ref['data'])}")
+        d = [abs(o - r) for o, r in zip(out, ref["data"])]
+        max_abs, total, count = max(max_abs, max(d)), total + sum(d), count + len(d)
+        width = ref["shape"][-1] if ref["shape"] else 1
+        for i in range(0, len(out), width):
+            o, r = out[i:i + width], ref["data"][i:i + width]
+            rows += 1
+            agree += o.index(max(o)) == r.index(max(r))
+    return {"sets": len(outs), "max_abs": max_abs, "mean_abs": total / count, "rows": rows, "argmax_agree": agree}
+
+
+def measure_accuracy(res, python, model, input_file, acc_file, binary, lucid_model, work, budget):
+    """Each side's quantization against the float model (onnxruntime) on INPUT and, with
+    --accuracy-inputs, on every set there (EZKL: while its witnesses fit in budget seconds)."""
+    sets = [json.loads(Path(input_file).read_text())] + (read_sets(acc_file) if acc_file else [])
+    sets_file, refs_file = work / "acc.sets.json", work / "acc.float.json"
+    sets_file.write_text(json.dumps(sets))
+    rc, _, _, _ = run_child([python, __file__, "--_step", "float_ref",
+                             json.dumps({"model": str(model), "sets": str(sets_file), "out": str(refs_file)})],
+                            work / "acc.float.log")
+    if rc != 0:
+        sys.stderr.write((work / "acc.float.log").read_text()[-3000:])
+        raise SystemExit(f"zk_vs_ezkl: onnxruntime on the float model failed; log: {work / 'acc.float.log'}")
+    refs = json.loads(refs_file.read_text())
+    acc = res["accuracy"] = {"float_reference": "onnxruntime on " + str(model), "sets": len(sets) - 1}
+    ez, lu = res["ezkl"], res.get("lucid")
+    # EZKL: the proved witness on INPUT; gen_witness on INPUT too when no proof was made (too big).
+    witness = work / "witness.json"
+    ez_sets = sets if acc_file else sets[:1]
+    start = 0
+    if witness.exists():
+        out = [float(v) for v in json.loads(witness.read_text())["pretty_elements"]["rescaled_outputs"][0]]
+        acc["ezkl_input"] = error_stats([out], refs[:1])
+        ez_sets, start = sets[1:], 1
+    if ez_sets:
+        many = work / "acc.ezkl.sets.json"
+        many.write_text(json.dumps(ez_sets))
+        args = {"model": str(model), "sets": str(many), "work": str(work), "compiled": str(work / "network.ezkl"),
+                "budget": budget}
+        if (work / "vk.key").exists():
+            args.update(vk=str(work / "vk.key"), srs=ez["srs"]["path"])
+        rc, wall, rss, out = run_child([python, __file__, "--_step", "witness_many", json.dumps(args)],
+                                       work / "acc.ezkl.log", Ezkl(python, work).env)
+        lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+        if rc != 0 or not lines:
+            acc["ezkl_error"] = f"gen_witness failed (exit {rc}); log {work / 'acc.ezkl.log'}"
+        else:
+            r = json.loads(lines[-1])["result"]
+            done = r["outputs"]
+            info = {"witness_seconds": r["seconds"], "peak_rss": rss}
+            if start == 0:  # INPUT first
+                acc["ezkl_input"] = dict(error_stats(done[:1], refs[:1]), **info)
+                done, info["witness_seconds"] = done[1:], r["seconds"][1:]
+            if acc_file:
+                if done:
+                    acc["ezkl_sets"] = dict(error_stats(done, refs[1:1 + len(done)]), **info)
+                if len(done) < len(sets) - 1:
+                    acc["ezkl_sets_skipped"] = (
+                        f"EZKL gen_witness took {r['seconds'][0]:.2f} s for one set: {len(sets) - 1} sets would "
+                        f"exceed the {budget:.0f} s budget (--accuracy-budget), so EZKL's accuracy is on "
+                        + ("INPUT alone" if not done else f"{len(done)} set(s)"))
+    # Lucid: the proved outputs on INPUT (or `lucid run` when prove refused the model), and
+    # `lucid run` on the int8 model for every set.
+    if binary is None or lucid_model is None:
+        return
+    name = refs[0].get("name")
+    if lu and lu.get("outputs"):
+        acc["lucid_input"] = dict(error_stats([first_output(lu["outputs"], name)], refs[:1]), source="zk prove")
+    lucid_sets = sets if not (lu and lu.get("outputs")) else sets[1:]
+    outs, t0 = [], time.perf_counter()
+    for i, tensors in enumerate(lucid_sets):
+        f = work / "acc.lucid.input.json"
+        f.write_text(json.dumps(tensors))
+        rc, _, _, out = run_child([binary, "--json", "run", lucid_model, "--input", f], work / "acc.lucid.log")
+        if rc != 0:
+            raise SystemExit(f"zk_vs_ezkl: lucid run {lucid_model} failed on set {i} (exit {rc}): {out[-1000:]}")
+        outs.append(first_output(json.loads(out)["outputs"], name))
+    seconds = time.perf_counter() - t0
+    if not (lu and lu.get("outputs")):
+        acc["lucid_input"] = dict(error_stats(outs[:1], refs[:1]), source="lucid run (int8 model)")
+        outs = outs[1:]
+    if acc_file:
+        acc["lucid_sets"] = dict(error_stats(outs, refs[1:]), source="lucid run (int8 model)", seconds=seconds)
+
+
+def print_accuracy(res):
+    acc = res.get("accuracy")
+    if not acc:
+        return
+    print(f"\nAccuracy against the float model ({acc['float_reference']}): max and mean |output - float| over "
+          f"every output value, argmax agreement per output row")
+    print(f"  {'':<44}{'max |d|':>11}{'mean |d|':>11}{'argmax':>10}")
+    rows = [("EZKL witness, INPUT", "ezkl_input"), ("Lucid {src}, INPUT", "lucid_input"),
+            (f"EZKL gen_witness, {acc['sets']} sets", "ezkl_sets"), ("Lucid {src}, %d sets" % acc["sets"], "lucid_sets")]
+    for label, key in rows:
+        a = acc.get(key)
+        if not a:
+            continue
+        label = label.format(src=a.get("source", ""))
+        if key == "ezkl_sets" and a["sets"] != acc["sets"]:
+            label = f"EZKL gen_witness, {a['sets']} sets"
+        print(f"  {label:<44}{a['max_abs']:>11.5f}{a['mean_abs']:>11.5f}{a['argmax_agree']:>6}/{a['rows']:<3}")
+    if "ezkl_sets" in acc:
+        w = acc["ezkl_sets"]["witness_seconds"]
+        print(f"  (EZKL gen_witness {sum(w):.1f} s for {len(w)} sets, peak RSS {fmt_bytes(acc['ezkl_sets']['peak_rss'])}; "
+              f"Lucid run {acc['lucid_sets']['seconds']:.1f} s for {acc['lucid_sets']['sets']} sets, processes timed whole)"
+              if "lucid_sets" in acc else f"  (EZKL gen_witness {sum(w):.1f} s for {len(w)} sets)")
+    for key in ("ezkl_sets_skipped", "ezkl_error"):
+        if key in acc:
+            print(f"  {acc[key]}")
 
 
 def fmt_bytes(n):
@@ -345,6 +534,11 @@ def main():
                     help="stop before EZKL's SRS/setup when its circuit needs more than 2^N rows (default 20, "
                          "for a 24 GB machine; 0: no limit)")
     ap.add_argument("--keep", action="store_true", help="keep EZKL's proving key (GBs) in the work folder")
+    ap.add_argument("--accuracy-inputs", help="JSON list of input sets (or test vectors): each side's quantization "
+                    "is compared with the float model on all of them (INPUT alone is always compared)")
+    ap.add_argument("--accuracy-budget", type=float, default=60.0,
+                    help="seconds EZKL's gen_witness may take over --accuracy-inputs; over it (judged from the "
+                         "first set), EZKL's accuracy is on INPUT alone (default 60)")
     args = ap.parse_args()
 
     python = Path(args.ezkl_python)
@@ -379,19 +573,7 @@ def main():
         # No comparison (exit 3), but Lucid's own figures are still measured and printed.
         print(f"zk_vs_ezkl: {e.args[0]}")
         res["ezkl"] = dict(e.args[1], skipped=e.args[0])
-    if "skipped" in res["ezkl"]:
-        if args.lucid and lucid_has_zk(Path(args.lucid).resolve()):
-            lucid = Path(args.lucid).resolve()
-            lucid_model = (Path(args.lucid_model).resolve() if args.lucid_model
-                           else quantize_for_lucid(lucid, model, input_file, args.lucid_calibration, work))
-            lu = res["lucid"] = run_lucid(lucid, lucid_model, input_file, work)
-            print(f"Lucid alone on {lucid_model}: prove {lu['prove_seconds']:.3f} s, peak RSS "
-                  f"{fmt_bytes(lu['prove_peak_rss'])}; verify {lu['verify_seconds']:.4f} s, peak RSS "
-                  f"{fmt_bytes(lu['verify_peak_rss'])}; proof {fmt_bytes(lu['proof_file_bytes'])}; tampered proof "
-                  f"rejected")
-        if args.json_out:
-            Path(args.json_out).write_text(json.dumps(res, indent=1) + "\n")
-        return 3
+    lucid = lucid_model = None
     if args.lucid:
         lucid = Path(args.lucid).resolve()
         if args.lucid_model:
@@ -401,11 +583,33 @@ def main():
         else:
             lucid_model = quantize_for_lucid(lucid, model, input_file, args.lucid_calibration, work)
         res["lucid"] = run_lucid(lucid, lucid_model, input_file, work)
-    res["loadavg_after"] = os.getloadavg()
+        if not res["lucid"]["available"] and not res["lucid"].get("refused"):
+            lucid = lucid_model = None  # no zk: no accuracy either
     if not args.keep:
         (work / "pk.key").unlink(missing_ok=True)  # 1.4 GB for the digits MLP
+    res["loadavg_after"] = os.getloadavg()
+    if "skipped" in res["ezkl"]:
+        lu = res.get("lucid")
+        if lu and lu["available"]:
+            print(f"Lucid alone on {lucid_model}: prove {lu['prove_seconds']:.3f} s, peak RSS "
+                  f"{fmt_bytes(lu['prove_peak_rss'])}; verify {lu['verify_seconds']:.4f} s, peak RSS "
+                  f"{fmt_bytes(lu['verify_peak_rss'])}; proof {fmt_bytes(lu['proof_file_bytes'])}; tampered proof "
+                  f"rejected")
+        elif lu:
+            print(f"Lucid: unavailable: {lu['reason']}")
+        measure_accuracy(res, python, model, input_file, args.accuracy_inputs, lucid, lucid_model, work,
+                         args.accuracy_budget)
+        print_accuracy(res)
+        print(f"\nload average before/after the provers: {res['loadavg_before'][0]:.2f} / "
+              f"{res['loadavg_after'][0]:.2f} ({res['cpus']} CPUs); work files in {work}")
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(res, indent=1) + "\n")
+        return 3
     report(res)
-    print(f"\nload average before/after: {res['loadavg_before'][0]:.2f} / {res['loadavg_after'][0]:.2f} "
+    measure_accuracy(res, python, model, input_file, args.accuracy_inputs, lucid, lucid_model, work,
+                     args.accuracy_budget)
+    print_accuracy(res)
+    print(f"\nload average before/after the provers: {res['loadavg_before'][0]:.2f} / {res['loadavg_after'][0]:.2f} "
           f"({res['cpus']} CPUs); work files in {work}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(res, indent=1) + "\n")
