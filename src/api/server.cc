@@ -116,7 +116,9 @@ void Server::Routes() {
               {"dev_mode", chain_->GenesisInfo().params.dev_mode}};
     if (node_) {
       j["node"] = {{"address", node_->address().ToHex()},
-                   {"fee_per_inference", node_->config().fee_per_inference}};
+                   {"fee_per_inference", node_->config().fee_per_inference},
+                   {"fees", {{"vanilla", node_->config().fee_per_inference},
+                             {"zkml", node_->config().zkml_fee_per_inference}}}};
     }
     SendJson(res, j);
     return Status::Ok();

@@ -387,7 +387,11 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   req.model = *cid;
   req.mode = *mode;
   req.input_hash = HashTensorMap(*inputs);
-  req.max_fee = opts.max_fee.value_or((*status)["node"]["fee_per_inference"].get<uint64_t>() +
+  const json& node_info = (*status)["node"];
+  uint64_t node_fee = node_info.contains("fees") && node_info["fees"].contains(opts.mode)
+                          ? node_info["fees"][opts.mode].get<uint64_t>()
+                          : node_info["fee_per_inference"].get<uint64_t>();
+  req.max_fee = opts.max_fee.value_or(node_fee +
                                       entry["price"].get<uint64_t>());
   req.nonce = (*acct)["request_nonce"].get<uint64_t>();
   req.node = *node_addr;

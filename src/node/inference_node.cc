@@ -98,14 +98,15 @@ void InferenceNode::ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, 
          *tx_hash);
 }
 
-Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model) {
+Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model, Mode mode) {
   // Find the version entry by manifest CID through its manifest's name and version.
   ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(model));
   ASSIGN_OR_RETURN(chain::VersionEntry entry, chain_->ResolveModel(manifest.name + "@" + manifest.version()));
   if (entry.manifest != model)
     return NotFound("model " + model.ToString() + " is not a published version of " + manifest.name);
-  if (entry.price > UINT64_MAX - config_.fee_per_inference) return OutOfRange("fee overflows");
-  return config_.fee_per_inference + entry.price;
+  const uint64_t fee = config_.FeeFor(mode);
+  if (entry.price > UINT64_MAX - fee) return OutOfRange("fee overflows");
+  return fee + entry.price;
 }
 
 Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& signed_request,
@@ -127,7 +128,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   if (req.nonce < requester.request_nonce)
     return FailedPrecondition("request nonce " + std::to_string(req.nonce) + " was already used (next is " +
                               std::to_string(requester.request_nonce) + ")");
-  ASSIGN_OR_RETURN(uint64_t fee, QuoteFee(req.model));
+  ASSIGN_OR_RETURN(uint64_t fee, QuoteFee(req.model, req.mode));
   if (fee > req.max_fee)
     return FailedPrecondition("fee " + std::to_string(fee) + " exceeds the request's max fee " +
                               std::to_string(req.max_fee));
@@ -170,7 +171,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   receipt.mode = req.mode;
   receipt.node = address_;
   receipt.engine = std::string(onnx::kEngineId);
-  receipt.fee = config_.fee_per_inference;
+  receipt.fee = config_.FeeFor(req.mode);
   out.result.request = signed_request;
   if (req.mode == Mode::kZkml) {
     // Answer now; prove and submit in the background (the receipt is "proving" until then).

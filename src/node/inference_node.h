@@ -26,7 +26,13 @@ namespace lucid::node {
 
 struct NodeConfig {
   crypto::PrivateKey key;          // node identity = its account; signs receipts and txs
-  uint64_t fee_per_inference = 10; // node's own fee, charged on every receipt
+  uint64_t fee_per_inference = 10; // node's own fee, charged on every vanilla receipt
+  // zkml receipts: the node also pays its SubmitResult's tx fee by the byte for a proof of
+  // 0.3-1.2 MB, so the default covers a 1 MiB tx at the default 1 per byte.
+  uint64_t zkml_fee_per_inference = 1'100'000;
+  uint64_t FeeFor(protocol::Mode mode) const {
+    return mode == protocol::Mode::kZkml ? zkml_fee_per_inference : fee_per_inference;
+  }
   uint32_t modes = protocol::ModeBit(protocol::Mode::kVanilla);
   int threads = 1;
   uint64_t max_input_bytes = 16u << 20;  // canonical bytes of all inputs together
@@ -75,7 +81,7 @@ class InferenceNode {
                                 std::chrono::milliseconds wait_for_inclusion);
 
   // The fee this node charges for a model version (node fee + publisher price).
-  Result<uint64_t> QuoteFee(const crypto::Cid& model);
+  Result<uint64_t> QuoteFee(const crypto::Cid& model, protocol::Mode mode = protocol::Mode::kVanilla);
 
  private:
   Result<Hash32> SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,

@@ -1,7 +1,8 @@
 """zkml mode end to end (docs/zk.md): local `lucid zk prove/verify` with tampering, and a
 devnet where the node answers, proves in the background and settles the proof on chain,
-validators and `lucid verify` check it against the version's commitment, and a model whose
-circuit cannot be built is refused for zkml at publish time naming the op."""
+validators and `lucid verify` check it against the version's commitment, the digits CNN
+published and answered with a proof, and a model whose circuit cannot be built (a padded
+MaxPool) refused for zkml at publish time naming the op."""
 import json
 import time
 from pathlib import Path
@@ -70,10 +71,10 @@ def test_zkml_on_the_devnet(devnet: Devnet, cli: Cli, tmp_path: Path):
     assert "height" in result  # settled: the proof landed in a SubmitResult and was verified
     status = devnet.get(f"/node/proofs/{rid}").json()
     assert status["status"] == "submitted", status
-    node_fee = devnet.get("/status").json()["node"]["fee_per_inference"]
-    assert balance(cli, "dev1") == dev1_before - node_fee - 5  # node fee + the publisher's price
-    # The node also paid its SubmitResult tx fee, 1 per byte of a ~0.3 MB proof.
-    assert node_before + node_fee - 400_000 <= balance(cli, node) < node_before
+    node_fee = devnet.get("/status").json()["node"]["fees"]["zkml"]
+    assert balance(cli, "dev1") == dev1_before - node_fee - 5  # node's zkml fee + the publisher's price
+    # The node paid its SubmitResult tx fee, 1 per byte of a ~0.3 MB proof, out of that fee.
+    assert node_before + node_fee - 400_000 <= balance(cli, node) <= node_before + node_fee - 200_000
 
     report = cli.json("verify", rid)
     assert report["valid"] is True
@@ -115,13 +116,28 @@ def test_zkml_on_the_devnet(devnet: Devnet, cli: Cli, tmp_path: Path):
 def test_publish_refuses_zkml_naming_the_blocking_op(devnet: Devnet, cli: Cli, tmp_path: Path):
     qcnn = tmp_path / "cnn.int8.onnx"
     lucid_local("quantize", MODELS / "cnn.onnx", "--calibration", MODELS / "cnn.vectors.json", "--out", qcnn)
+    # The quantized CNN proves (docs/zk.md "Convolutions and pooling"); the same CNN with a
+    # padded MaxPool does not.
+    import onnx
+    m = onnx.load(str(qcnn))
+    pool = next(n for n in m.graph.node if n.op_type == "MaxPool")
+    for a in [a for a in pool.attribute if a.name == "pads"]:
+        pool.attribute.remove(a)
+    pool.attribute.append(onnx.helper.make_attribute("pads", [0, 0, 1, 1]))
+    padded = tmp_path / "cnn.padded_pool.int8.onnx"
+    onnx.save(m, str(padded))
     cli.json("hub", "create", "cnn8", key="dev0")
-    p = cli.run("hub", "upload", "cnn8", qcnn, "--version", "1.0", "--zkml", key="dev0", expect=1)
+    p = cli.run("hub", "upload", "cnn8", padded, "--version", "1.0", "--zkml", key="dev0", expect=1)
     text = p.stdout + p.stderr
-    assert "QLinearConv" in text and "convolution" in text, text
+    assert "MaxPool" in text and "padded" in text, text
     # Without --zkml the version publishes, just without a commitment.
-    pub = cli.json("hub", "upload", "cnn8", qcnn, "--version", "1.0", key="dev0")
+    pub = cli.json("hub", "upload", "cnn8", padded, "--version", "1.0", key="dev0")
     assert "zkml" not in pub["manifest"]
+    pub = cli.json("hub", "upload", "cnn8", qcnn, "--version", "1.1", "--zkml", key="dev0")
+    assert len(pub["manifest"]["zkml"]["model_commitment"]) == 64
+    cin = write_json(tmp_path / "cnn_input.json", json.loads((MODELS / "cnn.vectors.json").read_text())[0]["inputs"])
+    res = cli.json("infer", "cnn8@1.1", "--mode", "zkml", "--input", cin, key="dev1")
+    assert cli.json("verify", res["receipt_id"])["valid"] is True
     # The quantized MLP publishes with a commitment the CLI recomputed from the file.
     qmlp = tmp_path / "mlp.int8.onnx"
     lucid_local("quantize", MODELS / "mlp.onnx", "--calibration", MODELS / "mlp.vectors.json", "--out", qmlp)
