@@ -161,8 +161,10 @@ Status DtypeRange(const GraphProto& g, const NodeProto& n, int zero_input, int64
   return Status::Ok();
 }
 
-// One FC layer from QLinearConv (1x1) or QLinearMatMul (constant B).
-Result<FcLayer> CompileLayer(const GraphProto& g, const NodeProto& n, DType& out_dtype) {
+// One layer from QLinearConv or QLinearMatMul (constant B). `shape` is the logical input
+// shape (batch 1), `map` the physical map of the input (pixel rows x channels).
+Result<FcLayer> CompileLayer(const GraphProto& g, const NodeProto& n, const std::vector<int64_t>& shape,
+                             const Circuit::Map& map, DType& out_dtype) {
   FcLayer layer;
   layer.node = n.name().empty() ? n.output(0) : n.name();
   bool conv = n.op_type() == "QLinearConv";
@@ -171,24 +173,58 @@ Result<FcLayer> CompileLayer(const GraphProto& g, const NodeProto& n, DType& out
   if (FindInitializer(g, n.input(w_input)) == nullptr)
     return Unimplemented("zkml: " + Describe(n) + ": the weight input must be a constant");
   int64_t O = 0, K = 0;
+  int64_t map_size = map.c * map.h * map.w;
+  auto flatten_form = [&] {  // the whole map is one input row: a kernel covering it
+    layer.in_c = map.c, layer.in_h = map.h, layer.in_w = map.w;
+    layer.kh = map.h, layer.kw = map.w;
+    layer.out_h = 1, layer.out_w = 1;
+  };
   if (conv) {
-    std::vector<int64_t> ks, v;
-    bool kernel_ok = wdims.size() == 4 && wdims[2] == 1 && wdims[3] == 1;
-    if (!kernel_ok)
-      return Unimplemented("zkml: " + Describe(n) + ": only 1x1 kernels on [N, K, 1, 1] (fully connected) are "
-                           "in circuit version 1; convolution circuits are not built yet");
+    std::vector<int64_t> v;
+    if (wdims.size() != 4) return Unimplemented("zkml: " + Describe(n) + ": only 2-D convolutions");
     if (AttrInt(n, "group", 1) != 1) return Unimplemented("zkml: " + Describe(n) + ": grouped convolution");
-    for (const char* a : {"strides", "dilations"})
-      if (AttrInts(n, a, v) && std::any_of(v.begin(), v.end(), [](int64_t x) { return x != 1; }))
-        return Unimplemented("zkml: " + Describe(n) + ": " + a + " other than 1");
-    if (AttrInts(n, "pads", v) && std::any_of(v.begin(), v.end(), [](int64_t x) { return x != 0; }))
-      return Unimplemented("zkml: " + Describe(n) + ": padding");
-    O = wdims[0], K = wdims[1];
+    for (const auto& a : n.attribute())
+      if (a.name() == "auto_pad" && a.s() != "NOTSET") return Unimplemented("zkml: " + Describe(n) + ": auto_pad");
+    if (AttrInts(n, "dilations", v) && std::any_of(v.begin(), v.end(), [](int64_t x) { return x != 1; }))
+      return Unimplemented("zkml: " + Describe(n) + ": dilations other than 1");
+    if (shape.size() != 4 || shape[1] != wdims[1])
+      return InvalidArgument("zkml: " + Describe(n) + ": the input is not [N, C, H, W] with the weight's C");
+    std::vector<int64_t> strides = {1, 1}, pads = {0, 0, 0, 0};
+    if (AttrInts(n, "strides", v)) strides = v;
+    if (AttrInts(n, "pads", v)) pads = v;
+    if (strides.size() != 2 || pads.size() != 4) return Unimplemented("zkml: " + Describe(n) + ": strides/pads rank");
+    for (int64_t s : strides)
+      if (s < 1 || s > 256) return Unimplemented("zkml: " + Describe(n) + ": stride out of [1, 256]");
+    O = wdims[0], K = wdims[1] * wdims[2] * wdims[3];
+    if (shape[1] == map.c && shape[2] == map.h && shape[3] == map.w) {
+      layer.in_c = map.c, layer.in_h = map.h, layer.in_w = map.w;
+      layer.kh = wdims[2], layer.kw = wdims[3];
+      layer.stride_h = strides[0], layer.stride_w = strides[1];
+      layer.pad_t = pads[0], layer.pad_l = pads[1];
+      if (layer.kh < 1 || layer.kw < 1 || layer.kh > 256 || layer.kw > 256)
+        return Unimplemented("zkml: " + Describe(n) + ": kernel size out of [1, 256]");
+      for (size_t i = 0; i < 4; ++i)
+        if (pads[i] < 0 || pads[i] >= (i % 2 == 0 ? layer.kh : layer.kw))
+          return Unimplemented("zkml: " + Describe(n) + ": pads must be in [0, kernel)");
+      int64_t eh = map.h + pads[0] + pads[2] - layer.kh, ew = map.w + pads[1] + pads[3] - layer.kw;
+      if (eh < 0 || ew < 0) return InvalidArgument("zkml: " + Describe(n) + ": kernel larger than the padded input");
+      layer.out_h = eh / layer.stride_h + 1, layer.out_w = ew / layer.stride_w + 1;
+    } else if (shape[2] == 1 && shape[3] == 1 && wdims[2] == 1 && wdims[3] == 1 && shape[1] == map_size &&
+               std::all_of(pads.begin(), pads.end(), [](int64_t x) { return x == 0; })) {
+      flatten_form();
+    } else {
+      return Unimplemented("zkml: " + Describe(n) + ": its input is a reshaped map the circuit cannot wire "
+                           "(only the map itself or its flattening to [N, C*H*W, 1, 1])");
+    }
   } else {
     if (wdims.size() != 2) return Unimplemented("zkml: " + Describe(n) + ": B must be a constant 2-D matrix");
     K = wdims[0], O = wdims[1];
+    if (shape.size() != 2 || shape[1] != K || K != map_size)
+      return InvalidArgument("zkml: " + Describe(n) + ": the input is not [N, K] with B's K");
+    flatten_form();
   }
-  if (K < 1 || O < 1 || K > (1 << 15) || O > (1 << 20))
+  if (K < 1 || O < 1 || K > (1 << 15) || O > (1 << 20) || layer.in_c * layer.kh * layer.kw != K ||
+      layer.out_h * layer.out_w > (int64_t{1} << 20) || layer.out_h * layer.out_w * K > (int64_t{1} << 28))
     return InvalidArgument("zkml: " + Describe(n) + ": layer size out of range");
   layer.in_features = K;
   layer.out_features = O;
@@ -316,6 +352,106 @@ Result<Bytes> SubModel(const ModelProto& model, const std::vector<const NodeProt
   return Bytes(bytes.begin(), bytes.end());
 }
 
+Result<PoolLayer> CompilePool(const NodeProto& n, const std::vector<int64_t>& shape, const Circuit::Map& map) {
+  PoolLayer p;
+  p.node = n.name().empty() ? n.output(0) : n.name();
+  if (n.output_size() != 1) return Unimplemented("zkml: " + Describe(n) + ": the Indices output");
+  std::vector<int64_t> v;
+  for (const auto& a : n.attribute())
+    if (a.name() == "auto_pad" && a.s() != "NOTSET") return Unimplemented("zkml: " + Describe(n) + ": auto_pad");
+  if (AttrInt(n, "ceil_mode", 0) != 0) return Unimplemented("zkml: " + Describe(n) + ": ceil_mode");
+  if (AttrInts(n, "dilations", v) && std::any_of(v.begin(), v.end(), [](int64_t x) { return x != 1; }))
+    return Unimplemented("zkml: " + Describe(n) + ": dilations other than 1");
+  if (AttrInts(n, "pads", v) && std::any_of(v.begin(), v.end(), [](int64_t x) { return x != 0; }))
+    return Unimplemented("zkml: " + Describe(n) + ": padded MaxPool");
+  if (!AttrInts(n, "kernel_shape", v) || v.size() != 2) return Unimplemented("zkml: " + Describe(n) + ": 2-D kernel_shape");
+  p.kh = v[0], p.kw = v[1];
+  if (AttrInts(n, "strides", v)) {
+    if (v.size() != 2) return Unimplemented("zkml: " + Describe(n) + ": strides rank");
+    p.stride_h = v[0], p.stride_w = v[1];
+  }
+  if (shape.size() != 4 || shape[1] != map.c || shape[2] != map.h || shape[3] != map.w)
+    return Unimplemented("zkml: " + Describe(n) + ": its input must be the previous map itself [N, C, H, W]");
+  p.c = map.c, p.in_h = map.h, p.in_w = map.w;
+  if (p.kh < 1 || p.kw < 1 || p.Taps() > kMaxPoolTaps || p.kh > p.in_h || p.kw > p.in_w || p.stride_h < 1 ||
+      p.stride_w < 1 || p.stride_h > 256 || p.stride_w > 256)
+    return Unimplemented("zkml: " + Describe(n) + ": kernel (at most " + std::to_string(kMaxPoolTaps) +
+                         " taps, inside the map) or strides out of range");
+  p.out_h = (p.in_h - p.kh) / p.stride_h + 1, p.out_w = (p.in_w - p.kw) / p.stride_w + 1;
+  return p;
+}
+
+// The logical shape after a Reshape or Flatten step.
+Status ReshapeStep(const ChainStep& step, std::vector<int64_t>& shape) {
+  auto count = [](const std::vector<int64_t>& s) -> int64_t {
+    int64_t n = 1;
+    for (int64_t d : s) {
+      if (d < 0 || d > (int64_t{1} << 40)) return -1;
+      n *= d;
+      if (n > (int64_t{1} << 40)) return -1;
+    }
+    return n;
+  };
+  int64_t total = count(shape);
+  if (total < 0 || shape.empty()) return InvalidArgument("zkml: bad shape");
+  if (step.kind == ChainStep::Kind::kFlatten) {
+    shape = {shape[0], shape[0] == 0 ? 0 : total / shape[0]};
+    return Status::Ok();
+  }
+  std::vector<int64_t> out = step.shape;
+  int64_t known = 1, infer = -1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 0) {
+      if (i >= shape.size()) return InvalidArgument("zkml: reshape copies a missing dim");
+      out[i] = shape[i];
+    }
+    if (out[i] == -1) {
+      if (infer >= 0) return InvalidArgument("zkml: reshape with two -1");
+      infer = static_cast<int64_t>(i);
+    } else if (out[i] < 0 || out[i] > (int64_t{1} << 40)) {
+      return InvalidArgument("zkml: bad reshape dim");
+    } else {
+      known *= out[i];
+      if (known > (int64_t{1} << 40)) return InvalidArgument("zkml: reshape too large");
+    }
+  }
+  if (infer >= 0) {
+    if (known == 0 || total % known != 0) return InvalidArgument("zkml: reshape does not divide");
+    out[static_cast<size_t>(infer)] = total / known;
+  }
+  if (count(out) != total) return InvalidArgument("zkml: reshape changes the element count");
+  shape = out;
+  return Status::Ok();
+}
+
+// Each op reads the previous op's output map; every geometry is self-consistent and bounded.
+Status CheckMaps(const Circuit& c) {
+  auto ops = c.Ops();
+  for (const FcLayer& l : c.layers) {
+    int64_t eff_b = (l.out_h - 1) * l.stride_h + l.kh - l.in_h - l.pad_t;
+    int64_t eff_r = (l.out_w - 1) * l.stride_w + l.kw - l.in_w - l.pad_l;
+    bool ok = l.in_c >= 1 && l.in_h >= 1 && l.in_w >= 1 && l.in_h <= 4096 && l.in_w <= 4096 && l.kh >= 1 &&
+              l.kw >= 1 && l.kh <= 4096 && l.kw <= 4096 && l.stride_h >= 1 && l.stride_w >= 1 &&
+              l.stride_h <= 256 && l.stride_w <= 256 && l.pad_t >= 0 && l.pad_l >= 0 && l.pad_t < l.kh &&
+              l.pad_l < l.kw && l.out_h >= 1 && l.out_w >= 1 && l.out_h <= 4096 && l.out_w <= 4096 &&
+              eff_b > -l.stride_h && eff_b < l.kh && eff_r > -l.stride_w && eff_r < l.kw &&
+              l.in_c * l.kh * l.kw == l.in_features && l.out_h * l.out_w * l.in_features <= (int64_t{1} << 28);
+    if (!ok) return InvalidArgument("zkml: circuit: layer '" + l.node + "' geometry out of range");
+  }
+  for (const PoolLayer& p : c.pools) {
+    bool ok = p.c >= 1 && p.c <= (int64_t{1} << 20) && p.in_h >= 1 && p.in_w >= 1 && p.in_h <= 4096 &&
+              p.in_w <= 4096 && p.kh >= 1 && p.kw >= 1 && p.kh <= p.in_h && p.kw <= p.in_w &&
+              p.Taps() <= kMaxPoolTaps && p.stride_h >= 1 && p.stride_w >= 1 && p.stride_h <= 256 &&
+              p.stride_w <= 256 && p.out_h == (p.in_h - p.kh) / p.stride_h + 1 &&
+              p.out_w == (p.in_w - p.kw) / p.stride_w + 1 && p.c * p.out_h * p.out_w * p.Taps() <= (int64_t{1} << 28);
+    if (!ok) return InvalidArgument("zkml: circuit: pool '" + p.node + "' geometry out of range");
+  }
+  for (size_t i = 1; i < ops.size(); ++i)
+    if (!(c.InputMap(ops[i]) == c.OutputMap(ops[i - 1])))
+      return InvalidArgument("zkml: circuit: op " + std::to_string(i) + " does not read the previous op's map");
+  return Status::Ok();
+}
+
 int OnnxType(DType t) { return t == DType::kInt8 ? TensorProto::INT8 : TensorProto::UINT8; }
 
 }  // namespace
@@ -365,6 +501,27 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
   int zero_type = ElemType(g, quant->input_size() > 2 ? quant->input(2) : "");
   c.x_dtype = zero_type == TensorProto::INT8 ? DType::kInt8 : DType::kUint8;
   if (quant->input_size() < 3) return Unimplemented("zkml: QuantizeLinear without a zero point");
+  // Ranks of x and y: x has its QuantizeLinear input's shape, which must be a graph input's.
+  std::vector<int64_t> x_dims;
+  bool found = false;
+  for (const auto& in : g.input())
+    if (in.name() == quant->input(0)) {
+      found = true;
+      for (const auto& d : in.type().tensor_type().shape().dim()) x_dims.push_back(d.has_dim_value() ? d.dim_value() : 1);
+    }
+  if (!found || x_dims.empty())
+    return Unimplemented("zkml: QuantizeLinear must quantize a graph input with a batch dimension");
+  x_dims[0] = 1;
+  std::vector<int64_t> shape = x_dims;  // the logical shape along the chain (batch 1)
+  Circuit::Map map;                     // the physical map of the current activation
+  bool map_set = false;                 // x's map is fixed by the first op that reads it
+  auto set_map = [&](bool spatial) {
+    if (map_set) return;
+    int64_t total = 1;
+    for (size_t i = 1; i < shape.size(); ++i) total *= shape[i];
+    map = spatial && shape.size() == 4 ? Circuit::Map{shape[1], shape[2], shape[3]} : Circuit::Map{total, 1, 1};
+    map_set = true;
+  };
   std::set<const NodeProto*> chain;
   std::string cur = c.x_name;
   DType cur_dtype = c.x_dtype;
@@ -396,16 +553,32 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
       if (step.axis != 1) return Unimplemented("zkml: " + Describe(n) + ": only axis 1 keeps the batch rows");
     } else if (op == "QLinearConv" || op == "QLinearMatMul") {
       DType out_dtype;
-      ASSIGN_OR_RETURN(FcLayer layer, CompileLayer(g, n, out_dtype));
+      set_map(op == "QLinearConv");
+      ASSIGN_OR_RETURN(FcLayer layer, CompileLayer(g, n, shape, map, out_dtype));
+      map = {layer.out_features, layer.out_h, layer.out_w};
+      if (op == "QLinearConv") {
+        shape = {1, layer.out_features, layer.out_h, layer.out_w};
+      } else {
+        shape = {1, layer.out_features};
+      }
       if (cur_dtype != (ElemType(g, n.input(2)) == TensorProto::INT8 ? DType::kInt8 : DType::kUint8))
         return InvalidArgument("zkml: " + Describe(n) + ": zero point type differs from its input's");
       step.kind = op == "QLinearConv" ? ChainStep::Kind::kLayerNchw : ChainStep::Kind::kLayer;
       c.layers.push_back(std::move(layer));
       cur_dtype = out_dtype;
+    } else if (op == "MaxPool") {
+      set_map(true);
+      ASSIGN_OR_RETURN(PoolLayer pool, CompilePool(n, shape, map));
+      map = {pool.c, pool.out_h, pool.out_w};
+      shape = {1, pool.c, pool.out_h, pool.out_w};
+      step.kind = ChainStep::Kind::kMaxPool;
+      c.pools.push_back(std::move(pool));
     } else {
-      return Unimplemented("zkml: " + Describe(n) + " is not supported in the integer circuit (version 1 proves "
-                           "Reshape, Flatten and fully-connected QLinearConv / QLinearMatMul layers)");
+      return Unimplemented("zkml: " + Describe(n) + " is not supported in the integer circuit (version 2 proves "
+                           "Reshape, Flatten, QLinearConv, QLinearMatMul and MaxPool)");
     }
+    if (step.kind == ChainStep::Kind::kReshape || step.kind == ChainStep::Kind::kFlatten)
+      RETURN_IF_ERROR(ReshapeStep(step, shape));
     c.steps.push_back(step);
     cur = n.output(0);
   }
@@ -415,9 +588,8 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
   if (table > kMaxTableEntries)
     return OutOfRange("zkml: the lookup table would have " + std::to_string(table) + " entries (at most " +
                       std::to_string(kMaxTableEntries) + ")");
-  for (size_t l = 1; l < c.layers.size(); ++l)
-    if (c.layers[l].in_features != c.layers[l - 1].out_features)
-      return InvalidArgument("zkml: layer '" + c.layers[l].node + "' does not take the previous layer's width");
+  if (!c.pools.empty()) table += 256;
+  RETURN_IF_ERROR(CheckMaps(c));
   c.y_name = cur;
   c.y_dtype = cur_dtype;
   // The tail: everything downstream of the DequantizeLinear; nothing else may remain.
@@ -444,17 +616,6 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
       return Unimplemented("zkml: " + Describe(n) + " is outside the chain the circuit proves");
     }
   }
-  // Ranks of x and y: x has its QuantizeLinear input's shape, which must be a graph input's.
-  std::vector<int64_t> x_dims;
-  bool found = false;
-  for (const auto& in : g.input())
-    if (in.name() == quant->input(0)) {
-      found = true;
-      for (const auto& d : in.type().tensor_type().shape().dim()) x_dims.push_back(d.has_dim_value() ? d.dim_value() : 1);
-    }
-  if (!found || x_dims.empty())
-    return Unimplemented("zkml: QuantizeLinear must quantize a graph input with a batch dimension");
-  x_dims[0] = 1;
   ASSIGN_OR_RETURN(std::vector<int64_t> y_dims, OutputShape(c, x_dims));
   std::vector<NewValue> graph_inputs, graph_outputs;
   for (const auto& in : g.input())
@@ -486,10 +647,17 @@ Bytes Circuit::Describe() const {
   for (const auto& l : layers) {
     w.Str(l.node);
     for (int64_t v : {l.in_features, l.out_features, l.in_zero, l.out_zero, l.lo, l.hi, l.q_min, l.q_max}) w.I64(v);
+    for (int64_t v : {l.in_c, l.in_h, l.in_w, l.kh, l.kw, l.stride_h, l.stride_w, l.pad_t, l.pad_l, l.out_h, l.out_w})
+      w.I64(v);
     for (size_t o = 0; o < l.multiplier.size(); ++o) {
       w.I64(l.multiplier[o]);
       w.U8(static_cast<uint8_t>(l.shift[o]));
     }
+  }
+  w.U32(static_cast<uint32_t>(pools.size()));
+  for (const auto& p : pools) {
+    w.Str(p.node);
+    for (int64_t v : {p.c, p.in_h, p.in_w, p.kh, p.kw, p.stride_h, p.stride_w, p.out_h, p.out_w}) w.I64(v);
   }
   return w.Take();
 }
@@ -515,7 +683,7 @@ Result<Circuit> DecodeCircuit(ByteView description) {
   for (uint32_t i = 0; i < num_steps; ++i) {
     ChainStep s;
     ASSIGN_OR_RETURN(uint8_t kind, r.U8());
-    if (kind < 1 || kind > 4) return InvalidArgument("zkml: circuit: bad step kind");
+    if (kind < 1 || kind > 5) return InvalidArgument("zkml: circuit: bad step kind");
     s.kind = static_cast<ChainStep::Kind>(kind);
     ASSIGN_OR_RETURN(uint32_t rank, r.Count(8));
     if (rank > 8) return InvalidArgument("zkml: circuit: reshape rank above 8");
@@ -526,10 +694,12 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     ASSIGN_OR_RETURN(s.axis, r.I64());
     c.steps.push_back(std::move(s));
   }
-  ASSIGN_OR_RETURN(uint32_t num_layers, r.Count(68));
-  size_t layer_steps = 0;
-  for (const auto& s : c.steps)
+  ASSIGN_OR_RETURN(uint32_t num_layers, r.Count(156));
+  size_t layer_steps = 0, pool_steps = 0;
+  for (const auto& s : c.steps) {
     layer_steps += s.kind == ChainStep::Kind::kLayer || s.kind == ChainStep::Kind::kLayerNchw;
+    pool_steps += s.kind == ChainStep::Kind::kMaxPool;
+  }
   if (num_layers == 0 || num_layers != layer_steps) return InvalidArgument("zkml: circuit: layer count");
   for (uint32_t i = 0; i < num_layers; ++i) {
     FcLayer l;
@@ -537,13 +707,15 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     for (int64_t* v : {&l.in_features, &l.out_features, &l.in_zero, &l.out_zero, &l.lo, &l.hi, &l.q_min, &l.q_max}) {
       ASSIGN_OR_RETURN(*v, r.I64());
     }
+    for (int64_t* v : {&l.in_c, &l.in_h, &l.in_w, &l.kh, &l.kw, &l.stride_h, &l.stride_w, &l.pad_t, &l.pad_l,
+                       &l.out_h, &l.out_w}) {
+      ASSIGN_OR_RETURN(*v, r.I64());
+    }
     if (l.in_features < 1 || l.in_features > (1 << 15) || l.out_features < 1 || l.out_features > (1 << 20) ||
         !((l.lo == 0 && l.hi == 255) || (l.lo == -128 && l.hi == 127)) || l.out_zero < l.lo || l.out_zero > l.hi ||
         l.in_zero < -128 || l.in_zero > 255 || l.q_min > l.q_max || l.q_max - l.q_min + 1 > kMaxClampEntries ||
         l.q_min < -(int64_t{1} << 40) || l.q_max > (int64_t{1} << 40))
       return InvalidArgument("zkml: circuit: layer " + std::to_string(i) + " parameters out of range");
-    if (i > 0 && l.in_features != c.layers.back().out_features)
-      return InvalidArgument("zkml: circuit: layer widths do not chain");
     if (r.remaining() < static_cast<size_t>(l.out_features) * 9) return InvalidArgument("zkml: circuit: truncated");
     for (int64_t o = 0; o < l.out_features; ++o) {
       ASSIGN_OR_RETURN(int64_t m, r.I64());
@@ -555,68 +727,120 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     }
     c.layers.push_back(std::move(l));
   }
+  ASSIGN_OR_RETURN(uint32_t num_pools, r.Count(76));
+  if (num_pools != pool_steps) return InvalidArgument("zkml: circuit: pool count");
+  for (uint32_t i = 0; i < num_pools; ++i) {
+    PoolLayer p;
+    ASSIGN_OR_RETURN(p.node, r.Str());
+    for (int64_t* v : {&p.c, &p.in_h, &p.in_w, &p.kh, &p.kw, &p.stride_h, &p.stride_w, &p.out_h, &p.out_w}) {
+      ASSIGN_OR_RETURN(*v, r.I64());
+    }
+    c.pools.push_back(std::move(p));
+  }
   if (r.remaining() != 0) return InvalidArgument("zkml: circuit: trailing bytes");
   int64_t table = (int64_t{1} << kRangeBits) + (int64_t{1} << kTopLimbBits);
+  if (!c.pools.empty()) table += 256;
   for (const auto& l : c.layers) table += l.q_max - l.q_min + 1;
   if (table > kMaxTableEntries) return InvalidArgument("zkml: circuit: lookup table too large");
+  RETURN_IF_ERROR(CheckMaps(c));
   return c;
+}
+
+std::vector<Circuit::Op> Circuit::Ops() const {
+  std::vector<Op> ops;
+  size_t l = 0, p = 0;
+  for (const auto& s : steps) {
+    if (s.kind == ChainStep::Kind::kLayer || s.kind == ChainStep::Kind::kLayerNchw) ops.push_back({false, l++});
+    if (s.kind == ChainStep::Kind::kMaxPool) ops.push_back({true, p++});
+  }
+  return ops;
+}
+
+Circuit::Map Circuit::InputMap(const Op& op) const {
+  if (op.pool) {
+    const PoolLayer& p = pools[op.index];
+    return {p.c, p.in_h, p.in_w};
+  }
+  const FcLayer& l = layers[op.index];
+  return {l.in_c, l.in_h, l.in_w};
+}
+
+Circuit::Map Circuit::OutputMap(const Op& op) const {
+  if (op.pool) {
+    const PoolLayer& p = pools[op.index];
+    return {p.c, p.out_h, p.out_w};
+  }
+  const FcLayer& l = layers[op.index];
+  return {l.out_features, l.out_h, l.out_w};
+}
+
+bool LayerTap(const FcLayer& l, int64_t oy, int64_t ox, int64_t k, int64_t& iy, int64_t& ix, int64_t& ic) {
+  int64_t taps = l.kh * l.kw;
+  ic = k / taps;
+  int64_t t = k % taps;
+  iy = oy * l.stride_h - l.pad_t + t / l.kw;
+  ix = ox * l.stride_w - l.pad_l + t % l.kw;
+  return iy >= 0 && iy < l.in_h && ix >= 0 && ix < l.in_w;
+}
+
+std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, const Circuit::Map& m) {
+  std::vector<int64_t> out(nchw.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < m.c; ++ch)
+      for (int64_t y = 0; y < m.h; ++y)
+        for (int64_t x = 0; x < m.w; ++x)
+          out[static_cast<size_t>(((b * m.h + y) * m.w + x) * m.c + ch)] =
+              nchw[static_cast<size_t>(((b * m.c + ch) * m.h + y) * m.w + x)];
+  return out;
+}
+
+std::vector<int64_t> RowsToNchw(const std::vector<int64_t>& rows, int64_t n, const Circuit::Map& m) {
+  std::vector<int64_t> out(rows.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < m.c; ++ch)
+      for (int64_t y = 0; y < m.h; ++y)
+        for (int64_t x = 0; x < m.w; ++x)
+          out[static_cast<size_t>(((b * m.c + ch) * m.h + y) * m.w + x)] =
+              rows[static_cast<size_t>(((b * m.h + y) * m.w + x) * m.c + ch)];
+  return out;
 }
 
 Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vector<int64_t>& x_shape) {
   std::vector<int64_t> shape = x_shape;
-  size_t layer = 0;
-  // Element count, or -1 past 2^40 (shapes here come from untrusted proofs too).
-  auto count = [](const std::vector<int64_t>& s) -> int64_t {
-    int64_t n = 1;
-    for (int64_t d : s) {
-      if (d < 0 || d > (int64_t{1} << 40)) return -1;
-      n *= d;
-      if (n > (int64_t{1} << 40)) return -1;
-    }
-    return n;
-  };
-  if (shape.empty() || count(shape) < 0) return InvalidArgument("zkml: the integer input must have a batch dimension");
+  size_t layer = 0, pool = 0;
+  if (shape.empty()) return InvalidArgument("zkml: the integer input must have a batch dimension");
+  for (int64_t d : shape)
+    if (d < 0 || d > (int64_t{1} << 40)) return InvalidArgument("zkml: the integer input has a bad dim");
   for (const auto& step : circuit.steps) {
-    int64_t total = count(shape);
     switch (step.kind) {
-      case ChainStep::Kind::kReshape: {
-        std::vector<int64_t> out = step.shape;
-        int64_t known = 1, infer = -1;
-        for (size_t i = 0; i < out.size(); ++i) {
-          if (out[i] == 0) {
-            if (i >= shape.size()) return InvalidArgument("zkml: reshape copies a missing dim");
-            out[i] = shape[i];
-          }
-          if (out[i] == -1) {
-            if (infer >= 0) return InvalidArgument("zkml: reshape with two -1");
-            infer = static_cast<int64_t>(i);
-          } else if (out[i] < 0 || out[i] > (int64_t{1} << 40)) {
-            return InvalidArgument("zkml: bad reshape dim");
-          } else {
-            known *= out[i];
-            if (known > (int64_t{1} << 40)) return InvalidArgument("zkml: reshape too large");
-          }
-        }
-        if (infer >= 0) {
-          if (known == 0 || total % known != 0) return InvalidArgument("zkml: reshape does not divide");
-          out[static_cast<size_t>(infer)] = total / known;
-        }
-        if (count(out) != total) return InvalidArgument("zkml: reshape changes the element count");
-        shape = out;
-        break;
-      }
+      case ChainStep::Kind::kReshape:
       case ChainStep::Kind::kFlatten:
-        shape = {shape[0], shape[0] == 0 ? 0 : total / shape[0]};
+        RETURN_IF_ERROR(ReshapeStep(step, shape));
         break;
       case ChainStep::Kind::kLayer:
       case ChainStep::Kind::kLayerNchw: {
+        if (layer >= circuit.layers.size()) return InvalidArgument("zkml: circuit: layer count");
         const FcLayer& l = circuit.layers[layer++];
         bool nchw = step.kind == ChainStep::Kind::kLayerNchw;
-        bool ok = nchw ? (shape.size() == 4 && shape[1] == l.in_features && shape[2] == 1 && shape[3] == 1)
-                       : (shape.size() == 2 && shape[1] == l.in_features);
+        bool whole = l.kh == l.in_h && l.kw == l.in_w && l.out_h == 1 && l.out_w == 1 && l.pad_t == 0 && l.pad_l == 0;
+        bool ok;
+        if (nchw) {
+          ok = shape.size() == 4 && ((shape[1] == l.in_c && shape[2] == l.in_h && shape[3] == l.in_w) ||
+                                     (whole && shape[1] == l.in_features && shape[2] == 1 && shape[3] == 1));
+        } else {
+          ok = shape.size() == 2 && shape[1] == l.in_features && whole;
+        }
         if (!ok) return InvalidArgument("zkml: layer '" + l.node + "' gets an input of the wrong shape");
-        shape = nchw ? std::vector<int64_t>{shape[0], l.out_features, 1, 1}
+        shape = nchw ? std::vector<int64_t>{shape[0], l.out_features, l.out_h, l.out_w}
                      : std::vector<int64_t>{shape[0], l.out_features};
+        break;
+      }
+      case ChainStep::Kind::kMaxPool: {
+        if (pool >= circuit.pools.size()) return InvalidArgument("zkml: circuit: pool count");
+        const PoolLayer& p = circuit.pools[pool++];
+        if (!(shape.size() == 4 && shape[1] == p.c && shape[2] == p.in_h && shape[3] == p.in_w))
+          return InvalidArgument("zkml: pool '" + p.node + "' gets an input of the wrong shape");
+        shape = {shape[0], p.c, p.out_h, p.out_w};
         break;
       }
     }
@@ -632,38 +856,83 @@ Result<Trace> Evaluate(const Circuit& circuit, const Tensor& x) {
   Trace trace;
   ASSIGN_OR_RETURN(trace.output_shape, OutputShape(circuit, x.shape()));
   trace.rows = x.shape()[0];
-  if (trace.rows < 1 || trace.rows > (int64_t{1} << 16)) return InvalidArgument("zkml: batch size out of range");
-  const FcLayer& first = circuit.layers[0];
-  if (static_cast<int64_t>(x.num_elements()) != trace.rows * first.in_features)
-    return InvalidArgument("zkml: the integer input does not have K values per row");
+  const int64_t N = trace.rows;
+  if (N < 1 || N > (int64_t{1} << 16)) return InvalidArgument("zkml: batch size out of range");
+  auto ops = circuit.Ops();
+  Circuit::Map in_map = circuit.InputMap(ops[0]);
+  if (static_cast<int64_t>(x.num_elements()) != N * in_map.c * in_map.h * in_map.w)
+    return InvalidArgument("zkml: the integer input does not have the first op's size per row");
+  std::vector<int64_t> codes;
   for (uint64_t i = 0; i < x.num_elements(); ++i)
-    trace.x.push_back(x.dtype() == DType::kInt8 ? int64_t{x.data<int8_t>()[i]} : int64_t{x.data<uint8_t>()[i]});
+    codes.push_back(x.dtype() == DType::kInt8 ? int64_t{x.data<int8_t>()[i]} : int64_t{x.data<uint8_t>()[i]});
+  trace.x = NchwToRows(codes, N, in_map);
   const std::vector<int64_t>* a = &trace.x;
-  for (const FcLayer& l : circuit.layers) {
+  for (const auto& op : ops) {
+    if (op.pool) {
+      const PoolLayer& p = circuit.pools[op.index];
+      PoolTrace t;
+      size_t n = static_cast<size_t>(N * p.out_h * p.out_w * p.c);
+      t.m.assign(n, 0);
+      t.d.assign(static_cast<size_t>(p.Taps()), std::vector<int64_t>(n, 0));
+      for (int64_t b = 0; b < N; ++b)
+        for (int64_t oy = 0; oy < p.out_h; ++oy)
+          for (int64_t ox = 0; ox < p.out_w; ++ox)
+            for (int64_t ch = 0; ch < p.c; ++ch) {
+              size_t at = static_cast<size_t>(((b * p.out_h + oy) * p.out_w + ox) * p.c + ch);
+              int64_t m = INT64_MIN;
+              for (int64_t ty = 0; ty < p.kh; ++ty)
+                for (int64_t tx = 0; tx < p.kw; ++tx)
+                  m = std::max(m, (*a)[static_cast<size_t>(((b * p.in_h + oy * p.stride_h + ty) * p.in_w +
+                                                            ox * p.stride_w + tx) * p.c + ch)]);
+              t.m[at] = m;
+              for (int64_t ty = 0; ty < p.kh; ++ty)
+                for (int64_t tx = 0; tx < p.kw; ++tx)
+                  t.d[static_cast<size_t>(ty * p.kw + tx)][at] =
+                      m - (*a)[static_cast<size_t>(((b * p.in_h + oy * p.stride_h + ty) * p.in_w + ox * p.stride_w + tx) *
+                                                       p.c + ch)];
+            }
+      trace.pools.push_back(std::move(t));
+      a = &trace.pools.back().m;
+      continue;
+    }
+    const FcLayer& l = circuit.layers[op.index];
     LayerTrace t;
-    size_t n = static_cast<size_t>(trace.rows * l.out_features);
+    const int64_t O = l.out_features, K = l.in_features;
+    size_t n = static_cast<size_t>(N * l.out_h * l.out_w * O);
     t.acc.resize(n), t.q.resize(n), t.r.resize(n), t.y.resize(n);
-    for (int64_t i = 0; i < trace.rows; ++i)
-      for (int64_t o = 0; o < l.out_features; ++o) {
-        int64_t acc = l.bias[static_cast<size_t>(o)];
-        for (int64_t k = 0; k < l.in_features; ++k)
-          acc += ((*a)[static_cast<size_t>(i * l.in_features + k)] - l.in_zero) *
-                 l.weights[static_cast<size_t>(o * l.in_features + k)];
-        int s = l.shift[static_cast<size_t>(o)];
-        __int128 t128 = static_cast<__int128>(acc) * l.multiplier[static_cast<size_t>(o)] +
-                        (static_cast<__int128>(1) << (s - 1));
-        int64_t q = FloorShift(t128, s);
-        if (q < l.q_min || q > l.q_max)
-          return Internal("zkml: layer '" + l.node + "' left its compiled bound (compiler bug)");
-        size_t at = static_cast<size_t>(i * l.out_features + o);
-        t.acc[at] = acc;
-        t.q[at] = q;
-        t.r[at] = static_cast<int64_t>(t128 - (static_cast<__int128>(q) << s));
-        t.y[at] = std::clamp(l.out_zero + q, l.lo, l.hi);
-      }
+    std::vector<int64_t> col(static_cast<size_t>(K));  // (X - z) of one output pixel
+    for (int64_t b = 0; b < N; ++b)
+      for (int64_t oy = 0; oy < l.out_h; ++oy)
+        for (int64_t ox = 0; ox < l.out_w; ++ox) {
+          for (int64_t k = 0; k < K; ++k) {
+            int64_t iy, ix, ic;
+            col[static_cast<size_t>(k)] =
+                LayerTap(l, oy, ox, k, iy, ix, ic)
+                    ? (*a)[static_cast<size_t>(((b * l.in_h + iy) * l.in_w + ix) * l.in_c + ic)] - l.in_zero
+                    : 0;
+          }
+          int64_t p = (b * l.out_h + oy) * l.out_w + ox;
+          for (int64_t o = 0; o < O; ++o) {
+            int64_t acc = l.bias[static_cast<size_t>(o)];
+            const int64_t* wrow = l.weights.data() + o * K;
+            for (int64_t k = 0; k < K; ++k) acc += col[static_cast<size_t>(k)] * wrow[k];
+            int s = l.shift[static_cast<size_t>(o)];
+            __int128 t128 = static_cast<__int128>(acc) * l.multiplier[static_cast<size_t>(o)] +
+                            (static_cast<__int128>(1) << (s - 1));
+            int64_t q = FloorShift(t128, s);
+            if (q < l.q_min || q > l.q_max)
+              return Internal("zkml: layer '" + l.node + "' left its compiled bound (compiler bug)");
+            size_t at = static_cast<size_t>(p * O + o);
+            t.acc[at] = acc;
+            t.q[at] = q;
+            t.r[at] = static_cast<int64_t>(t128 - (static_cast<__int128>(q) << s));
+            t.y[at] = std::clamp(l.out_zero + q, l.lo, l.hi);
+          }
+        }
     trace.layers.push_back(std::move(t));
     a = &trace.layers.back().y;
   }
+  trace.y = RowsToNchw(*a, N, circuit.OutputMap(ops.back()));
   return trace;
 }
 
@@ -688,6 +957,13 @@ LookupTable BuildLookupTable(const Circuit& circuit) {
       t.tag.push_back(static_cast<int64_t>(l) + 2);
     }
   }
+  t.byte_offset = t.a.size();
+  if (!circuit.pools.empty())
+    for (int64_t v = 0; v < 256; ++v) {
+      t.a.push_back(v);
+      t.b.push_back(0);
+      t.tag.push_back(static_cast<int64_t>(circuit.layers.size()) + 2);
+    }
   return t;
 }
 

@@ -4,10 +4,14 @@
 // itself: the head (graph input -> QuantizeLinear, giving the integer input x) and the tail
 // (DequantizeLinear onwards, giving the user-visible output from the integer output y).
 //
-// Version 1 covers a chain of fully-connected layers: QLinearConv with a 1x1 kernel on
-// [N, K, 1, 1] and QLinearMatMul with a constant [K, O] B, joined by Reshape/Flatten, on
-// uint8 or int8 activations with a fused ReLU or none. Anything else in the integer part
-// is refused at compile time naming the op (CompileCircuit).
+// Version 2 covers a chain of QLinearConv layers (any kernel, strides, pads; group 1,
+// dilation 1), QLinearMatMul with a constant [K, O] B, MaxPool (no padding, no ceil mode)
+// and Reshape/Flatten between them, on uint8 or int8 activations with a fused ReLU or none.
+// Every activation is stored as a matrix of pixel rows (n, y, x) x channels
+// (docs/zk.md "Convolutions and pooling"); a layer reads the im2col matrix of its input
+// through a wiring (a fully-connected layer after a Flatten is a convolution whose kernel
+// covers the whole map). Anything else in the integer part is refused at compile time
+// naming the op (CompileCircuit).
 // Thread-safety: a Circuit is immutable after CompileCircuit / DecodeCircuit.
 #pragma once
 
@@ -22,7 +26,7 @@
 
 namespace lucid::zkml {
 
-inline constexpr std::string_view kCircuitVersion = "lucid-zkml-circuit/1";
+inline constexpr std::string_view kCircuitVersion = "lucid-zkml-circuit/2";
 // The spec's largest shift; remainders are range-checked as 3 x 16 + 14 bits.
 inline constexpr int kMaxShift = 62;
 // Most entries of one layer's clamp table (q_max - q_min + 1).
@@ -45,6 +49,12 @@ struct FcLayer {
   std::vector<int64_t> multiplier;  // M_o in [2^30, 2^31)
   std::vector<int> shift;           // s_o in [1, kMaxShift]
   int64_t q_min = 0, q_max = 0;     // bounds of (acc M + 2^(s-1)) >> s over all inputs
+  // Geometry: the input is an [in_c, in_h, in_w] map; the kernel kh x kw (ONNX weight order
+  // [O, in_c, kh, kw] = k), pads top/left (bottom/right follow from out_h/out_w).
+  // K = in_c kh kw. A layer with a 1 x 1 map and kernel reads its input directly.
+  int64_t in_c = 0, in_h = 1, in_w = 1, kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_t = 0, pad_l = 0;
+  int64_t out_h = 1, out_w = 1;
+  bool Wired() const { return !(in_h == 1 && in_w == 1 && kh == 1 && kw == 1 && out_h == 1 && out_w == 1); }
   // Weights, not part of the circuit description (they are committed: weights.h).
   std::vector<int64_t> weights;  // [O][K], w - w_zero
   std::vector<int64_t> bias;     // [O]
@@ -53,9 +63,17 @@ struct FcLayer {
   unsigned log_out() const;  // ceil(log2 O), at least 1
 };
 
+// MaxPool over a [c, in_h, in_w] map (no padding): m = max over the kh x kw window.
+struct PoolLayer {
+  std::string node;
+  int64_t c = 0, in_h = 0, in_w = 0, kh = 1, kw = 1, stride_h = 1, stride_w = 1, out_h = 0, out_w = 0;
+  int64_t Taps() const { return kh * kw; }
+};
+inline constexpr int64_t kMaxPoolTaps = 15;  // the max-attained zero-check has degree taps + 1 <= 16
+
 // How the integer tensor's shape changes along the chain (for the tail's input shape).
 struct ChainStep {
-  enum class Kind : uint8_t { kReshape = 1, kFlatten = 2, kLayer = 3, kLayerNchw = 4 };
+  enum class Kind : uint8_t { kReshape = 1, kFlatten = 2, kLayer = 3, kLayerNchw = 4, kMaxPool = 5 };
   Kind kind = Kind::kReshape;
   std::vector<int64_t> shape;  // kReshape: the target (0 copies, -1 infers)
   int64_t axis = 1;            // kFlatten
@@ -68,13 +86,32 @@ struct Circuit {
   DType x_dtype = DType::kUint8, y_dtype = DType::kUint8;
   std::vector<ChainStep> steps;
   std::vector<FcLayer> layers;
+  std::vector<PoolLayer> pools;
   bool has_weights = false;  // false when decoded from a proof
 
   // Canonical description (everything but weights and biases).
   Bytes Describe() const;
   // SHA-256 of Describe(), tagged: H_C.
   Hash32 Hash() const;
+
+  // The operations in chain order: a layer (index into layers) or a pool (into pools).
+  struct Op {
+    bool pool = false;
+    size_t index = 0;
+  };
+  std::vector<Op> Ops() const;
+  // Input / output map of an op: channels, height, width.
+  struct Map {
+    int64_t c = 0, h = 1, w = 1;
+    bool operator==(const Map&) const = default;
+  };
+  Map InputMap(const Op& op) const;
+  Map OutputMap(const Op& op) const;
 };
+
+// Wiring of a wired layer: the input pixel (iy, ix) and channel a tap (output pixel
+// (oy, ox), k) reads, or false for a padded tap.
+bool LayerTap(const FcLayer& l, int64_t oy, int64_t ox, int64_t k, int64_t& iy, int64_t& ix, int64_t& ic);
 
 // Compiles a quantized model. InvalidArgument / Unimplemented naming the node and op for
 // anything outside version 1, or a bound that would let a value wrap modulo p.
@@ -82,15 +119,23 @@ Result<Circuit> CompileCircuit(ByteView onnx_model);
 // Parses Describe() output (strict); has_weights = false.
 Result<Circuit> DecodeCircuit(ByteView description);
 
-// Values of one layer for rows*O outputs (row-major), as the spec computes them.
+// Values of one layer for P*O outputs, P = N out_h out_w pixel rows (n, y, x), index
+// p O + o, as the spec computes them.
 struct LayerTrace {
   std::vector<int64_t> acc, q, r, y;
+};
+// A pool's maxima m (index p c_count + c) and differences d[t] = m - e_t per tap t.
+struct PoolTrace {
+  std::vector<int64_t> m;
+  std::vector<std::vector<int64_t>> d;
 };
 
 struct Trace {
   int64_t rows = 0;
-  std::vector<int64_t> x;            // rows * K_0 integer input codes
+  std::vector<int64_t> x;            // integer input codes, pixel rows x channels
   std::vector<LayerTrace> layers;
+  std::vector<PoolTrace> pools;
+  std::vector<int64_t> y;            // the chain's output codes in tensor (NCHW) order
   std::vector<int64_t> output_shape; // the shape of y at the chain's end
 };
 
@@ -102,11 +147,16 @@ Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vect
 
 // Table of (a, b, tag) entries the lookups draw from: tag 0 = 16-bit range [0, 2^16)
 // (b = 0); tag 1 = 14-bit range [0, 2^14); tag l + 2 = layer l's clamp
-// (t, clamp(out_zero + t, lo, hi)), t = q_min..q_max.
+// (t, clamp(out_zero + t, lo, hi)), t = q_min..q_max; with pools, tag L + 2 (L layers) =
+// 8-bit range [0, 2^8) (b = 0) after the clamps.
 struct LookupTable {
   std::vector<int64_t> a, b, tag;
   std::vector<size_t> layer_offset;  // index of layer l's first clamp entry
+  size_t byte_offset = 0;            // index of the 8-bit range's first entry (with pools)
 };
+// NCHW codes of an [n, map] tensor <-> pixel rows x channels (index p c + ch).
+std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, const Circuit::Map& map);
+std::vector<int64_t> RowsToNchw(const std::vector<int64_t>& rows, int64_t n, const Circuit::Map& map);
 LookupTable BuildLookupTable(const Circuit& circuit);
 
 unsigned CeilLog2(uint64_t v);  // 0 for v <= 1

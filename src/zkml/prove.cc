@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <numeric>
 
 #include "codec/codec.h"
@@ -56,11 +57,29 @@ struct Blocks {
   }
 };
 
+// An activation matrix: rows (pixels) x cols (channels), index (row << col_bits) + col, in
+// witness block `block` (kNoBlock: the public x).
+constexpr size_t kNoBlock = SIZE_MAX;
+struct Act {
+  int64_t rows = 0, cols = 0;
+  unsigned row_bits = 0, col_bits = 1;
+  size_t block = kNoBlock;
+  unsigned vars() const { return row_bits + col_bits; }
+};
+
+Act MakeAct(int64_t rows, int64_t cols, size_t block) {
+  return {rows, cols, CeilLog2(static_cast<uint64_t>(rows)), std::max(1u, CeilLog2(static_cast<uint64_t>(cols))), block};
+}
+
 // Everything both sides derive from the circuit and the batch size.
 struct Layout {
-  int64_t rows = 0;
-  unsigned row_bits = 0;
+  int64_t rows = 0;  // the batch N
+  std::vector<Circuit::Op> ops;
   std::vector<unsigned> in_bits, out_bits;  // per layer
+  std::vector<Act> layer_out, pool_out;     // per layer / pool
+  std::vector<size_t> pool_block;           // per pool: block of m; d_t follow
+  std::vector<size_t> pool_instance;        // per pool: its first lookup instance
+  Act x;                                    // the first op's input
   Blocks weights{{}}, witness{{}}, lookups{{}};
   unsigned table_bits = 0;
   size_t multiplicity_block = 0;
@@ -74,20 +93,35 @@ struct Layout {
     if (j == 0) return layer + 2;
     return (j - 1) % kLimbs == kLimbs - 1 ? 1 : 0;  // the top limb is 14 bits
   }
+  Act Output(const Circuit::Op& op) const { return op.pool ? pool_out[op.index] : layer_out[op.index]; }
+  Act Source(size_t op_index) const { return op_index == 0 ? x : Output(ops[op_index - 1]); }
 };
 
 Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
   Layout L;
   L.rows = rows;
-  L.row_bits = CeilLog2(static_cast<uint64_t>(rows));
+  L.ops = c.Ops();
+  Circuit::Map xm = c.InputMap(L.ops[0]);
+  L.x = MakeAct(rows * xm.h * xm.w, xm.c, kNoBlock);
   std::vector<unsigned> wlogs, xlogs, llogs;
-  for (const FcLayer& l : c.layers) {
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const FcLayer& l = c.layers[i];
     L.in_bits.push_back(l.log_in());
     L.out_bits.push_back(l.log_out());
+    L.layer_out.push_back(MakeAct(rows * l.out_h * l.out_w, l.out_features, Layout::Block(i, 1)));
+    unsigned nv = L.layer_out.back().vars();
     wlogs.push_back(l.log_out() + l.log_in());  // W
     wlogs.push_back(l.log_out());               // bias
-    for (size_t j = 0; j < kBlocksPerLayer; ++j) xlogs.push_back(L.row_bits + l.log_out());
-    for (size_t j = 0; j < 1 + 2 * kLimbs; ++j) llogs.push_back(L.row_bits + l.log_out());
+    for (size_t j = 0; j < kBlocksPerLayer; ++j) xlogs.push_back(nv);
+    for (size_t j = 0; j < 1 + 2 * kLimbs; ++j) llogs.push_back(nv);
+  }
+  for (const PoolLayer& p : c.pools) {
+    L.pool_block.push_back(xlogs.size());
+    L.pool_instance.push_back(llogs.size());
+    L.pool_out.push_back(MakeAct(rows * p.out_h * p.out_w, p.c, xlogs.size()));
+    unsigned nv = L.pool_out.back().vars();
+    for (int64_t t = 0; t <= p.Taps(); ++t) xlogs.push_back(nv);
+    for (int64_t t = 0; t < p.Taps(); ++t) llogs.push_back(nv);
   }
   L.table_bits = std::max(1u, CeilLog2(table_size));
   L.multiplicity_block = xlogs.size();
@@ -117,12 +151,93 @@ Result<Fp2> MaskedEq(std::span<const Fp2> tau, std::span<const Fp2> r, uint64_t 
   return s;
 }
 
-// [i < rows][o < out] at a point (o bits low, row bits high).
-Result<Fp2> ValidAt(const Layout& L, size_t layer, int64_t out, std::span<const Fp2> point) {
-  unsigned ob = L.out_bits[layer];
-  ASSIGN_OR_RETURN(Fp2 o, PrefixIndicator(static_cast<uint64_t>(out), point.subspan(0, ob)));
-  ASSIGN_OR_RETURN(Fp2 i, PrefixIndicator(static_cast<uint64_t>(L.rows), point.subspan(ob)));
+// [i < rows][o < cols] of an activation at a point (col bits low, row bits high).
+Result<Fp2> ValidAt(const Act& act, std::span<const Fp2> point) {
+  ASSIGN_OR_RETURN(Fp2 o, PrefixIndicator(static_cast<uint64_t>(act.cols), point.subspan(0, act.col_bits)));
+  ASSIGN_OR_RETURN(Fp2 i, PrefixIndicator(static_cast<uint64_t>(act.rows), point.subspan(act.col_bits)));
   return o * i;
+}
+
+// The wiring of one op into its source activation: calls f(p, k, j) for every tap of output
+// row p and column k (k = im2col column of a layer; k = t * C + c for a pool's tap t and
+// channel c, whose row p is (n, oy, ox) and whose value lies at source index j), with
+// j = kNoBlock for a padded tap.
+template <typename F>
+void ForEachTap(const Circuit& c, const Circuit::Op& op, int64_t N, const Act& src, F&& f) {
+  if (op.pool) {
+    const PoolLayer& pl = c.pools[op.index];
+    for (int64_t b = 0; b < N; ++b)
+      for (int64_t oy = 0; oy < pl.out_h; ++oy)
+        for (int64_t ox = 0; ox < pl.out_w; ++ox) {
+          uint64_t p = static_cast<uint64_t>((b * pl.out_h + oy) * pl.out_w + ox);
+          for (int64_t t = 0; t < pl.Taps(); ++t) {
+            uint64_t row = static_cast<uint64_t>((b * pl.in_h + oy * pl.stride_h + t / pl.kw) * pl.in_w +
+                                                 ox * pl.stride_w + t % pl.kw);
+            for (int64_t ch = 0; ch < pl.c; ++ch)
+              f(p, static_cast<uint64_t>(t * pl.c + ch), (row << src.col_bits) + static_cast<uint64_t>(ch));
+          }
+        }
+    return;
+  }
+  const FcLayer& l = c.layers[op.index];
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t oy = 0; oy < l.out_h; ++oy)
+      for (int64_t ox = 0; ox < l.out_w; ++ox) {
+        uint64_t p = static_cast<uint64_t>((b * l.out_h + oy) * l.out_w + ox);
+        for (int64_t k = 0; k < l.in_features; ++k) {
+          int64_t iy, ix, ic;
+          if (LayerTap(l, oy, ox, k, iy, ix, ic)) {
+            uint64_t row = static_cast<uint64_t>((b * l.in_h + iy) * l.in_w + ix);
+            f(p, static_cast<uint64_t>(k), (row << src.col_bits) + static_cast<uint64_t>(ic));
+          } else {
+            f(p, static_cast<uint64_t>(k), kNoBlock);
+          }
+        }
+      }
+}
+
+// Bounds on what one proof may make a verifier do (checked by Prove and Verify): the witness
+// size and the number of wiring taps the verifier sums over (docs/zk.md "Convolutions and
+// pooling"); they keep a forged circuit description from costing a verifier more than about
+// 1 GiB and a few seconds.
+constexpr unsigned kMaxWitnessVars = 26;
+constexpr uint64_t kMaxWiringTaps = uint64_t{1} << 27;
+
+uint64_t WiringTaps(const Circuit& c, int64_t N) {
+  uint64_t taps = 0;
+  for (const FcLayer& l : c.layers)
+    if (l.Wired()) taps += static_cast<uint64_t>(N * l.out_h * l.out_w) * static_cast<uint64_t>(l.in_features);
+  for (const PoolLayer& p : c.pools) taps += static_cast<uint64_t>(N * p.out_h * p.out_w * p.c * p.Taps());
+  return taps;
+}
+
+Status CheckCost(const Circuit& c, const Layout& L) {
+  if (L.witness.num_vars > kMaxWitnessVars || L.lookups.num_vars > kMaxWitnessVars)
+    return OutOfRange("zkml: the witness would have 2^" + std::to_string(L.witness.num_vars) + " entries (at most 2^" +
+                      std::to_string(kMaxWitnessVars) + ")");
+  if (WiringTaps(c, L.rows) > kMaxWiringTaps)
+    return OutOfRange("zkml: the wirings would have " + std::to_string(WiringTaps(c, L.rows)) + " taps (at most 2^27)");
+  return Status::Ok();
+}
+
+// sum_j A(j) B(j) over the multilinears 0 A, 1 B.
+zk::VirtualPolynomial ProductPolynomial(unsigned num_vars) {
+  zk::VirtualPolynomial poly;
+  poly.num_vars = num_vars;
+  poly.num_multilinears = 2;
+  poly.terms.push_back({Fp2::One(), {0, 1}});
+  return poly;
+}
+
+// eqv * prod_t d_t over the multilinears 0 eqv, 1..taps d_t.
+zk::VirtualPolynomial MaxAttainedPolynomial(unsigned num_vars, size_t taps) {
+  zk::VirtualPolynomial poly;
+  poly.num_vars = num_vars;
+  poly.num_multilinears = 1 + taps;
+  zk::ProductTerm term{Fp2::One(), {0}};
+  for (size_t t = 0; t < taps; ++t) term.factors.push_back(static_cast<uint32_t>(1 + t));
+  poly.terms.push_back(term);
+  return poly;
 }
 
 // A per-output-channel vector (zero-padded to 2^ob) evaluated at the o bits of a point.
@@ -253,7 +368,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   const Tensor& x = x_it->second;
   ASSIGN_OR_RETURN(Trace trace, Evaluate(c, x));
   Bytes y_bytes;
-  for (int64_t v : trace.layers.back().y) y_bytes.push_back(static_cast<uint8_t>(v));
+  for (int64_t v : trace.y) y_bytes.push_back(static_cast<uint8_t>(v));
   ASSIGN_OR_RETURN(Tensor y, Tensor::FromBytes(c.y_dtype, trace.output_shape, std::move(y_bytes)));
   ASSIGN_OR_RETURN(result.outputs, RunPart(c.tail_model, {{c.y_name, y}}, "tail"));
   result.timings.execute_ms = Ms(t0);
@@ -261,15 +376,18 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   auto t1 = std::chrono::steady_clock::now();
   LookupTable table = BuildLookupTable(c);
   Layout L = MakeLayout(c, trace.rows, table.a.size());
+  RETURN_IF_ERROR(CheckCost(c, L));
   const size_t num_layers = c.layers.size();
-  // Witness: per layer q, y, r limbs, r' limbs; then the table multiplicities.
+  const size_t byte_tag = num_layers + 2;
+  // Witness: per layer q, y, r limbs, r' limbs; per pool m, d_t; then the table multiplicities.
   std::vector<Fp> wit(L.witness.size(), Fp::Zero());
   std::vector<uint64_t> mult(table.a.size(), 0);
   for (size_t l = 0; l < num_layers; ++l) {
     const FcLayer& layer = c.layers[l];
     const LayerTrace& t = trace.layers[l];
+    const Act& act = L.layer_out[l];
     unsigned ob = L.out_bits[l];
-    for (int64_t i = 0; i < trace.rows; ++i)
+    for (int64_t i = 0; i < act.rows; ++i)
       for (int64_t o = 0; o < layer.out_features; ++o) {
         size_t src = static_cast<size_t>(i * layer.out_features + o);
         uint64_t at = (static_cast<uint64_t>(i) << ob) + static_cast<uint64_t>(o);
@@ -289,6 +407,22 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
           ++mult[(top ? size_t{1} << kRangeBits : 0) + limbs[j]];
         }
         ++mult[table.layer_offset[l] + static_cast<size_t>(t.q[src] - layer.q_min)];
+      }
+  }
+  for (size_t pi = 0; pi < c.pools.size(); ++pi) {
+    const PoolTrace& t = trace.pools[pi];
+    const Act& act = L.pool_out[pi];
+    for (int64_t i = 0; i < act.rows; ++i)
+      for (int64_t ch = 0; ch < act.cols; ++ch) {
+        size_t src = static_cast<size_t>(i * act.cols + ch);
+        uint64_t at = (static_cast<uint64_t>(i) << act.col_bits) + static_cast<uint64_t>(ch);
+        wit[L.witness.offset[L.pool_block[pi]] + at] = FromInt(t.m[src]);
+        for (size_t tap = 0; tap < t.d.size(); ++tap) {
+          int64_t d = t.d[tap][src];
+          wit[L.witness.offset[L.pool_block[pi] + 1 + tap] + at] = FromInt(d);
+          if (d < 0 || d > 255) return Internal("zkml: pool '" + c.pools[pi].node + "' difference out of range");
+          ++mult[table.byte_offset + static_cast<size_t>(d)];
+        }
       }
   }
   for (size_t e = 0; e < mult.size(); ++e)
@@ -329,26 +463,28 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     return std::span<const Fp>(wit).subspan(L.witness.offset[block], size_t{1} << L.witness.log_size[block]);
   };
 
-  // Lookups (logUp): every clamp pair and limb against the table.
+  // Lookups (logUp): every clamp pair, limb and pool difference against the table.
   Fp2 alpha = tr.ChallengeFp2("zkml/lookup_alpha"), beta = tr.ChallengeFp2("zkml/lookup_beta");
   {
     std::vector<Fp2> lp(L.lookups.size(), Fp2::Zero()), lq(L.lookups.size(), Fp2::One());
-    for (size_t l = 0; l < num_layers; ++l) {
-      unsigned ob = L.out_bits[l];
-      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j) {
-        size_t inst = Layout::Instance(l, j);
-        uint64_t off = L.lookups.offset[inst];
-        auto a = block_span(Layout::InstanceBlock(l, j));
-        auto b = block_span(Layout::Block(l, 1));
-        Fp2 tag = Fp2::FromU64(Layout::InstanceTag(l, j));
-        for (size_t e = 0; e < a.size(); ++e) {
-          int64_t i = static_cast<int64_t>(e >> ob), o = static_cast<int64_t>(e & ((size_t{1} << ob) - 1));
-          bool valid = i < trace.rows && o < c.layers[l].out_features;
-          lp[off + e] = valid ? Fp2::One() : Fp2::Zero();
-          lq[off + e] = TableValue(alpha, beta, Fp2(a[e]), j == 0 ? Fp2(b[e]) : Fp2::Zero(), tag);
-        }
+    auto fill = [&](size_t inst, const Act& act, std::span<const Fp> a, std::span<const Fp> b, uint64_t tag_value) {
+      uint64_t off = L.lookups.offset[inst];
+      Fp2 tag = Fp2::FromU64(tag_value);
+      for (size_t e = 0; e < a.size(); ++e) {
+        int64_t i = static_cast<int64_t>(e >> act.col_bits), o = static_cast<int64_t>(e & ((size_t{1} << act.col_bits) - 1));
+        bool valid = i < act.rows && o < act.cols;
+        lp[off + e] = valid ? Fp2::One() : Fp2::Zero();
+        lq[off + e] = TableValue(alpha, beta, Fp2(a[e]), b.empty() ? Fp2::Zero() : Fp2(b[e]), tag);
       }
-    }
+    };
+    for (size_t l = 0; l < num_layers; ++l)
+      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j)
+        fill(Layout::Instance(l, j), L.layer_out[l], block_span(Layout::InstanceBlock(l, j)),
+             j == 0 ? block_span(Layout::Block(l, 1)) : std::span<const Fp>(), Layout::InstanceTag(l, j));
+    for (size_t pi = 0; pi < c.pools.size(); ++pi)
+      for (int64_t t = 0; t < c.pools[pi].Taps(); ++t)
+        fill(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
+             block_span(L.pool_block[pi] + 1 + static_cast<size_t>(t)), {}, byte_tag);
     ASSIGN_OR_RETURN(auto lookup, zk::ProveFractionSum(lp, lq, tr, options.threads));
     lookup.proof.WriteTo(w);
     std::vector<Fp2> leaf_values;
@@ -362,6 +498,13 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
           RETURN_IF_ERROR(witness_claim(Layout::Block(l, 1), local));
           leaf_values.push_back(xclaims.back().value);
         }
+      }
+    for (size_t pi = 0; pi < c.pools.size(); ++pi)
+      for (int64_t t = 0; t < c.pools[pi].Taps(); ++t) {
+        size_t inst = L.pool_instance[pi] + static_cast<size_t>(t);
+        auto local = std::span<const Fp2>(lookup.claim.point).subspan(0, L.lookups.log_size[inst]);
+        RETURN_IF_ERROR(witness_claim(L.pool_block[pi] + 1 + static_cast<size_t>(t), local));
+        leaf_values.push_back(xclaims.back().value);
       }
     tr.AbsorbFp2("zkml/lookup_leaves", leaf_values);
     for (Fp2 v : leaf_values) zk::WriteFp2(w, v);
@@ -382,15 +525,96 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   zk::SumcheckOptions sc_options;
   sc_options.threads = options.threads;
   std::vector<Fp> weights_vec = key.weights.evals;
-  for (size_t l = num_layers; l-- > 0;) {
+  const std::vector<Fp> x_padded = PaddedRows(trace.x, L.x.rows, L.x.cols, L.x.row_bits, L.x.col_bits);
+  // The source activation of op i as a padded table.
+  auto source_span = [&](size_t op_index) -> std::span<const Fp> {
+    Act src = L.Source(op_index);
+    return src.block == kNoBlock ? std::span<const Fp>(x_padded) : block_span(src.block);
+  };
+  // The wiring sumcheck: sum_j a(j) Wt(j) = claim over op i's source; ends in a claim on it.
+  auto prove_wiring = [&](size_t op_index, const std::vector<Fp2>& wt, Fp2 claim, const std::string& what) -> Status {
+    Act src = L.Source(op_index);
+    std::vector<zk::MultilinearRef> tables = {source_span(op_index), std::span<const Fp2>(wt)};
+    ASSIGN_OR_RETURN(auto ws, zk::ProveSumcheck(ProductPolynomial(src.vars()), tables, tr, sc_options));
+    if (!(ws.claimed_sum == claim)) return Internal("zkml: " + what + " wiring disagrees with its input");
+    ws.proof.WriteTo(w);
+    tr.AbsorbFp2("zkml/wiring_value", ws.final_values[0]);
+    zk::WriteFp2(w, ws.final_values[0]);
+    if (src.block != kNoBlock) RETURN_IF_ERROR(witness_claim(src.block, ws.point));
+    return Status::Ok();
+  };
+  for (size_t op_index = L.ops.size(); op_index-- > 0;) {
+    const Circuit::Op& op = L.ops[op_index];
+    Act src = L.Source(op_index);
+    if (op.pool) {
+      const PoolLayer& pl = c.pools[op.index];
+      const Act& act = L.pool_out[op.index];
+      size_t taps = static_cast<size_t>(pl.Taps());
+      unsigned nv = act.vars();
+      // d_t = m - e_t everywhere (e_t = 0 off the valid entries), at a random point.
+      std::vector<Fp2> rho = tr.ChallengeFp2s("zkml/pool_point", nv);
+      Fp2 mu = tr.ChallengeFp2("zkml/pool_mu");
+      std::vector<Fp2> values;
+      RETURN_IF_ERROR(witness_claim(L.pool_block[op.index], rho));
+      values.push_back(xclaims.back().value);
+      for (size_t t = 0; t < taps; ++t) {
+        RETURN_IF_ERROR(witness_claim(L.pool_block[op.index] + 1 + t, rho));
+        values.push_back(xclaims.back().value);
+      }
+      tr.AbsorbFp2("zkml/pool_values", values);
+      for (Fp2 v : values) zk::WriteFp2(w, v);
+      std::vector<Fp2> mu_pow(taps);
+      Fp2 claim = Fp2::Zero(), pw = Fp2::One();
+      for (size_t t = 0; t < taps; ++t) {
+        mu_pow[t] = pw;
+        claim += pw * (values[0] - values[1 + t]);
+        pw *= mu;
+      }
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_r, zk::EqTable(rho));
+      std::vector<Fp2> wt(size_t{1} << src.vars(), Fp2::Zero());
+      ForEachTap(c, op, L.rows, src, [&](uint64_t p, uint64_t k, uint64_t j) {
+        uint64_t t = k / static_cast<uint64_t>(pl.c), ch = k % static_cast<uint64_t>(pl.c);
+        wt[j] += mu_pow[t] * eq_r[(p << act.col_bits) + ch];
+      });
+      RETURN_IF_ERROR(prove_wiring(op_index, wt, claim, "pool '" + pl.node + "'"));
+      // prod_t d_t = 0 on the valid entries (the maximum is one of the taps).
+      std::vector<Fp2> tau = tr.ChallengeFp2s("zkml/pool_tau", nv);
+      ASSIGN_OR_RETURN(std::vector<Fp2> eqv, zk::EqTable(tau));
+      for (size_t e = 0; e < eqv.size(); ++e)
+        if (static_cast<int64_t>(e >> act.col_bits) >= act.rows ||
+            static_cast<int64_t>(e & ((size_t{1} << act.col_bits) - 1)) >= act.cols)
+          eqv[e] = Fp2::Zero();
+      std::vector<zk::MultilinearRef> tables = {std::span<const Fp2>(eqv)};
+      for (size_t t = 0; t < taps; ++t) tables.push_back(block_span(L.pool_block[op.index] + 1 + t));
+      ASSIGN_OR_RETURN(auto zc, zk::ProveSumcheck(MaxAttainedPolynomial(nv, taps), tables, tr, sc_options));
+      if (!zc.claimed_sum.IsZero()) return Internal("zkml: pool '" + pl.node + "' maximum is not attained");
+      zc.proof.WriteTo(w);
+      std::vector<Fp2> dvals(zc.final_values.begin() + 1, zc.final_values.end());
+      tr.AbsorbFp2("zkml/pool_product_values", dvals);
+      for (Fp2 v : dvals) zk::WriteFp2(w, v);
+      for (size_t t = 0; t < taps; ++t) RETURN_IF_ERROR(witness_claim(L.pool_block[op.index] + 1 + t, zc.point));
+      continue;
+    }
+    const size_t l = op.index;
     const FcLayer& layer = c.layers[l];
-    unsigned ob = L.out_bits[l], kb = L.in_bits[l], nb = L.row_bits;
+    const Act& act = L.layer_out[l];
+    unsigned ob = L.out_bits[l], kb = L.in_bits[l], nb = act.row_bits;
     unsigned nv = ob + nb;
     size_t S = size_t{1} << nv, Kp = size_t{1} << kb;
-    // The layer's input codes, padded (row bits high).
-    std::vector<Fp> a = l == 0 ? PaddedRows(trace.x, trace.rows, layer.in_features, nb, kb)
-                               : std::vector<Fp>(block_span(Layout::Block(l - 1, 1)).begin(),
-                                                 block_span(Layout::Block(l - 1, 1)).end());
+    // The layer's input matrix X (rows x 2^kb, row bits high): the source itself, or its
+    // im2col (z in the padded taps, 0 outside the valid rows and columns).
+    std::vector<Fp> a;
+    if (!layer.Wired()) {
+      auto sp = source_span(op_index);
+      a.assign(sp.begin(), sp.end());
+    } else {
+      auto sp = source_span(op_index);
+      a.assign(size_t{1} << (nb + kb), Fp::Zero());
+      Fp z = FromInt(layer.in_zero);
+      ForEachTap(c, op, L.rows, src, [&](uint64_t p, uint64_t k, uint64_t j) {
+        a[(p << kb) + k] = j == kNoBlock ? z : sp[j];
+      });
+    }
     // acc over the whole padded space, as the matmul sumcheck defines it.
     std::vector<Fp> acc(S), mvec(S), pvec(S), hvec(S);
     ChannelVectors ch = Channels(layer);
@@ -412,7 +636,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     Fp2 gamma = tr.ChallengeFp2("zkml/gamma");
     ASSIGN_OR_RETURN(std::vector<Fp2> eqv, zk::EqTable(tau));
     for (size_t e = 0; e < S; ++e) {
-      bool valid = static_cast<int64_t>(e >> ob) < trace.rows &&
+      bool valid = static_cast<int64_t>(e >> ob) < act.rows &&
                    static_cast<int64_t>(e & ((size_t{1} << ob) - 1)) < layer.out_features;
       if (!valid) eqv[e] = Fp2::Zero();
     }
@@ -459,16 +683,34 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     w_local.insert(w_local.end(), rho_o.begin(), rho_o.end());
     auto w_point = L.weights.Point(2 * l, w_local);
     wclaims.push_back({w_point, mm_values[1]});
-    if (l > 0) {
-      std::vector<Fp2> a_local(mm.point);
-      a_local.insert(a_local.end(), rho_i.begin(), rho_i.end());
-      RETURN_IF_ERROR(witness_claim(Layout::Block(l - 1, 1), a_local));
+    if (!layer.Wired()) {
+      if (src.block != kNoBlock) {
+        std::vector<Fp2> a_local(mm.point);
+        a_local.insert(a_local.end(), rho_i.begin(), rho_i.end());
+        RETURN_IF_ERROR(witness_claim(src.block, a_local));
+      }
+    } else {
+      // X~(rho_i, kappa) = sum_j a(j) Wt(j) + z PadMass.
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_p, zk::EqTable(rho_i));
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_k, zk::EqTable(mm.point));
+      std::vector<Fp2> wt(size_t{1} << src.vars(), Fp2::Zero());
+      Fp2 pad = Fp2::Zero();
+      ForEachTap(c, op, L.rows, src, [&](uint64_t p, uint64_t k, uint64_t j) {
+        Fp2 e = eq_p[p] * eq_k[k];
+        if (j == kNoBlock) {
+          pad += e;
+        } else {
+          wt[j] += e;
+        }
+      });
+      RETURN_IF_ERROR(prove_wiring(op_index, wt, mm_values[0] - Fp2::FromI64(layer.in_zero) * pad,
+                                   "layer '" + layer.node + "'"));
     }
   }
-  // The public output against the committed last layer.
-  unsigned out_vars = L.row_bits + L.out_bits.back();
-  std::vector<Fp2> r_out = tr.ChallengeFp2s("zkml/output_point", out_vars);
-  RETURN_IF_ERROR(witness_claim(Layout::Block(num_layers - 1, 1), r_out));
+  // The public output against the committed last op.
+  Act last = L.Output(L.ops.back());
+  std::vector<Fp2> r_out = tr.ChallengeFp2s("zkml/output_point", last.vars());
+  RETURN_IF_ERROR(witness_claim(last.block, r_out));
 
   ASSIGN_OR_RETURN(auto wopen, zk::pcs::Open(key.weights, wclaims, tr, pcs_params));
   ASSIGN_OR_RETURN(auto xopen, zk::pcs::Open(witness, xclaims, tr, pcs_params));
@@ -516,14 +758,16 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   if (tail_out != out.outputs) return InvalidArgument("zkml proof: the outputs are not what the proven y gives");
   out.rows = x.shape()[0];
   if (out.rows < 1 || out.rows > (int64_t{1} << 16)) return InvalidArgument("zkml proof: batch size out of range");
-  if (static_cast<int64_t>(x.num_elements()) != out.rows * c.layers[0].in_features)
-    return InvalidArgument("zkml proof: x does not match the first layer");
-
+  auto fail = [](const std::string& what) { return InvalidArgument("zkml proof: " + what); };
   LookupTable table = BuildLookupTable(c);
   Layout L = MakeLayout(c, out.rows, table.a.size());
+  if (static_cast<int64_t>(x.num_elements()) != L.x.rows * L.x.cols)
+    return InvalidArgument("zkml proof: x does not match the first op's input");
   if (rx.num_vars != L.witness.num_vars) return InvalidArgument("zkml proof: the witness commitment has the wrong size");
   if (cw.num_vars != L.weights.num_vars) return InvalidArgument("zkml proof: the weight commitment has the wrong size");
+  if (Status cost = CheckCost(c, L); !cost.ok()) return fail(cost.message());
   const size_t num_layers = c.layers.size();
+  const size_t byte_tag = num_layers + 2;
 
   zk::Transcript tr(kTranscriptTag);
   tr.Absorb("zkml/circuit", ByteView(out.circuit_hash.data(), out.circuit_hash.size()));
@@ -533,14 +777,15 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   tr.Absorb("zkml/output", y.CanonicalBytes());
   tr.Absorb("zkml/witness", rx_bytes);
   std::vector<Claim> wclaims, xclaims;
-  auto fail = [](const std::string& what) { return InvalidArgument("zkml proof: " + what); };
 
   Fp2 alpha = tr.ChallengeFp2("zkml/lookup_alpha"), beta = tr.ChallengeFp2("zkml/lookup_beta");
   ASSIGN_OR_RETURN(auto lookup_proof, zk::FractionSumProof::ReadFrom(r, L.lookups.num_vars));
   auto lookup = zk::VerifyFractionSum(L.lookups.num_vars, lookup_proof, tr);
   if (!lookup.ok()) return fail("lookups: " + lookup.status().message());
   std::vector<Fp2> leaf_values;
-  for (size_t i = 0; i < num_layers * (2 + 2 * kLimbs); ++i) {
+  size_t num_leaves = num_layers * (2 + 2 * kLimbs);
+  for (const PoolLayer& p : c.pools) num_leaves += static_cast<size_t>(p.Taps());
+  for (size_t i = 0; i < num_leaves; ++i) {
     ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
     leaf_values.push_back(v);
   }
@@ -548,23 +793,31 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   {
     Fp2 p_expect = Fp2::Zero(), q_expect = Fp2::Zero(), covered = Fp2::Zero();
     size_t at = 0;
-    for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j) {
-        size_t inst = Layout::Instance(l, j);
-        auto local = std::span<const Fp2>(lookup->point).subspan(0, L.lookups.log_size[inst]);
-        Fp2 sel = L.lookups.Selector(inst, lookup->point);
-        ASSIGN_OR_RETURN(Fp2 valid, ValidAt(L, l, c.layers[l].out_features, local));
-        Fp2 a = leaf_values[at++];
-        xclaims.push_back({L.witness.Point(Layout::InstanceBlock(l, j), local), a});
-        Fp2 b = Fp2::Zero();
-        if (j == 0) {
-          b = leaf_values[at++];
-          xclaims.push_back({L.witness.Point(Layout::Block(l, 1), local), b});
-        }
-        p_expect += sel * valid;
-        q_expect += sel * TableValue(alpha, beta, a, b, Fp2::FromU64(Layout::InstanceTag(l, j)));
-        covered += sel;
+    auto instance = [&](size_t inst, const Act& act, size_t block, bool pair, size_t pair_block,
+                        uint64_t tag) -> Status {
+      auto local = std::span<const Fp2>(lookup->point).subspan(0, L.lookups.log_size[inst]);
+      Fp2 sel = L.lookups.Selector(inst, lookup->point);
+      ASSIGN_OR_RETURN(Fp2 valid, ValidAt(act, local));
+      Fp2 a = leaf_values[at++];
+      xclaims.push_back({L.witness.Point(block, local), a});
+      Fp2 b = Fp2::Zero();
+      if (pair) {
+        b = leaf_values[at++];
+        xclaims.push_back({L.witness.Point(pair_block, local), b});
       }
+      p_expect += sel * valid;
+      q_expect += sel * TableValue(alpha, beta, a, b, Fp2::FromU64(tag));
+      covered += sel;
+      return Status::Ok();
+    };
+    for (size_t l = 0; l < num_layers; ++l)
+      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j)
+        RETURN_IF_ERROR(instance(Layout::Instance(l, j), L.layer_out[l], Layout::InstanceBlock(l, j), j == 0,
+                                 Layout::Block(l, 1), Layout::InstanceTag(l, j)));
+    for (size_t pi = 0; pi < c.pools.size(); ++pi)
+      for (int64_t t = 0; t < c.pools[pi].Taps(); ++t)
+        RETURN_IF_ERROR(instance(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
+                                 L.pool_block[pi] + 1 + static_cast<size_t>(t), false, 0, byte_tag));
     q_expect += Fp2::One() - covered;
     if (!(lookup->p_value == p_expect) || !(lookup->q_value == q_expect))
       return fail("lookups: the leaves do not match the committed values");
@@ -595,9 +848,95 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
       !(lookup->root_p * table_claim->root_q == table_claim->root_p * lookup->root_q))
     return fail("lookups: a looked-up value is not in the table (logUp sums differ)");
 
-  for (size_t l = num_layers; l-- > 0;) {
+  // x re-laid out as pixel rows x channels, evaluated by the verifier.
+  const std::vector<Fp> x_padded =
+      PaddedRows(NchwToRows(TensorCodes(x), out.rows, c.InputMap(L.ops[0])), L.x.rows, L.x.cols, L.x.row_bits,
+                 L.x.col_bits);
+  // A claim a~(point) = v on op i's source: an opening claim, or x evaluated here.
+  auto source_claim = [&](size_t op_index, std::vector<Fp2> point, Fp2 v) -> Status {
+    Act src = L.Source(op_index);
+    if (src.block != kNoBlock) {
+      xclaims.push_back({L.witness.Point(src.block, point), v});
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(Fp2 xv, zk::EvaluateMultilinear(std::span<const Fp>(x_padded), point));
+    if (!(xv == v)) return fail("the first op's input is not the proven x");
+    return Status::Ok();
+  };
+  // The wiring sumcheck of op i: sum_j a(j) Wt(j) = claim; wt_at(rho_j) computes Wt~(rho_j).
+  auto verify_wiring = [&](size_t op_index, Fp2 claim, const std::string& where,
+                           const std::function<Fp2(const std::vector<Fp2>&)>& wt_at) -> Status {
+    Act src = L.Source(op_index);
+    ASSIGN_OR_RETURN(zk::SumcheckProof ws_proof, zk::SumcheckProof::ReadFrom(r));
+    auto ws = zk::VerifySumcheck(src.vars(), 2, claim, ws_proof, tr);
+    if (!ws.ok()) return fail(where + "wiring sumcheck: " + ws.status().message());
+    ASSIGN_OR_RETURN(Fp2 a_value, zk::ReadFp2(r));
+    std::vector<Fp2> values = {a_value, wt_at(ws->point)};
+    if (!ws->CheckFinal(ProductPolynomial(src.vars()), values).ok()) return fail(where + "wiring does not hold");
+    tr.AbsorbFp2("zkml/wiring_value", a_value);
+    return source_claim(op_index, ws->point, a_value);
+  };
+
+  for (size_t op_index = L.ops.size(); op_index-- > 0;) {
+    const Circuit::Op& op = L.ops[op_index];
+    Act src = L.Source(op_index);
+    if (op.pool) {
+      const PoolLayer& pl = c.pools[op.index];
+      const Act& act = L.pool_out[op.index];
+      std::string where = "pool '" + pl.node + "': ";
+      size_t taps = static_cast<size_t>(pl.Taps());
+      unsigned nv = act.vars();
+      std::vector<Fp2> rho = tr.ChallengeFp2s("zkml/pool_point", nv);
+      Fp2 mu = tr.ChallengeFp2("zkml/pool_mu");
+      std::vector<Fp2> values;
+      for (size_t t = 0; t <= taps; ++t) {
+        ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
+        values.push_back(v);
+        xclaims.push_back({L.witness.Point(L.pool_block[op.index] + t, rho), v});
+      }
+      tr.AbsorbFp2("zkml/pool_values", values);
+      std::vector<Fp2> mu_pow(taps);
+      Fp2 claim = Fp2::Zero(), pw = Fp2::One();
+      for (size_t t = 0; t < taps; ++t) {
+        mu_pow[t] = pw;
+        claim += pw * (values[0] - values[1 + t]);
+        pw *= mu;
+      }
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_r, zk::EqTable(rho));
+      RETURN_IF_ERROR(verify_wiring(op_index, claim, where, [&](const std::vector<Fp2>& rho_j) {
+        std::vector<Fp2> eq_j = *zk::EqTable(rho_j);
+        Fp2 sum = Fp2::Zero();
+        ForEachTap(c, op, L.rows, src, [&](uint64_t p, uint64_t k, uint64_t j) {
+          uint64_t t = k / static_cast<uint64_t>(pl.c), ch = k % static_cast<uint64_t>(pl.c);
+          sum += mu_pow[t] * eq_r[(p << act.col_bits) + ch] * eq_j[j];
+        });
+        return sum;
+      }));
+      std::vector<Fp2> tau = tr.ChallengeFp2s("zkml/pool_tau", nv);
+      ASSIGN_OR_RETURN(zk::SumcheckProof zc_proof, zk::SumcheckProof::ReadFrom(r));
+      zk::VirtualPolynomial poly = MaxAttainedPolynomial(nv, taps);
+      auto zc = zk::VerifySumcheck(nv, poly.Degree(), Fp2::Zero(), zc_proof, tr);
+      if (!zc.ok()) return fail(where + "max-attained sumcheck: " + zc.status().message());
+      std::span<const Fp2> tau_s(tau), rho_s(zc->point);
+      unsigned cb = act.col_bits;
+      ASSIGN_OR_RETURN(Fp2 eqv_c, MaskedEq(tau_s.subspan(0, cb), rho_s.subspan(0, cb), static_cast<uint64_t>(act.cols)));
+      ASSIGN_OR_RETURN(Fp2 eqv_r, MaskedEq(tau_s.subspan(cb), rho_s.subspan(cb), static_cast<uint64_t>(act.rows)));
+      std::vector<Fp2> dvals, final_values = {eqv_c * eqv_r};
+      for (size_t t = 0; t < taps; ++t) {
+        ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
+        dvals.push_back(v);
+        final_values.push_back(v);
+      }
+      if (!zc->CheckFinal(poly, final_values).ok()) return fail(where + "the maximum is not attained");
+      tr.AbsorbFp2("zkml/pool_product_values", dvals);
+      for (size_t t = 0; t < taps; ++t)
+        xclaims.push_back({L.witness.Point(L.pool_block[op.index] + 1 + t, zc->point), dvals[t]});
+      continue;
+    }
+    const size_t l = op.index;
     const FcLayer& layer = c.layers[l];
-    unsigned ob = L.out_bits[l], kb = L.in_bits[l], nb = L.row_bits;
+    const Act& act = L.layer_out[l];
+    unsigned ob = L.out_bits[l], kb = L.in_bits[l], nb = act.row_bits;
     unsigned nv = ob + nb;
     std::string where = "layer '" + layer.node + "': ";
     std::vector<Fp2> tau = tr.ChallengeFp2s("zkml/tau", nv);
@@ -616,7 +955,7 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     // eqv = eq(tau, x) [x valid] factors into its o part and its row part.
     std::span<const Fp2> tau_s(tau), rho_s(rho);
     ASSIGN_OR_RETURN(Fp2 eqv_o, MaskedEq(tau_s.subspan(0, ob), rho_s.subspan(0, ob), static_cast<uint64_t>(layer.out_features)));
-    ASSIGN_OR_RETURN(Fp2 eqv_i, MaskedEq(tau_s.subspan(ob), rho_s.subspan(ob), static_cast<uint64_t>(out.rows)));
+    ASSIGN_OR_RETURN(Fp2 eqv_i, MaskedEq(tau_s.subspan(ob), rho_s.subspan(ob), static_cast<uint64_t>(act.rows)));
     ASSIGN_OR_RETURN(Fp2 m, ChannelAt(ch.m, ob, rho));
     ASSIGN_OR_RETURN(Fp2 p, ChannelAt(ch.p, ob, rho));
     ASSIGN_OR_RETURN(Fp2 h, ChannelAt(ch.h, ob, rho));
@@ -645,22 +984,35 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     std::vector<Fp2> w_local(mm->point);
     w_local.insert(w_local.end(), rho_o.begin(), rho_o.end());
     wclaims.push_back({L.weights.Point(2 * l, w_local), mm_values[1]});
-    std::vector<Fp2> a_local(mm->point);
-    a_local.insert(a_local.end(), rho_i.begin(), rho_i.end());
-    if (l > 0) {
-      xclaims.push_back({L.witness.Point(Layout::Block(l - 1, 1), a_local), mm_values[0]});
+    if (!layer.Wired()) {
+      std::vector<Fp2> a_local(mm->point);
+      a_local.insert(a_local.end(), rho_i.begin(), rho_i.end());
+      RETURN_IF_ERROR(source_claim(op_index, a_local, mm_values[0]));
     } else {
-      std::vector<Fp> xp = PaddedRows(TensorCodes(x), out.rows, layer.in_features, nb, kb);
-      ASSIGN_OR_RETURN(Fp2 xv, zk::EvaluateMultilinear(std::span<const Fp>(xp), a_local));
-      if (!(xv == mm_values[0])) return fail("the first layer's input is not the proven x");
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_p, zk::EqTable(rho_i));
+      ASSIGN_OR_RETURN(std::vector<Fp2> eq_k, zk::EqTable(mm->point));
+      Fp2 pad = Fp2::Zero();
+      ForEachTap(c, op, L.rows, src, [&](uint64_t pp, uint64_t k, uint64_t j) {
+        if (j == kNoBlock) pad += eq_p[pp] * eq_k[k];
+      });
+      RETURN_IF_ERROR(verify_wiring(op_index, mm_values[0] - Fp2::FromI64(layer.in_zero) * pad, where,
+                                    [&](const std::vector<Fp2>& rho_j) {
+                                      std::vector<Fp2> eq_j = *zk::EqTable(rho_j);
+                                      Fp2 sum = Fp2::Zero();
+                                      ForEachTap(c, op, L.rows, src, [&](uint64_t pp, uint64_t k, uint64_t j) {
+                                        if (j != kNoBlock) sum += eq_p[pp] * eq_k[k] * eq_j[j];
+                                      });
+                                      return sum;
+                                    }));
     }
   }
-  unsigned out_vars = L.row_bits + L.out_bits.back();
-  std::vector<Fp2> r_out = tr.ChallengeFp2s("zkml/output_point", out_vars);
+  Act last = L.Output(L.ops.back());
+  std::vector<Fp2> r_out = tr.ChallengeFp2s("zkml/output_point", last.vars());
   {
-    std::vector<Fp> yp = PaddedRows(TensorCodes(y), out.rows, c.layers.back().out_features, L.row_bits, L.out_bits.back());
+    std::vector<Fp> yp = PaddedRows(NchwToRows(TensorCodes(y), out.rows, c.OutputMap(L.ops.back())), last.rows,
+                                    last.cols, last.row_bits, last.col_bits);
     ASSIGN_OR_RETURN(Fp2 yv, zk::EvaluateMultilinear(std::span<const Fp>(yp), r_out));
-    xclaims.push_back({L.witness.Point(Layout::Block(num_layers - 1, 1), r_out), yv});
+    xclaims.push_back({L.witness.Point(last.block, r_out), yv});
   }
   ASSIGN_OR_RETURN(Bytes wopen_bytes, r.Blob());
   ASSIGN_OR_RETURN(Bytes xopen_bytes, r.Blob());

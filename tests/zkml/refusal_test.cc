@@ -1,7 +1,7 @@
 // zkml refusals: DecodeCircuit is strict (every prefix, trailing bytes, another version), and
-// CompileCircuit / Setup refuse models outside circuit version 1 naming the op: a float model,
-// the quantized digits CNN (3x3 QLinearConv), a MaxPool in the integer chain, and an integer
-// value with two consumers.
+// CompileCircuit / Setup refuse models outside circuit version 2 naming the op: a float model,
+// the quantized digits CNN with a grouped convolution, an AveragePool and a padded MaxPool in
+// the integer chain, and an integer value with two consumers.
 #include "zkml_test_util.h"
 
 namespace lucid::zkml::testing {
@@ -24,8 +24,8 @@ TEST(ZkmlDecodeCircuit, StrictPrefixesTrailingVersion) {
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("trailing"), std::string::npos) << t.status().message();
   Bytes version = d;
-  ASSERT_EQ(version[4 + kCircuitVersion.size() - 1], '1');
-  version[4 + kCircuitVersion.size() - 1] = '2';
+  ASSERT_EQ(version[4 + kCircuitVersion.size() - 1], '2');
+  version[4 + kCircuitVersion.size() - 1] = '1';
   auto v = DecodeCircuit(version);
   ASSERT_FALSE(v.ok());
   EXPECT_NE(v.status().message().find("version"), std::string::npos) << v.status().message();
@@ -46,7 +46,7 @@ TEST(ZkmlRefusals, FloatModel) {
   ExpectRefusal(ReadFileBytes(SourcePath("models/digits/mlp.onnx")), {"QuantizeLinear"});
 }
 
-TEST(ZkmlRefusals, QuantizedCnnConvolution) {
+TEST(ZkmlRefusals, QuantizedCnnGroupedConvolution) {
   Bytes float_model = ReadFileBytes(SourcePath("models/digits/cnn.onnx"));
   std::vector<TensorMap> calibration;
   for (uint64_t i = 0; i < 20; ++i) {
@@ -60,26 +60,31 @@ TEST(ZkmlRefusals, QuantizedCnnConvolution) {
   ::onnx::ModelProto m;
   ASSERT_TRUE(m.ParseFromArray(q->model.data(), static_cast<int>(q->model.size())));
   std::string conv;
-  for (const auto& n : m.graph().node())
+  for (auto& n : *m.mutable_graph()->mutable_node())
     if (n.op_type() == "QLinearConv") {
       conv = n.name().empty() ? n.output(0) : n.name();
+      auto* a = n.add_attribute();
+      a->set_name("group");
+      a->set_type(::onnx::AttributeProto::INT);
+      a->set_i(2);
       break;
     }
   ASSERT_FALSE(conv.empty());
-  ExpectRefusal(q->model, {"QLinearConv", conv, "convolution"});
+  ASSERT_TRUE(CompileCircuit(q->model).ok());  // the CNN itself proves (conv_test.cc)
+  ExpectRefusal(Serialize(m), {"QLinearConv", conv, "grouped convolution"});
 }
 
-TEST(ZkmlRefusals, MaxPoolInTheChain) {
+// xq -> Reshape [N, 6, 1, 1] -> `op` -> QLinearConv 1x1 (a pool in the chain).
+Bytes WithPool(const std::string& op, bool padded) {
   ModelSpec spec;
   spec.in = 6;
   spec.layers = {{.out = 4, .conv = true}};
   auto m = BuildModelProto(spec);
   auto* g = m.mutable_graph();
-  // xq -> MaxPool(1x1) -> l0_in4 instead of xq -> Reshape: reshape first, then pool.
   for (auto& n : *g->mutable_node())
     if (n.op_type() == "QLinearConv") n.set_input(0, "pooled");
   auto* pool = g->add_node();
-  pool->set_op_type("MaxPool");
+  pool->set_op_type(op);
   pool->set_name("the_pool");
   pool->add_input("l0_in4");
   pool->add_output("pooled");
@@ -88,7 +93,19 @@ TEST(ZkmlRefusals, MaxPoolInTheChain) {
   k->set_type(::onnx::AttributeProto::INTS);
   k->add_ints(1);
   k->add_ints(1);
-  ExpectRefusal(Serialize(m), {"MaxPool", "the_pool"});
+  if (padded) {
+    auto* p = pool->add_attribute();
+    p->set_name("pads");
+    p->set_type(::onnx::AttributeProto::INTS);
+    for (int i = 0; i < 4; ++i) p->add_ints(1);
+  }
+  return Serialize(m);
+}
+
+TEST(ZkmlRefusals, PoolsInTheChain) {
+  EXPECT_TRUE(CompileCircuit(WithPool("MaxPool", false)).ok());  // a 1x1 MaxPool proves
+  ExpectRefusal(WithPool("AveragePool", false), {"AveragePool", "the_pool"});
+  ExpectRefusal(WithPool("MaxPool", true), {"MaxPool", "the_pool", "padded"});
 }
 
 TEST(ZkmlRefusals, ValueWithTwoConsumers) {

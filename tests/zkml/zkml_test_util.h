@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -100,10 +101,15 @@ struct ParsedProof {
   Span weight_opening, witness_opening;  // the two opening blobs (with their length prefix)
 };
 
+inline unsigned ActVars(int64_t rows, int64_t cols) {
+  return CeilLog2(static_cast<uint64_t>(rows)) + std::max(1u, CeilLog2(static_cast<uint64_t>(cols)));
+}
+
 inline unsigned LookupVars(const Circuit& c, int64_t rows) {
-  unsigned row_bits = CeilLog2(static_cast<uint64_t>(rows));
   uint64_t total = 0;
-  for (const FcLayer& l : c.layers) total += 9 * (uint64_t{1} << (row_bits + l.log_out()));
+  for (const FcLayer& l : c.layers) total += 9 * (uint64_t{1} << ActVars(rows * l.out_h * l.out_w, l.out_features));
+  for (const PoolLayer& p : c.pools)
+    total += static_cast<uint64_t>(p.Taps()) * (uint64_t{1} << ActVars(rows * p.out_h * p.out_w, p.c));
   return std::max(1u, CeilLog2(total));
 }
 
@@ -177,9 +183,26 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
   for (size_t l = 0; l < layers; ++l)
     for (size_t j = 0; j < 10; ++j)
       if (!fp2("lookup leaf l" + std::to_string(l) + "." + std::to_string(j))) return false;
+  for (size_t i = 0; i < circuit.pools.size(); ++i)
+    for (int64_t t = 0; t < circuit.pools[i].Taps(); ++t)
+      if (!fp2("lookup leaf pool" + std::to_string(i) + "." + std::to_string(t))) return false;
   if (!fraction(TableVars(circuit), "table fraction sum")) return false;
   if (!fp2("multiplicity")) return false;
-  for (size_t l = layers; l-- > 0;) {
+  auto ops = circuit.Ops();
+  (void)layers;
+  for (size_t i = ops.size(); i-- > 0;) {
+    if (ops[i].pool) {
+      const PoolLayer& pl = circuit.pools[ops[i].index];
+      std::string P = "pool " + std::to_string(ops[i].index) + " ";
+      for (int64_t t = 0; t <= pl.Taps(); ++t)
+        if (!fp2(P + "value " + std::to_string(t))) return false;
+      if (!sumcheck(P + "wiring sumcheck") || !fp2(P + "wiring value")) return false;
+      if (!sumcheck(P + "max-attained sumcheck")) return false;
+      for (int64_t t = 0; t < pl.Taps(); ++t)
+        if (!fp2(P + "product value " + std::to_string(t))) return false;
+      continue;
+    }
+    size_t l = ops[i].index;
     std::string L = "layer " + std::to_string(l) + " ";
     if (!sumcheck(L + "requant sumcheck")) return false;
     for (size_t j = 0; j < 10; ++j)
@@ -187,6 +210,7 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
     if (!fp2(L + "bias value")) return false;
     if (!sumcheck(L + "matmul sumcheck")) return false;
     if (!fp2(L + "matmul value A") || !fp2(L + "matmul value B")) return false;
+    if (circuit.layers[l].Wired() && (!sumcheck(L + "wiring sumcheck") || !fp2(L + "wiring value"))) return false;
   }
   size_t b = pos();
   ZKT_READ(wopen, r.Blob());
