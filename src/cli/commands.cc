@@ -446,6 +446,13 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
     while (std::chrono::steady_clock::now() < deadline) {
       rec = api.Get("/chain/receipts/" + id);
       if (rec.ok() || rec.status().code() != Code::kNotFound) break;
+      if (proving) {
+        // A proof that failed will never settle: say why instead of waiting out the deadline.
+        auto job = api.Get("/node/proofs/" + id);
+        if (job.ok() && (*job)["status"] == "failed")
+          return Fail(ctx, Unavailable("the node could not settle the zkml proof: " +
+                                       (*job)["detail"].get<std::string>()));
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     if (!rec.ok()) return Fail(ctx, rec.status().WithContext("waiting for the receipt on chain"));
