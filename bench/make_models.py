@@ -197,7 +197,8 @@ def cifar_cnn(out, chans=(3, 64, 128, 152)):
     for i in range(3):
         inits += [he(r, f"w{i}", (chans[i + 1], chans[i], 3, 3), chans[i] * 9), small_bias(r, f"b{i}", chans[i + 1])]
         pads = [1, 1, 1, 1] if i < 2 else [0, 0, 0, 0]
-        nodes += [helper.make_node("Conv", [prev, f"w{i}", f"b{i}"], [f"c{i}"], kernel_shape=[3, 3], pads=pads),
+        nodes += [helper.make_node("Conv", [prev, f"w{i}", f"b{i}"], [f"c{i}"], kernel_shape=[3, 3], pads=pads,
+                                   strides=[1, 1], dilations=[1, 1]),  # EZKL's importer needs strides
                   helper.make_node("Relu", [f"c{i}"], [f"r{i}"]),
                   helper.make_node("MaxPool", [f"r{i}"], [f"p{i}"], kernel_shape=[2, 2], strides=[2, 2])]
         prev = f"p{i}"

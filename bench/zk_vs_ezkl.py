@@ -166,15 +166,23 @@ def child_step(step, args):
 
 # ---------------------------------------------------------------- driver side (stdlib only)
 
-def run_child(cmd, log, env=None):
-    """Runs cmd to completion; returns (exit code, wall seconds, peak RSS bytes, stdout text)."""
+def run_child(cmd, log, env=None, timeout=None):
+    """Runs cmd to completion (killed after timeout seconds when given); returns (exit code, wall
+    seconds, peak RSS bytes, stdout text)."""
     with open(log, "w") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=err, env=env,
                              stdin=subprocess.DEVNULL, text=True)
+        timer = None
+        if timeout:
+            import threading
+            timer = threading.Timer(timeout, p.kill)
+            timer.start()
         out = p.stdout.read()
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
+        if timer:
+            timer.cancel()
     p.returncode = os.waitstatus_to_exitcode(status)
     return p.returncode, wall, ru.ru_maxrss * 1024, out
 
@@ -375,7 +383,8 @@ def measure_accuracy(res, python, model, input_file, acc_file, binary, lucid_mod
         sys.stderr.write((work / "acc.float.log").read_text()[-3000:])
         raise SystemExit(f"zk_vs_ezkl: onnxruntime on the float model failed; log: {work / 'acc.float.log'}")
     refs = json.loads(refs_file.read_text())
-    acc = res["accuracy"] = {"float_reference": "onnxruntime on " + str(model), "sets": len(sets) - 1}
+    acc = res["accuracy"] = {"float_reference": "onnxruntime on " + str(model), "sets": len(sets) - 1,
+                             "float_max_abs": max(abs(v) for r in refs for v in r["data"])}
     ez, lu = res["ezkl"], res.get("lucid")
     # EZKL: the proved witness on INPUT; gen_witness on INPUT too when no proof was made (too big).
     witness = work / "witness.json"
@@ -392,11 +401,14 @@ def measure_accuracy(res, python, model, input_file, acc_file, binary, lucid_mod
                 "budget": budget}
         if (work / "vk.key").exists():
             args.update(vk=str(work / "vk.key"), srs=ez["srs"]["path"])
+        limit = max(3 * budget, 300.0)
         rc, wall, rss, out = run_child([python, __file__, "--_step", "witness_many", json.dumps(args)],
-                                       work / "acc.ezkl.log", Ezkl(python, work).env)
+                                       work / "acc.ezkl.log", Ezkl(python, work).env, timeout=limit)
         lines = [ln for ln in out.splitlines() if ln.startswith("{")]
         if rc != 0 or not lines:
-            acc["ezkl_error"] = f"gen_witness failed (exit {rc}); log {work / 'acc.ezkl.log'}"
+            acc["ezkl_error"] = (f"EZKL gen_witness for accuracy failed (exit {rc}"
+                                 + (f", stopped after {wall:.0f} s" if wall >= limit else "")
+                                 + f", peak RSS {fmt_bytes(rss)}); log {work / 'acc.ezkl.log'}")
         else:
             r = json.loads(lines[-1])["result"]
             done = r["outputs"]
@@ -430,10 +442,10 @@ def measure_accuracy(res, python, model, input_file, acc_file, binary, lucid_mod
         outs.append(first_output(json.loads(out)["outputs"], name))
     seconds = time.perf_counter() - t0
     if not (lu and lu.get("outputs")):
-        acc["lucid_input"] = dict(error_stats(outs[:1], refs[:1]), source="lucid run (int8 model)")
+        acc["lucid_input"] = dict(error_stats(outs[:1], refs[:1]), source="run (int8 model)")
         outs = outs[1:]
     if acc_file:
-        acc["lucid_sets"] = dict(error_stats(outs, refs[1:]), source="lucid run (int8 model)", seconds=seconds)
+        acc["lucid_sets"] = dict(error_stats(outs, refs[1:]), source="run (int8 model)", seconds=seconds)
 
 
 def print_accuracy(res):
@@ -441,7 +453,7 @@ def print_accuracy(res):
     if not acc:
         return
     print(f"\nAccuracy against the float model ({acc['float_reference']}): max and mean |output - float| over "
-          f"every output value, argmax agreement per output row")
+          f"every output value (largest |float output| {acc['float_max_abs']:.4g}), argmax agreement per output row")
     print(f"  {'':<44}{'max |d|':>11}{'mean |d|':>11}{'argmax':>10}")
     rows = [("EZKL witness, INPUT", "ezkl_input"), ("Lucid {src}, INPUT", "lucid_input"),
             (f"EZKL gen_witness, {acc['sets']} sets", "ezkl_sets"), ("Lucid {src}, %d sets" % acc["sets"], "lucid_sets")]
