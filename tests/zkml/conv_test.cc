@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "onnx/model.h"
 #include "zkml_test_util.h"
 
 namespace lucid::zkml::testing {
@@ -367,6 +368,60 @@ TEST(ZkmlConvSoundness, AnotherInputsProofRefused) {
   ASSERT_TRUE(ParseProof(f.other_proof, b));
   ExpectRefused(Reassemble(a, ByteView(f.other_proof.data() + b.body_begin, f.other_proof.size() - b.body_begin)),
                 "statement of input A with the proof of input B");
+}
+
+// Random single-bit flips anywhere in a CNN proof: each refused, unless it is the same
+// statement about x (a float input that still quantizes to x: the whole model maps the altered
+// inputs to the proven outputs), the rule of fuzz/zkml_proof_fuzz.cc.
+TEST(ZkmlConvSoundness, RandomBitFlipsRefused) {
+  const CnnFixture& f = Cnn();
+  auto model = onnx::Model::Load(f.model);
+  ASSERT_TRUE(model.ok());
+  std::mt19937_64 rng(2026);
+  const int trials = 200;
+  int same_statement = 0;
+  for (int i = 0; i < trials; ++i) {
+    Bytes t = f.proof;
+    size_t at = static_cast<size_t>(rng() % t.size());
+    t[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+    auto v = Verify(t, f.commitment);
+    if (!v.ok()) continue;
+    auto out = (*model)->Run(v->inputs);
+    ASSERT_TRUE(out.ok());
+    EXPECT_TRUE(*out == v->outputs) << "bit flip at " << at << ": accepted a false statement";
+    ++same_statement;
+  }
+  EXPECT_LT(same_statement, 10);
+  std::printf("[zkml] CNN proof: %d random bit flips, %d refused, %d accepted as the same true statement "
+              "(an input float that quantizes alike)\n",
+              trials, trials - same_statement, same_statement);
+}
+
+// A description whose geometry does not chain or is out of range is refused by the decoder.
+TEST(ZkmlConvDecode, BrokenGeometryRefused) {
+  auto c = CompileCircuit(QuantizedCnn());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto expect_refused = [&](const Circuit& forged, const std::string& what) {
+    auto d = DecodeCircuit(forged.Describe());
+    EXPECT_FALSE(d.ok()) << what;
+    if (!d.ok()) std::printf("[zkml] %s: %s\n", what.c_str(), d.status().message().c_str());
+  };
+  Circuit f = *c;
+  f.layers[1].in_c = 7;
+  expect_refused(f, "a layer reading 7 channels of an 8-channel map");
+  f = *c;
+  f.pools[0].out_h = 5;
+  expect_refused(f, "a pool with a wrong output height");
+  f = *c;
+  f.layers[0].pad_t = f.layers[0].kh;
+  expect_refused(f, "a pad as large as the kernel");
+  f = *c;
+  f.pools[0].kh = 4, f.pools[0].kw = 4;
+  f.pools[0].out_h = 3, f.pools[0].out_w = 3;  // 16 taps
+  expect_refused(f, "a 16-tap pool");
+  f = *c;
+  f.layers[2].kh = 1;
+  expect_refused(f, "a layer whose kernel does not give K");
 }
 
 }  // namespace
