@@ -62,14 +62,14 @@ Result<std::vector<double>> Values(const GraphProto& g, const NodeProto& n, int 
       break;
     case TensorProto::UINT8:
       if (has_raw) {
-        RETURN_IF_ERROR(from_raw(1, [](const char* p) { return double{static_cast<uint8_t>(*p)}; }));
+        RETURN_IF_ERROR(from_raw(1, [](const char* p) { return static_cast<double>(static_cast<uint8_t>(*p)); }));
       } else {
         for (int32_t v : t->int32_data()) out.push_back(static_cast<uint8_t>(v));
       }
       break;
     case TensorProto::INT8:
       if (has_raw) {
-        RETURN_IF_ERROR(from_raw(1, [](const char* p) { return double{static_cast<int8_t>(*p)}; }));
+        RETURN_IF_ERROR(from_raw(1, [](const char* p) { return static_cast<double>(static_cast<int8_t>(*p)); }));
       } else {
         for (int32_t v : t->int32_data()) out.push_back(static_cast<int8_t>(v));
       }

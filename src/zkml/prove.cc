@@ -440,6 +440,11 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   tr.AbsorbU64("zkml/rows", static_cast<uint64_t>(trace.rows));
   tr.Absorb("zkml/input", x.CanonicalBytes());
   tr.Absorb("zkml/output", y.CanonicalBytes());
+  // The float ends too, so a proof is about exactly these inputs and outputs (not malleable
+  // into other inputs that quantize to the same x).
+  Hash32 io[2] = {HashTensorMap(inputs), HashTensorMap(result.outputs)};
+  tr.Absorb("zkml/input_hash", ByteView(io[0].data(), io[0].size()));
+  tr.Absorb("zkml/output_hash", ByteView(io[1].data(), io[1].size()));
   tr.Absorb("zkml/witness", witness.commitment.Encode());
 
   codec::Writer w;
@@ -775,6 +780,9 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   tr.AbsorbU64("zkml/rows", static_cast<uint64_t>(out.rows));
   tr.Absorb("zkml/input", x.CanonicalBytes());
   tr.Absorb("zkml/output", y.CanonicalBytes());
+  Hash32 io[2] = {HashTensorMap(out.inputs), HashTensorMap(out.outputs)};
+  tr.Absorb("zkml/input_hash", ByteView(io[0].data(), io[0].size()));
+  tr.Absorb("zkml/output_hash", ByteView(io[1].data(), io[1].size()));
   tr.Absorb("zkml/witness", rx_bytes);
   std::vector<Claim> wclaims, xclaims;
 
