@@ -114,6 +114,22 @@ struct Devnet::Impl {
     return json{{"height", *r.height}};
   }
 
+  // Publishes a prepared version 1.0 (price 5) with its zkml commitment when it has one.
+  Status Publish(const crypto::PrivateKey& owner, const hub::VersionSpec& spec) {
+    ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub->PrepareVersion(spec));
+    std::optional<Hash32> zkml_commitment;
+    if (prepared.manifest.zkml) zkml_commitment = prepared.manifest.zkml->model_commitment;
+    return SendTx(owner, protocol::PublishVersionTx{spec.name, spec.major, spec.minor, prepared.manifest_cid, 5,
+                                                    zkml_commitment})
+        .status()
+        .WithContext("publishing " + spec.name);
+  }
+
+  static DemoModel Latest(const chain::Repo& repo) {
+    const chain::VersionEntry& v = repo.versions.back();
+    return DemoModel{repo.name + "@" + std::to_string(v.major) + "." + std::to_string(v.minor), v.manifest.ToString()};
+  }
+
   // Publishes models/digits/<kind> as repository digits-<kind>, version 1.0, once.
   Result<DemoModel> PublishDemo(const crypto::PrivateKey& owner, const std::string& kind) {
     std::string name = "digits-" + kind;
@@ -144,17 +160,11 @@ struct Devnet::Impl {
       spec.files.push_back({kind + ".onnx", model_cid});
       ASSIGN_OR_RETURN(crypto::Cid vectors_cid, hub->PutFile(vectors));
       spec.test_vectors = vectors_cid;
-      ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub->PrepareVersion(spec));
-      std::optional<Hash32> zkml_commitment;
-      if (prepared.manifest.zkml) zkml_commitment = prepared.manifest.zkml->model_commitment;
-      RETURN_IF_ERROR(SendTx(owner, protocol::PublishVersionTx{name, 1, 0, prepared.manifest_cid, 5, zkml_commitment})
-                          .status()
-                          .WithContext("publishing " + name));
+      RETURN_IF_ERROR(Publish(owner, spec));
       existing = chain->GetRepo(name);
       if (!existing.ok()) return existing.status();
     }
-    const chain::VersionEntry& v = existing->versions.back();
-    return DemoModel{name + "@" + std::to_string(v.major) + "." + std::to_string(v.minor), v.manifest.ToString()};
+    return Latest(*existing);
   }
 
   // digits-<kind>-int8@1.0: the demo model quantized (calibrated on its own test vectors'
@@ -198,17 +208,11 @@ struct Devnet::Impl {
       spec.exact_match = true;
       spec.quantization = std::string(onnx::kQuantizationId);
       spec.zkml = true;
-      ASSIGN_OR_RETURN(hub::PreparedVersion prepared, hub->PrepareVersion(spec));
-      std::optional<Hash32> zkml_commitment;
-      if (prepared.manifest.zkml) zkml_commitment = prepared.manifest.zkml->model_commitment;
-      RETURN_IF_ERROR(SendTx(owner, protocol::PublishVersionTx{name, 1, 0, prepared.manifest_cid, 5, zkml_commitment})
-                          .status()
-                          .WithContext("publishing " + name));
+      RETURN_IF_ERROR(Publish(owner, spec));
       existing = chain->GetRepo(name);
       if (!existing.ok()) return existing.status();
     }
-    const chain::VersionEntry& v = existing->versions.back();
-    return DemoModel{name + "@" + std::to_string(v.major) + "." + std::to_string(v.minor), v.manifest.ToString()};
+    return Latest(*existing);
   }
 };
 
