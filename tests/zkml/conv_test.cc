@@ -9,7 +9,6 @@
 #include <random>
 #include <set>
 
-#include "onnx/model.h"
 #include "zkml_test_util.h"
 
 namespace lucid::zkml::testing {
@@ -370,31 +369,19 @@ TEST(ZkmlConvSoundness, AnotherInputsProofRefused) {
                 "statement of input A with the proof of input B");
 }
 
-// Random single-bit flips anywhere in a CNN proof: each refused, unless it is the same
-// statement about x (a float input that still quantizes to x: the whole model maps the altered
-// inputs to the proven outputs), the rule of fuzz/zkml_proof_fuzz.cc.
+// Random single-bit flips anywhere in a CNN proof: every one refused (the transcript binds the
+// float inputs and outputs too, so not even an input that quantizes alike is accepted).
 TEST(ZkmlConvSoundness, RandomBitFlipsRefused) {
   const CnnFixture& f = Cnn();
-  auto model = onnx::Model::Load(f.model);
-  ASSERT_TRUE(model.ok());
   std::mt19937_64 rng(2026);
   const int trials = 200;
-  int same_statement = 0;
   for (int i = 0; i < trials; ++i) {
     Bytes t = f.proof;
     size_t at = static_cast<size_t>(rng() % t.size());
     t[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
-    auto v = Verify(t, f.commitment);
-    if (!v.ok()) continue;
-    auto out = (*model)->Run(v->inputs);
-    ASSERT_TRUE(out.ok());
-    EXPECT_TRUE(*out == v->outputs) << "bit flip at " << at << ": accepted a false statement";
-    ++same_statement;
+    ExpectRefused(t, "bit flip at " + std::to_string(at));
   }
-  EXPECT_LT(same_statement, 10);
-  std::printf("[zkml] CNN proof: %d random bit flips, %d refused, %d accepted as the same true statement "
-              "(an input float that quantizes alike)\n",
-              trials, trials - same_statement, same_statement);
+  std::printf("[zkml] CNN proof: %d random bit flips refused\n", trials);
 }
 
 // A description whose geometry does not chain or is out of range is refused by the decoder.
