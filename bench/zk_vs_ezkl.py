@@ -470,6 +470,10 @@ def print_accuracy(res):
         print(f"  (EZKL gen_witness {sum(w):.1f} s for {len(w)} sets, peak RSS {fmt_bytes(acc['ezkl_sets']['peak_rss'])}; "
               f"Lucid run {acc['lucid_sets']['seconds']:.1f} s for {acc['lucid_sets']['sets']} sets, processes timed whole)"
               if "lucid_sets" in acc else f"  (EZKL gen_witness {sum(w):.1f} s for {len(w)} sets)")
+    if "witness_seconds" in acc.get("ezkl_input", {}):  # no proof was made: a witness for accuracy only
+        w = acc["ezkl_input"]
+        print(f"  (EZKL gen_witness on INPUT {w['witness_seconds'][0]:.1f} s, peak RSS {fmt_bytes(w['peak_rss'])}, "
+              f"without keys or SRS)")
     for key in ("ezkl_sets_skipped", "ezkl_error"):
         if key in acc:
             print(f"  {acc[key]}")
