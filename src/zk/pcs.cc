@@ -373,7 +373,9 @@ Result<OpeningProof> Open(const ProverData& data, std::span<const Claim> claims,
                                            claims.size());
     // g = sum_k alpha^k eq(r_k, .), each eq table as the tensor product of its low and high
     // halves (eq(r, b) = eq(r_lo, b_lo) eq(r_hi, b_hi)) with alpha^k folded into the small
-    // high half: one Fp2 product and sum per entry and claim.
+    // high half: one Fp2 product and sum per entry and claim. Rows where eq(r_hi, .) is zero
+    // are skipped: a claim on an aligned block of a larger vector (zkml) has 0/1 high
+    // coordinates, so it costs the block's size, not the vector's.
     std::vector<Fp2> g(data.evals.size());
     Fp2 combined;
     const unsigned low_vars = c.num_vars / 2;
@@ -385,6 +387,7 @@ Result<OpeningProof> Open(const ProverData& data, std::span<const Claim> claims,
       for (Fp2& x : eq_high) x *= coeffs[k];
       auto accumulate = [&](size_t begin, size_t end) {
         for (size_t h = begin; h < end; ++h) {
+          if (eq_high[h].IsZero()) continue;
           Fp2* out = g.data() + h * low_size;
           for (size_t l = 0; l < low_size; ++l) out[l] += eq_high[h] * eq_low[l];
         }
