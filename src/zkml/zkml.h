@@ -12,7 +12,10 @@
 // Thread-safety: ProvingKey is immutable; Prove and Verify are reentrant.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/status.h"
@@ -48,8 +51,22 @@ struct ProveResult {
   ProveTimings timings;
 };
 
+// One block of the witness vector W_x (docs/zk.md "Commitments and witness").
+struct WitnessBlockInfo {
+  std::string what;     // e.g. "layer 0 q", "layer 1 y", "layer 0 r2", "pool 0 d3", "multiplicities"
+  uint64_t offset = 0;  // into W_x
+  uint64_t size = 0;
+  int64_t valid_rows = 0, valid_cols = 0;  // the entries that are constrained (row-major, 2^bits cols)
+  unsigned col_bits = 0;
+};
+
 struct ProveOptions {
   int threads = 2;  // the proof bytes do not depend on it
+  // Tests only: a cheating prover. Called with W_x after the honest witness is built and
+  // before it is committed; the prover then proves from the altered values (accumulators
+  // and wirings recomputed from them) and skips its own consistency checks, so only the
+  // verifier can catch the change.
+  std::function<void(std::vector<zk::Fp>& witness, const std::vector<WitnessBlockInfo>& blocks)> cheat;
 };
 
 Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const ProveOptions& options = {});

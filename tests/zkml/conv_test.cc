@@ -16,31 +16,7 @@ namespace {
 
 using ::onnx::TensorProto;
 
-// ---- The digits CNN ----
-
-TensorMap CnnInput(int64_t rows, uint64_t seed) {
-  Tensor x = RandomImages(rows, 64, seed);
-  return {{"x", *Tensor::FromBytes(DType::kFloat32, {rows, 1, 8, 8}, Bytes(x.bytes().begin(), x.bytes().end()))}};
-}
-
-Bytes QuantizedCnn() {
-  ::onnx::ModelProto proto;
-  Bytes file = ReadFileBytes(SourcePath("models/digits/cnn.onnx"));
-  if (!proto.ParseFromArray(file.data(), static_cast<int>(file.size()))) {
-    ADD_FAILURE() << "models/digits/cnn.onnx does not parse";
-    return {};
-  }
-  for (auto* v : {proto.mutable_graph()->mutable_input(0), proto.mutable_graph()->mutable_output(0)})
-    v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("batch");
-  std::vector<TensorMap> calibration;
-  for (uint64_t i = 0; i < 20; ++i) calibration.push_back(CnnInput(1, 500 + i));
-  auto q = onnx::QuantizeStatic(Serialize(proto), calibration);
-  if (!q.ok()) {
-    ADD_FAILURE() << q.status().ToString();
-    return {};
-  }
-  return q->model;
-}
+// ---- The digits CNN: QuantizedCnn / CnnInput in zkml_test_util.h ----
 
 // ---- Synthetic CNNs: x [N, C, H, W] -> QuantizeLinear -> ops -> Flatten -> [QLinearMatMul] ----
 

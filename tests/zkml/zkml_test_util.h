@@ -60,6 +60,32 @@ inline Bytes QuantizedMlp(uint64_t calibration_seed) {
   return q->model;
 }
 
+// The digits CNN with a symbolic batch dim, quantized with 20 pseudo-random calibration images.
+
+inline TensorMap CnnInput(int64_t rows, uint64_t seed) {
+  Tensor x = RandomImages(rows, 64, seed);
+  return {{"x", *Tensor::FromBytes(DType::kFloat32, {rows, 1, 8, 8}, Bytes(x.bytes().begin(), x.bytes().end()))}};
+}
+
+inline Bytes QuantizedCnn() {
+  ::onnx::ModelProto proto;
+  Bytes file = ReadFileBytes(SourcePath("models/digits/cnn.onnx"));
+  if (!proto.ParseFromArray(file.data(), static_cast<int>(file.size()))) {
+    ADD_FAILURE() << "models/digits/cnn.onnx does not parse";
+    return {};
+  }
+  for (auto* v : {proto.mutable_graph()->mutable_input(0), proto.mutable_graph()->mutable_output(0)})
+    v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("batch");
+  std::vector<TensorMap> calibration;
+  for (uint64_t i = 0; i < 20; ++i) calibration.push_back(CnnInput(1, 500 + i));
+  auto q = onnx::QuantizeStatic(Serialize(proto), calibration);
+  if (!q.ok()) {
+    ADD_FAILURE() << q.status().ToString();
+    return {};
+  }
+  return q->model;
+}
+
 inline Result<TensorMap> RunModel(ByteView model, const TensorMap& inputs) {
   ASSIGN_OR_RETURN(auto m, onnx::Model::Load(model));
   return m->Run(inputs);

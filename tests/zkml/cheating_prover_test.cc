@@ -1,0 +1,120 @@
+// Cheating provers (docs/zk.md, ZK notes): change one committed intermediate value — an
+// activation, a quotient, a rounding-remainder limb, a pool maximum or difference, a lookup
+// multiplicity — let the prover recompute everything it can from it (ProveOptions::cheat:
+// accumulators, wirings, lookups and openings follow the altered witness) and show the
+// verifier refuses every such proof.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "zkml/zkml.h"
+#include "zkml_test_util.h"
+
+namespace lucid::zkml {
+namespace {
+
+using zk::Fp;
+using namespace lucid::zkml::testing;
+
+// An entry the circuit constrains: row 0, column min(col, valid_cols - 1).
+uint64_t ValidEntry(const WitnessBlockInfo& b, int64_t col = 0) {
+  int64_t c = std::min(col, b.valid_cols - 1);
+  return b.offset + static_cast<uint64_t>(c);
+}
+
+struct Cheat {
+  std::string name;
+  std::function<void(std::vector<Fp>&, const std::vector<WitnessBlockInfo>&)> apply;
+};
+
+const WitnessBlockInfo* Find(const std::vector<WitnessBlockInfo>& blocks, const std::string& what) {
+  for (const auto& b : blocks)
+    if (b.what == what) return &b;
+  return nullptr;
+}
+
+// Adds delta to one valid entry of the named block.
+Cheat Bump(const std::string& what, int64_t delta = 1, int64_t col = 0) {
+  return {what + (delta > 0 ? " +" : " ") + std::to_string(delta),
+          [=](std::vector<Fp>& w, const std::vector<WitnessBlockInfo>& blocks) {
+            const WitnessBlockInfo* b = Find(blocks, what);
+            ASSERT_NE(b, nullptr) << what;
+            w[ValidEntry(*b, col)] += Fp::FromI64(delta);
+          }};
+}
+
+// Moves one count between two table entries: the sum of multiplicities stays the same.
+Cheat MoveMultiplicity() {
+  return {"multiplicity moved", [](std::vector<Fp>& w, const std::vector<WitnessBlockInfo>& blocks) {
+            const WitnessBlockInfo* b = Find(blocks, "multiplicities");
+            ASSERT_NE(b, nullptr);
+            for (uint64_t e = b->offset; e + 1 < b->offset + b->size; ++e)
+              if (!w[e].IsZero()) {
+                w[e] -= Fp::One();
+                w[e + 1] += Fp::One();
+                return;
+              }
+            FAIL() << "no multiplicity";
+          }};
+}
+
+// q and y of the same output moved together (the clamp pair stays in the table).
+Cheat QAndY(size_t layer) {
+  std::string name = "layer " + std::to_string(layer);
+  return {name + " q and y +1", [=](std::vector<Fp>& w, const std::vector<WitnessBlockInfo>& blocks) {
+            for (const char* part : {" q", " y"}) {
+              const WitnessBlockInfo* b = Find(blocks, name + part);
+              ASSERT_NE(b, nullptr);
+              w[ValidEntry(*b)] += Fp::One();
+            }
+          }};
+}
+
+void ExpectEveryCheatRefused(const Bytes& model, const TensorMap& input, const std::vector<Cheat>& cheats) {
+  auto key = Setup(model);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  auto honest = Prove(*key, input);
+  ASSERT_TRUE(honest.ok()) << honest.status().ToString();
+  ASSERT_TRUE(Verify(honest->proof, key->model_commitment).ok());
+  for (const Cheat& cheat : cheats) {
+    ProveOptions options;
+    options.cheat = cheat.apply;
+    auto proof = Prove(*key, input, options);
+    ASSERT_TRUE(proof.ok()) << cheat.name << ": " << proof.status().ToString();
+    EXPECT_NE(proof->proof, honest->proof) << cheat.name << " changed nothing";
+    auto v = Verify(proof->proof, key->model_commitment);
+    EXPECT_FALSE(v.ok()) << cheat.name << " was accepted";
+    if (!v.ok()) std::printf("[zkml cheat] %-22s -> %s\n", cheat.name.c_str(), v.status().message().c_str());
+  }
+}
+
+TEST(ZkmlCheatingProver, MlpEveryWitnessBlock) {
+  std::vector<Cheat> cheats;
+  for (int l = 0; l < 2; ++l) {
+    std::string name = "layer " + std::to_string(l) + " ";
+    for (const char* part : {"q", "y", "r0", "r1", "r2", "r3", "r'0", "r'3"}) cheats.push_back(Bump(name + part));
+    cheats.push_back(QAndY(static_cast<size_t>(l)));
+  }
+  cheats.push_back(Bump("layer 0 y", -1, 5));
+  cheats.push_back(MoveMultiplicity());
+  ExpectEveryCheatRefused(QuantizedMlp(3), MlpInput(2, 77), cheats);
+}
+
+TEST(ZkmlCheatingProver, CnnConvolutionAndPoolBlocks) {
+  std::vector<Cheat> cheats = {Bump("layer 0 y"), Bump("layer 1 q"), Bump("layer 0 r0"), Bump("layer 2 y"),
+                               Bump("pool 0 m"),  Bump("pool 0 d0"), Bump("pool 1 d3"),  Bump("pool 1 m", -1),
+                               MoveMultiplicity()};
+  // A pool maximum and all its differences moved together: m - e_t - d_t stays 0, so only the
+  // max-attained check (some d_t = 0) catches it.
+  cheats.push_back({"pool 0 m and every d +1", [](std::vector<Fp>& w, const std::vector<WitnessBlockInfo>& blocks) {
+                      for (const char* part : {"pool 0 m", "pool 0 d0", "pool 0 d1", "pool 0 d2", "pool 0 d3"}) {
+                        const WitnessBlockInfo* b = Find(blocks, part);
+                        ASSERT_NE(b, nullptr) << part;
+                        w[ValidEntry(*b)] += Fp::One();
+                      }
+                    }});
+  ExpectEveryCheatRefused(QuantizedCnn(), CnnInput(1, 31), cheats);
+}
+
+}  // namespace
+}  // namespace lucid::zkml
