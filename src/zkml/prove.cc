@@ -136,6 +136,19 @@ Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
 
 Fp FromInt(int64_t v) { return Fp::FromI64(v); }
 
+// The pool's random-point check: mu^t for each tap and sum_t mu^t (m~ - d~_t), with
+// values = (m~, d~_0, ..., d~_{taps-1}) at the check's point.
+std::pair<std::vector<Fp2>, Fp2> PoolCheckClaim(const std::vector<Fp2>& values, Fp2 mu, size_t taps) {
+  std::vector<Fp2> mu_pow(taps);
+  Fp2 claim = Fp2::Zero(), pw = Fp2::One();
+  for (size_t t = 0; t < taps; ++t) {
+    mu_pow[t] = pw;
+    claim += pw * (values[0] - values[1 + t]);
+    pw *= mu;
+  }
+  return {std::move(mu_pow), claim};
+}
+
 // Cheat mode only (ProveOptions::cheat): the multiplicities recounted from the altered
 // witness, as a cheating prover would, so an altered value still in the table passes the
 // lookups and must be caught by another check. Values not in the table are not counted.
@@ -637,13 +650,10 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
       }
       tr.AbsorbFp2("zkml/pool_values", values);
       for (Fp2 v : values) zk::WriteFp2(w, v);
-      std::vector<Fp2> mu_pow(taps);
-      Fp2 claim = Fp2::Zero(), pw = Fp2::One();
-      for (size_t t = 0; t < taps; ++t) {
-        mu_pow[t] = pw;
-        claim += pw * (values[0] - values[1 + t]);
-        pw *= mu;
-      }
+      // Not a structured binding: lambdas below capture mu_pow (clang 14 refuses those).
+      std::pair<std::vector<Fp2>, Fp2> pool_claim = PoolCheckClaim(values, mu, taps);
+      const std::vector<Fp2>& mu_pow = pool_claim.first;
+      const Fp2 claim = pool_claim.second;
       ASSIGN_OR_RETURN(std::vector<Fp2> eq_r, zk::EqTable(rho));
       std::vector<Fp2> wt(size_t{1} << src.vars(), Fp2::Zero());
       ForEachTap(c, op, L.rows, src, [&](uint64_t p, uint64_t k, uint64_t j) {
@@ -972,13 +982,10 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
         xclaims.push_back({L.witness.Point(L.pool_block[op.index] + t, rho), v});
       }
       tr.AbsorbFp2("zkml/pool_values", values);
-      std::vector<Fp2> mu_pow(taps);
-      Fp2 claim = Fp2::Zero(), pw = Fp2::One();
-      for (size_t t = 0; t < taps; ++t) {
-        mu_pow[t] = pw;
-        claim += pw * (values[0] - values[1 + t]);
-        pw *= mu;
-      }
+      // Not a structured binding: lambdas below capture mu_pow (clang 14 refuses those).
+      std::pair<std::vector<Fp2>, Fp2> pool_claim = PoolCheckClaim(values, mu, taps);
+      const std::vector<Fp2>& mu_pow = pool_claim.first;
+      const Fp2 claim = pool_claim.second;
       ASSIGN_OR_RETURN(std::vector<Fp2> eq_r, zk::EqTable(rho));
       RETURN_IF_ERROR(verify_wiring(op_index, claim, where, [&](const std::vector<Fp2>& rho_j) {
         std::vector<Fp2> eq_j = *zk::EqTable(rho_j);
