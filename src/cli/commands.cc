@@ -408,7 +408,7 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   auto r = protocol::Receipt::Decode(*receipt);
   auto e = protocol::Evidence::Decode(*evidence);
   if (!r.ok() || !e.ok()) return Fail(ctx, Internal("node answered an undecodable receipt or evidence"));
-  verify::ChainView view{req.chain_id, true};
+  verify::ChainView view{req.chain_id, true, std::nullopt};
   const bool proving = resp->contains("status") && (*resp)["status"] == "proving";
   if (*mode == protocol::Mode::kZkml) {
     auto manifest = FetchManifest(api, *cid);
@@ -594,7 +594,7 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
         for (const auto& m : n["modes"]) registered |= m.get<std::string>() == protocol::ModeName(rec->mode);
       }
     }
-    verify::ChainView view{g.chain_id, registered};
+    verify::ChainView view{g.chain_id, registered, std::nullopt};
     if (rec->mode == protocol::Mode::kZkml) {
       // The commitment a zkml proof must match is in the version's manifest, bound by its CID.
       auto manifest = FetchManifest(api, rec->model);

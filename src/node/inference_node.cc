@@ -196,7 +196,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   out.outputs = std::move(outputs);
 
   // Check our own work with the validators' code before submitting it.
-  verify::ChainView view{info.chain_id, true};
+  verify::ChainView view{info.chain_id, true, std::nullopt};
   verify::Verdict verdict = verify::VerifyResult(out.result, view);
   if (!verdict.ok()) return Internal("node produced a result its own verifier refuses");
 

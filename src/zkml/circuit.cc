@@ -583,12 +583,10 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
     cur = n.output(0);
   }
   if (c.layers.empty()) return Unimplemented("zkml: no integer layer between QuantizeLinear and DequantizeLinear");
-  int64_t table = (int64_t{1} << kRangeBits) + (int64_t{1} << kTopLimbBits);
-  for (const auto& l : c.layers) table += l.q_max - l.q_min + 1;
+  int64_t table = LookupTableSize(c);
   if (table > kMaxTableEntries)
     return OutOfRange("zkml: the lookup table would have " + std::to_string(table) + " entries (at most " +
                       std::to_string(kMaxTableEntries) + ")");
-  if (!c.pools.empty()) table += 256;
   RETURN_IF_ERROR(CheckMaps(c));
   c.y_name = cur;
   c.y_dtype = cur_dtype;
@@ -738,10 +736,7 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     c.pools.push_back(std::move(p));
   }
   if (r.remaining() != 0) return InvalidArgument("zkml: circuit: trailing bytes");
-  int64_t table = (int64_t{1} << kRangeBits) + (int64_t{1} << kTopLimbBits);
-  if (!c.pools.empty()) table += 256;
-  for (const auto& l : c.layers) table += l.q_max - l.q_min + 1;
-  if (table > kMaxTableEntries) return InvalidArgument("zkml: circuit: lookup table too large");
+  if (LookupTableSize(c) > kMaxTableEntries) return InvalidArgument("zkml: circuit: lookup table too large");
   RETURN_IF_ERROR(CheckMaps(c));
   return c;
 }
@@ -936,17 +931,36 @@ Result<Trace> Evaluate(const Circuit& circuit, const Tensor& x) {
   return trace;
 }
 
+std::vector<int> RangeWidths(const Circuit& circuit) {
+  std::array<bool, 17> used{};
+  used[kRangeBits] = true;
+  for (const FcLayer& l : circuit.layers)
+    for (int s : l.shift)
+      for (size_t j = 0; j < kRemainderLimbs; ++j) used[static_cast<size_t>(LimbWidth(s, j))] = true;
+  if (!circuit.pools.empty()) used[8] = true;
+  std::vector<int> widths;
+  for (int w = 0; w <= 16; ++w)
+    if (used[static_cast<size_t>(w)]) widths.push_back(w);
+  return widths;
+}
+
+int64_t LookupTableSize(const Circuit& circuit) {
+  int64_t n = 0;
+  for (int w : RangeWidths(circuit)) n += int64_t{1} << w;
+  for (const FcLayer& l : circuit.layers) n += l.q_max - l.q_min + 1;
+  return n;
+}
+
 LookupTable BuildLookupTable(const Circuit& circuit) {
   LookupTable t;
-  for (int64_t v = 0; v < (int64_t{1} << kRangeBits); ++v) {
-    t.a.push_back(v);
-    t.b.push_back(0);
-    t.tag.push_back(0);
-  }
-  for (int64_t v = 0; v < (int64_t{1} << kTopLimbBits); ++v) {
-    t.a.push_back(v);
-    t.b.push_back(0);
-    t.tag.push_back(1);
+  t.width_offset.fill(-1);
+  for (int w : RangeWidths(circuit)) {
+    t.width_offset[static_cast<size_t>(w)] = static_cast<int64_t>(t.a.size());
+    for (int64_t v = 0; v < (int64_t{1} << w); ++v) {
+      t.a.push_back(v);
+      t.b.push_back(0);
+      t.tag.push_back(w);
+    }
   }
   for (size_t l = 0; l < circuit.layers.size(); ++l) {
     const FcLayer& layer = circuit.layers[l];
@@ -954,16 +968,9 @@ LookupTable BuildLookupTable(const Circuit& circuit) {
     for (int64_t q = layer.q_min; q <= layer.q_max; ++q) {
       t.a.push_back(q);
       t.b.push_back(std::clamp(layer.out_zero + q, layer.lo, layer.hi));
-      t.tag.push_back(static_cast<int64_t>(l) + 2);
+      t.tag.push_back(kClampTag0 + static_cast<int64_t>(l));
     }
   }
-  t.byte_offset = t.a.size();
-  if (!circuit.pools.empty())
-    for (int64_t v = 0; v < 256; ++v) {
-      t.a.push_back(v);
-      t.b.push_back(0);
-      t.tag.push_back(static_cast<int64_t>(circuit.layers.size()) + 2);
-    }
   return t;
 }
 

@@ -15,6 +15,7 @@
 // Thread-safety: a Circuit is immutable after CompileCircuit / DecodeCircuit.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,7 +35,16 @@ inline constexpr int64_t kMaxClampEntries = int64_t{1} << 20;
 // Most entries of the whole lookup table (ranges and every layer's clamp).
 inline constexpr int64_t kMaxTableEntries = int64_t{1} << 22;
 inline constexpr int kRangeBits = 16;
-inline constexpr int kTopLimbBits = 14;  // the fourth limb of a remainder: r < 2^62
+// A remainder r < 2^s (s <= 62) is committed as kRemainderLimbs limbs of 16 bits, limb j
+// range-checked to its width min(16, max(0, s - 16 j)): so r < 2^s exactly, no complement.
+inline constexpr size_t kRemainderLimbs = 4;
+inline int LimbWidth(int shift, size_t limb) {
+  int w = shift - 16 * static_cast<int>(limb);
+  return w < 0 ? 0 : (w > 16 ? 16 : w);
+}
+// Table tags: w = 0..16 the range [0, 2^w) (present when the circuit uses it), kClampTag0 + l
+// layer l's clamp pairs. Pool differences use the 8-bit range.
+inline constexpr int64_t kClampTag0 = 17;
 
 // One fully-connected requantizing layer:
 //   acc[i,o] = sum_k (a[i,k] - in_zero) w[o,k] + bias[o]
@@ -145,15 +155,18 @@ Result<Trace> Evaluate(const Circuit& circuit, const Tensor& x);
 // The shape of the chain's output for a head output of shape x_shape.
 Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vector<int64_t>& x_shape);
 
-// Table of (a, b, tag) entries the lookups draw from: tag 0 = 16-bit range [0, 2^16)
-// (b = 0); tag 1 = 14-bit range [0, 2^14); tag l + 2 = layer l's clamp
-// (t, clamp(out_zero + t, lo, hi)), t = q_min..q_max; with pools, tag L + 2 (L layers) =
-// 8-bit range [0, 2^8) (b = 0) after the clamps.
+// Table of (a, b, tag) entries the lookups draw from: for each width w in RangeWidths
+// (ascending), tag w = the range [0, 2^w) (b = 0); then tag kClampTag0 + l = layer l's clamp
+// (t, clamp(out_zero + t, lo, hi)), t = q_min..q_max.
 struct LookupTable {
   std::vector<int64_t> a, b, tag;
   std::vector<size_t> layer_offset;  // index of layer l's first clamp entry
-  size_t byte_offset = 0;            // index of the 8-bit range's first entry (with pools)
+  std::array<int64_t, 17> width_offset;  // index of range [0, 2^w)'s first entry, -1 if absent
 };
+// The range widths a circuit looks up: 16 and the widths of its remainder limbs, 8 with pools.
+std::vector<int> RangeWidths(const Circuit& circuit);
+// Entries of BuildLookupTable(circuit), computed without building it.
+int64_t LookupTableSize(const Circuit& circuit);
 // NCHW codes of an [n, map] tensor <-> pixel rows x channels (index p c + ch).
 std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, const Circuit::Map& map);
 std::vector<int64_t> RowsToNchw(const std::vector<int64_t>& rows, int64_t n, const Circuit::Map& map);

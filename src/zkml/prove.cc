@@ -21,8 +21,8 @@ using zk::Fp;
 using zk::Fp2;
 using zk::pcs::Claim;
 
-constexpr size_t kLimbs = 4;  // limbs of r and of 2^s - 1 - r: 16, 16, 16, 14 bits
-constexpr size_t kBlocksPerLayer = 2 + 2 * kLimbs;  // q, y, r limbs, r' limbs
+constexpr size_t kLimbs = kRemainderLimbs;  // limbs of r: widths LimbWidth(s, j) (circuit.h)
+constexpr size_t kBlocksPerLayer = 2 + kLimbs;  // q, y, r limbs
 
 // Power-of-two blocks packed into one vector, largest first, so each is aligned to its size.
 struct Blocks {
@@ -88,13 +88,10 @@ struct Layout {
 
   static size_t Block(size_t layer, size_t j) { return layer * kBlocksPerLayer + j; }
   // Lookup instances per layer: 0 = clamp (q, y), 1.. = range on limb j - 1.
-  static size_t Instance(size_t layer, size_t j) { return layer * (1 + 2 * kLimbs) + j; }
-  // The block instance j looks up (its first component) and its table tag.
+  static constexpr size_t kInstancesPerLayer = 1 + kLimbs;
+  static size_t Instance(size_t layer, size_t j) { return layer * kInstancesPerLayer + j; }
+  // The block instance j looks up (its first component).
   static size_t InstanceBlock(size_t layer, size_t j) { return Block(layer, j == 0 ? 0 : 1 + j); }
-  static uint64_t InstanceTag(size_t layer, size_t j) {
-    if (j == 0) return layer + 2;
-    return (j - 1) % kLimbs == kLimbs - 1 ? 1 : 0;  // the top limb is 14 bits
-  }
   Act Output(const Circuit::Op& op) const { return op.pool ? pool_out[op.index] : layer_out[op.index]; }
   Act Source(size_t op_index) const { return op_index == 0 ? x : Output(ops[op_index - 1]); }
 };
@@ -115,7 +112,7 @@ Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
     wlogs.push_back(l.log_out() + l.log_in());  // W
     wlogs.push_back(l.log_out());               // bias
     for (size_t j = 0; j < kBlocksPerLayer; ++j) xlogs.push_back(nv);
-    for (size_t j = 0; j < 1 + 2 * kLimbs; ++j) llogs.push_back(nv);
+    for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j) llogs.push_back(nv);
   }
   for (const PoolLayer& p : c.pools) {
     L.pool_block.push_back(xlogs.size());
@@ -135,6 +132,16 @@ Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
 }
 
 Fp FromInt(int64_t v) { return Fp::FromI64(v); }
+
+// The table tag of each output channel for lookup instance j of layer l: its clamp tag, or
+// limb j - 1's width for that channel's shift. Channels past out_features have tag 0 on
+// both sides (the tag's MLE is what the verifier evaluates).
+std::vector<int64_t> InstanceTags(const FcLayer& layer, size_t l, size_t j) {
+  std::vector<int64_t> tags(static_cast<size_t>(layer.out_features));
+  for (size_t o = 0; o < tags.size(); ++o)
+    tags[o] = j == 0 ? kClampTag0 + static_cast<int64_t>(l) : LimbWidth(layer.shift[o], j - 1);
+  return tags;
+}
 
 // The pool's random-point check: mu^t for each tap and sum_t mu^t (m~ - d~_t), with
 // values = (m~, d~_0, ..., d~_{taps-1}) at the check's point.
@@ -157,23 +164,24 @@ void RecountMultiplicities(const Circuit& c, const Layout& L, const LookupTable&
   for (size_t e = 0; e < table.a.size(); ++e)
     index[{FromInt(table.a[e]).value(), FromInt(table.b[e]).value(), static_cast<uint64_t>(table.tag[e])}] = e;
   std::vector<uint64_t> mult(table.a.size(), 0);
-  auto count = [&](size_t a_block, std::optional<size_t> b_block, uint64_t tag, const Act& act) {
+  auto count = [&](size_t a_block, std::optional<size_t> b_block, const std::vector<int64_t>& tags, const Act& act) {
     for (int64_t i = 0; i < act.rows; ++i)
       for (int64_t o = 0; o < act.cols; ++o) {
         uint64_t at = (static_cast<uint64_t>(i) << act.col_bits) + static_cast<uint64_t>(o);
         uint64_t a = wit[L.witness.offset[a_block] + at].value();
         uint64_t b = b_block ? wit[L.witness.offset[*b_block] + at].value() : 0;
-        auto it = index.find({a, b, tag});
+        auto it = index.find({a, b, static_cast<uint64_t>(tags[static_cast<size_t>(o)])});
         if (it != index.end()) ++mult[it->second];
       }
   };
   for (size_t l = 0; l < c.layers.size(); ++l)
-    for (size_t j = 0; j < 1 + 2 * kLimbs; ++j)
+    for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j)
       count(Layout::InstanceBlock(l, j), j == 0 ? std::optional<size_t>(Layout::Block(l, 1)) : std::nullopt,
-            Layout::InstanceTag(l, j), L.layer_out[l]);
+            InstanceTags(c.layers[l], l, j), L.layer_out[l]);
   for (size_t p = 0; p < c.pools.size(); ++p)
     for (int64_t t = 0; t < c.pools[p].Taps(); ++t)
-      count(L.pool_block[p] + 1 + static_cast<size_t>(t), std::nullopt, c.layers.size() + 2, L.pool_out[p]);
+      count(L.pool_block[p] + 1 + static_cast<size_t>(t), std::nullopt,
+            std::vector<int64_t>(static_cast<size_t>(c.pools[p].c), 8), L.pool_out[p]);
   for (size_t e = 0; e < mult.size(); ++e) wit[L.witness.offset[L.multiplicity_block] + e] = Fp::FromU64(mult[e]);
 }
 
@@ -189,8 +197,6 @@ std::vector<WitnessBlockInfo> DescribeWitness(const Circuit& c, const Layout& L)
     add(name + "q", Layout::Block(l, 0), L.layer_out[l]);
     add(name + "y", Layout::Block(l, 1), L.layer_out[l]);
     for (size_t j = 0; j < kLimbs; ++j) add(name + "r" + std::to_string(j), Layout::Block(l, 2 + j), L.layer_out[l]);
-    for (size_t j = 0; j < kLimbs; ++j)
-      add(name + "r'" + std::to_string(j), Layout::Block(l, 2 + kLimbs + j), L.layer_out[l]);
   }
   for (size_t p = 0; p < c.pools.size(); ++p) {
     std::string name = "pool " + std::to_string(p) + " ";
@@ -331,22 +337,17 @@ ChannelVectors Channels(const FcLayer& l) {
 }
 
 // The requantization zero-check of one layer over the multilinears
-//   0 eqv, 1 acc, 2 M, 3 q, 4 P = 2^s, 5 H = 2^(s-1), 6..9 r limbs, 10..13 r' limbs:
-//   eqv [acc M + H - q P - r] + gamma eqv [r + r' - P + 1],  r = sum_j 2^(16j) limb_j.
-zk::VirtualPolynomial RequantPolynomial(unsigned num_vars, Fp2 gamma) {
+//   0 eqv, 1 acc, 2 M, 3 q, 4 P = 2^s, 5 H = 2^(s-1), 6..9 r limbs:
+//   eqv [acc M + H - q P - r],  r = sum_j 2^(16j) limb_j (each limb range-checked to its width).
+zk::VirtualPolynomial RequantPolynomial(unsigned num_vars) {
   zk::VirtualPolynomial poly;
   poly.num_vars = num_vars;
-  poly.num_multilinears = 6 + 2 * kLimbs;
+  poly.num_multilinears = 6 + kLimbs;
   poly.terms.push_back({Fp2::One(), {0, 1, 2}});
   poly.terms.push_back({Fp2::One(), {0, 5}});
   poly.terms.push_back({-Fp2::One(), {0, 3, 4}});
-  for (uint32_t j = 0; j < kLimbs; ++j) {
-    Fp2 w = Fp2::FromU64(uint64_t{1} << (16 * j));
-    poly.terms.push_back({(gamma - Fp2::One()) * w, {0, static_cast<uint32_t>(6 + j)}});
-    poly.terms.push_back({gamma * w, {0, static_cast<uint32_t>(6 + kLimbs + j)}});
-  }
-  poly.terms.push_back({-gamma, {0, 4}});
-  poly.terms.push_back({gamma, {0}});
+  for (uint32_t j = 0; j < kLimbs; ++j)
+    poly.terms.push_back({-Fp2::FromU64(uint64_t{1} << (16 * j)), {0, static_cast<uint32_t>(6 + j)}});
   return poly;
 }
 
@@ -448,8 +449,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   Layout L = MakeLayout(c, trace.rows, table.a.size());
   RETURN_IF_ERROR(CheckCost(c, L));
   const size_t num_layers = c.layers.size();
-  const size_t byte_tag = num_layers + 2;
-  // Witness: per layer q, y, r limbs, r' limbs; per pool m, d_t; then the table multiplicities.
+  // Witness: per layer q, y, r limbs; per pool m, d_t; then the table multiplicities.
   std::vector<Fp> wit(L.witness.size(), Fp::Zero());
   std::vector<uint64_t> mult(table.a.size(), 0);
   for (size_t l = 0; l < num_layers; ++l) {
@@ -463,18 +463,14 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         uint64_t at = (static_cast<uint64_t>(i) << ob) + static_cast<uint64_t>(o);
         int s = layer.shift[static_cast<size_t>(o)];
         uint64_t r = static_cast<uint64_t>(t.r[src]);  // < 2^s <= 2^62
-        uint64_t r2 = (uint64_t{1} << s) - 1 - r;
-        uint64_t limbs[2 * kLimbs];
-        for (size_t j = 0; j < kLimbs; ++j) {
-          limbs[j] = (r >> (16 * j)) & 0xffff;
-          limbs[kLimbs + j] = (r2 >> (16 * j)) & 0xffff;
-        }
         wit[L.witness.offset[Layout::Block(l, 0)] + at] = FromInt(t.q[src]);
         wit[L.witness.offset[Layout::Block(l, 1)] + at] = FromInt(t.y[src]);
-        for (size_t j = 0; j < 2 * kLimbs; ++j) {
-          wit[L.witness.offset[Layout::Block(l, 2 + j)] + at] = Fp::FromU64(limbs[j]);
-          bool top = j % kLimbs == kLimbs - 1;  // the 14-bit section follows the 16-bit one
-          ++mult[(top ? size_t{1} << kRangeBits : 0) + limbs[j]];
+        for (size_t j = 0; j < kLimbs; ++j) {
+          uint64_t limb = (r >> (16 * j)) & 0xffff;
+          int width = LimbWidth(s, j);
+          if (limb >= (uint64_t{1} << width)) return Internal("zkml: a remainder exceeds its shift (prover bug)");
+          wit[L.witness.offset[Layout::Block(l, 2 + j)] + at] = Fp::FromU64(limb);
+          ++mult[static_cast<size_t>(table.width_offset[static_cast<size_t>(width)]) + limb];
         }
         ++mult[table.layer_offset[l] + static_cast<size_t>(t.q[src] - layer.q_min)];
       }
@@ -491,7 +487,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
           int64_t d = t.d[tap][src];
           wit[L.witness.offset[L.pool_block[pi] + 1 + tap] + at] = FromInt(d);
           if (d < 0 || d > 255) return Internal("zkml: pool '" + c.pools[pi].node + "' difference out of range");
-          ++mult[table.byte_offset + static_cast<size_t>(d)];
+          ++mult[static_cast<size_t>(table.width_offset[8]) + static_cast<size_t>(d)];
         }
       }
   }
@@ -554,29 +550,32 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   Fp2 alpha = tr.ChallengeFp2("zkml/lookup_alpha"), beta = tr.ChallengeFp2("zkml/lookup_beta");
   {
     std::vector<Fp2> lp(L.lookups.size(), Fp2::Zero()), lq(L.lookups.size(), Fp2::One());
-    auto fill = [&](size_t inst, const Act& act, std::span<const Fp> a, std::span<const Fp> b, uint64_t tag_value) {
+    // tags[o]: the table tag of channel o (0 past the channels, as the verifier's MLE has it).
+    auto fill = [&](size_t inst, const Act& act, std::span<const Fp> a, std::span<const Fp> b,
+                    const std::vector<int64_t>& tags) {
       uint64_t off = L.lookups.offset[inst];
-      Fp2 tag = Fp2::FromU64(tag_value);
       for (size_t e = 0; e < a.size(); ++e) {
         int64_t i = static_cast<int64_t>(e >> act.col_bits), o = static_cast<int64_t>(e & ((size_t{1} << act.col_bits) - 1));
         bool valid = i < act.rows && o < act.cols;
+        Fp2 tag = o < static_cast<int64_t>(tags.size()) ? Fp2::FromI64(tags[static_cast<size_t>(o)]) : Fp2::Zero();
         lp[off + e] = valid ? Fp2::One() : Fp2::Zero();
         lq[off + e] = TableValue(alpha, beta, Fp2(a[e]), b.empty() ? Fp2::Zero() : Fp2(b[e]), tag);
       }
     };
     for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j)
+      for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j)
         fill(Layout::Instance(l, j), L.layer_out[l], block_span(Layout::InstanceBlock(l, j)),
-             j == 0 ? block_span(Layout::Block(l, 1)) : std::span<const Fp>(), Layout::InstanceTag(l, j));
+             j == 0 ? block_span(Layout::Block(l, 1)) : std::span<const Fp>(), InstanceTags(c.layers[l], l, j));
     for (size_t pi = 0; pi < c.pools.size(); ++pi)
       for (int64_t t = 0; t < c.pools[pi].Taps(); ++t)
         fill(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
-             block_span(L.pool_block[pi] + 1 + static_cast<size_t>(t)), {}, byte_tag);
+             block_span(L.pool_block[pi] + 1 + static_cast<size_t>(t)), {},
+             std::vector<int64_t>(static_cast<size_t>(c.pools[pi].c), 8));
     ASSIGN_OR_RETURN(auto lookup, zk::ProveFractionSum(lp, lq, tr, options.threads));
     lookup.proof.WriteTo(w);
     std::vector<Fp2> leaf_values;
     for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j) {
+      for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j) {
         size_t inst = Layout::Instance(l, j);
         auto local = std::span<const Fp2>(lookup.claim.point).subspan(0, L.lookups.log_size[inst]);
         RETURN_IF_ERROR(witness_claim(Layout::InstanceBlock(l, j), local));
@@ -717,7 +716,6 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         acc[(i << ob) + o] = sum;
       }
     std::vector<Fp2> tau = tr.ChallengeFp2s("zkml/tau", nv);
-    Fp2 gamma = tr.ChallengeFp2("zkml/gamma");
     ASSIGN_OR_RETURN(std::vector<Fp2> eqv, zk::EqTable(tau));
     for (size_t e = 0; e < S; ++e) {
       bool valid = static_cast<int64_t>(e >> ob) < act.rows &&
@@ -727,17 +725,17 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     std::vector<zk::MultilinearRef> tables = {std::span<const Fp2>(eqv), std::span<const Fp>(acc),
                                               std::span<const Fp>(mvec), block_span(Layout::Block(l, 0)),
                                               std::span<const Fp>(pvec), std::span<const Fp>(hvec)};
-    for (size_t j = 0; j < 2 * kLimbs; ++j) tables.push_back(block_span(Layout::Block(l, 2 + j)));
-    ASSIGN_OR_RETURN(auto zc, zk::ProveSumcheck(RequantPolynomial(nv, gamma), tables, tr, sc_options));
+    for (size_t j = 0; j < kLimbs; ++j) tables.push_back(block_span(Layout::Block(l, 2 + j)));
+    ASSIGN_OR_RETURN(auto zc, zk::ProveSumcheck(RequantPolynomial(nv), tables, tr, sc_options));
     if (honest && !zc.claimed_sum.IsZero()) return Internal("zkml: layer '" + layer.node + "' requantization does not hold");
     zc.proof.WriteTo(w);
     const std::vector<Fp2>& rho = zc.point;
     std::vector<Fp2> requant = {zc.final_values[1], zc.final_values[3]};
-    for (size_t j = 0; j < 2 * kLimbs; ++j) requant.push_back(zc.final_values[6 + j]);
+    for (size_t j = 0; j < kLimbs; ++j) requant.push_back(zc.final_values[6 + j]);
     tr.AbsorbFp2("zkml/requant_values", requant);
     for (Fp2 v : requant) zk::WriteFp2(w, v);
     RETURN_IF_ERROR(witness_claim(Layout::Block(l, 0), rho));
-    for (size_t j = 0; j < 2 * kLimbs; ++j) RETURN_IF_ERROR(witness_claim(Layout::Block(l, 2 + j), rho));
+    for (size_t j = 0; j < kLimbs; ++j) RETURN_IF_ERROR(witness_claim(Layout::Block(l, 2 + j), rho));
 
     std::span<const Fp2> rho_o = std::span<const Fp2>(rho).subspan(0, ob), rho_i = std::span<const Fp2>(rho).subspan(ob);
     auto b_point = L.weights.Point(2 * l + 1, rho_o);
@@ -851,7 +849,6 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   if (cw.num_vars != L.weights.num_vars) return InvalidArgument("zkml proof: the weight commitment has the wrong size");
   if (Status cost = CheckCost(c, L); !cost.ok()) return fail(cost.message());
   const size_t num_layers = c.layers.size();
-  const size_t byte_tag = num_layers + 2;
 
   zk::Transcript tr(kTranscriptTag);
   tr.Absorb("zkml/circuit", ByteView(out.circuit_hash.data(), out.circuit_hash.size()));
@@ -870,7 +867,7 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   auto lookup = zk::VerifyFractionSum(L.lookups.num_vars, lookup_proof, tr);
   if (!lookup.ok()) return fail("lookups: " + lookup.status().message());
   std::vector<Fp2> leaf_values;
-  size_t num_leaves = num_layers * (2 + 2 * kLimbs);
+  size_t num_leaves = num_layers * (1 + Layout::kInstancesPerLayer);
   for (const PoolLayer& p : c.pools) num_leaves += static_cast<size_t>(p.Taps());
   for (size_t i = 0; i < num_leaves; ++i) {
     ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
@@ -881,7 +878,7 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     Fp2 p_expect = Fp2::Zero(), q_expect = Fp2::Zero(), covered = Fp2::Zero();
     size_t at = 0;
     auto instance = [&](size_t inst, const Act& act, size_t block, bool pair, size_t pair_block,
-                        uint64_t tag) -> Status {
+                        const std::vector<int64_t>& tags) -> Status {
       auto local = std::span<const Fp2>(lookup->point).subspan(0, L.lookups.log_size[inst]);
       Fp2 sel = L.lookups.Selector(inst, lookup->point);
       ASSIGN_OR_RETURN(Fp2 valid, ValidAt(act, local));
@@ -892,19 +889,22 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
         b = leaf_values[at++];
         xclaims.push_back({L.witness.Point(pair_block, local), b});
       }
+      // The tag depends on the channel only: its MLE is over the channel bits.
+      ASSIGN_OR_RETURN(Fp2 tag, ChannelAt(tags, act.col_bits, local));
       p_expect += sel * valid;
-      q_expect += sel * TableValue(alpha, beta, a, b, Fp2::FromU64(tag));
+      q_expect += sel * TableValue(alpha, beta, a, b, tag);
       covered += sel;
       return Status::Ok();
     };
     for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < 1 + 2 * kLimbs; ++j)
+      for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j)
         RETURN_IF_ERROR(instance(Layout::Instance(l, j), L.layer_out[l], Layout::InstanceBlock(l, j), j == 0,
-                                 Layout::Block(l, 1), Layout::InstanceTag(l, j)));
+                                 Layout::Block(l, 1), InstanceTags(c.layers[l], l, j)));
     for (size_t pi = 0; pi < c.pools.size(); ++pi)
       for (int64_t t = 0; t < c.pools[pi].Taps(); ++t)
         RETURN_IF_ERROR(instance(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
-                                 L.pool_block[pi] + 1 + static_cast<size_t>(t), false, 0, byte_tag));
+                                 L.pool_block[pi] + 1 + static_cast<size_t>(t), false, 0,
+                                 std::vector<int64_t>(static_cast<size_t>(c.pools[pi].c), 8)));
     q_expect += Fp2::One() - covered;
     if (!(lookup->p_value == p_expect) || !(lookup->q_value == q_expect))
       return fail("lookups: the leaves do not match the committed values");
@@ -1024,13 +1024,12 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     unsigned nv = ob + nb;
     std::string where = "layer '" + layer.node + "': ";
     std::vector<Fp2> tau = tr.ChallengeFp2s("zkml/tau", nv);
-    Fp2 gamma = tr.ChallengeFp2("zkml/gamma");
     ASSIGN_OR_RETURN(zk::SumcheckProof zc_proof, zk::SumcheckProof::ReadFrom(r));
-    zk::VirtualPolynomial poly = RequantPolynomial(nv, gamma);
+    zk::VirtualPolynomial poly = RequantPolynomial(nv);
     auto zc = zk::VerifySumcheck(nv, poly.Degree(), Fp2::Zero(), zc_proof, tr);
     if (!zc.ok()) return fail(where + "requantization sumcheck: " + zc.status().message());
     std::vector<Fp2> requant;
-    for (size_t j = 0; j < 2 + 2 * kLimbs; ++j) {
+    for (size_t j = 0; j < 2 + kLimbs; ++j) {
       ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
       requant.push_back(v);
     }
@@ -1044,11 +1043,11 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     ASSIGN_OR_RETURN(Fp2 p, ChannelAt(ch.p, ob, rho));
     ASSIGN_OR_RETURN(Fp2 h, ChannelAt(ch.h, ob, rho));
     std::vector<Fp2> values = {eqv_o * eqv_i, requant[0], m, requant[1], p, h};
-    for (size_t j = 0; j < 2 * kLimbs; ++j) values.push_back(requant[2 + j]);
+    for (size_t j = 0; j < kLimbs; ++j) values.push_back(requant[2 + j]);
     if (!zc->CheckFinal(poly, values).ok()) return fail(where + "requantization does not hold");
     tr.AbsorbFp2("zkml/requant_values", requant);
     xclaims.push_back({L.witness.Point(Layout::Block(l, 0), rho), requant[1]});
-    for (size_t j = 0; j < 2 * kLimbs; ++j) xclaims.push_back({L.witness.Point(Layout::Block(l, 2 + j), rho), requant[2 + j]});
+    for (size_t j = 0; j < kLimbs; ++j) xclaims.push_back({L.witness.Point(Layout::Block(l, 2 + j), rho), requant[2 + j]});
 
     std::span<const Fp2> rho_o = std::span<const Fp2>(rho).subspan(0, ob), rho_i = std::span<const Fp2>(rho).subspan(ob);
     ASSIGN_OR_RETURN(Fp2 bias_value, zk::ReadFp2(r));

@@ -51,7 +51,7 @@ class ZkmlSettlementTest : public ChainFixture {
               TxCode::kOk);
     ASSERT_EQ(Run(SignTx(k_.publisher, 1, PublishVersionTx{"digits8", 1, 0, model_, 3, key_->model_commitment})).code,
               TxCode::kOk);
-    ASSERT_EQ(Run(SignTx(k_.publisher, 2, PublishVersionTx{"digits8", 1, 1, bare_model_, 3})).code, TxCode::kOk);
+    ASSERT_EQ(Run(SignTx(k_.publisher, 2, PublishVersionTx{"digits8", 1, 1, bare_model_, 3, std::nullopt})).code, TxCode::kOk);
     ASSERT_EQ(Run(SignTx(k_.node, 0, RegisterNodeTx{1000, ModeBit(Mode::kVanilla) | ModeBit(Mode::kZkml),
                                                     "http://node:8080"})).code,
               TxCode::kOk);

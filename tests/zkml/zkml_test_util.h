@@ -133,7 +133,7 @@ inline unsigned ActVars(int64_t rows, int64_t cols) {
 
 inline unsigned LookupVars(const Circuit& c, int64_t rows) {
   uint64_t total = 0;
-  for (const FcLayer& l : c.layers) total += 9 * (uint64_t{1} << ActVars(rows * l.out_h * l.out_w, l.out_features));
+  for (const FcLayer& l : c.layers) total += (1 + kRemainderLimbs) * (uint64_t{1} << ActVars(rows * l.out_h * l.out_w, l.out_features));
   for (const PoolLayer& p : c.pools)
     total += static_cast<uint64_t>(p.Taps()) * (uint64_t{1} << ActVars(rows * p.out_h * p.out_w, p.c));
   return std::max(1u, CeilLog2(total));
@@ -207,7 +207,7 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
   };
   if (!fraction(LookupVars(circuit, rows), "lookup fraction sum")) return false;
   for (size_t l = 0; l < layers; ++l)
-    for (size_t j = 0; j < 10; ++j)
+    for (size_t j = 0; j < 2 + kRemainderLimbs; ++j)
       if (!fp2("lookup leaf l" + std::to_string(l) + "." + std::to_string(j))) return false;
   for (size_t i = 0; i < circuit.pools.size(); ++i)
     for (int64_t t = 0; t < circuit.pools[i].Taps(); ++t)
@@ -231,7 +231,7 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
     size_t l = ops[i].index;
     std::string L = "layer " + std::to_string(l) + " ";
     if (!sumcheck(L + "requant sumcheck")) return false;
-    for (size_t j = 0; j < 10; ++j)
+    for (size_t j = 0; j < 2 + kRemainderLimbs; ++j)
       if (!fp2(L + "requant value " + std::to_string(j))) return false;
     if (!fp2(L + "bias value")) return false;
     if (!sumcheck(L + "matmul sumcheck")) return false;
