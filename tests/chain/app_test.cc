@@ -214,20 +214,20 @@ TEST_F(ChainTest, RepoCreatePublishAndResolve) {
 
   Cid v1 = Cid::Of(ToBytes("manifest 1.0"));
   Cid v11 = Cid::Of(ToBytes("manifest 1.1"));
-  PublishVersionTx pub{"digits-mlp", 1, 0, v1, 7};
+  PublishVersionTx pub{"digits-mlp", 1, 0, v1, 7, std::nullopt};
   TxResult not_owner = Run(SignTx(k_.alice, NextNonce(k_.alice), pub));
   EXPECT_EQ(not_owner.code, TxCode::kUnauthorized);
-  EXPECT_EQ(Run(SignTx(k_.alice, NextNonce(k_.alice), PublishVersionTx{"nope", 1, 0, v1, 0})).code,
+  EXPECT_EQ(Run(SignTx(k_.alice, NextNonce(k_.alice), PublishVersionTx{"nope", 1, 0, v1, 0, std::nullopt})).code,
             TxCode::kNotFound);
   ASSERT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), pub)).code, TxCode::kOk);
   // Same version, lower version, and a reused manifest are refused.
-  EXPECT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 1, 0, v11, 7})).code,
+  EXPECT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 1, 0, v11, 7, std::nullopt})).code,
             TxCode::kInvalidField);
-  EXPECT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 0, 9, v11, 7})).code,
+  EXPECT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 0, 9, v11, 7, std::nullopt})).code,
             TxCode::kInvalidField);
-  EXPECT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 2, 0, v1, 7})).code,
+  EXPECT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 2, 0, v1, 7, std::nullopt})).code,
             TxCode::kAlreadyExists);
-  ASSERT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 1, 1, v11, 9})).code,
+  ASSERT_EQ(Run(SignTx(k_.publisher, NextNonce(k_.publisher), PublishVersionTx{"digits-mlp", 1, 1, v11, 9, std::nullopt})).code,
             TxCode::kOk);
 
   auto repo = app_->GetRepo("digits-mlp");

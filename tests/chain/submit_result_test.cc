@@ -20,7 +20,7 @@ class SubmitResultTest : public ChainFixture {
     model_ = Cid::Of(ToBytes("digits manifest v1.0"));
     ASSERT_EQ(Run(SignTx(k_.publisher, 0, CreateRepoTx{"digits", "", "image-classification", "MIT", {}})).code,
               TxCode::kOk);
-    ASSERT_EQ(Run(SignTx(k_.publisher, 1, PublishVersionTx{"digits", 1, 0, model_, kPrice})).code, TxCode::kOk);
+    ASSERT_EQ(Run(SignTx(k_.publisher, 1, PublishVersionTx{"digits", 1, 0, model_, kPrice, std::nullopt})).code, TxCode::kOk);
     ASSERT_EQ(Run(SignTx(k_.node, 0, RegisterNodeTx{1000, ModeBit(Mode::kVanilla), "http://node:8080"})).code,
               TxCode::kOk);
   }

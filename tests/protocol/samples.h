@@ -59,7 +59,7 @@ inline Evidence SampleEvidence() {
 inline std::vector<TxBody> SampleBodies() {
   TransferTx transfer{NodeKey().address(), 77};
   CreateRepoTx repo{"digits-mlp", "# Digits\nA small MLP.", "image-classification", "MIT", {"onnx", "mnist"}};
-  PublishVersionTx publish{"digits-mlp", 1, 2, Cid{H("manifest")}, 10};
+  PublishVersionTx publish{"digits-mlp", 1, 2, Cid{H("manifest")}, 10, H("zkml commitment")};
   RegisterNodeTx node{1000000, ModeBit(Mode::kVanilla) | ModeBit(Mode::kTee), "http://127.0.0.1:8700"};
   SubmitResultTx submit{SampleSignedRequest(), SampleReceipt(), SampleEvidence()};
   return {transfer, repo, publish, node, submit};

@@ -394,6 +394,8 @@ TEST(SignatureTest, TxTamperOfAnyFieldFails) {
       {"publish.minor", [](Tx& t) { std::get<PublishVersionTx>(t.body).minor += 1; }},
       {"publish.manifest", [](Tx& t) { std::get<PublishVersionTx>(t.body).manifest.digest[0] ^= 1; }},
       {"publish.price", [](Tx& t) { std::get<PublishVersionTx>(t.body).price += 1; }},
+      {"publish.zkml_commitment", [](Tx& t) { (*std::get<PublishVersionTx>(t.body).zkml_commitment)[0] ^= 1; }},
+      {"publish.zkml_commitment dropped", [](Tx& t) { std::get<PublishVersionTx>(t.body).zkml_commitment.reset(); }},
       {"register.stake", [](Tx& t) { std::get<RegisterNodeTx>(t.body).stake -= 1; }},
       {"register.modes", [](Tx& t) { std::get<RegisterNodeTx>(t.body).modes ^= ModeBit(Mode::kZkml); }},
       {"register.endpoint", [](Tx& t) { std::get<RegisterNodeTx>(t.body).endpoint += "/"; }},
