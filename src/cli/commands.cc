@@ -1017,10 +1017,11 @@ int ZkProve(const Context& ctx, const ZkProveOptions& opts) {
   if (!inputs.ok()) return Fail(ctx, inputs.status());
   Bytes model_bytes = *bytes;
   bool quantized_here = false;
+  auto t0 = std::chrono::steady_clock::now();
   auto circuit = zkml::CompileCircuit(model_bytes);
-  if (!circuit.ok() && circuit.status().message().find("no QuantizeLinear") == std::string::npos)
-    return Fail(ctx, circuit.status());
-  if (!circuit.ok()) {
+  const bool float_model = !circuit.ok() && circuit.status().code() == Code::kFailedPrecondition;
+  if (!circuit.ok() && !float_model) return Fail(ctx, circuit.status());
+  if (float_model) {
     // A float model: quantize it first (calibrated on --calibration, or on the input itself).
     std::vector<TensorMap> calibration = {*inputs};
     if (!opts.calibration_file.empty()) {
@@ -1033,9 +1034,9 @@ int ZkProve(const Context& ctx, const ZkProveOptions& opts) {
     model_bytes = std::move(q->model);
     quantized_here = true;
     if (Status s = WriteFile(opts.out_file + ".model.onnx", model_bytes); !s.ok()) return Fail(ctx, s);
+    t0 = std::chrono::steady_clock::now();  // setup = circuit compilation + weight commitment
   }
-  auto t0 = std::chrono::steady_clock::now();
-  auto key = zkml::Setup(model_bytes);
+  auto key = float_model ? zkml::Setup(model_bytes) : zkml::Setup(std::move(circuit).value());
   if (!key.ok()) return Fail(ctx, key.status());
   double setup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   zkml::ProveOptions options;

@@ -24,12 +24,31 @@ InferenceNode::InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chai
     : config_(std::move(config)), address_(config_.key.address()), hub_(hub), chain_(chain) {}
 
 InferenceNode::~InferenceNode() {
-  std::vector<std::thread> provers;
   {
     std::lock_guard<std::mutex> lock(zk_mu_);
-    provers.swap(provers_);
+    stopping_ = true;
   }
-  for (auto& t : provers) t.join();
+  prove_cv_.notify_all();
+  if (prover_.joinable()) prover_.join();
+}
+
+void InferenceNode::ProverLoop() {
+  for (;;) {
+    ProveTask task;
+    {
+      std::unique_lock<std::mutex> lock(zk_mu_);
+      prove_cv_.wait(lock, [&] { return stopping_ || !prove_queue_.empty(); });
+      if (stopping_) {
+        for (const ProveTask& left : prove_queue_)
+          proof_jobs_[left.receipt_id] = ProofJob{ProofJob::State::kFailed, "the node stopped before proving", {}};
+        prove_queue_.clear();
+        return;
+      }
+      task = std::move(prove_queue_.front());
+      prove_queue_.pop_front();
+    }
+    ProveAndSubmit(task);
+  }
 }
 
 std::string_view ProofStateName(ProofJob::State s) {
@@ -69,8 +88,10 @@ Result<std::shared_ptr<const zkml::ProvingKey>> InferenceNode::ProvingKeyFor(con
   return shared;
 }
 
-void InferenceNode::ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, protocol::SubmitResultTx result,
-                                   TensorMap inputs, TensorMap outputs, Hash32 receipt_id) {
+void InferenceNode::ProveAndSubmit(const ProveTask& task) {
+  const zkml::ProvingKey* key = task.key.get();
+  const Hash32& receipt_id = task.receipt_id;
+  protocol::SubmitResultTx result = task.result;
   auto finish = [&](ProofJob::State state, std::string detail, Hash32 tx_hash = {}) {
     if (state == ProofJob::State::kFailed) spdlog::warn("zkml: receipt {}: {}", ToHex(receipt_id), detail);
     std::lock_guard<std::mutex> lock(zk_mu_);
@@ -78,9 +99,9 @@ void InferenceNode::ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, 
   };
   zkml::ProveOptions options;
   options.threads = std::max(1, config_.threads);
-  auto proof = zkml::Prove(*key, inputs, options);
+  auto proof = zkml::Prove(*key, task.inputs, options);
   if (!proof.ok()) return finish(ProofJob::State::kFailed, "proving: " + proof.status().ToString());
-  if (proof->outputs != outputs)
+  if (proof->outputs != task.outputs)
     return finish(ProofJob::State::kFailed, "the circuit's outputs differ from the engine's (not submitted)");
   result.evidence = protocol::Evidence{Mode::kZkml, std::move(proof->proof)};
   size_t proof_bytes = result.evidence.data.size();
@@ -98,12 +119,17 @@ void InferenceNode::ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, 
          *tx_hash);
 }
 
-Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model, Mode mode) {
+Result<chain::VersionEntry> InferenceNode::PublishedVersion(const crypto::Cid& model) {
   // Find the version entry by manifest CID through its manifest's name and version.
   ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(model));
   ASSIGN_OR_RETURN(chain::VersionEntry entry, chain_->ResolveModel(manifest.name + "@" + manifest.version()));
   if (entry.manifest != model)
     return NotFound("model " + model.ToString() + " is not a published version of " + manifest.name);
+  return entry;
+}
+
+Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model, Mode mode) {
+  ASSIGN_OR_RETURN(chain::VersionEntry entry, PublishedVersion(model));
   const uint64_t fee = config_.FeeFor(mode);
   if (entry.price > UINT64_MAX - fee) return OutOfRange("fee overflows");
   return fee + entry.price;
@@ -146,11 +172,9 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
 
   std::shared_ptr<const zkml::ProvingKey> proving_key;
   if (req.mode == Mode::kZkml) {
-    ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
-    ASSIGN_OR_RETURN(chain::VersionEntry entry, chain_->ResolveModel(manifest.name + "@" + manifest.version()));
+    ASSIGN_OR_RETURN(chain::VersionEntry entry, PublishedVersion(req.model));
     if (!entry.zkml_commitment)
-      return FailedPrecondition("model " + manifest.name + "@" + manifest.version() +
-                                " was not published with a zkml commitment");
+      return FailedPrecondition("model " + req.model.ToString() + " was not published with a zkml commitment");
     ASSIGN_OR_RETURN(proving_key, ProvingKeyFor(req.model, *entry.zkml_commitment));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
@@ -183,8 +207,9 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
     if (proof_jobs_.count(out.receipt_id))
       return AlreadyExists("receipt " + ToHex(out.receipt_id) + " is already being proved");
     proof_jobs_[out.receipt_id] = ProofJob{};
-    provers_.emplace_back(&InferenceNode::ProveAndSubmit, this, proving_key, out.result, inputs, std::move(outputs),
-                          out.receipt_id);
+    prove_queue_.push_back(ProveTask{proving_key, out.result, inputs, std::move(outputs), out.receipt_id});
+    if (!prover_.joinable()) prover_ = std::thread(&InferenceNode::ProverLoop, this);
+    prove_cv_.notify_one();
     spdlog::info("inference: model {} mode zkml requester {} ran in {} us; receipt {} proving", req.model.ToString(),
                  req.requester.ToHex(), run_us, ToHex(out.receipt_id));
     return out;

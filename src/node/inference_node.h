@@ -6,14 +6,15 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "crypto/secp256k1.h"
 #include "hub/hub.h"
@@ -63,7 +64,7 @@ std::string_view ProofStateName(ProofJob::State s);
 class InferenceNode {
  public:
   InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chain);
-  ~InferenceNode();  // waits for proving jobs
+  ~InferenceNode();  // finishes the proof being made; queued ones are marked failed
   InferenceNode(const InferenceNode&) = delete;
   InferenceNode& operator=(const InferenceNode&) = delete;
 
@@ -89,8 +90,19 @@ class InferenceNode {
   // The version's proving key, checked against the chain's zkml commitment (cached).
   Result<std::shared_ptr<const zkml::ProvingKey>> ProvingKeyFor(const crypto::Cid& model,
                                                                 const Hash32& chain_commitment);
-  void ProveAndSubmit(std::shared_ptr<const zkml::ProvingKey> key, protocol::SubmitResultTx result,
-                      TensorMap inputs, TensorMap outputs, Hash32 receipt_id);
+  // The published version entry of a manifest CID (chain registry, through its manifest).
+  Result<chain::VersionEntry> PublishedVersion(const crypto::Cid& model);
+
+  struct ProveTask {
+    std::shared_ptr<const zkml::ProvingKey> key;
+    protocol::SubmitResultTx result;
+    TensorMap inputs, outputs;
+    Hash32 receipt_id{};
+  };
+  void ProveAndSubmit(const ProveTask& task);
+  // One prover thread, started with the first zkml job: proofs use every core the node has,
+  // so they are made one after another.
+  void ProverLoop();
 
   NodeConfig config_;
   crypto::Address address_;
@@ -102,7 +114,10 @@ class InferenceNode {
   mutable std::mutex zk_mu_;
   std::map<std::string, std::shared_ptr<const zkml::ProvingKey>> proving_keys_;  // by model CID
   std::map<Hash32, ProofJob> proof_jobs_;
-  std::vector<std::thread> provers_;
+  std::deque<ProveTask> prove_queue_;  // guarded by zk_mu_
+  std::condition_variable prove_cv_;
+  bool stopping_ = false;              // guarded by zk_mu_
+  std::thread prover_;
 };
 
 // Builds a signed tx for `key` with the next nonce the chain expects.

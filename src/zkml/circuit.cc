@@ -484,7 +484,8 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
       quant = &n;
       break;
     }
-  if (quant == nullptr) return Unimplemented("zkml: the model has no QuantizeLinear: quantize it first (lucid quantize)");
+  if (quant == nullptr)
+    return FailedPrecondition("zkml: the model has no QuantizeLinear: quantize it first (lucid quantize)");
   std::set<const NodeProto*> head;
   std::vector<std::string> stack = {quant->output(0)};
   while (!stack.empty()) {

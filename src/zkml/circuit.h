@@ -123,8 +123,9 @@ struct Circuit {
 // (oy, ox), k) reads, or false for a padded tap.
 bool LayerTap(const FcLayer& l, int64_t oy, int64_t ox, int64_t k, int64_t& iy, int64_t& ix, int64_t& ic);
 
-// Compiles a quantized model. InvalidArgument / Unimplemented naming the node and op for
-// anything outside version 1, or a bound that would let a value wrap modulo p.
+// Compiles a quantized model. FailedPrecondition for a float model (no QuantizeLinear);
+// InvalidArgument / Unimplemented naming the node and op for anything the circuit does not
+// prove, OutOfRange for a bound that would let a value wrap modulo p.
 Result<Circuit> CompileCircuit(ByteView onnx_model);
 // Parses Describe() output (strict); has_weights = false.
 Result<Circuit> DecodeCircuit(ByteView description);

@@ -420,8 +420,14 @@ Hash32 ModelCommitment(const Hash32& circuit_hash, const zk::pcs::Commitment& we
 }
 
 Result<ProvingKey> Setup(ByteView quantized_model) {
+  ASSIGN_OR_RETURN(Circuit circuit, CompileCircuit(quantized_model));
+  return Setup(std::move(circuit));
+}
+
+Result<ProvingKey> Setup(Circuit circuit) {
+  if (!circuit.has_weights) return InvalidArgument("zkml: setup needs a circuit with its weights");
   ProvingKey key;
-  ASSIGN_OR_RETURN(key.circuit, CompileCircuit(quantized_model));
+  key.circuit = std::move(circuit);
   key.circuit_hash = key.circuit.Hash();
   Layout L = MakeLayout(key.circuit, 1, 2);
   ASSIGN_OR_RETURN(key.weights, zk::pcs::Commit(WeightVector(key.circuit, L)));

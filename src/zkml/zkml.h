@@ -40,6 +40,8 @@ Hash32 ModelCommitment(const Hash32& circuit_hash, const zk::pcs::Commitment& we
 
 // Compiles the circuit and commits to the weights (refuses unsupported models naming the op).
 Result<ProvingKey> Setup(ByteView quantized_model);
+// The same from an already compiled circuit (with its weights).
+Result<ProvingKey> Setup(Circuit circuit);
 
 struct ProveTimings {
   double execute_ms = 0, commit_ms = 0, prove_ms = 0;
