@@ -6,9 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "base/cpu.h"
+
 #include "tensor/gemm.h"
+#include "tensor/gemm_internal.h"
 
 namespace {
 
@@ -79,6 +83,59 @@ void BM_GemmS8S8S32(benchmark::State& state) {
   SetOps(state, m, n, k);
 }
 
+// u8·s8 with B packed once (what the engine runs for constant weights), on one named path:
+// range(4) = 0 scalar, 1 AVX2, 2 AVX-512 VNNI. Skipped when the CPU lacks the path.
+void BM_GemmU8S8S32PackedPath(benchmark::State& state) {
+  using lucid::gemm::internal::Path;
+  int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  int threads = static_cast<int>(state.range(3));
+  const auto* kernels = lucid::gemm::internal::KernelsFor(static_cast<Path>(state.range(4)));
+  if (!kernels) {
+    state.SkipWithError("this CPU does not run that path");
+    return;
+  }
+  state.SetLabel(std::string(kernels->name));
+  auto a = RandomVec<uint8_t>(m * k, 1);
+  auto b = RandomVec<int8_t>(k * n, 2);
+  auto packed = lucid::gemm::internal::PackI8BFor(*kernels, k, n, b.data(), n);
+  std::vector<int32_t> c(m * n);
+  for (auto _ : state) {
+    lucid::gemm::internal::GemmU8S8S32PackedWith(*kernels, m, n, k, a.data(), k, packed, c.data(), n, threads);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetOps(state, m, n, k);
+}
+
+// Independent 512-bit vpdpbusd (12 accumulators, no loads) per second: the machine's VNNI
+// instruction throughput, from which compare.py computes the peak (64 MACs = 128 ops each)
+// instead of assuming a pipe count. Reports 0 without AVX-512 VNNI.
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512vnni"))) void VnniLoop(int64_t iters) {
+  for (int64_t i = 0; i < iters; ++i)
+    asm volatile(
+        ".rept 4\n\t"
+        "vpdpbusd %%zmm14, %%zmm15, %%zmm0\n\tvpdpbusd %%zmm14, %%zmm15, %%zmm1\n\t"
+        "vpdpbusd %%zmm14, %%zmm15, %%zmm2\n\tvpdpbusd %%zmm14, %%zmm15, %%zmm3\n\t"
+        "vpdpbusd %%zmm14, %%zmm15, %%zmm4\n\tvpdpbusd %%zmm14, %%zmm15, %%zmm5\n\t"
+        "vpdpbusd %%zmm14, %%zmm15, %%zmm6\n\tvpdpbusd %%zmm14, %%zmm15, %%zmm7\n\t"
+        "vpdpbusd %%zmm14, %%zmm15, %%zmm8\n\tvpdpbusd %%zmm14, %%zmm15, %%zmm9\n\t"
+        "vpdpbusd %%zmm14, %%zmm15, %%zmm10\n\tvpdpbusd %%zmm14, %%zmm15, %%zmm11\n\t"
+        ".endr" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11");
+}
+#endif
+
+void BM_VnniThroughput(benchmark::State& state) {
+  constexpr int64_t kIters = 1 << 20;
+  bool has = lucid::CpuHasAvx512Vnni();
+  for (auto _ : state) {
+#if defined(__x86_64__)
+    if (has) VnniLoop(kIters);
+#endif
+  }
+  state.counters["Ginstr"] =
+      benchmark::Counter(has ? 48.0 * kIters * double(state.iterations()) / 1e9 : 0.0, benchmark::Counter::kIsRate);
+}
+
 // 64 dependent adds per iteration: one cycle each on every x86 core of the last decade, so
 // cycles/second = adds/second (the loop counter runs in parallel on another port).
 void BM_CpuCycles(benchmark::State& state) {
@@ -110,6 +167,12 @@ BENCHMARK(BM_GemmF32)->Apply(Shapes)->UseRealTime();
 BENCHMARK(BM_GemmF32Reference)->Args({256, 256, 256, 1});
 BENCHMARK(BM_GemmU8S8S32)->Apply(Shapes)->UseRealTime();
 BENCHMARK(BM_GemmS8S8S32)->Args({512, 512, 512, 1})->UseRealTime();
+BENCHMARK(BM_GemmU8S8S32PackedPath)
+    ->ArgsProduct({{512}, {512}, {512}, {1}, {0, 1, 2}})
+    ->ArgsProduct({{32}, {1024}, {1024}, {1}, {1, 2}})
+    ->ArgsProduct({{512}, {512}, {512}, {2}, {1, 2}})
+    ->UseRealTime();
+BENCHMARK(BM_VnniThroughput);
 BENCHMARK(BM_CpuCycles);
 
 }  // namespace

@@ -14,4 +14,17 @@ bool CpuHasAvx2() {
 #endif
 }
 
+bool CpuHasAvx512Vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool vnni = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  }();
+  return vnni;
+#else
+  return false;
+#endif
+}
+
 }  // namespace lucid

@@ -7,4 +7,8 @@ namespace lucid {
 // True on x86-64 CPUs with AVX2 (and the OS saving its registers).
 bool CpuHasAvx2();
 
+// True on x86-64 CPUs with AVX-512 F, BW, VL and VNNI (vpdpbusd) and the OS saving the
+// 512-bit state (the compiler's cpu check includes XCR0).
+bool CpuHasAvx512Vnni();
+
 }  // namespace lucid

@@ -157,7 +157,7 @@ struct IntWeights {
   std::vector<int64_t> col_sum;  // Σ_k b[k, n]
   std::vector<int64_t> max_abs;  // max_k |b[k, n] − zp[n]|, for the accumulator bound
   bool zero_zp = true;           // every zp is 0: no row-sum term
-  std::vector<int16_t> packed;   // b in gemm::PackI8BPairs layout (the GEMM does not re-pack it)
+  gemm::PackedI8B packed;        // b laid out once for this CPU's GEMM kernels
 };
 
 // acc[i, n] = Σ_k (a[i,k] − za)(b[k,n] − zb[n]) + bias[n], exactly; A is [M, K] row-major;
@@ -238,8 +238,7 @@ Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t of
       out.col_sum[n] += v;
       out.max_abs[n] = std::max(out.max_abs[n], std::abs(v - out.zp[n]));
     }
-  out.packed.resize(static_cast<size_t>(gemm::PackedI8Size(k_dim, n_dim)));
-  gemm::PackI8BPairs(k_dim, n_dim, out.b.data(), n_dim, out.packed.data());
+  out.packed = gemm::PackI8B(k_dim, n_dim, out.b.data(), n_dim);
   return out;
 }
 
@@ -490,9 +489,9 @@ Status QuantizedProduct(const Node& node, const uint8_t* a, DType a_type, int64_
   static thread_local std::vector<int32_t> raw_buffer, sum_buffer;
   int32_t* raw = Scratch(raw_buffer, rows * n_dim);
   if (a_type == DType::kUint8)
-    gemm::GemmU8S8S32PackedB(rows, n_dim, k_dim, a, k_dim, w.packed.data(), raw, n_dim, threads);
+    gemm::GemmU8S8S32PackedB(rows, n_dim, k_dim, a, k_dim, w.packed, raw, n_dim, threads);
   else
-    gemm::GemmS8S8S32PackedB(rows, n_dim, k_dim, reinterpret_cast<const int8_t*>(a), k_dim, w.packed.data(), raw, n_dim,
+    gemm::GemmS8S8S32PackedB(rows, n_dim, k_dim, reinterpret_cast<const int8_t*>(a), k_dim, w.packed, raw, n_dim,
                              threads);
   static thread_local OutputStage stage;
   MakeOutputStage(k_dim, za, a_type, w, n_dim, bias, mult, n0, zp, lo, hi, stage);

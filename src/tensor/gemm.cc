@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <numeric>
 #include <vector>
 
@@ -76,35 +77,66 @@ void U8Scalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, co
   GemmU8S8S32Reference(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-// Exact int32 sums over the PackI8BPairs layout (any order gives the same integers).
+// One element b[p, j] of a packed B, in either layout.
+int32_t PackedAt(const PackedI8B& b, int64_t p, int64_t j) {
+  if (b.layout == static_cast<uint8_t>(I8Layout::kQuads))
+    return b.quads[static_cast<size_t>((j / 16) * QuadsOf(b.k) + p / 4)].bytes[4 * (j % 16) + p % 4];
+  return b.pairs[static_cast<size_t>((j / 16) * ((b.k + 1) / 2 * 32) + (p / 2) * 32 + 2 * (j % 16) + p % 2)];
+}
+
+// Exact int32 sums over a packed B of either layout (any order gives the same integers).
 template <typename A>
-void I8PackedScalar(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int16_t* packed, int32_t* c,
-                    int64_t ldc) {
-  const int64_t strip = (k + 1) / 2 * 32;
+void I8PackedScalar(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const PackedI8B& b, int64_t j0,
+                    int32_t* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      const int16_t* col = packed + (j / 16) * strip + 2 * (j % 16);
       int32_t acc = 0;
-      for (int64_t p = 0; p < k; ++p) acc += static_cast<int32_t>(a[i * lda + p]) * col[(p / 2) * 32 + p % 2];
+      for (int64_t p = 0; p < k; ++p) acc += static_cast<int32_t>(a[i * lda + p]) * PackedAt(b, p, j0 + j);
       c[i * ldc + j] = acc;
     }
 }
-void S8PackedScalar(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed, int32_t* c,
-                    int64_t ldc) {
-  I8PackedScalar(m, n, k, a, lda, packed, c, ldc);
+void S8PackedScalar(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const PackedI8B& b, int64_t j0,
+                    int32_t* c, int64_t ldc) {
+  I8PackedScalar(m, n, k, a, lda, b, j0, c, ldc);
 }
-void U8PackedScalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed, int32_t* c,
-                    int64_t ldc) {
-  I8PackedScalar(m, n, k, a, lda, packed, c, ldc);
+void U8PackedScalar(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const PackedI8B& b, int64_t j0,
+                    int32_t* c, int64_t ldc) {
+  I8PackedScalar(m, n, k, a, lda, b, j0, c, ldc);
 }
 
-constexpr Kernels kScalarKernels{"scalar", F32Scalar, F32PackedScalar, S8Scalar, U8Scalar, S8PackedScalar,
-                                 U8PackedScalar};
-constexpr Kernels kAvx2Kernels{"avx2",          GemmF32Avx2,          GemmF32PackedAvx2,    GemmS8S8S32Avx2,
-                               GemmU8S8S32Avx2, GemmS8S8S32PackedAvx2, GemmU8S8S32PackedAvx2};
+// The AVX2 kernels read the pair layout from the strip holding column j0.
+const int16_t* PairStrip(const PackedI8B& b, int64_t j0) { return b.pairs.data() + (j0 / 16) * ((b.k + 1) / 2 * 32); }
+void S8PackedAvx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const PackedI8B& b, int64_t j0,
+                  int32_t* c, int64_t ldc) {
+  GemmS8S8S32PackedAvx2(m, n, k, a, lda, PairStrip(b, j0), c, ldc);
+}
+void U8PackedAvx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const PackedI8B& b, int64_t j0,
+                  int32_t* c, int64_t ldc) {
+  GemmU8S8S32PackedAvx2(m, n, k, a, lda, PairStrip(b, j0), c, ldc);
+}
+
+constexpr Kernels kScalarKernels{"scalar",       F32Scalar,      F32PackedScalar, S8Scalar,
+                                 U8Scalar,       S8PackedScalar, U8PackedScalar,  I8Layout::kPairs};
+constexpr Kernels kAvx2Kernels{"avx2",          GemmF32Avx2,  GemmF32PackedAvx2, GemmS8S8S32Avx2,
+                               GemmU8S8S32Avx2, S8PackedAvx2, U8PackedAvx2,      I8Layout::kPairs};
+// Float stays on the AVX2 kernels: without FMA (bit-exactness) wider vectors gain little.
+constexpr Kernels kVnniKernels{"avx512-vnni",         GemmF32Avx2,           GemmF32PackedAvx2,
+                               GemmS8S8S32Vnni,       GemmU8S8S32Vnni,       GemmS8S8S32PackedVnni,
+                               GemmU8S8S32PackedVnni, I8Layout::kQuads};
+
+// The best path this CPU runs, unless LUCID_GEMM_PATH names another one it runs (benchmarks
+// and the determinism script compare paths with it; every path gives the same bytes).
+const Kernels& ChooseActive() noexcept {
+  const Kernels* best = CpuHasAvx512Vnni() ? &kVnniKernels : CpuHasAvx2() ? &kAvx2Kernels : &kScalarKernels;
+  if (const char* want = std::getenv("LUCID_GEMM_PATH")) {
+    for (Path p : {Path::kScalar, Path::kAvx2, Path::kAvx512Vnni})
+      if (const Kernels* k = KernelsFor(p); k && k->name == want) return *k;
+  }
+  return *best;
+}
 
 const Kernels& Active() noexcept {
-  static const Kernels& chosen = CpuHasAvx2() ? kAvx2Kernels : kScalarKernels;
+  static const Kernels& chosen = ChooseActive();
   return chosen;
 }
 
@@ -166,6 +198,8 @@ const Kernels* KernelsFor(Path path) noexcept {
       return &kScalarKernels;
     case Path::kAvx2:
       return CpuHasAvx2() ? &kAvx2Kernels : nullptr;
+    case Path::kAvx512Vnni:
+      return CpuHasAvx512Vnni() ? &kVnniKernels : nullptr;
   }
   return nullptr;
 }
@@ -201,28 +235,57 @@ void GemmU8S8S32With(const Kernels& kernels, int64_t m, int64_t n, int64_t k, co
 }
 
 namespace {
-template <typename A, typename Block>
-void DrivePacked(Block kernel, int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const int16_t* packed,
-                 int32_t* c, int64_t ldc, int threads) noexcept {
+template <typename A, typename Block, typename Fallback>
+void DrivePacked(Block kernel, Fallback scalar, I8Layout layout, int64_t m, int64_t n, int64_t k, const A* a,
+                 int64_t lda, const PackedI8B& packed, int32_t* c, int64_t ldc, int threads) noexcept {
   if (k <= 0) {
     for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0);
     return;
   }
+  // B packed for another path (or another shape) is still read correctly, by the scalar loop.
+  if (packed.layout != static_cast<uint8_t>(layout) || packed.k != k || packed.n < n) kernel = scalar;
   // RunTiles' column blocks start at multiples of 16 (or cover all of n), i.e. at a strip.
-  const int64_t strip = (k + 1) / 2 * 32;
   RunTiles(m, n, k, threads, [&](int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
-    kernel(rows, cols, k, a + i0 * lda, lda, packed + (j0 / 16) * strip, c + i0 * ldc + j0, ldc);
+    kernel(rows, cols, k, a + i0 * lda, lda, packed, j0, c + i0 * ldc + j0, ldc);
   });
 }
 }  // namespace
 
 void GemmS8S8S32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda,
-                           const int16_t* packed_b, int32_t* c, int64_t ldc, int threads) noexcept {
-  DrivePacked(kernels.s8s8_packed, m, n, k, a, lda, packed_b, c, ldc, threads);
+                           const PackedI8B& packed_b, int32_t* c, int64_t ldc, int threads) noexcept {
+  DrivePacked(kernels.s8s8_packed, S8PackedScalar, kernels.i8_layout, m, n, k, a, lda, packed_b, c, ldc, threads);
 }
 void GemmU8S8S32PackedWith(const Kernels& kernels, int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
-                           const int16_t* packed_b, int32_t* c, int64_t ldc, int threads) noexcept {
-  DrivePacked(kernels.u8s8_packed, m, n, k, a, lda, packed_b, c, ldc, threads);
+                           const PackedI8B& packed_b, int32_t* c, int64_t ldc, int threads) noexcept {
+  DrivePacked(kernels.u8s8_packed, U8PackedScalar, kernels.i8_layout, m, n, k, a, lda, packed_b, c, ldc, threads);
+}
+
+PackedI8B PackI8BFor(const Kernels& kernels, int64_t k, int64_t n, const int8_t* b, int64_t ldb) {
+  PackedI8B out;
+  out.k = std::max<int64_t>(k, 0);
+  out.n = std::max<int64_t>(n, 0);
+  out.layout = static_cast<uint8_t>(kernels.i8_layout);
+  const int64_t strips = (out.n + 15) / 16;
+  if (kernels.i8_layout == I8Layout::kPairs) {
+    const int64_t pairs = (out.k + 1) / 2;
+    out.pairs.assign(static_cast<size_t>(strips * pairs * 32), 0);
+    for (int64_t s = 0; s < strips; ++s)
+      for (int64_t p = 0; p < out.k; ++p)
+        for (int64_t l = 0; l < 16 && s * 16 + l < out.n; ++l)
+          out.pairs[static_cast<size_t>((s * pairs + p / 2) * 32 + 2 * l + p % 2)] = b[p * ldb + s * 16 + l];
+    return out;
+  }
+  const int64_t quads = QuadsOf(out.k);
+  out.quads.assign(static_cast<size_t>(strips * quads), PackedI8B::QuadLine{});
+  out.col_sums.assign(static_cast<size_t>(strips * 16), 0);
+  for (int64_t s = 0; s < strips; ++s)
+    for (int64_t p = 0; p < out.k; ++p)
+      for (int64_t l = 0; l < 16 && s * 16 + l < out.n; ++l) {
+        int8_t v = b[p * ldb + s * 16 + l];
+        out.quads[static_cast<size_t>(s * quads + p / 4)].bytes[4 * l + p % 4] = v;
+        out.col_sums[static_cast<size_t>(s * 16 + l)] += v;
+      }
+  return out;
 }
 
 }  // namespace internal
@@ -255,24 +318,14 @@ void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda,
   internal::GemmU8S8S32With(internal::Active(), m, n, k, a, lda, b, ldb, c, ldc, threads);
 }
 
-int64_t PackedI8Size(int64_t k, int64_t n) noexcept {
-  return (std::max<int64_t>(k, 0) + 1) / 2 * 2 * ((std::max<int64_t>(n, 0) + 15) / 16 * 16);
+PackedI8B PackI8B(int64_t k, int64_t n, const int8_t* b, int64_t ldb) {
+  return internal::PackI8BFor(internal::Active(), k, n, b, ldb);
 }
-void PackI8BPairs(int64_t k, int64_t n, const int8_t* b, int64_t ldb, int16_t* packed) noexcept {
-  const int64_t pairs = (k + 1) / 2;
-  for (int64_t s = 0; s * 16 < n; ++s)
-    for (int64_t q = 0; q < pairs; ++q)
-      for (int64_t l = 0; l < 16; ++l)
-        for (int64_t h = 0; h < 2; ++h) {
-          int64_t p = 2 * q + h, j = s * 16 + l;
-          packed[(s * pairs + q) * 32 + 2 * l + h] = p < k && j < n ? static_cast<int16_t>(b[p * ldb + j]) : 0;
-        }
-}
-void GemmS8S8S32PackedB(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed_b,
+void GemmS8S8S32PackedB(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const PackedI8B& packed_b,
                         int32_t* c, int64_t ldc, int threads) noexcept {
   internal::GemmS8S8S32PackedWith(internal::Active(), m, n, k, a, lda, packed_b, c, ldc, threads);
 }
-void GemmU8S8S32PackedB(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed_b,
+void GemmU8S8S32PackedB(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const PackedI8B& packed_b,
                         int32_t* c, int64_t ldc, int threads) noexcept {
   internal::GemmU8S8S32PackedWith(internal::Active(), m, n, k, a, lda, packed_b, c, ldc, threads);
 }

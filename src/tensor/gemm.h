@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace lucid::gemm {
 
@@ -35,16 +36,27 @@ void GemmS8S8S32(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, 
 void GemmU8S8S32(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                  int32_t* c, int64_t ldc, int threads) noexcept;
 
-// A constant int8 B (weights) laid out once for the PackedB products: columns in strips of
-// 16; strip s holds, for each k pair q, (b[2q, j], b[2q+1, j]) widened to int16 for its 16
-// columns j; an odd k and missing columns are zero-padded. Holds PackedI8Size(k, n) int16s.
-int64_t PackedI8Size(int64_t k, int64_t n) noexcept;
-void PackI8BPairs(int64_t k, int64_t n, const int8_t* b, int64_t ldb, int16_t* packed) noexcept;
-// GemmS8S8S32 / GemmU8S8S32 with B from PackI8BPairs: the same exact sums, without
-// re-packing B on every call.
-void GemmS8S8S32PackedB(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int16_t* packed_b,
+// A constant int8 B (weights) laid out once for the PackedB products, in the layout of
+// the kernels this CPU runs: int16 k pairs in 16-column strips for the AVX2/scalar paths
+// (vpmaddwd), byte quads in 16-column strips plus column sums for AVX-512 VNNI
+// (vpdpbusd). Which layout is an internal detail; every layout gives the same sums.
+struct PackedI8B {
+  // One k quad of a 16-column strip: (b[4q+h, 16s+l]) at byte 4l + h; one cache line.
+  struct alignas(64) QuadLine {
+    int8_t bytes[64];
+  };
+  int64_t k = 0, n = 0;
+  uint8_t layout = 0;             // internal::I8Layout
+  std::vector<int16_t> pairs;     // kPairs: strip s, pair q, column l, half h
+  std::vector<QuadLine> quads;    // kQuads: strip s, quad q
+  std::vector<int32_t> col_sums;  // kQuads: Σ_k b[k, j] per column, zero-padded to whole strips
+};
+PackedI8B PackI8B(int64_t k, int64_t n, const int8_t* b, int64_t ldb);
+// GemmS8S8S32 / GemmU8S8S32 with B from PackI8B: the same exact sums, without re-packing B
+// on every call. REQUIRES: packed_b came from PackI8B in this process with this k and n.
+void GemmS8S8S32PackedB(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const PackedI8B& packed_b,
                         int32_t* c, int64_t ldc, int threads) noexcept;
-void GemmU8S8S32PackedB(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed_b,
+void GemmU8S8S32PackedB(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const PackedI8B& packed_b,
                         int32_t* c, int64_t ldc, int threads) noexcept;
 
 // The scalar references every SIMD path must match bit for bit (tests compare them).
@@ -55,7 +67,8 @@ void GemmS8S8S32Reference(int64_t m, int64_t n, int64_t k, const int8_t* a, int6
 void GemmU8S8S32Reference(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b,
                           int64_t ldb, int32_t* c, int64_t ldc) noexcept;
 
-// Which path the dispatcher picked on this CPU: "scalar", "avx2", "avx512", "avx512-vnni".
+// Which path the dispatcher picked on this CPU: "scalar", "avx2" or "avx512-vnni" (AVX2 float
+// kernels, AVX-512 VNNI int8 kernels).
 std::string_view ActivePath() noexcept;
 
 }  // namespace lucid::gemm

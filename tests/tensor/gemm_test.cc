@@ -1,10 +1,12 @@
-// Every GEMM path (scalar, AVX2 when the CPU has it) through the threaded driver must
-// equal the scalar reference bit for bit for any shape, leading dimension and thread count.
+// Every GEMM path (scalar; AVX2 and AVX-512 VNNI when the CPU has them) through the threaded
+// driver must equal the scalar reference bit for bit for any shape, leading dimension and
+// thread count.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <limits>
 #include <random>
 #include <vector>
@@ -20,9 +22,17 @@ using internal::Path;
 
 std::vector<const Kernels*> AllPaths() {
   std::vector<const Kernels*> out;
-  for (Path p : {Path::kScalar, Path::kAvx2})
+  for (Path p : {Path::kScalar, Path::kAvx2, Path::kAvx512Vnni})
     if (const Kernels* k = internal::KernelsFor(p)) out.push_back(k);
   return out;
+}
+
+TEST(Gemm, PathsThisCpuRuns) {
+  // A record in the test log of which SIMD paths the comparisons below covered.
+  std::string names;
+  for (const Kernels* k : AllPaths()) names += std::string(k->name) + " ";
+  std::cout << "[ info ] GEMM paths tested on this CPU: " << names << "(active: " << ActivePath() << ")\n";
+  EXPECT_GE(AllPaths().size(), 1u);
 }
 
 const int64_t kEdge[] = {1, 7, 8, 9, 15, 16, 17, 63, 64, 65};
@@ -44,6 +54,9 @@ std::vector<Shape> Shapes() {
   s.push_back({4, 64, 1});
   s.push_back({200, 3, 77});
   s.push_back({7, 1100, 40});  // more than one 512-column block
+  s.push_back({13, 70, 1030});  // VNNI: several 512-k panels, k % 4 = 2, a partial 4-strip group
+  s.push_back({6, 64, 513});    // k % 4 = 1 right after a panel boundary
+  s.push_back({30, 300, 3});    // one partial quad only
   for (int i = 0; i < 6; ++i) s.push_back({int64_t(rng() % 70 + 1), int64_t(rng() % 150 + 1), int64_t(rng() % 300)});
   return s;
 }
@@ -156,7 +169,8 @@ TEST(Gemm, U8S8EveryPathEqualsReference) {
   CheckInt<uint8_t>(internal::GemmU8S8S32With, GemmU8S8S32Reference, 4);
 }
 
-// B packed once (PackI8BPairs) gives the reference's sums on every path and thread count.
+// B packed once (PackI8B, in each path's layout) gives the reference's sums on every path
+// and thread count; B packed for another path still gives them (the scalar fallback).
 template <typename A, typename Run, typename Ref>
 void CheckIntPacked(Run run, Ref ref, int seed) {
   std::mt19937 rng(seed);
@@ -168,14 +182,19 @@ void CheckIntPacked(Run run, Ref ref, int seed) {
     for (auto& x : b) x = static_cast<int8_t>(rng() % 3 == 0 ? -128 : rng() % 3 == 1 ? 127 : int8_t(rng()));
     std::vector<int32_t> want(size_t(s.m * ldc), 777);
     ref(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, want.data(), ldc);
-    std::vector<int16_t> packed(size_t(PackedI8Size(s.k, s.n)), 777);
-    PackI8BPairs(s.k, s.n, b.data(), ldb, packed.data());
-    for (const Kernels* path : AllPaths())
+    for (const Kernels* path : AllPaths()) {
+      PackedI8B packed = internal::PackI8BFor(*path, s.k, s.n, b.data(), ldb);
       for (int threads : {1, 2, 3, 4}) {
         std::vector<int32_t> got(size_t(s.m * ldc), 777);
-        run(*path, s.m, s.n, s.k, a.data(), lda, packed.data(), got.data(), ldc, threads);
+        run(*path, s.m, s.n, s.k, a.data(), lda, packed, got.data(), ldc, threads);
         ASSERT_EQ(want, got) << path->name << " m=" << s.m << " n=" << s.n << " k=" << s.k << " threads=" << threads;
       }
+      for (const Kernels* other : AllPaths()) {
+        std::vector<int32_t> got(size_t(s.m * ldc), 777);
+        run(*other, s.m, s.n, s.k, a.data(), lda, packed, got.data(), ldc, 2);
+        ASSERT_EQ(want, got) << "packed for " << path->name << ", run on " << other->name << " m=" << s.m;
+      }
+    }
   }
 }
 
@@ -198,9 +217,35 @@ TEST(Gemm, IntExtremesDoNotSaturate) {
   }
 }
 
+TEST(Gemm, IntSumsExactAtTheBoundOnK) {
+  // k = 2^16 extremes: 255·(−128)·2^16 = −2^31 + 2^23 and (−128)²·2^16 = 2^30, both within
+  // int32 only if no partial sum saturates or is lost; every path must give them exactly.
+  const int64_t k = int64_t{1} << 16, n = 33, m = 7;
+  std::vector<uint8_t> au(size_t(m * k), 255);
+  std::vector<int8_t> as(size_t(m * k), -128), b(size_t(k * n), -128);
+  for (int64_t j = 0; j < n; j += 2) b[size_t(j)] = 127;  // one odd row entry per even column
+  std::vector<int32_t> want_u(size_t(m * n)), want_s(size_t(m * n));
+  GemmU8S8S32Reference(m, n, k, au.data(), k, b.data(), n, want_u.data(), n);
+  GemmS8S8S32Reference(m, n, k, as.data(), k, b.data(), n, want_s.data(), n);
+  EXPECT_EQ(want_u[1], -255 * 128 * k);
+  EXPECT_EQ(want_s[1], 128 * 128 * k);
+  for (const Kernels* path : AllPaths()) {
+    std::vector<int32_t> got(size_t(m * n));
+    internal::GemmU8S8S32With(*path, m, n, k, au.data(), k, b.data(), n, got.data(), n, 2);
+    EXPECT_EQ(want_u, got) << path->name;
+    internal::GemmS8S8S32With(*path, m, n, k, as.data(), k, b.data(), n, got.data(), n, 2);
+    EXPECT_EQ(want_s, got) << path->name;
+    PackedI8B packed = internal::PackI8BFor(*path, k, n, b.data(), n);
+    internal::GemmU8S8S32PackedWith(*path, m, n, k, au.data(), k, packed, got.data(), n, 2);
+    EXPECT_EQ(want_u, got) << "packed " << path->name;
+    internal::GemmS8S8S32PackedWith(*path, m, n, k, as.data(), k, packed, got.data(), n, 2);
+    EXPECT_EQ(want_s, got) << "packed " << path->name;
+  }
+}
+
 TEST(Gemm, PublicEntryPointsUseActivePath) {
   std::string_view p = ActivePath();
-  EXPECT_TRUE(p == "scalar" || p == "avx2") << p;
+  EXPECT_TRUE(p == "scalar" || p == "avx2" || p == "avx512-vnni") << p;
   std::mt19937 rng(9);
   const int64_t m = 31, n = 47, k = 70;
   std::vector<float> a(m * k), b(k * n), want(m * n), got(m * n);
