@@ -747,7 +747,10 @@ int QueryReceipt(const Context& ctx, const std::string& id) {
 
 // ---------- local run ----------
 
-int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file, int threads) {
+static Result<std::vector<TensorMap>> ReadCalibration(const std::string& file);
+
+int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file,
+             const RunLocalOptions& run) {
   auto bytes = ReadFile(model_file);
   if (!bytes.ok()) return Fail(ctx, bytes.status());
   auto model = onnx::Model::Load(*bytes);
@@ -756,16 +759,64 @@ int RunLocal(const Context& ctx, const std::string& model_file, const std::strin
   if (!input_json.ok()) return Fail(ctx, input_json.status());
   auto inputs = TensorMapFromJson(*input_json);
   if (!inputs.ok()) return Fail(ctx, inputs.status());
+  if (!run.quantized && !run.calibration_file.empty())
+    return Fail(ctx, InvalidArgument("--calibration only applies with --quantized"));
   onnx::RunOptions options;
-  options.threads = threads;
-  auto outputs = (*model)->Run(*inputs, options);
+  options.threads = run.threads;
+  json out = {{"model_cid", crypto::Cid::Of(*bytes).ToString()}, {"engine", onnx::kEngineId}};
+  std::optional<TensorMap> float_outputs;
+  std::unique_ptr<onnx::Model> quantized_model;
+  if (run.quantized) {
+    // The float outputs first (for the difference), then the int8 model from the calibration.
+    auto f = (*model)->Run(*inputs, options);
+    if (!f.ok()) return Fail(ctx, f.status());
+    float_outputs = std::move(f).value();
+    Result<std::vector<TensorMap>> calibration = run.calibration_file.empty()
+                                                     ? Result<std::vector<TensorMap>>(std::vector<TensorMap>{*inputs})
+                                                     : ReadCalibration(run.calibration_file);
+    if (!calibration.ok()) return Fail(ctx, calibration.status());
+    auto q = onnx::QuantizeStatic(*bytes, *calibration);
+    if (!q.ok()) return Fail(ctx, q.status());
+    auto loaded = onnx::Model::Load(q->model);
+    if (!loaded.ok()) return Fail(ctx, loaded.status());
+    quantized_model = std::move(loaded).value();
+    out["quantized"] = {{"model_cid", crypto::Cid::Of(q->model).ToString()},
+                        {"quantization", onnx::kQuantizationId},
+                        {"quantized_nodes", q->quantized.size()},
+                        {"calibration_sets", calibration->size()}};
+  }
+  const onnx::Model& runner = quantized_model ? *quantized_model : **model;
+  auto outputs = runner.Run(*inputs, options);
   if (!outputs.ok()) return Fail(ctx, outputs.status());
-  json out = {{"outputs", TensorMapToJson(*outputs)}, {"output_hash", ToHex(HashTensorMap(*outputs))},
-              {"model_cid", crypto::Cid::Of(*bytes).ToString()}, {"engine", onnx::kEngineId}};
+  out["outputs"] = TensorMapToJson(*outputs);
+  out["output_hash"] = ToHex(HashTensorMap(*outputs));
+  if (float_outputs) {
+    // Largest |int8 model − float model| per float output of the same shape.
+    json diff = json::object();
+    for (const auto& [name, t] : *outputs) {
+      auto it = float_outputs->find(name);
+      if (it == float_outputs->end() || t.dtype() != DType::kFloat32 || it->second.dtype() != DType::kFloat32 ||
+          t.shape() != it->second.shape())
+        continue;
+      double worst = 0;
+      const float* x = t.data<float>();
+      const float* y = it->second.data<float>();
+      for (uint64_t i = 0; i < t.num_elements(); ++i) worst = std::max(worst, std::fabs(double(x[i]) - double(y[i])));
+      diff[name] = worst;
+    }
+    out["quantized"]["max_abs_diff_from_float"] = diff;
+  }
   if (ctx.json_output) return PrintJson(out), kExitOk;
   std::cout << "outputs:\n";
   PrintTensorMap(out["outputs"]);
   std::cout << "output_hash " << out["output_hash"].get<std::string>() << "\n";
+  if (float_outputs) {
+    std::cout << "quantized: " << out["quantized"]["quantized_nodes"].get<size_t>() << " nodes int8 (calibration: "
+              << out["quantized"]["calibration_sets"].get<size_t>() << " input sets), model cid "
+              << out["quantized"]["model_cid"].get<std::string>() << "\n";
+    for (const auto& [name, v] : out["quantized"]["max_abs_diff_from_float"].items())
+      std::cout << "  max |int8 - float| " << name << ": " << v.get<double>() << "\n";
+  }
   return kExitOk;
 }
 

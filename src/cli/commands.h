@@ -47,7 +47,13 @@ int QueryAccount(const Context& ctx, const std::string& who);
 int QueryBlock(const Context& ctx, const std::string& height);
 int QueryReceipt(const Context& ctx, const std::string& id);
 
-int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file, int threads);
+struct RunLocalOptions {
+  int threads = 1;
+  bool quantized = false;        // quantize the float model first and run the int8 model
+  std::string calibration_file;  // for quantized; empty: the input itself
+};
+int RunLocal(const Context& ctx, const std::string& model_file, const std::string& input_file,
+             const RunLocalOptions& options);
 // Writes the int8 static quantization of model_file (onnx/quantize.h) to out_file.
 int QuantizeLocal(const Context& ctx, const std::string& model_file, const std::string& calibration_file,
                   const std::string& out_file);

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   CLI::App app{"lucid: verifiable AI inference.\n"
                "Run models on inference nodes, settle results on chain, verify any result offline."};
   app.require_subcommand(1);
+  // Global options (--json, --node, --home, --from) also after the subcommand: `lucid run M --json`.
+  app.fallthrough();
   app.set_help_all_flag("--help-all", "Show help for every command");
   app.add_option("--node", ctx.node_url, "Lucid API URL (env LUCID_NODE)")->capture_default_str();
   app.add_option("--home", ctx.home, "Home directory: keys, devnet data, saved results (env LUCID_HOME)")
@@ -141,11 +143,20 @@ int main(int argc, char** argv) {
   // run
   std::string model_file, input_file;
   int threads = 1;
+  RunLocalOptions run_opts;
   auto* run = app.add_subcommand("run", "Execute an ONNX file locally (no chain)");
   run->add_option("MODEL", model_file, "Model .onnx")->required();
   run->add_option("--input", input_file, "Input tensors JSON")->required();
   run->add_option("--threads", threads, "Threads (results are identical for any value)")->capture_default_str();
-  run->callback([&] { rc = RunLocal(ctx, model_file, input_file, threads); });
+  run->add_flag("--quantized", run_opts.quantized,
+                "Quantize a float model to int8 first (static, docs/formats/integer-semantics.md) and run that; "
+                "also prints the largest difference from the float outputs");
+  run->add_option("--calibration", run_opts.calibration_file,
+                  "With --quantized: JSON list of input sets (or test vectors); default: the input itself");
+  run->callback([&] {
+    run_opts.threads = threads;
+    rc = RunLocal(ctx, model_file, input_file, run_opts);
+  });
 
   // quantize (local; docs/formats/integer-semantics.md)
   std::string calibration_file, quantized_out;

@@ -85,3 +85,28 @@ def test_corrupt_quantized_model_refused(tmp_path, split):
     qfile.write_bytes(bytes(data[: len(data) // 2]))  # truncated
     r = subprocess.run([str(LUCID), "run", str(qfile), "--input", str(inp)], capture_output=True, text=True)
     assert r.returncode != 0 and "ONNX" in r.stderr + r.stdout
+
+
+def test_run_quantized_equals_quantize_then_run(tmp_path, split):
+    """`lucid run --quantized --calibration` is `lucid quantize` followed by `lucid run`, byte for
+    byte, and reports how far the int8 outputs are from the float ones."""
+    x_train = split[0]
+    calib = tmp_path / "calib.json"
+    calib.write_text(json.dumps([tensor_json(x, "cnn") for x in x_train[:20]]))
+    model = str(REPO / "models" / "digits" / "cnn.onnx")
+    qfile = tmp_path / "cnn.int8.onnx"
+    quantized = lucid("quantize", model, "--calibration", str(calib), "--out", str(qfile))
+    inp = tmp_path / "in.json"
+    inp.write_text(json.dumps(tensor_json(x_train[100], "cnn")))
+    two_step = lucid("run", str(qfile), "--input", str(inp))
+    one_step = lucid("run", model, "--input", str(inp), "--quantized", "--calibration", str(calib), "--threads", "2")
+    assert one_step["output_hash"] == two_step["output_hash"]
+    assert one_step["quantized"]["model_cid"] == quantized["model_cid"]
+    assert one_step["quantized"]["quantization"] == "int8-static/1"
+    assert 0 < one_step["quantized"]["max_abs_diff_from_float"]["probs"] < 0.2
+    float_run = lucid("run", model, "--input", str(inp))
+    assert float_run["output_hash"] != one_step["output_hash"]
+    # --calibration without --quantized is a usage error, not silently ignored.
+    r = subprocess.run([str(LUCID), "run", model, "--input", str(inp), "--calibration", str(calib)],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "--quantized" in r.stderr
