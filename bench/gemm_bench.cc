@@ -106,6 +106,27 @@ void BM_GemmU8S8S32PackedPath(benchmark::State& state) {
   SetOps(state, m, n, k);
 }
 
+// Float with B packed once (constant weights, and Conv's im2col strips), on one named path.
+void BM_GemmF32PackedPath(benchmark::State& state) {
+  using lucid::gemm::internal::Path;
+  int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  int threads = static_cast<int>(state.range(3));
+  const auto* kernels = lucid::gemm::internal::KernelsFor(static_cast<Path>(state.range(4)));
+  if (!kernels) {
+    state.SkipWithError("this CPU does not run that path");
+    return;
+  }
+  state.SetLabel(std::string(kernels->name));
+  auto a = RandomVec<float>(m * k, 1), b = RandomVec<float>(k * n, 2);
+  std::vector<float> packed(static_cast<size_t>(lucid::gemm::PackedF32Size(k, n))), c(m * n);
+  lucid::gemm::PackF32B(k, n, b.data(), n, packed.data());
+  for (auto _ : state) {
+    lucid::gemm::internal::GemmF32PackedWith(*kernels, m, n, k, a.data(), k, packed.data(), c.data(), n, threads);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetOps(state, m, n, k);
+}
+
 // Independent 512-bit vpdpbusd (12 accumulators, no loads) per second: the machine's VNNI
 // instruction throughput, from which compare.py computes the peak (64 MACs = 128 ops each)
 // instead of assuming a pipe count. Reports 0 without AVX-512 VNNI.
@@ -171,6 +192,10 @@ BENCHMARK(BM_GemmU8S8S32PackedPath)
     ->ArgsProduct({{512}, {512}, {512}, {1}, {0, 1, 2}})
     ->ArgsProduct({{32}, {1024}, {1024}, {1}, {1, 2}})
     ->ArgsProduct({{512}, {512}, {512}, {2}, {1, 2}})
+    ->UseRealTime();
+BENCHMARK(BM_GemmF32PackedPath)
+    ->ArgsProduct({{512}, {512}, {512}, {1}, {1, 2}})
+    ->ArgsProduct({{32}, {1024}, {1024}, {1}, {1, 2}})
     ->UseRealTime();
 BENCHMARK(BM_VnniThroughput);
 BENCHMARK(BM_CpuCycles);

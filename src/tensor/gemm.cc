@@ -119,8 +119,7 @@ constexpr Kernels kScalarKernels{"scalar",       F32Scalar,      F32PackedScalar
                                  U8Scalar,       S8PackedScalar, U8PackedScalar,  I8Layout::kPairs};
 constexpr Kernels kAvx2Kernels{"avx2",          GemmF32Avx2,  GemmF32PackedAvx2, GemmS8S8S32Avx2,
                                GemmU8S8S32Avx2, S8PackedAvx2, U8PackedAvx2,      I8Layout::kPairs};
-// Float stays on the AVX2 kernels: without FMA (bit-exactness) wider vectors gain little.
-constexpr Kernels kVnniKernels{"avx512-vnni",         GemmF32Avx2,           GemmF32PackedAvx2,
+constexpr Kernels kVnniKernels{"avx512-vnni",         GemmF32Avx512,         GemmF32PackedAvx512,
                                GemmS8S8S32Vnni,       GemmU8S8S32Vnni,       GemmS8S8S32PackedVnni,
                                GemmU8S8S32PackedVnni, I8Layout::kQuads};
 

@@ -60,7 +60,11 @@ void GemmS8S8S32PackedAvx2(int64_t m, int64_t n, int64_t k, const int8_t* a, int
 void GemmU8S8S32PackedAvx2(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int16_t* packed,
                            int32_t* c, int64_t ldc);
 
-// AVX-512 VNNI block kernels (gemm_vnni.cc). Call only when CpuHasAvx512Vnni().
+// AVX-512 block kernels (gemm_avx512.cc). Call only when CpuHasAvx512Vnni().
+void GemmF32Avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                   int64_t ldc);
+void GemmF32PackedAvx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed,
+                         int64_t ldk, float* c, int64_t ldc);
 void GemmS8S8S32Vnni(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                      int32_t* c, int64_t ldc);
 void GemmU8S8S32Vnni(int64_t m, int64_t n, int64_t k, const uint8_t* a, int64_t lda, const int8_t* b, int64_t ldb,

@@ -1,4 +1,11 @@
-// AVX-512 VNNI int8 block kernels. vpdpbusd multiplies 4 unsigned bytes of A by 4 signed
+// AVX-512 block kernels of the "avx512-vnni" path.
+//
+// Float: each lane does exactly the reference's operations for one C element, acc = acc + a·b
+// with a separately rounded multiply and add (no FMA; -ffp-contract=off keeps the compiler
+// from fusing them), k in increasing order, so the result is bit-identical to
+// GemmF32Reference; 16 lanes instead of AVX2's 8.
+//
+// Int8: vpdpbusd multiplies 4 unsigned bytes of A by 4 signed
 // bytes of B, adds the 4 products (each within ±2^15, so their sum is exact) to an int32
 // lane without saturation (the saturating form is vpdpbusds, not used). Every lane
 // therefore holds the exact sum modulo 2^32, and gemm.h's bound on k keeps the true sum
@@ -255,7 +262,139 @@ void UnpackedVnni(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, cons
   }
 }
 
+// ---- float -------------------------------------------------------------------------
+
+#define LUCID_F32_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+constexpr int kMrF = 4;                  // rows per float micro-tile (measured best of 4-6 x 3-4)
+constexpr int kNvF = 4;                  // 16-float strips per micro-tile (16 accumulators)
+constexpr int64_t kKcF = 256;            // k per panel: 4 strips × 256 × 64 B = 64 KiB of B (L1/L2)
+constexpr int64_t kNcF = 256;            // columns per B panel packed on the fly
+
+// C[0:MR, 0:cols] over k steps p = 0 … kc−1 (continuing from C unless `first`); B strip v
+// at b + v·strip, row p at + 16p. NaN results are stored as the canonical NaN.
+template <int MR, int NV>
+LUCID_VNNI void MicroF32(int64_t kc, const float* a, int64_t lda, const float* b, int64_t strip, float* c,
+                         int64_t ldc, bool first, int64_t cols) {
+  static_assert(MR >= 1 && MR <= 8 && NV >= 1 && NV <= 4);
+  __mmask16 mask[4];
+  for (int v = 0; v < 4; ++v) {
+    int64_t left = cols - 16 * v;
+    mask[v] = left >= 16 ? static_cast<__mmask16>(0xFFFF) : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
+  }
+#define LUCID_INIT(r, v)                                                             \
+  __m512 x##r##v = _mm512_setzero_ps();                                              \
+  if (MR > r && NV > v && !first) x##r##v = _mm512_maskz_loadu_ps(mask[v], c + (r) * ldc + 16 * (v));
+#define LUCID_DECL(r) LUCID_INIT(r, 0) LUCID_INIT(r, 1) LUCID_INIT(r, 2) LUCID_INIT(r, 3)
+  LUCID_F32_ROWS(LUCID_DECL)
+#undef LUCID_DECL
+#undef LUCID_INIT
+#define LUCID_MA(r, v) \
+  if (NV > v) x##r##v = _mm512_add_ps(x##r##v, _mm512_mul_ps(av, b##v));
+#define LUCID_ROW(r)                                                              \
+  if (MR > r) {                                                                   \
+    __m512 av = _mm512_set1_ps(a[(r) * lda + p]);                                 \
+    LUCID_MA(r, 0) LUCID_MA(r, 1) LUCID_MA(r, 2) LUCID_MA(r, 3)                   \
+    __asm__("" : "+v"(x##r##0), "+v"(x##r##1), "+v"(x##r##2), "+v"(x##r##3));    \
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0 = _mm512_loadu_ps(b + 16 * p), b1 = b0, b2 = b0, b3 = b0;
+    if (NV > 1) b1 = _mm512_loadu_ps(b + strip + 16 * p);
+    if (NV > 2) b2 = _mm512_loadu_ps(b + 2 * strip + 16 * p);
+    if (NV > 3) b3 = _mm512_loadu_ps(b + 3 * strip + 16 * p);
+    LUCID_F32_ROWS(LUCID_ROW)
+  }
+#undef LUCID_ROW
+#undef LUCID_MA
+  const __m512 nan = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(kCanonicalNaNBits)));
+#define LUCID_PUT(r, v)                                                                              \
+  if (MR > r && NV > v)                                                                              \
+    _mm512_mask_storeu_ps(c + (r) * ldc + 16 * (v), mask[v],                                         \
+                          _mm512_mask_mov_ps(x##r##v, _mm512_cmp_ps_mask(x##r##v, x##r##v, _CMP_UNORD_Q), nan));
+#define LUCID_STORE(r) LUCID_PUT(r, 0) LUCID_PUT(r, 1) LUCID_PUT(r, 2) LUCID_PUT(r, 3)
+  LUCID_F32_ROWS(LUCID_STORE)
+#undef LUCID_STORE
+#undef LUCID_PUT
+}
+
+template <int NV>
+LUCID_VNNI void MicroF32Rows(int rows, int64_t kc, const float* a, int64_t lda, const float* b, int64_t strip,
+                             float* c, int64_t ldc, bool first, int64_t cols) {
+  switch (rows) {
+    case 8: return MicroF32<8, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    case 7: return MicroF32<7, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    case 6: return MicroF32<6, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    case 5: return MicroF32<5, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    case 4: return MicroF32<4, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    case 3: return MicroF32<3, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    case 2: return MicroF32<2, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+    default: return MicroF32<1, NV>(kc, a, lda, b, strip, c, ldc, first, cols);
+  }
+}
+
+// C[0:m, 0:n] over k panels p0 … p0+kc−1 of a strip-packed B: strip 0 at `b` (holding row
+// p0 first), strips `strip` floats apart. Panels in increasing k keep the reference's order.
+LUCID_VNNI void BlockF32(int64_t m, int64_t n, int64_t kc, const float* a, int64_t lda, const float* b, int64_t strip,
+                         float* c, int64_t ldc, bool first) {
+  for (int64_t j = 0; j < n; j += 16 * kNvF) {
+    int64_t cols = n - j < 16 * kNvF ? n - j : 16 * kNvF;
+    int strips = static_cast<int>((cols + 15) / 16);
+    const float* bj = b + (j / 16) * strip;
+    for (int64_t i = 0; i < m; i += kMrF) {
+      int rows = static_cast<int>(m - i < kMrF ? m - i : kMrF);
+      float* ci = c + i * ldc + j;
+      const float* ai = a + i * lda;
+      switch (strips) {
+        case 4: MicroF32Rows<4>(rows, kc, ai, lda, bj, strip, ci, ldc, first, cols); break;
+        case 3: MicroF32Rows<3>(rows, kc, ai, lda, bj, strip, ci, ldc, first, cols); break;
+        case 2: MicroF32Rows<2>(rows, kc, ai, lda, bj, strip, ci, ldc, first, cols); break;
+        default: MicroF32Rows<1>(rows, kc, ai, lda, bj, strip, ci, ldc, first, cols); break;
+      }
+    }
+  }
+}
+
+// B[0:kc, 0:cols] into 16-column strips of kc rows, zero-padded.
+void PackF32Strips(int64_t kc, int64_t cols, const float* b, int64_t ldb, float* out) {
+  for (int64_t s = 0; s * 16 < cols; ++s) {
+    int64_t width = cols - s * 16 < 16 ? cols - s * 16 : 16;
+    float* dst = out + s * kc * 16;
+    for (int64_t p = 0; p < kc; ++p) {
+      std::memcpy(dst + p * 16, b + p * ldb + s * 16, static_cast<size_t>(width) * sizeof(float));
+      for (int64_t l = width; l < 16; ++l) dst[p * 16 + l] = 0.0f;
+    }
+  }
+}
+
 }  // namespace
+
+void GemmF32Avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                   int64_t ldc) {
+  // Few rows read B about once: packing it would cost as much as the product.
+  if (m < 4) return GemmF32Avx2(m, n, k, a, lda, b, ldb, c, ldc);
+  struct Buffer {  // once per thread
+    float* strips = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kKcF * kNcF));
+    ~Buffer() { std::free(strips); }
+  };
+  static thread_local Buffer buffer;
+  if (!buffer.strips) return GemmF32Reference(m, n, k, a, lda, b, ldb, c, ldc);  // out of memory
+  for (int64_t jc = 0; jc < n; jc += kNcF) {
+    int64_t nc = n - jc < kNcF ? n - jc : kNcF;
+    for (int64_t pc = 0; pc < k; pc += kKcF) {
+      int64_t kc = k - pc < kKcF ? k - pc : kKcF;
+      PackF32Strips(kc, nc, b + pc * ldb + jc, ldb, buffer.strips);
+      BlockF32(m, nc, kc, a + pc, lda, buffer.strips, kc * 16, c + jc, ldc, pc == 0);
+    }
+  }
+}
+
+void GemmF32PackedAvx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed,
+                         int64_t ldk, float* c, int64_t ldc) {
+  for (int64_t pc = 0; pc < k; pc += kKcF) {
+    int64_t kc = k - pc < kKcF ? k - pc : kKcF;
+    BlockF32(m, n, kc, a + pc, lda, packed + pc * 16, ldk * 16, c, ldc, pc == 0);
+  }
+}
 
 void GemmS8S8S32Vnni(int64_t m, int64_t n, int64_t k, const int8_t* a, int64_t lda, const int8_t* b, int64_t ldb,
                      int32_t* c, int64_t ldc) {
