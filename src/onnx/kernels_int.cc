@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #endif
 
+#include "base/cpu.h"
 #include "onnx/op_internal.h"
 #include "tensor/gemm.h"
 
@@ -25,6 +26,7 @@
 // and plain loops only, no library templates.
 #if defined(__x86_64__)
 #define LUCID_INT_AVX2 __attribute__((target("avx2")))
+#define LUCID_INT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #endif
 
 namespace lucid::onnx::internal {
@@ -248,7 +250,8 @@ Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t of
 //   acc[i, n] = raw[i, n] + column[n] − zb[n]·Σ_k a[i,k],  column[n] = K·za·zb[n] − za·Σ_k b[k,n] + bias[n],
 // and §4 turns it into a code. Both happen in one pass over raw, row by row.
 
-std::atomic<bool> g_int_simd_disabled{false};
+// 0: scalar only, 1: up to AVX2, 2: up to AVX-512 (tests step through them).
+std::atomic<int> g_int_simd_level{2};
 
 bool IntSimd() {
 #if defined(__x86_64__)
@@ -256,11 +259,14 @@ bool IntSimd() {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0;
   }();
-  return has_avx2 && !g_int_simd_disabled.load(std::memory_order_relaxed);
+  return has_avx2 && g_int_simd_level.load(std::memory_order_relaxed) >= 1;
 #else
   return false;
 #endif
 }
+
+// AVX-512 output stage (on CPUs of the avx512-vnni GEMM path); off with the other SIMD.
+bool IntAvx512() { return IntSimd() && CpuHasAvx512Vnni() && g_int_simd_level.load(std::memory_order_relaxed) >= 2; }
 
 struct OutputStage {
   int64_t cols = 0;
@@ -275,6 +281,9 @@ struct OutputStage {
   bool simd = false;
   std::vector<int32_t> column32, m32, shift_hi;
   std::vector<int64_t> round_pairs;
+  // The same for AVX-512 (16 columns a step): rounding terms of each 16-column block.
+  bool avx512 = false;
+  std::vector<int64_t> round_pairs16;
 };
 
 // `mult` has 1 entry or one per column of the whole op; this product's columns start at n0.
@@ -282,7 +291,7 @@ struct OutputStage {
 void MakeOutputStage(int64_t k_dim, int64_t za, DType a_type, const IntWeights& w, int64_t n_dim, const int32_t* bias,
                      const std::vector<FixedMultiplier>& mult, int64_t n0, int64_t zp, int64_t lo, int64_t hi,
                      OutputStage& s) {
-  for (auto* v : {&s.column, &s.zb, &s.m, &s.round, &s.round_pairs}) v->clear();
+  for (auto* v : {&s.column, &s.zb, &s.m, &s.round, &s.round_pairs, &s.round_pairs16}) v->clear();
   for (auto* v : {&s.column32, &s.m32, &s.shift_hi}) v->clear();
   s.shift.clear();
   s.cols = n_dim;
@@ -315,6 +324,13 @@ void MakeOutputStage(int64_t k_dim, int64_t za, DType a_type, const IntWeights& 
     for (int64_t b = 0; b + 8 <= n_dim; b += 8) {
       for (int64_t j = 0; j < 8; j += 2) s.round_pairs.push_back(s.round[b + j]);
       for (int64_t j = 1; j < 8; j += 2) s.round_pairs.push_back(s.round[b + j]);
+    }
+  }
+  s.avx512 = s.simd && IntAvx512();
+  if (s.avx512) {
+    for (int64_t b = 0; b + 16 <= n_dim; b += 16) {
+      for (int64_t j = 0; j < 16; j += 2) s.round_pairs16.push_back(s.round[b + j]);
+      for (int64_t j = 1; j < 16; j += 2) s.round_pairs16.push_back(s.round[b + j]);
     }
   }
 }
@@ -355,6 +371,39 @@ LUCID_INT_AVX2 inline __m256i OutputLanes(const OutputStage& s, const int32_t* r
   return _mm256_min_epi32(q, _mm256_set1_epi32(static_cast<int32_t>(s.hi)));
 }
 
+// GCC 12 flags the deliberately undefined pass-through operand inside its own AVX-512
+// intrinsics (_mm512_undefined_epi32) as maybe-uninitialized; every lane is written.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// OutputLanes on 16 columns (AVX-512): the same integer steps, twice as wide; the codes,
+// already inside [lo, hi], are narrowed to bytes.
+LUCID_INT_AVX512 inline __m128i OutputLanes16(const OutputStage& s, const int32_t* raw, int64_t n, bool is_signed) {
+  __m512i acc = _mm512_add_epi32(_mm512_loadu_si512(raw + n), _mm512_loadu_si512(s.column32.data() + n));
+  __m512i m = _mm512_loadu_si512(s.m32.data() + n);
+  const int64_t* round = s.round_pairs16.data() + n;  // block n/16: 8 even then 8 odd
+  __m512i even = _mm512_add_epi64(_mm512_mul_epi32(acc, m), _mm512_loadu_si512(round));
+  __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(m, 32)),
+                                 _mm512_loadu_si512(round + 8));
+  __m512i high = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(even, 32), odd);
+  __m512i q = _mm512_srav_epi32(high, _mm512_loadu_si512(s.shift_hi.data() + n));
+  q = _mm512_add_epi32(q, _mm512_set1_epi32(static_cast<int32_t>(s.zp)));
+  q = _mm512_max_epi32(q, _mm512_set1_epi32(static_cast<int32_t>(s.lo)));
+  q = _mm512_min_epi32(q, _mm512_set1_epi32(static_cast<int32_t>(s.hi)));
+  return is_signed ? _mm512_cvtsepi32_epi8(q) : _mm512_cvtusepi32_epi8(q);
+}
+
+LUCID_INT_AVX512 int64_t OutputRowAvx512(const OutputStage& s, const int32_t* raw, bool is_signed, uint8_t* out) {
+  int64_t n = 0;
+  for (; n + 16 <= s.cols; n += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n), OutputLanes16(s, raw, n, is_signed));
+  return n;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // Columns [0, 16·⌊cols/16⌋) of one row; returns where the scalar tail starts.
 LUCID_INT_AVX2 int64_t OutputRowAvx2(const OutputStage& s, const int32_t* raw, bool is_signed, uint8_t* out) {
   int64_t n = 0;
@@ -381,7 +430,10 @@ Status RunOutputStage(const Node& node, const OutputStage& s, const int32_t* raw
       uint8_t* y = out + i * s.cols;
       int64_t n = 0;
 #if defined(__x86_64__)
-      if (s.simd) n = OutputRowAvx2(s, r, is_signed, y);
+      if (s.avx512)
+        n = OutputRowAvx512(s, r, is_signed, y);
+      else if (s.simd)
+        n = OutputRowAvx2(s, r, is_signed, y);
 #endif
       int64_t row_sum = row_sums ? row_sums[i] : 0;
       ok = (is_signed ? OutputRowScalar(s, r, row_sum, n, reinterpret_cast<int8_t*>(y))
@@ -805,7 +857,8 @@ Result<std::shared_ptr<const Prepared>> PrepareIntMatMul(const Node& node, Kerne
 
 }  // namespace
 
-void SetIntegerSimdForTesting(bool enabled) { g_int_simd_disabled = !enabled; }
+void SetIntegerSimdForTesting(bool enabled) { g_int_simd_level = enabled ? 2 : 0; }
+void SetIntegerSimdLevelForTesting(int level) { g_int_simd_level = level; }
 
 Result<std::shared_ptr<const Prepared>> PrepareQLinearConv(const Node& node, KernelInputs constants) {
   return PrepareIntConv(node, constants, 3, 5);

@@ -162,6 +162,8 @@ Result<std::shared_ptr<const Prepared>> PrepareMatMulInteger(const Node&, Kernel
 // kernels_int.cc: turns the integer kernels' AVX2 paths off (tests compare them with the
 // scalar ones); process-wide, for tests only.
 void SetIntegerSimdForTesting(bool enabled);
+// 0: scalar only, 1: up to AVX2, 2: every SIMD level the CPU has (the default).
+void SetIntegerSimdLevelForTesting(int level);
 Status ValidateConv(Node&);
 Status ValidatePool(Node&);
 Status ValidateSoftmax(Node&);

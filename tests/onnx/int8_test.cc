@@ -216,8 +216,8 @@ TEST(Int8, MaxPool2x2MatchesDirectMaximum) {
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>((i * 7919u) % 251u);
     Tensor x = U8({n, c, h, w}, v);
     std::vector<const Tensor*> in = {&x};
-    for (bool simd : {true, false}) {
-      SetIntegerSimdForTesting(simd);
+    for (int simd : {2, 1, 0}) {  // SIMD level: AVX-512 (where the CPU has it), AVX2, scalar
+      SetIntegerSimdLevelForTesting(simd);
       std::vector<Tensor> out(1);
       ASSERT_TRUE(RunMaxPoolAnyType(node, in, out, {2}).ok());
       ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{n, c, h / 2, w / 2}));
@@ -301,8 +301,8 @@ void CheckConvCase(const ConvCase& c, uint32_t seed) {
   ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
   Node fast = node;
   fast.prepared = *prepared;
-  for (bool simd : {true, false}) {
-    SetIntegerSimdForTesting(simd);
+  for (int simd : {2, 1, 0}) {  // SIMD level: AVX-512 (where the CPU has it), AVX2, scalar
+    SetIntegerSimdLevelForTesting(simd);
     for (const Node* which : {&node, &fast})
       for (int threads : {1, 2, 3}) {
         std::vector<Tensor> got(1);
@@ -352,8 +352,8 @@ TEST(Int8, AccumulatorOverflowIsAnError) {
   bias.data<int32_t>()[0] = std::numeric_limits<int32_t>::max() - 1000;
   Tensor zw = I8({1}, {0});
   std::vector<const Tensor*> cin = {&x, &sa, &za, &w, &sb, &zw, &sy, &zy, &bias};
-  for (bool simd : {true, false}) {
-    SetIntegerSimdForTesting(simd);
+  for (int simd : {2, 1, 0}) {  // SIMD level: AVX-512 (where the CPU has it), AVX2, scalar
+    SetIntegerSimdLevelForTesting(simd);
     Status st = RunQLinearConv(conv, cin, out, {1});
     EXPECT_EQ(st.code(), Code::kOutOfRange) << st.ToString();
   }
@@ -376,8 +376,8 @@ TEST(Int8, QLinearMatMulZeroPointsMatchSpec) {
     Tensor sa = Tensor::Scalar(0.05f), za = U8({}, {7}), sb = Tensor::Scalar(0.01f), zb = I8({}, {z_b});
     Tensor sy = Tensor::Scalar(0.9f), zy = U8({}, {128});
     std::vector<const Tensor*> in = {&a, &sa, &za, &b, &sb, &zb, &sy, &zy};
-    for (bool simd : {true, false}) {
-      SetIntegerSimdForTesting(simd);
+    for (int simd : {2, 1, 0}) {  // SIMD level: AVX-512 (where the CPU has it), AVX2, scalar
+      SetIntegerSimdLevelForTesting(simd);
       std::vector<Tensor> out(1);
       ASSERT_TRUE(RunQLinearMatMul(node, in, out, {2}).ok());
       for (int64_t i = 0; i < m; ++i)
