@@ -945,6 +945,14 @@ std::vector<int> RangeWidths(const Circuit& circuit) {
   return widths;
 }
 
+std::vector<unsigned> TableSegmentBits(uint64_t table_size) {
+  if (table_size <= 2) return {1};
+  unsigned high = CeilLog2(table_size);
+  if ((uint64_t{1} << high) == table_size) return {high};
+  uint64_t first = uint64_t{1} << (high - 1), rest = table_size - first;
+  return {high - 1, std::max(1u, CeilLog2(rest))};
+}
+
 int64_t LookupTableSize(const Circuit& circuit) {
   int64_t n = 0;
   for (int w : RangeWidths(circuit)) n += int64_t{1} << w;

@@ -173,6 +173,13 @@ std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, con
 std::vector<int64_t> RowsToNchw(const std::vector<int64_t>& rows, int64_t n, const Circuit::Map& map);
 LookupTable BuildLookupTable(const Circuit& circuit);
 
+// The table is proved in at most two power-of-two segments (each its own fraction sum and
+// multiplicity block): the largest power of two that fits, then the rest padded to a power
+// of two. A table just over 2^k (the 2^16 range plus a few clamp entries) then costs
+// 2^k + a little instead of 2^(k+1). Returns each segment's log2 size; they cover entries
+// [0, size) in order.
+std::vector<unsigned> TableSegmentBits(uint64_t table_size);
+
 unsigned CeilLog2(uint64_t v);  // 0 for v <= 1
 
 }  // namespace lucid::zkml

@@ -83,8 +83,9 @@ struct Layout {
   std::vector<size_t> pool_instance;        // per pool: its first lookup instance
   Act x;                                    // the first op's input
   Blocks weights{{}}, witness{{}}, lookups{{}};
-  unsigned table_bits = 0;
-  size_t multiplicity_block = 0;
+  std::vector<unsigned> segment_bits;    // per table segment (TableSegmentBits)
+  std::vector<uint64_t> segment_start;   // its first table entry
+  size_t multiplicity_block = 0;         // segment s's counts are block multiplicity_block + s
 
   static size_t Block(size_t layer, size_t j) { return layer * kBlocksPerLayer + j; }
   // Lookup instances per layer: 0 = clamp (q, y), 1.. = range on limb j - 1.
@@ -122,13 +123,25 @@ Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
     for (int64_t t = 0; t <= p.Taps(); ++t) xlogs.push_back(nv);
     for (int64_t t = 0; t < p.Taps(); ++t) llogs.push_back(nv);
   }
-  L.table_bits = std::max(1u, CeilLog2(table_size));
+  L.segment_bits = TableSegmentBits(table_size);
   L.multiplicity_block = xlogs.size();
-  xlogs.push_back(L.table_bits);
+  uint64_t start = 0;
+  for (unsigned bits : L.segment_bits) {
+    L.segment_start.push_back(start);
+    start += uint64_t{1} << bits;
+    xlogs.push_back(bits);
+  }
   L.weights = Blocks(wlogs);
   L.witness = Blocks(xlogs);
   L.lookups = Blocks(llogs);
   return L;
+}
+
+// Where table entry e's count lives in W_x.
+uint64_t MultiplicitySlot(const Layout& L, uint64_t e) {
+  size_t s = L.segment_bits.size() - 1;
+  while (s > 0 && e < L.segment_start[s]) --s;
+  return L.witness.offset[L.multiplicity_block + s] + (e - L.segment_start[s]);
 }
 
 Fp FromInt(int64_t v) { return Fp::FromI64(v); }
@@ -182,7 +195,7 @@ void RecountMultiplicities(const Circuit& c, const Layout& L, const LookupTable&
     for (int64_t t = 0; t < c.pools[p].Taps(); ++t)
       count(L.pool_block[p] + 1 + static_cast<size_t>(t), std::nullopt,
             std::vector<int64_t>(static_cast<size_t>(c.pools[p].c), 8), L.pool_out[p]);
-  for (size_t e = 0; e < mult.size(); ++e) wit[L.witness.offset[L.multiplicity_block] + e] = Fp::FromU64(mult[e]);
+  for (size_t e = 0; e < mult.size(); ++e) wit[MultiplicitySlot(L, e)] = Fp::FromU64(mult[e]);
 }
 
 // W_x's blocks by name, for ProveOptions::cheat (tests).
@@ -204,9 +217,10 @@ std::vector<WitnessBlockInfo> DescribeWitness(const Circuit& c, const Layout& L)
     for (int64_t t = 0; t < c.pools[p].Taps(); ++t)
       add(name + "d" + std::to_string(t), L.pool_block[p] + 1 + static_cast<size_t>(t), L.pool_out[p]);
   }
-  Act table{1, 0, 0, L.table_bits, kNoBlock};
-  table.cols = int64_t{1} << L.table_bits;
-  add("multiplicities", L.multiplicity_block, table);
+  for (size_t seg = 0; seg < L.segment_bits.size(); ++seg) {
+    Act table{1, int64_t{1} << L.segment_bits[seg], 0, L.segment_bits[seg], kNoBlock};
+    add(seg == 0 ? "multiplicities" : "multiplicities " + std::to_string(seg), L.multiplicity_block + seg, table);
+  }
   return out;
 }
 
@@ -497,8 +511,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         }
       }
   }
-  for (size_t e = 0; e < mult.size(); ++e)
-    wit[L.witness.offset[L.multiplicity_block] + e] = Fp::FromU64(mult[e]);
+  for (size_t e = 0; e < mult.size(); ++e) wit[MultiplicitySlot(L, e)] = Fp::FromU64(mult[e]);
   zk::pcs::Params pcs_params;
   pcs_params.threads = options.threads;
   const bool honest = !options.cheat;
@@ -507,10 +520,14 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     // cheat on the multiplicities themselves is kept as it is.
     std::vector<Fp> before = wit;
     options.cheat(wit, DescribeWitness(c, L));
-    const uint64_t m_off = L.witness.offset[L.multiplicity_block], m_end = m_off + table.a.size();
-    bool touched_multiplicities = !std::equal(wit.begin() + static_cast<std::ptrdiff_t>(m_off),
-                                              wit.begin() + static_cast<std::ptrdiff_t>(m_end),
-                                              before.begin() + static_cast<std::ptrdiff_t>(m_off));
+    bool touched_multiplicities = false;
+    for (size_t seg = 0; seg < L.segment_bits.size(); ++seg) {
+      const uint64_t m_off = L.witness.offset[L.multiplicity_block + seg], m_end = m_off + (uint64_t{1} << L.segment_bits[seg]);
+      touched_multiplicities = touched_multiplicities ||
+                               !std::equal(wit.begin() + static_cast<std::ptrdiff_t>(m_off),
+                                           wit.begin() + static_cast<std::ptrdiff_t>(m_end),
+                                           before.begin() + static_cast<std::ptrdiff_t>(m_off));
+    }
     if (!touched_multiplicities) RecountMultiplicities(c, L, table, wit);
   }
   ASSIGN_OR_RETURN(zk::pcs::ProverData witness, zk::pcs::Commit(wit, pcs_params));
@@ -601,17 +618,22 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     tr.AbsorbFp2("zkml/lookup_leaves", leaf_values);
     for (Fp2 v : leaf_values) zk::WriteFp2(w, v);
 
-    size_t tsize = size_t{1} << L.table_bits;
-    std::vector<Fp2> tp(tsize, Fp2::Zero()), tq(tsize, alpha);
-    for (size_t e = 0; e < table.a.size(); ++e) {
-      tp[e] = Fp2(wit[L.witness.offset[L.multiplicity_block] + e]);  // the committed counts
-      tq[e] = TableValue(alpha, beta, Fp2::FromI64(table.a[e]), Fp2::FromI64(table.b[e]), Fp2::FromI64(table.tag[e]));
+    // The table side, one fraction sum per segment.
+    for (size_t seg = 0; seg < L.segment_bits.size(); ++seg) {
+      const size_t tsize = size_t{1} << L.segment_bits[seg], start = L.segment_start[seg];
+      const uint64_t m_off = L.witness.offset[L.multiplicity_block + seg];
+      std::vector<Fp2> tp(tsize, Fp2::Zero()), tq(tsize, alpha);
+      for (size_t e = 0; e < tsize && start + e < table.a.size(); ++e) {
+        tp[e] = Fp2(wit[m_off + e]);  // the committed counts
+        const size_t t = start + e;
+        tq[e] = TableValue(alpha, beta, Fp2::FromI64(table.a[t]), Fp2::FromI64(table.b[t]), Fp2::FromI64(table.tag[t]));
+      }
+      ASSIGN_OR_RETURN(auto table_proof, zk::ProveFractionSum(tp, tq, tr, options.threads));
+      table_proof.proof.WriteTo(w);
+      RETURN_IF_ERROR(witness_claim(L.multiplicity_block + seg, table_proof.claim.point));
+      tr.AbsorbFp2("zkml/multiplicity", xclaims.back().value);
+      zk::WriteFp2(w, xclaims.back().value);
     }
-    ASSIGN_OR_RETURN(auto table_proof, zk::ProveFractionSum(tp, tq, tr, options.threads));
-    table_proof.proof.WriteTo(w);
-    RETURN_IF_ERROR(witness_claim(L.multiplicity_block, table_proof.claim.point));
-    tr.AbsorbFp2("zkml/multiplicity", xclaims.back().value);
-    zk::WriteFp2(w, xclaims.back().value);
   }
 
   zk::SumcheckOptions sc_options;
@@ -915,30 +937,36 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     if (!(lookup->p_value == p_expect) || !(lookup->q_value == q_expect))
       return fail("lookups: the leaves do not match the committed values");
   }
-  ASSIGN_OR_RETURN(auto table_proof, zk::FractionSumProof::ReadFrom(r, L.table_bits));
-  auto table_claim = zk::VerifyFractionSum(L.table_bits, table_proof, tr);
-  if (!table_claim.ok()) return fail("lookup table: " + table_claim.status().message());
-  ASSIGN_OR_RETURN(Fp2 mult_value, zk::ReadFp2(r));
-  tr.AbsorbFp2("zkml/multiplicity", mult_value);
-  {
-    size_t tsize = size_t{1} << L.table_bits;
+  // The table side, one fraction sum per segment; their sum must equal the lookups' sum.
+  Fp2 table_p = Fp2::Zero(), table_q = Fp2::One();
+  for (size_t seg = 0; seg < L.segment_bits.size(); ++seg) {
+    const std::string what = "lookup table segment " + std::to_string(seg);
+    const unsigned bits = L.segment_bits[seg];
+    ASSIGN_OR_RETURN(auto table_proof, zk::FractionSumProof::ReadFrom(r, bits));
+    auto table_claim = zk::VerifyFractionSum(bits, table_proof, tr);
+    if (!table_claim.ok()) return fail(what + ": " + table_claim.status().message());
+    ASSIGN_OR_RETURN(Fp2 mult_value, zk::ReadFp2(r));
+    tr.AbsorbFp2("zkml/multiplicity", mult_value);
+    const size_t tsize = size_t{1} << bits, start = L.segment_start[seg];
     std::vector<Fp> ta(tsize, Fp::Zero()), tb(tsize, Fp::Zero()), tt(tsize, Fp::Zero());
-    for (size_t e = 0; e < table.a.size(); ++e) {
-      ta[e] = FromInt(table.a[e]);
-      tb[e] = FromInt(table.b[e]);
-      tt[e] = FromInt(table.tag[e]);
+    for (size_t e = 0; e < tsize && start + e < table.a.size(); ++e) {
+      ta[e] = FromInt(table.a[start + e]);
+      tb[e] = FromInt(table.b[start + e]);
+      tt[e] = FromInt(table.tag[start + e]);
     }
     ASSIGN_OR_RETURN(Fp2 a, zk::EvaluateMultilinear(std::span<const Fp>(ta), table_claim->point));
     ASSIGN_OR_RETURN(Fp2 b, zk::EvaluateMultilinear(std::span<const Fp>(tb), table_claim->point));
     ASSIGN_OR_RETURN(Fp2 t, zk::EvaluateMultilinear(std::span<const Fp>(tt), table_claim->point));
     if (!(table_claim->q_value == TableValue(alpha, beta, a, b, t)))
-      return fail("lookup table: the table leaves are not the circuit's table");
-    if (!(table_claim->p_value == mult_value)) return fail("lookup table: multiplicities");
-    xclaims.push_back({L.witness.Point(L.multiplicity_block, table_claim->point), mult_value});
+      return fail(what + ": the table leaves are not the circuit's table");
+    if (!(table_claim->p_value == mult_value)) return fail(what + ": multiplicities");
+    if (table_claim->root_q.IsZero()) return fail(what + ": zero denominator");
+    xclaims.push_back({L.witness.Point(L.multiplicity_block + seg, table_claim->point), mult_value});
+    table_p = table_p * table_claim->root_q + table_claim->root_p * table_q;
+    table_q = table_q * table_claim->root_q;
   }
   // sum over lookups of 1/(alpha - v) == sum over the table of m/(alpha - t).
-  if (lookup->root_q.IsZero() || table_claim->root_q.IsZero() ||
-      !(lookup->root_p * table_claim->root_q == table_claim->root_p * lookup->root_q))
+  if (lookup->root_q.IsZero() || !(lookup->root_p * table_q == table_p * lookup->root_q))
     return fail("lookups: a looked-up value is not in the table (logUp sums differ)");
 
   // x re-laid out as pixel rows x channels, evaluated by the verifier.

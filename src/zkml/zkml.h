@@ -25,8 +25,8 @@
 
 namespace lucid::zkml {
 
-inline constexpr uint8_t kProofVersion = 2;
-inline constexpr std::string_view kTranscriptTag = "lucid:zkml:v2";
+inline constexpr uint8_t kProofVersion = 3;
+inline constexpr std::string_view kTranscriptTag = "lucid:zkml:v3";
 inline constexpr size_t kMaxProofBytes = size_t{64} << 20;
 
 struct ProvingKey {

@@ -139,9 +139,6 @@ inline unsigned LookupVars(const Circuit& c, int64_t rows) {
   return std::max(1u, CeilLog2(total));
 }
 
-inline unsigned TableVars(const Circuit& c) {
-  return std::max(1u, CeilLog2(BuildLookupTable(c).a.size()));
-}
 
 // Reads the proof in Verify's order; fails the test (and returns false) on any mismatch.
 inline bool ParseProof(ByteView proof, ParsedProof& p) {
@@ -212,8 +209,14 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
   for (size_t i = 0; i < circuit.pools.size(); ++i)
     for (int64_t t = 0; t < circuit.pools[i].Taps(); ++t)
       if (!fp2("lookup leaf pool" + std::to_string(i) + "." + std::to_string(t))) return false;
-  if (!fraction(TableVars(circuit), "table fraction sum")) return false;
-  if (!fp2("multiplicity")) return false;
+  {
+    std::vector<unsigned> segments = TableSegmentBits(BuildLookupTable(circuit).a.size());
+    for (size_t s = 0; s < segments.size(); ++s) {
+      std::string seg = segments.size() == 1 ? "" : " " + std::to_string(s);
+      if (!fraction(segments[s], "table fraction sum" + seg)) return false;
+      if (!fp2("multiplicity" + seg)) return false;
+    }
+  }
   auto ops = circuit.Ops();
   (void)layers;
   for (size_t i = ops.size(); i-- > 0;) {
