@@ -45,7 +45,9 @@ std::string_view TxCodeName(TxCode c);
 struct Params {
   uint64_t tx_fee_per_byte = 1;      // paid by the sender, credited to the block proposer
   uint64_t min_node_stake = 1000;
-  uint64_t max_tx_bytes = 1 << 20;
+  // 4 MiB: a zkml SubmitResult carries its proof (about 0.25-1.2 MB for the models in
+  // docs/zk.md); CometBFT's mempool max_tx_bytes must be at least this.
+  uint64_t max_tx_bytes = 4 << 20;
   bool dev_mode = false;             // dev keys and dev enclave root accepted only when true
 };
 

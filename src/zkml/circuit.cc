@@ -584,7 +584,7 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
     cur = n.output(0);
   }
   if (c.layers.empty()) return Unimplemented("zkml: no integer layer between QuantizeLinear and DequantizeLinear");
-  int64_t table = LookupTableSize(c);
+  int64_t table = LookupTableSize(c, kLimbBitsLarge);
   if (table > kMaxTableEntries)
     return OutOfRange("zkml: the lookup table would have " + std::to_string(table) + " entries (at most " +
                       std::to_string(kMaxTableEntries) + ")");
@@ -737,7 +737,8 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     c.pools.push_back(std::move(p));
   }
   if (r.remaining() != 0) return InvalidArgument("zkml: circuit: trailing bytes");
-  if (LookupTableSize(c) > kMaxTableEntries) return InvalidArgument("zkml: circuit: lookup table too large");
+  if (LookupTableSize(c, kLimbBitsLarge) > kMaxTableEntries)
+    return InvalidArgument("zkml: circuit: lookup table too large");
   RETURN_IF_ERROR(CheckMaps(c));
   return c;
 }
@@ -932,12 +933,12 @@ Result<Trace> Evaluate(const Circuit& circuit, const Tensor& x) {
   return trace;
 }
 
-std::vector<int> RangeWidths(const Circuit& circuit) {
+std::vector<int> RangeWidths(const Circuit& circuit, int limb_bits) {
   std::array<bool, 17> used{};
-  used[kRangeBits] = true;
+  used[static_cast<size_t>(limb_bits)] = true;
   for (const FcLayer& l : circuit.layers)
     for (int s : l.shift)
-      for (size_t j = 0; j < kRemainderLimbs; ++j) used[static_cast<size_t>(LimbWidth(s, j))] = true;
+      for (size_t j = 0; j < LimbCount(limb_bits); ++j) used[static_cast<size_t>(LimbWidth(limb_bits, s, j))] = true;
   if (!circuit.pools.empty()) used[8] = true;
   std::vector<int> widths;
   for (int w = 0; w <= 16; ++w)
@@ -953,17 +954,31 @@ std::vector<unsigned> TableSegmentBits(uint64_t table_size) {
   return {high - 1, std::max(1u, CeilLog2(rest))};
 }
 
-int64_t LookupTableSize(const Circuit& circuit) {
+int ChooseLimbBits(const Circuit& circuit, int64_t rows) {
+  // Cost in field elements: the table (its multiplicities are committed and its fraction sum
+  // proved) plus, per padded output, each limb's witness entry and lookup leaf.
+  uint64_t outputs = 0;
+  for (const FcLayer& l : circuit.layers) {
+    uint64_t r = uint64_t{1} << CeilLog2(static_cast<uint64_t>(rows * l.out_h * l.out_w));
+    outputs += r << std::max(1u, CeilLog2(static_cast<uint64_t>(l.out_features)));
+  }
+  auto cost = [&](int bits) {
+    return static_cast<uint64_t>(LookupTableSize(circuit, bits)) + 2 * outputs * LimbCount(bits);
+  };
+  return cost(kLimbBitsSmall) <= cost(kLimbBitsLarge) ? kLimbBitsSmall : kLimbBitsLarge;
+}
+
+int64_t LookupTableSize(const Circuit& circuit, int limb_bits) {
   int64_t n = 0;
-  for (int w : RangeWidths(circuit)) n += int64_t{1} << w;
+  for (int w : RangeWidths(circuit, limb_bits)) n += int64_t{1} << w;
   for (const FcLayer& l : circuit.layers) n += l.q_max - l.q_min + 1;
   return n;
 }
 
-LookupTable BuildLookupTable(const Circuit& circuit) {
+LookupTable BuildLookupTable(const Circuit& circuit, int limb_bits) {
   LookupTable t;
   t.width_offset.fill(-1);
-  for (int w : RangeWidths(circuit)) {
+  for (int w : RangeWidths(circuit, limb_bits)) {
     t.width_offset[static_cast<size_t>(w)] = static_cast<int64_t>(t.a.size());
     for (int64_t v = 0; v < (int64_t{1} << w); ++v) {
       t.a.push_back(v);

@@ -28,19 +28,23 @@
 namespace lucid::zkml {
 
 inline constexpr std::string_view kCircuitVersion = "lucid-zkml-circuit/2";
-// The spec's largest shift; remainders are range-checked as 3 x 16 + 14 bits.
+// The spec's largest shift.
 inline constexpr int kMaxShift = 62;
 // Most entries of one layer's clamp table (q_max - q_min + 1).
 inline constexpr int64_t kMaxClampEntries = int64_t{1} << 20;
 // Most entries of the whole lookup table (ranges and every layer's clamp).
 inline constexpr int64_t kMaxTableEntries = int64_t{1} << 22;
-inline constexpr int kRangeBits = 16;
-// A remainder r < 2^s (s <= 62) is committed as kRemainderLimbs limbs of 16 bits, limb j
-// range-checked to its width min(16, max(0, s - 16 j)): so r < 2^s exactly, no complement.
-inline constexpr size_t kRemainderLimbs = 4;
-inline int LimbWidth(int shift, size_t limb) {
-  int w = shift - 16 * static_cast<int>(limb);
-  return w < 0 ? 0 : (w > 16 ? 16 : w);
+// A remainder r < 2^s (s <= 62) is committed as LimbCount(b) limbs of b bits, limb j
+// range-checked to its width min(b, max(0, s - b j)): so r < 2^s exactly, no complement.
+// b (the proof's limb width, 12 or 16) is chosen per proof from the circuit and the batch
+// size (ChooseLimbBits): the range table has 2^b entries, which is most of a small model's
+// proof, while a large model pays per output for every extra limb.
+inline constexpr int kLimbBitsSmall = 12, kLimbBitsLarge = 16;
+inline constexpr size_t kMaxRemainderLimbs = (kMaxShift + kLimbBitsSmall - 1) / kLimbBitsSmall;  // 6
+inline size_t LimbCount(int limb_bits) { return static_cast<size_t>((kMaxShift + limb_bits - 1) / limb_bits); }
+inline int LimbWidth(int limb_bits, int shift, size_t limb) {
+  int w = shift - limb_bits * static_cast<int>(limb);
+  return w < 0 ? 0 : (w > limb_bits ? limb_bits : w);
 }
 // Table tags: w = 0..16 the range [0, 2^w) (present when the circuit uses it), kClampTag0 + l
 // layer l's clamp pairs. Pool differences use the 8-bit range.
@@ -164,14 +168,18 @@ struct LookupTable {
   std::vector<size_t> layer_offset;  // index of layer l's first clamp entry
   std::array<int64_t, 17> width_offset;  // index of range [0, 2^w)'s first entry, -1 if absent
 };
-// The range widths a circuit looks up: 16 and the widths of its remainder limbs, 8 with pools.
-std::vector<int> RangeWidths(const Circuit& circuit);
-// Entries of BuildLookupTable(circuit), computed without building it.
-int64_t LookupTableSize(const Circuit& circuit);
+// The range widths a circuit looks up with limbs of limb_bits: limb_bits and the widths of
+// its remainder limbs, 8 with pools.
+std::vector<int> RangeWidths(const Circuit& circuit, int limb_bits);
+// Entries of BuildLookupTable(circuit, limb_bits), computed without building it.
+int64_t LookupTableSize(const Circuit& circuit, int limb_bits);
 // NCHW codes of an [n, map] tensor <-> pixel rows x channels (index p c + ch).
 std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, const Circuit::Map& map);
 std::vector<int64_t> RowsToNchw(const std::vector<int64_t>& rows, int64_t n, const Circuit::Map& map);
-LookupTable BuildLookupTable(const Circuit& circuit);
+LookupTable BuildLookupTable(const Circuit& circuit, int limb_bits);
+// The limb width of a proof of `rows` inputs: the one with the smaller table + limb cost
+// (both sides derive it; deterministic).
+int ChooseLimbBits(const Circuit& circuit, int64_t rows);
 
 // The table is proved in at most two power-of-two segments (each its own fraction sum and
 // multiplicity block): the largest power of two that fits, then the rest padded to a power

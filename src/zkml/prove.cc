@@ -21,8 +21,6 @@ using zk::Fp;
 using zk::Fp2;
 using zk::pcs::Claim;
 
-constexpr size_t kLimbs = kRemainderLimbs;  // limbs of r: widths LimbWidth(s, j) (circuit.h)
-constexpr size_t kBlocksPerLayer = 2 + kLimbs;  // q, y, r limbs
 
 // Power-of-two blocks packed into one vector, largest first, so each is aligned to its size.
 struct Blocks {
@@ -87,19 +85,25 @@ struct Layout {
   std::vector<uint64_t> segment_start;   // its first table entry
   size_t multiplicity_block = 0;         // segment s's counts are block multiplicity_block + s
 
-  static size_t Block(size_t layer, size_t j) { return layer * kBlocksPerLayer + j; }
+  int limb_bits = kLimbBitsLarge;  // ChooseLimbBits(circuit, rows)
+  size_t limbs = LimbCount(kLimbBitsLarge);
+  // Witness blocks per layer: q, y, r limbs.
+  size_t blocks_per_layer() const { return 2 + limbs; }
+  size_t Block(size_t layer, size_t j) const { return layer * blocks_per_layer() + j; }
   // Lookup instances per layer: 0 = clamp (q, y), 1.. = range on limb j - 1.
-  static constexpr size_t kInstancesPerLayer = 1 + kLimbs;
-  static size_t Instance(size_t layer, size_t j) { return layer * kInstancesPerLayer + j; }
+  size_t instances_per_layer() const { return 1 + limbs; }
+  size_t Instance(size_t layer, size_t j) const { return layer * instances_per_layer() + j; }
   // The block instance j looks up (its first component).
-  static size_t InstanceBlock(size_t layer, size_t j) { return Block(layer, j == 0 ? 0 : 1 + j); }
+  size_t InstanceBlock(size_t layer, size_t j) const { return Block(layer, j == 0 ? 0 : 1 + j); }
   Act Output(const Circuit::Op& op) const { return op.pool ? pool_out[op.index] : layer_out[op.index]; }
   Act Source(size_t op_index) const { return op_index == 0 ? x : Output(ops[op_index - 1]); }
 };
 
-Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
+Layout MakeLayout(const Circuit& c, int64_t rows, int limb_bits, size_t table_size) {
   Layout L;
   L.rows = rows;
+  L.limb_bits = limb_bits;
+  L.limbs = LimbCount(limb_bits);
   L.ops = c.Ops();
   Circuit::Map xm = c.InputMap(L.ops[0]);
   L.x = MakeAct(rows * xm.h * xm.w, xm.c, kNoBlock);
@@ -108,12 +112,12 @@ Layout MakeLayout(const Circuit& c, int64_t rows, size_t table_size) {
     const FcLayer& l = c.layers[i];
     L.in_bits.push_back(l.log_in());
     L.out_bits.push_back(l.log_out());
-    L.layer_out.push_back(MakeAct(rows * l.out_h * l.out_w, l.out_features, Layout::Block(i, 1)));
+    L.layer_out.push_back(MakeAct(rows * l.out_h * l.out_w, l.out_features, L.Block(i, 1)));
     unsigned nv = L.layer_out.back().vars();
     wlogs.push_back(l.log_out() + l.log_in());  // W
     wlogs.push_back(l.log_out());               // bias
-    for (size_t j = 0; j < kBlocksPerLayer; ++j) xlogs.push_back(nv);
-    for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j) llogs.push_back(nv);
+    for (size_t j = 0; j < L.blocks_per_layer(); ++j) xlogs.push_back(nv);
+    for (size_t j = 0; j < L.instances_per_layer(); ++j) llogs.push_back(nv);
   }
   for (const PoolLayer& p : c.pools) {
     L.pool_block.push_back(xlogs.size());
@@ -149,10 +153,10 @@ Fp FromInt(int64_t v) { return Fp::FromI64(v); }
 // The table tag of each output channel for lookup instance j of layer l: its clamp tag, or
 // limb j - 1's width for that channel's shift. Channels past out_features have tag 0 on
 // both sides (the tag's MLE is what the verifier evaluates).
-std::vector<int64_t> InstanceTags(const FcLayer& layer, size_t l, size_t j) {
+std::vector<int64_t> InstanceTags(const Layout& L, const FcLayer& layer, size_t l, size_t j) {
   std::vector<int64_t> tags(static_cast<size_t>(layer.out_features));
   for (size_t o = 0; o < tags.size(); ++o)
-    tags[o] = j == 0 ? kClampTag0 + static_cast<int64_t>(l) : LimbWidth(layer.shift[o], j - 1);
+    tags[o] = j == 0 ? kClampTag0 + static_cast<int64_t>(l) : LimbWidth(L.limb_bits, layer.shift[o], j - 1);
   return tags;
 }
 
@@ -188,9 +192,9 @@ void RecountMultiplicities(const Circuit& c, const Layout& L, const LookupTable&
       }
   };
   for (size_t l = 0; l < c.layers.size(); ++l)
-    for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j)
-      count(Layout::InstanceBlock(l, j), j == 0 ? std::optional<size_t>(Layout::Block(l, 1)) : std::nullopt,
-            InstanceTags(c.layers[l], l, j), L.layer_out[l]);
+    for (size_t j = 0; j < L.instances_per_layer(); ++j)
+      count(L.InstanceBlock(l, j), j == 0 ? std::optional<size_t>(L.Block(l, 1)) : std::nullopt,
+            InstanceTags(L, c.layers[l], l, j), L.layer_out[l]);
   for (size_t p = 0; p < c.pools.size(); ++p)
     for (int64_t t = 0; t < c.pools[p].Taps(); ++t)
       count(L.pool_block[p] + 1 + static_cast<size_t>(t), std::nullopt,
@@ -207,9 +211,9 @@ std::vector<WitnessBlockInfo> DescribeWitness(const Circuit& c, const Layout& L)
   };
   for (size_t l = 0; l < c.layers.size(); ++l) {
     std::string name = "layer " + std::to_string(l) + " ";
-    add(name + "q", Layout::Block(l, 0), L.layer_out[l]);
-    add(name + "y", Layout::Block(l, 1), L.layer_out[l]);
-    for (size_t j = 0; j < kLimbs; ++j) add(name + "r" + std::to_string(j), Layout::Block(l, 2 + j), L.layer_out[l]);
+    add(name + "q", L.Block(l, 0), L.layer_out[l]);
+    add(name + "y", L.Block(l, 1), L.layer_out[l]);
+    for (size_t j = 0; j < L.limbs; ++j) add(name + "r" + std::to_string(j), L.Block(l, 2 + j), L.layer_out[l]);
   }
   for (size_t p = 0; p < c.pools.size(); ++p) {
     std::string name = "pool " + std::to_string(p) + " ";
@@ -352,16 +356,16 @@ ChannelVectors Channels(const FcLayer& l) {
 
 // The requantization zero-check of one layer over the multilinears
 //   0 eqv, 1 acc, 2 M, 3 q, 4 P = 2^s, 5 H = 2^(s-1), 6..9 r limbs:
-//   eqv [acc M + H - q P - r],  r = sum_j 2^(16j) limb_j (each limb range-checked to its width).
-zk::VirtualPolynomial RequantPolynomial(unsigned num_vars) {
+//   eqv [acc M + H - q P - r],  r = sum_j 2^(b j) limb_j (b = L.limb_bits; each limb range-checked to its width).
+zk::VirtualPolynomial RequantPolynomial(unsigned num_vars, const Layout& L) {
   zk::VirtualPolynomial poly;
   poly.num_vars = num_vars;
-  poly.num_multilinears = 6 + kLimbs;
+  poly.num_multilinears = static_cast<uint32_t>(6 + L.limbs);
   poly.terms.push_back({Fp2::One(), {0, 1, 2}});
   poly.terms.push_back({Fp2::One(), {0, 5}});
   poly.terms.push_back({-Fp2::One(), {0, 3, 4}});
-  for (uint32_t j = 0; j < kLimbs; ++j)
-    poly.terms.push_back({-Fp2::FromU64(uint64_t{1} << (16 * j)), {0, static_cast<uint32_t>(6 + j)}});
+  for (uint32_t j = 0; j < L.limbs; ++j)
+    poly.terms.push_back({-Fp2::FromU64(uint64_t{1} << (L.limb_bits * j)), {0, static_cast<uint32_t>(6 + j)}});
   return poly;
 }
 
@@ -443,7 +447,7 @@ Result<ProvingKey> Setup(Circuit circuit) {
   ProvingKey key;
   key.circuit = std::move(circuit);
   key.circuit_hash = key.circuit.Hash();
-  Layout L = MakeLayout(key.circuit, 1, 2);
+  Layout L = MakeLayout(key.circuit, 1, kLimbBitsLarge, 2);  // the weights' blocks only
   ASSIGN_OR_RETURN(key.weights, zk::pcs::Commit(WeightVector(key.circuit, L)));
   key.model_commitment = ModelCommitment(key.circuit_hash, key.weights.commitment);
   return key;
@@ -465,8 +469,9 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   result.timings.execute_ms = Ms(t0);
 
   auto t1 = std::chrono::steady_clock::now();
-  LookupTable table = BuildLookupTable(c);
-  Layout L = MakeLayout(c, trace.rows, table.a.size());
+  const int limb_bits = ChooseLimbBits(c, trace.rows);
+  LookupTable table = BuildLookupTable(c, limb_bits);
+  Layout L = MakeLayout(c, trace.rows, limb_bits, table.a.size());
   RETURN_IF_ERROR(CheckCost(c, L));
   const size_t num_layers = c.layers.size();
   // Witness: per layer q, y, r limbs; per pool m, d_t; then the table multiplicities.
@@ -483,13 +488,13 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         uint64_t at = (static_cast<uint64_t>(i) << ob) + static_cast<uint64_t>(o);
         int s = layer.shift[static_cast<size_t>(o)];
         uint64_t r = static_cast<uint64_t>(t.r[src]);  // < 2^s <= 2^62
-        wit[L.witness.offset[Layout::Block(l, 0)] + at] = FromInt(t.q[src]);
-        wit[L.witness.offset[Layout::Block(l, 1)] + at] = FromInt(t.y[src]);
-        for (size_t j = 0; j < kLimbs; ++j) {
-          uint64_t limb = (r >> (16 * j)) & 0xffff;
-          int width = LimbWidth(s, j);
+        wit[L.witness.offset[L.Block(l, 0)] + at] = FromInt(t.q[src]);
+        wit[L.witness.offset[L.Block(l, 1)] + at] = FromInt(t.y[src]);
+        for (size_t j = 0; j < L.limbs; ++j) {
+          uint64_t limb = (r >> (L.limb_bits * j)) & ((uint64_t{1} << L.limb_bits) - 1);
+          int width = LimbWidth(L.limb_bits, s, j);
           if (limb >= (uint64_t{1} << width)) return Internal("zkml: a remainder exceeds its shift (prover bug)");
-          wit[L.witness.offset[Layout::Block(l, 2 + j)] + at] = Fp::FromU64(limb);
+          wit[L.witness.offset[L.Block(l, 2 + j)] + at] = Fp::FromU64(limb);
           ++mult[static_cast<size_t>(table.width_offset[static_cast<size_t>(width)]) + limb];
         }
         ++mult[table.layer_offset[l] + static_cast<size_t>(t.q[src] - layer.q_min)];
@@ -586,9 +591,9 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
       }
     };
     for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j)
-        fill(Layout::Instance(l, j), L.layer_out[l], block_span(Layout::InstanceBlock(l, j)),
-             j == 0 ? block_span(Layout::Block(l, 1)) : std::span<const Fp>(), InstanceTags(c.layers[l], l, j));
+      for (size_t j = 0; j < L.instances_per_layer(); ++j)
+        fill(L.Instance(l, j), L.layer_out[l], block_span(L.InstanceBlock(l, j)),
+             j == 0 ? block_span(L.Block(l, 1)) : std::span<const Fp>(), InstanceTags(L, c.layers[l], l, j));
     for (size_t pi = 0; pi < c.pools.size(); ++pi)
       for (int64_t t = 0; t < c.pools[pi].Taps(); ++t)
         fill(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
@@ -598,13 +603,13 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
     lookup.proof.WriteTo(w);
     std::vector<Fp2> leaf_values;
     for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j) {
-        size_t inst = Layout::Instance(l, j);
+      for (size_t j = 0; j < L.instances_per_layer(); ++j) {
+        size_t inst = L.Instance(l, j);
         auto local = std::span<const Fp2>(lookup.claim.point).subspan(0, L.lookups.log_size[inst]);
-        RETURN_IF_ERROR(witness_claim(Layout::InstanceBlock(l, j), local));
+        RETURN_IF_ERROR(witness_claim(L.InstanceBlock(l, j), local));
         leaf_values.push_back(xclaims.back().value);
         if (j == 0) {
-          RETURN_IF_ERROR(witness_claim(Layout::Block(l, 1), local));
+          RETURN_IF_ERROR(witness_claim(L.Block(l, 1), local));
           leaf_values.push_back(xclaims.back().value);
         }
       }
@@ -751,19 +756,19 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
       if (!valid) eqv[e] = Fp2::Zero();
     }
     std::vector<zk::MultilinearRef> tables = {std::span<const Fp2>(eqv), std::span<const Fp>(acc),
-                                              std::span<const Fp>(mvec), block_span(Layout::Block(l, 0)),
+                                              std::span<const Fp>(mvec), block_span(L.Block(l, 0)),
                                               std::span<const Fp>(pvec), std::span<const Fp>(hvec)};
-    for (size_t j = 0; j < kLimbs; ++j) tables.push_back(block_span(Layout::Block(l, 2 + j)));
-    ASSIGN_OR_RETURN(auto zc, zk::ProveSumcheck(RequantPolynomial(nv), tables, tr, sc_options));
+    for (size_t j = 0; j < L.limbs; ++j) tables.push_back(block_span(L.Block(l, 2 + j)));
+    ASSIGN_OR_RETURN(auto zc, zk::ProveSumcheck(RequantPolynomial(nv, L), tables, tr, sc_options));
     if (honest && !zc.claimed_sum.IsZero()) return Internal("zkml: layer '" + layer.node + "' requantization does not hold");
     zc.proof.WriteTo(w);
     const std::vector<Fp2>& rho = zc.point;
     std::vector<Fp2> requant = {zc.final_values[1], zc.final_values[3]};
-    for (size_t j = 0; j < kLimbs; ++j) requant.push_back(zc.final_values[6 + j]);
+    for (size_t j = 0; j < L.limbs; ++j) requant.push_back(zc.final_values[6 + j]);
     tr.AbsorbFp2("zkml/requant_values", requant);
     for (Fp2 v : requant) zk::WriteFp2(w, v);
-    RETURN_IF_ERROR(witness_claim(Layout::Block(l, 0), rho));
-    for (size_t j = 0; j < kLimbs; ++j) RETURN_IF_ERROR(witness_claim(Layout::Block(l, 2 + j), rho));
+    RETURN_IF_ERROR(witness_claim(L.Block(l, 0), rho));
+    for (size_t j = 0; j < L.limbs; ++j) RETURN_IF_ERROR(witness_claim(L.Block(l, 2 + j), rho));
 
     std::span<const Fp2> rho_o = std::span<const Fp2>(rho).subspan(0, ob), rho_i = std::span<const Fp2>(rho).subspan(ob);
     auto b_point = L.weights.Point(2 * l + 1, rho_o);
@@ -869,8 +874,9 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   out.rows = x.shape()[0];
   if (out.rows < 1 || out.rows > (int64_t{1} << 16)) return InvalidArgument("zkml proof: batch size out of range");
   auto fail = [](const std::string& what) { return InvalidArgument("zkml proof: " + what); };
-  LookupTable table = BuildLookupTable(c);
-  Layout L = MakeLayout(c, out.rows, table.a.size());
+  const int limb_bits = ChooseLimbBits(c, out.rows);
+  LookupTable table = BuildLookupTable(c, limb_bits);
+  Layout L = MakeLayout(c, out.rows, limb_bits, table.a.size());
   if (static_cast<int64_t>(x.num_elements()) != L.x.rows * L.x.cols)
     return InvalidArgument("zkml proof: x does not match the first op's input");
   if (rx.num_vars != L.witness.num_vars) return InvalidArgument("zkml proof: the witness commitment has the wrong size");
@@ -895,7 +901,7 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   auto lookup = zk::VerifyFractionSum(L.lookups.num_vars, lookup_proof, tr);
   if (!lookup.ok()) return fail("lookups: " + lookup.status().message());
   std::vector<Fp2> leaf_values;
-  size_t num_leaves = num_layers * (1 + Layout::kInstancesPerLayer);
+  size_t num_leaves = num_layers * (1 + L.instances_per_layer());
   for (const PoolLayer& p : c.pools) num_leaves += static_cast<size_t>(p.Taps());
   for (size_t i = 0; i < num_leaves; ++i) {
     ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
@@ -925,9 +931,9 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
       return Status::Ok();
     };
     for (size_t l = 0; l < num_layers; ++l)
-      for (size_t j = 0; j < Layout::kInstancesPerLayer; ++j)
-        RETURN_IF_ERROR(instance(Layout::Instance(l, j), L.layer_out[l], Layout::InstanceBlock(l, j), j == 0,
-                                 Layout::Block(l, 1), InstanceTags(c.layers[l], l, j)));
+      for (size_t j = 0; j < L.instances_per_layer(); ++j)
+        RETURN_IF_ERROR(instance(L.Instance(l, j), L.layer_out[l], L.InstanceBlock(l, j), j == 0,
+                                 L.Block(l, 1), InstanceTags(L, c.layers[l], l, j)));
     for (size_t pi = 0; pi < c.pools.size(); ++pi)
       for (int64_t t = 0; t < c.pools[pi].Taps(); ++t)
         RETURN_IF_ERROR(instance(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
@@ -1059,11 +1065,11 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     std::string where = "layer '" + layer.node + "': ";
     std::vector<Fp2> tau = tr.ChallengeFp2s("zkml/tau", nv);
     ASSIGN_OR_RETURN(zk::SumcheckProof zc_proof, zk::SumcheckProof::ReadFrom(r));
-    zk::VirtualPolynomial poly = RequantPolynomial(nv);
+    zk::VirtualPolynomial poly = RequantPolynomial(nv, L);
     auto zc = zk::VerifySumcheck(nv, poly.Degree(), Fp2::Zero(), zc_proof, tr);
     if (!zc.ok()) return fail(where + "requantization sumcheck: " + zc.status().message());
     std::vector<Fp2> requant;
-    for (size_t j = 0; j < 2 + kLimbs; ++j) {
+    for (size_t j = 0; j < 2 + L.limbs; ++j) {
       ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
       requant.push_back(v);
     }
@@ -1077,11 +1083,11 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
     ASSIGN_OR_RETURN(Fp2 p, ChannelAt(ch.p, ob, rho));
     ASSIGN_OR_RETURN(Fp2 h, ChannelAt(ch.h, ob, rho));
     std::vector<Fp2> values = {eqv_o * eqv_i, requant[0], m, requant[1], p, h};
-    for (size_t j = 0; j < kLimbs; ++j) values.push_back(requant[2 + j]);
+    for (size_t j = 0; j < L.limbs; ++j) values.push_back(requant[2 + j]);
     if (!zc->CheckFinal(poly, values).ok()) return fail(where + "requantization does not hold");
     tr.AbsorbFp2("zkml/requant_values", requant);
-    xclaims.push_back({L.witness.Point(Layout::Block(l, 0), rho), requant[1]});
-    for (size_t j = 0; j < kLimbs; ++j) xclaims.push_back({L.witness.Point(Layout::Block(l, 2 + j), rho), requant[2 + j]});
+    xclaims.push_back({L.witness.Point(L.Block(l, 0), rho), requant[1]});
+    for (size_t j = 0; j < L.limbs; ++j) xclaims.push_back({L.witness.Point(L.Block(l, 2 + j), rho), requant[2 + j]});
 
     std::span<const Fp2> rho_o = std::span<const Fp2>(rho).subspan(0, ob), rho_i = std::span<const Fp2>(rho).subspan(ob);
     ASSIGN_OR_RETURN(Fp2 bias_value, zk::ReadFp2(r));

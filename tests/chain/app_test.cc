@@ -155,8 +155,15 @@ TEST_F(ChainTest, BadSignatureWrongChainReplayMalformedRefused) {
 TEST_F(ChainTest, OversizedTxRefused) {
   CreateRepoTx big;
   big.name = "big";
-  big.description = std::string(2 << 20, 'x');  // above max_tx_bytes (1 MiB)
-  EXPECT_EQ(Run(SignTx(k_.alice, 0, big, std::string(kChainId), 1ull << 40)).code, TxCode::kMalformed);
+  big.description = std::string(5 << 20, 'x');  // above max_tx_bytes (4 MiB)
+  TxResult too_big = Run(SignTx(k_.alice, 0, big, std::string(kChainId), 1ull << 40));
+  EXPECT_EQ(too_big.code, TxCode::kMalformed);
+  EXPECT_NE(too_big.log.find("max_tx_bytes"), std::string::npos) << too_big.log;
+  // A 1.5 MB tx (a large zkml proof's size) passes the size check (and is then refused by
+  // the description's own limit).
+  big.description = std::string(3 << 19, 'x');
+  TxResult fits = Run(SignTx(k_.alice, 0, big, std::string(kChainId), 1ull << 40));
+  EXPECT_EQ(fits.log.find("max_tx_bytes"), std::string::npos) << fits.log;
 }
 
 TEST(ChainOverflowTest, TxFeeOverflowIsAnErrorNotAWrap) {

@@ -83,14 +83,20 @@ Cheat RemainderOverflow(const Bytes& model) {
             int64_t q = w[q_at].ToSigned() - 1;
             w[q_at] = Fp::FromI64(q);
             w[y_at] = Fp::FromI64(std::clamp(layer.out_zero + q, layer.lo, layer.hi));
+            // The proof's limbs: as many blocks as "layer 0 r<j>" names, of the width that count implies.
+            size_t limbs = 0;
+            while (Find(blocks, "layer 0 r" + std::to_string(limbs))) ++limbs;
+            const int bits = LimbCount(kLimbBitsSmall) == limbs ? kLimbBitsSmall : kLimbBitsLarge;
+            ASSERT_EQ(LimbCount(bits), limbs);
             unsigned __int128 r = 0;
-            for (size_t j = 0; j < kRemainderLimbs; ++j)
+            for (size_t j = 0; j < limbs; ++j)
               r += static_cast<unsigned __int128>(w[ValidEntry(*Find(blocks, "layer 0 r" + std::to_string(j)))].value())
-                   << (16 * j);
+                   << (bits * j);
             r += static_cast<unsigned __int128>(1) << s;
-            for (size_t j = 0; j < kRemainderLimbs; ++j) {
-              uint64_t limb = j + 1 < kRemainderLimbs ? static_cast<uint64_t>((r >> (16 * j)) & 0xffff)
-                                                      : static_cast<uint64_t>(r >> (16 * j));
+            for (size_t j = 0; j < limbs; ++j) {
+              const uint64_t mask = (uint64_t{1} << bits) - 1;
+              uint64_t limb = j + 1 < limbs ? static_cast<uint64_t>((r >> (bits * j)) & mask)
+                                            : static_cast<uint64_t>(r >> (bits * j));
               w[ValidEntry(*Find(blocks, "layer 0 r" + std::to_string(j)))] = Fp::FromU64(limb);
             }
           }};
@@ -114,18 +120,44 @@ void ExpectEveryCheatRefused(const Bytes& model, const TensorMap& input, const s
   }
 }
 
-TEST(ZkmlCheatingProver, MlpEveryWitnessBlock) {
+// Every block of every layer, for the limb width the proof of `rows` inputs uses.
+std::vector<Cheat> EveryLayerBlock(const Bytes& model, int64_t rows) {
+  auto circuit = CompileCircuit(model);
+  EXPECT_TRUE(circuit.ok());
+  if (!circuit.ok()) return {};
+  const size_t limbs = LimbCount(ChooseLimbBits(*circuit, rows));
   std::vector<Cheat> cheats;
-  for (int l = 0; l < 2; ++l) {
+  for (size_t l = 0; l < circuit->layers.size(); ++l) {
     std::string name = "layer " + std::to_string(l) + " ";
-    for (const char* part : {"q", "y", "r0", "r1", "r2", "r3"}) cheats.push_back(Bump(name + part));
-    cheats.push_back(QAndY(static_cast<size_t>(l)));
+    cheats.push_back(Bump(name + "q"));
+    cheats.push_back(Bump(name + "y"));
+    for (size_t j = 0; j < limbs; ++j) cheats.push_back(Bump(name + "r" + std::to_string(j)));
+    cheats.push_back(QAndY(l));
   }
+  return cheats;
+}
+
+TEST(ZkmlCheatingProver, MlpEveryWitnessBlock) {
+  Bytes model = QuantizedMlp(3);
+  std::vector<Cheat> cheats = EveryLayerBlock(model, 2);
   cheats.push_back(Bump("layer 0 y", -1, 5));
   cheats.push_back(MoveMultiplicity());
-  Bytes model = QuantizedMlp(3);
   cheats.push_back(RemainderOverflow(model));
   ExpectEveryCheatRefused(model, MlpInput(2, 77), cheats);
+}
+
+// A batch large enough for 16-bit limbs (4 limb blocks, the 2^16 range table): the same
+// cheats are caught in that layout too.
+TEST(ZkmlCheatingProver, MlpLargeBatchSixteenBitLimbs) {
+  Bytes model = QuantizedMlp(3);
+  auto circuit = CompileCircuit(model);
+  ASSERT_TRUE(circuit.ok());
+  ASSERT_EQ(ChooseLimbBits(*circuit, 1), kLimbBitsSmall);
+  ASSERT_EQ(ChooseLimbBits(*circuit, 512), kLimbBitsLarge);
+  std::vector<Cheat> cheats = EveryLayerBlock(model, 512);
+  cheats.push_back(MoveMultiplicity());
+  cheats.push_back(RemainderOverflow(model));
+  ExpectEveryCheatRefused(model, MlpInput(512, 78), cheats);
 }
 
 TEST(ZkmlCheatingProver, CnnConvolutionAndPoolBlocks) {

@@ -133,7 +133,8 @@ inline unsigned ActVars(int64_t rows, int64_t cols) {
 
 inline unsigned LookupVars(const Circuit& c, int64_t rows) {
   uint64_t total = 0;
-  for (const FcLayer& l : c.layers) total += (1 + kRemainderLimbs) * (uint64_t{1} << ActVars(rows * l.out_h * l.out_w, l.out_features));
+  const size_t limbs = LimbCount(ChooseLimbBits(c, rows));
+  for (const FcLayer& l : c.layers) total += (1 + limbs) * (uint64_t{1} << ActVars(rows * l.out_h * l.out_w, l.out_features));
   for (const PoolLayer& p : c.pools)
     total += static_cast<uint64_t>(p.Taps()) * (uint64_t{1} << ActVars(rows * p.out_h * p.out_w, p.c));
   return std::max(1u, CeilLog2(total));
@@ -202,15 +203,17 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
     p.sumchecks.push_back({b, pos(), label});
     return true;
   };
+  const int limb_bits = ChooseLimbBits(circuit, rows);
+  const size_t limbs = LimbCount(limb_bits);
   if (!fraction(LookupVars(circuit, rows), "lookup fraction sum")) return false;
   for (size_t l = 0; l < layers; ++l)
-    for (size_t j = 0; j < 2 + kRemainderLimbs; ++j)
+    for (size_t j = 0; j < 2 + limbs; ++j)
       if (!fp2("lookup leaf l" + std::to_string(l) + "." + std::to_string(j))) return false;
   for (size_t i = 0; i < circuit.pools.size(); ++i)
     for (int64_t t = 0; t < circuit.pools[i].Taps(); ++t)
       if (!fp2("lookup leaf pool" + std::to_string(i) + "." + std::to_string(t))) return false;
   {
-    std::vector<unsigned> segments = TableSegmentBits(BuildLookupTable(circuit).a.size());
+    std::vector<unsigned> segments = TableSegmentBits(BuildLookupTable(circuit, limb_bits).a.size());
     for (size_t s = 0; s < segments.size(); ++s) {
       std::string seg = segments.size() == 1 ? "" : " " + std::to_string(s);
       if (!fraction(segments[s], "table fraction sum" + seg)) return false;
@@ -234,7 +237,7 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
     size_t l = ops[i].index;
     std::string L = "layer " + std::to_string(l) + " ";
     if (!sumcheck(L + "requant sumcheck")) return false;
-    for (size_t j = 0; j < 2 + kRemainderLimbs; ++j)
+    for (size_t j = 0; j < 2 + limbs; ++j)
       if (!fp2(L + "requant value " + std::to_string(j))) return false;
     if (!fp2(L + "bias value")) return false;
     if (!sumcheck(L + "matmul sumcheck")) return false;
