@@ -446,6 +446,12 @@ Status CheckMaps(const Circuit& c) {
               p.out_w == (p.in_w - p.kw) / p.stride_w + 1 && p.c * p.out_h * p.out_w * p.Taps() <= (int64_t{1} << 28);
     if (!ok) return InvalidArgument("zkml: circuit: pool '" + p.node + "' geometry out of range");
   }
+  for (const TableLayer& t : c.tables) {
+    bool ok = t.c >= 1 && t.h >= 1 && t.w >= 1 && t.c <= (int64_t{1} << 20) && t.h <= 4096 && t.w <= 4096 &&
+              t.c * t.h * t.w <= (int64_t{1} << 28) && t.values.size() == 256;
+    if (!ok) return InvalidArgument("zkml: circuit: table '" + t.node + "' geometry out of range");
+  }
+  if (!ops.empty() && ops[0].table) return InvalidArgument("zkml: circuit: a table op must follow a layer");
   for (size_t i = 1; i < ops.size(); ++i)
     if (!(c.InputMap(ops[i]) == c.OutputMap(ops[i - 1])))
       return InvalidArgument("zkml: circuit: op " + std::to_string(i) + " does not read the previous op's map");
@@ -574,9 +580,48 @@ Result<Circuit> CompileCircuit(ByteView onnx_model) {
       shape = {1, pool.c, pool.out_h, pool.out_w};
       step.kind = ChainStep::Kind::kMaxPool;
       c.pools.push_back(std::move(pool));
+    } else if (op == "Cast") {
+      // A table nonlinearity: Cast(x, int32/int64) -> Gather(T[256], index) (spec §5).
+      if (!map_set) return Unimplemented("zkml: " + Describe(n) + ": a table op must follow a layer");
+      int64_t to = AttrInt(n, "to", 0);
+      if (to != TensorProto::INT32 && to != TensorProto::INT64)
+        return Unimplemented("zkml: " + Describe(n) + " is not the index of a table lookup (Cast to int32/int64)");
+      auto git = consumers.find(n.output(0));
+      if (git == consumers.end() || git->second.size() != 1 || git->second[0]->op_type() != "Gather" ||
+          git->second[0]->input_size() != 2 || git->second[0]->input(1) != n.output(0))
+        return Unimplemented("zkml: " + Describe(n) + " must feed exactly one Gather (a 256-entry table)");
+      const NodeProto& gather = *git->second[0];
+      if (AttrInt(gather, "axis", 0) != 0) return Unimplemented("zkml: " + Describe(gather) + ": axis must be 0");
+      const TensorProto* t = FindInitializer(g, gather.input(0));
+      if (t == nullptr || t->dims_size() != 1 || t->dims(0) != 256 ||
+          (t->data_type() != TensorProto::UINT8 && t->data_type() != TensorProto::INT8))
+        return Unimplemented("zkml: " + Describe(gather) + ": the table must be a uint8[256] or int8[256] initializer");
+      ASSIGN_OR_RETURN(std::vector<double> values, Values(g, gather, 0));
+      if (values.size() != 256) return InvalidArgument("zkml: " + Describe(gather) + ": table of " +
+                                                       std::to_string(values.size()) + " entries");
+      TableLayer table;
+      table.node = gather.name().empty() ? Describe(gather) : gather.name();
+      table.c = map.c;
+      table.h = map.h;
+      table.w = map.w;
+      table.in_min = cur_dtype == DType::kInt8 ? -128 : 0;
+      table.out_dtype = t->data_type() == TensorProto::INT8 ? DType::kInt8 : DType::kUint8;
+      for (int64_t i = 0; i < 256; ++i) {
+        // Gather reads T[index], a negative index counting from the end: T[x mod 256].
+        int64_t x = table.in_min + i;
+        table.values.push_back(static_cast<int64_t>(values[static_cast<size_t>((x % 256 + 256) % 256)]));
+      }
+      chain.insert(&gather);
+      step.kind = ChainStep::Kind::kTable;
+      c.tables.push_back(std::move(table));
+      cur_dtype = c.tables.back().out_dtype;
+      c.steps.push_back(step);
+      cur = gather.output(0);
+      continue;
     } else {
       return Unimplemented("zkml: " + Describe(n) + " is not supported in the integer circuit (version 2 proves "
-                           "Reshape, Flatten, QLinearConv, QLinearMatMul and MaxPool)");
+                           "Reshape, Flatten, QLinearConv, QLinearMatMul, MaxPool and 256-entry tables: "
+                           "Cast + Gather)");
     }
     if (step.kind == ChainStep::Kind::kReshape || step.kind == ChainStep::Kind::kFlatten)
       RETURN_IF_ERROR(ReshapeStep(step, shape));
@@ -658,6 +703,16 @@ Bytes Circuit::Describe() const {
     w.Str(p.node);
     for (int64_t v : {p.c, p.in_h, p.in_w, p.kh, p.kw, p.stride_h, p.stride_w, p.out_h, p.out_w}) w.I64(v);
   }
+  // Table ops (a circuit without them describes itself exactly as before they existed).
+  if (!tables.empty()) {
+    w.U32(static_cast<uint32_t>(tables.size()));
+    for (const auto& t : tables) {
+      w.Str(t.node);
+      for (int64_t v : {t.c, t.h, t.w, t.in_min}) w.I64(v);
+      w.U8(static_cast<uint8_t>(t.out_dtype));
+      for (int64_t v : t.values) w.I64(v);
+    }
+  }
   return w.Take();
 }
 
@@ -682,7 +737,7 @@ Result<Circuit> DecodeCircuit(ByteView description) {
   for (uint32_t i = 0; i < num_steps; ++i) {
     ChainStep s;
     ASSIGN_OR_RETURN(uint8_t kind, r.U8());
-    if (kind < 1 || kind > 5) return InvalidArgument("zkml: circuit: bad step kind");
+    if (kind < 1 || kind > 6) return InvalidArgument("zkml: circuit: bad step kind");
     s.kind = static_cast<ChainStep::Kind>(kind);
     ASSIGN_OR_RETURN(uint32_t rank, r.Count(8));
     if (rank > 8) return InvalidArgument("zkml: circuit: reshape rank above 8");
@@ -694,10 +749,11 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     c.steps.push_back(std::move(s));
   }
   ASSIGN_OR_RETURN(uint32_t num_layers, r.Count(156));
-  size_t layer_steps = 0, pool_steps = 0;
+  size_t layer_steps = 0, pool_steps = 0, table_steps = 0;
   for (const auto& s : c.steps) {
     layer_steps += s.kind == ChainStep::Kind::kLayer || s.kind == ChainStep::Kind::kLayerNchw;
     pool_steps += s.kind == ChainStep::Kind::kMaxPool;
+    table_steps += s.kind == ChainStep::Kind::kTable;
   }
   if (num_layers == 0 || num_layers != layer_steps) return InvalidArgument("zkml: circuit: layer count");
   for (uint32_t i = 0; i < num_layers; ++i) {
@@ -736,6 +792,29 @@ Result<Circuit> DecodeCircuit(ByteView description) {
     }
     c.pools.push_back(std::move(p));
   }
+  if (table_steps > 0) {
+    ASSIGN_OR_RETURN(uint32_t num_tables, r.Count(2085));  // name (4 + len), 4 × 8, 1, 256 × 8
+    if (num_tables != table_steps) return InvalidArgument("zkml: circuit: table count");
+    for (uint32_t i = 0; i < num_tables; ++i) {
+      TableLayer t;
+      ASSIGN_OR_RETURN(t.node, r.Str());
+      for (int64_t* v : {&t.c, &t.h, &t.w, &t.in_min}) {
+        ASSIGN_OR_RETURN(*v, r.I64());
+      }
+      ASSIGN_OR_RETURN(uint8_t dt, r.U8());
+      if (dt != static_cast<uint8_t>(DType::kUint8) && dt != static_cast<uint8_t>(DType::kInt8))
+        return InvalidArgument("zkml: circuit: bad table output type");
+      t.out_dtype = static_cast<DType>(dt);
+      const int64_t lo = t.out_dtype == DType::kInt8 ? -128 : 0;
+      for (int i2 = 0; i2 < 256; ++i2) {
+        ASSIGN_OR_RETURN(int64_t v, r.I64());
+        if (v < lo || v > lo + 255) return InvalidArgument("zkml: circuit: table value out of range");
+        t.values.push_back(v);
+      }
+      if (t.in_min != 0 && t.in_min != -128) return InvalidArgument("zkml: circuit: bad table input range");
+      c.tables.push_back(std::move(t));
+    }
+  }
   if (r.remaining() != 0) return InvalidArgument("zkml: circuit: trailing bytes");
   if (LookupTableSize(c, kLimbBitsLarge) > kMaxTableEntries)
     return InvalidArgument("zkml: circuit: lookup table too large");
@@ -745,15 +824,17 @@ Result<Circuit> DecodeCircuit(ByteView description) {
 
 std::vector<Circuit::Op> Circuit::Ops() const {
   std::vector<Op> ops;
-  size_t l = 0, p = 0;
+  size_t l = 0, p = 0, t = 0;
   for (const auto& s : steps) {
     if (s.kind == ChainStep::Kind::kLayer || s.kind == ChainStep::Kind::kLayerNchw) ops.push_back({false, l++});
     if (s.kind == ChainStep::Kind::kMaxPool) ops.push_back({true, p++});
+    if (s.kind == ChainStep::Kind::kTable) ops.push_back({false, t++, true});
   }
   return ops;
 }
 
 Circuit::Map Circuit::InputMap(const Op& op) const {
+  if (op.table) return {tables[op.index].c, tables[op.index].h, tables[op.index].w};
   if (op.pool) {
     const PoolLayer& p = pools[op.index];
     return {p.c, p.in_h, p.in_w};
@@ -763,6 +844,7 @@ Circuit::Map Circuit::InputMap(const Op& op) const {
 }
 
 Circuit::Map Circuit::OutputMap(const Op& op) const {
+  if (op.table) return {tables[op.index].c, tables[op.index].h, tables[op.index].w};
   if (op.pool) {
     const PoolLayer& p = pools[op.index];
     return {p.c, p.out_h, p.out_w};
@@ -840,6 +922,8 @@ Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vect
         shape = {shape[0], p.c, p.out_h, p.out_w};
         break;
       }
+      case ChainStep::Kind::kTable:
+        break;  // elementwise: the shape stays
     }
     if (shape.empty() || shape[0] != x_shape[0])
       return Unimplemented("zkml: the chain must keep the batch dimension first");
@@ -865,6 +949,20 @@ Result<Trace> Evaluate(const Circuit& circuit, const Tensor& x) {
   trace.x = NchwToRows(codes, N, in_map);
   const std::vector<int64_t>* a = &trace.x;
   for (const auto& op : ops) {
+    if (op.table) {
+      const TableLayer& tl = circuit.tables[op.index];
+      TableTrace t;
+      t.x = *a;
+      t.y.resize(t.x.size());
+      for (size_t i = 0; i < t.x.size(); ++i) {
+        int64_t at = t.x[i] - tl.in_min;
+        if (at < 0 || at > 255) return Internal("zkml: table '" + tl.node + "' input out of range (compiler bug)");
+        t.y[i] = tl.values[static_cast<size_t>(at)];
+      }
+      trace.tables.push_back(std::move(t));
+      a = &trace.tables.back().y;
+      continue;
+    }
     if (op.pool) {
       const PoolLayer& p = circuit.pools[op.index];
       PoolTrace t;
@@ -972,6 +1070,7 @@ int64_t LookupTableSize(const Circuit& circuit, int limb_bits) {
   int64_t n = 0;
   for (int w : RangeWidths(circuit, limb_bits)) n += int64_t{1} << w;
   for (const FcLayer& l : circuit.layers) n += l.q_max - l.q_min + 1;
+  n += 256 * static_cast<int64_t>(circuit.tables.size());
   return n;
 }
 
@@ -993,6 +1092,15 @@ LookupTable BuildLookupTable(const Circuit& circuit, int limb_bits) {
       t.a.push_back(q);
       t.b.push_back(std::clamp(layer.out_zero + q, layer.lo, layer.hi));
       t.tag.push_back(kClampTag0 + static_cast<int64_t>(l));
+    }
+  }
+  for (size_t k = 0; k < circuit.tables.size(); ++k) {
+    const TableLayer& tl = circuit.tables[k];
+    t.table_offset.push_back(t.a.size());
+    for (int64_t i = 0; i < 256; ++i) {
+      t.a.push_back(tl.in_min + i);
+      t.b.push_back(tl.values[static_cast<size_t>(i)]);
+      t.tag.push_back(TableTag(circuit, k));
     }
   }
   return t;

@@ -85,9 +85,21 @@ struct PoolLayer {
 };
 inline constexpr int64_t kMaxPoolTaps = 15;  // the max-attained zero-check has degree taps + 1 <= 16
 
+// A 256-entry table nonlinearity on a [c, h, w] map: the quantizer's Sigmoid/Tanh (spec §5),
+// Cast(x, int32) then Gather from a uint8[256] or int8[256] initializer T:
+// y = T[(x - in_min)] for x in [in_min, in_min + 255] (Gather's negative indices wrap, so an
+// int8 code x reads T[x mod 256], which is the same entry).
+struct TableLayer {
+  std::string node;            // the Gather
+  int64_t c = 0, h = 1, w = 1;
+  int64_t in_min = 0;          // 0 for uint8 input codes, -128 for int8
+  DType out_dtype = DType::kUint8;
+  std::vector<int64_t> values;  // 256 output codes, for x = in_min … in_min + 255
+};
+
 // How the integer tensor's shape changes along the chain (for the tail's input shape).
 struct ChainStep {
-  enum class Kind : uint8_t { kReshape = 1, kFlatten = 2, kLayer = 3, kLayerNchw = 4, kMaxPool = 5 };
+  enum class Kind : uint8_t { kReshape = 1, kFlatten = 2, kLayer = 3, kLayerNchw = 4, kMaxPool = 5, kTable = 6 };
   Kind kind = Kind::kReshape;
   std::vector<int64_t> shape;  // kReshape: the target (0 copies, -1 infers)
   int64_t axis = 1;            // kFlatten
@@ -101,6 +113,7 @@ struct Circuit {
   std::vector<ChainStep> steps;
   std::vector<FcLayer> layers;
   std::vector<PoolLayer> pools;
+  std::vector<TableLayer> tables;
   bool has_weights = false;  // false when decoded from a proof
 
   // Canonical description (everything but weights and biases).
@@ -108,10 +121,12 @@ struct Circuit {
   // SHA-256 of Describe(), tagged: H_C.
   Hash32 Hash() const;
 
-  // The operations in chain order: a layer (index into layers) or a pool (into pools).
+  // The operations in chain order: a layer (index into layers), a pool (into pools) or a
+  // table (into tables).
   struct Op {
     bool pool = false;
     size_t index = 0;
+    bool table = false;
   };
   std::vector<Op> Ops() const;
   // Input / output map of an op: channels, height, width.
@@ -145,11 +160,17 @@ struct PoolTrace {
   std::vector<std::vector<int64_t>> d;
 };
 
+// A table op's input and output codes (index p c_count + c).
+struct TableTrace {
+  std::vector<int64_t> x, y;
+};
+
 struct Trace {
   int64_t rows = 0;
   std::vector<int64_t> x;            // integer input codes, pixel rows x channels
   std::vector<LayerTrace> layers;
   std::vector<PoolTrace> pools;
+  std::vector<TableTrace> tables;
   std::vector<int64_t> y;            // the chain's output codes in tensor (NCHW) order
   std::vector<int64_t> output_shape; // the shape of y at the chain's end
 };
@@ -162,12 +183,17 @@ Result<std::vector<int64_t>> OutputShape(const Circuit& circuit, const std::vect
 
 // Table of (a, b, tag) entries the lookups draw from: for each width w in RangeWidths
 // (ascending), tag w = the range [0, 2^w) (b = 0); then tag kClampTag0 + l = layer l's clamp
-// (t, clamp(out_zero + t, lo, hi)), t = q_min..q_max.
+// (t, clamp(out_zero + t, lo, hi)), t = q_min..q_max; then tag TableTag(circuit, t) = table
+// op t's pairs (x, T[x - in_min]).
 struct LookupTable {
   std::vector<int64_t> a, b, tag;
   std::vector<size_t> layer_offset;  // index of layer l's first clamp entry
+  std::vector<size_t> table_offset;  // index of table op t's first entry
   std::array<int64_t, 17> width_offset;  // index of range [0, 2^w)'s first entry, -1 if absent
 };
+inline int64_t TableTag(const Circuit& c, size_t t) {
+  return kClampTag0 + static_cast<int64_t>(c.layers.size() + t);
+}
 // The range widths a circuit looks up with limbs of limb_bits: limb_bits and the widths of
 // its remainder limbs, 8 with pools.
 std::vector<int> RangeWidths(const Circuit& circuit, int limb_bits);

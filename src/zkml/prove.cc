@@ -79,6 +79,10 @@ struct Layout {
   std::vector<Act> layer_out, pool_out;     // per layer / pool
   std::vector<size_t> pool_block;           // per pool: block of m; d_t follow
   std::vector<size_t> pool_instance;        // per pool: its first lookup instance
+  std::vector<Act> table_out;               // per table op: its output y
+  std::vector<size_t> table_block;          // per table op: the block of y
+  std::vector<size_t> table_instance;       // per table op: its lookup instance (x, y)
+  std::vector<size_t> table_op;             // per table op: its index in ops
   Act x;                                    // the first op's input
   Blocks weights{{}}, witness{{}}, lookups{{}};
   std::vector<unsigned> segment_bits;    // per table segment (TableSegmentBits)
@@ -95,7 +99,9 @@ struct Layout {
   size_t Instance(size_t layer, size_t j) const { return layer * instances_per_layer() + j; }
   // The block instance j looks up (its first component).
   size_t InstanceBlock(size_t layer, size_t j) const { return Block(layer, j == 0 ? 0 : 1 + j); }
-  Act Output(const Circuit::Op& op) const { return op.pool ? pool_out[op.index] : layer_out[op.index]; }
+  Act Output(const Circuit::Op& op) const {
+    return op.table ? table_out[op.index] : op.pool ? pool_out[op.index] : layer_out[op.index];
+  }
   Act Source(size_t op_index) const { return op_index == 0 ? x : Output(ops[op_index - 1]); }
 };
 
@@ -127,6 +133,15 @@ Layout MakeLayout(const Circuit& c, int64_t rows, int limb_bits, size_t table_si
     for (int64_t t = 0; t <= p.Taps(); ++t) xlogs.push_back(nv);
     for (int64_t t = 0; t < p.Taps(); ++t) llogs.push_back(nv);
   }
+  for (const TableLayer& t : c.tables) {
+    L.table_block.push_back(xlogs.size());
+    L.table_instance.push_back(llogs.size());
+    L.table_out.push_back(MakeAct(rows * t.h * t.w, t.c, xlogs.size()));
+    xlogs.push_back(L.table_out.back().vars());
+    llogs.push_back(L.table_out.back().vars());
+  }
+  for (size_t i = 0; i < L.ops.size(); ++i)
+    if (L.ops[i].table) L.table_op.push_back(i);
   L.segment_bits = TableSegmentBits(table_size);
   L.multiplicity_block = xlogs.size();
   uint64_t start = 0;
@@ -199,6 +214,9 @@ void RecountMultiplicities(const Circuit& c, const Layout& L, const LookupTable&
     for (int64_t t = 0; t < c.pools[p].Taps(); ++t)
       count(L.pool_block[p] + 1 + static_cast<size_t>(t), std::nullopt,
             std::vector<int64_t>(static_cast<size_t>(c.pools[p].c), 8), L.pool_out[p]);
+  for (size_t t = 0; t < c.tables.size(); ++t)
+    count(L.Source(L.table_op[t]).block, L.table_block[t],
+          std::vector<int64_t>(static_cast<size_t>(c.tables[t].c), TableTag(c, t)), L.table_out[t]);
   for (size_t e = 0; e < mult.size(); ++e) wit[MultiplicitySlot(L, e)] = Fp::FromU64(mult[e]);
 }
 
@@ -221,6 +239,8 @@ std::vector<WitnessBlockInfo> DescribeWitness(const Circuit& c, const Layout& L)
     for (int64_t t = 0; t < c.pools[p].Taps(); ++t)
       add(name + "d" + std::to_string(t), L.pool_block[p] + 1 + static_cast<size_t>(t), L.pool_out[p]);
   }
+  for (size_t t = 0; t < c.tables.size(); ++t)
+    add("table " + std::to_string(t) + " y", L.table_block[t], L.table_out[t]);
   for (size_t seg = 0; seg < L.segment_bits.size(); ++seg) {
     Act table{1, int64_t{1} << L.segment_bits[seg], 0, L.segment_bits[seg], kNoBlock};
     add(seg == 0 ? "multiplicities" : "multiplicities " + std::to_string(seg), L.multiplicity_block + seg, table);
@@ -516,6 +536,17 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         }
       }
   }
+  for (size_t ti = 0; ti < c.tables.size(); ++ti) {
+    const TableTrace& t = trace.tables[ti];
+    const Act& act = L.table_out[ti];
+    for (int64_t i = 0; i < act.rows; ++i)
+      for (int64_t ch = 0; ch < act.cols; ++ch) {
+        size_t src = static_cast<size_t>(i * act.cols + ch);
+        uint64_t at = (static_cast<uint64_t>(i) << act.col_bits) + static_cast<uint64_t>(ch);
+        wit[L.witness.offset[L.table_block[ti]] + at] = FromInt(t.y[src]);
+        ++mult[table.table_offset[ti] + static_cast<size_t>(t.x[src] - c.tables[ti].in_min)];
+      }
+  }
   for (size_t e = 0; e < mult.size(); ++e) wit[MultiplicitySlot(L, e)] = Fp::FromU64(mult[e]);
   zk::pcs::Params pcs_params;
   pcs_params.threads = options.threads;
@@ -599,6 +630,9 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         fill(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
              block_span(L.pool_block[pi] + 1 + static_cast<size_t>(t)), {},
              std::vector<int64_t>(static_cast<size_t>(c.pools[pi].c), 8));
+    for (size_t t = 0; t < c.tables.size(); ++t)
+      fill(L.table_instance[t], L.table_out[t], block_span(L.Source(L.table_op[t]).block), block_span(L.table_block[t]),
+           std::vector<int64_t>(static_cast<size_t>(c.tables[t].c), TableTag(c, t)));
     ASSIGN_OR_RETURN(auto lookup, zk::ProveFractionSum(lp, lq, tr, options.threads));
     lookup.proof.WriteTo(w);
     std::vector<Fp2> leaf_values;
@@ -620,6 +654,13 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
         RETURN_IF_ERROR(witness_claim(L.pool_block[pi] + 1 + static_cast<size_t>(t), local));
         leaf_values.push_back(xclaims.back().value);
       }
+    for (size_t t = 0; t < c.tables.size(); ++t) {
+      auto local = std::span<const Fp2>(lookup.claim.point).subspan(0, L.lookups.log_size[L.table_instance[t]]);
+      RETURN_IF_ERROR(witness_claim(L.Source(L.table_op[t]).block, local));
+      leaf_values.push_back(xclaims.back().value);
+      RETURN_IF_ERROR(witness_claim(L.table_block[t], local));
+      leaf_values.push_back(xclaims.back().value);
+    }
     tr.AbsorbFp2("zkml/lookup_leaves", leaf_values);
     for (Fp2 v : leaf_values) zk::WriteFp2(w, v);
 
@@ -665,6 +706,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   for (size_t op_index = L.ops.size(); op_index-- > 0;) {
     const Circuit::Op& op = L.ops[op_index];
     Act src = L.Source(op_index);
+    if (op.table) continue;  // its lookup (x, y) already ties its committed input and output
     if (op.pool) {
       const PoolLayer& pl = c.pools[op.index];
       const Act& act = L.pool_out[op.index];
@@ -903,6 +945,7 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   std::vector<Fp2> leaf_values;
   size_t num_leaves = num_layers * (1 + L.instances_per_layer());
   for (const PoolLayer& p : c.pools) num_leaves += static_cast<size_t>(p.Taps());
+  num_leaves += 2 * c.tables.size();
   for (size_t i = 0; i < num_leaves; ++i) {
     ASSIGN_OR_RETURN(Fp2 v, zk::ReadFp2(r));
     leaf_values.push_back(v);
@@ -939,6 +982,9 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
         RETURN_IF_ERROR(instance(L.pool_instance[pi] + static_cast<size_t>(t), L.pool_out[pi],
                                  L.pool_block[pi] + 1 + static_cast<size_t>(t), false, 0,
                                  std::vector<int64_t>(static_cast<size_t>(c.pools[pi].c), 8)));
+    for (size_t t = 0; t < c.tables.size(); ++t)
+      RETURN_IF_ERROR(instance(L.table_instance[t], L.table_out[t], L.Source(L.table_op[t]).block, true,
+                               L.table_block[t], std::vector<int64_t>(static_cast<size_t>(c.tables[t].c), TableTag(c, t))));
     q_expect += Fp2::One() - covered;
     if (!(lookup->p_value == p_expect) || !(lookup->q_value == q_expect))
       return fail("lookups: the leaves do not match the committed values");
@@ -1007,6 +1053,7 @@ Result<VerifiedProof> Verify(ByteView proof_bytes, const std::optional<Hash32>& 
   for (size_t op_index = L.ops.size(); op_index-- > 0;) {
     const Circuit::Op& op = L.ops[op_index];
     Act src = L.Source(op_index);
+    if (op.table) continue;  // proved by its lookup (x, y) above
     if (op.pool) {
       const PoolLayer& pl = c.pools[op.index];
       const Act& act = L.pool_out[op.index];

@@ -146,6 +146,16 @@ TEST(ZkmlCheatingProver, MlpEveryWitnessBlock) {
   ExpectEveryCheatRefused(model, MlpInput(2, 77), cheats);
 }
 
+// A table op's output moved to another code (still in the table's output range, and the next
+// layer recomputed from it by the cheating prover's recount): the (x, y) lookup catches it.
+TEST(ZkmlCheatingProver, TableOutputBlock) {
+  for (const char* activation : {"Sigmoid", "Tanh"}) {
+    Bytes model = QuantizedMlp(3, activation);
+    ExpectEveryCheatRefused(model, MlpInput(2, 79),
+                            {Bump("table 0 y"), Bump("table 0 y", -1), Bump("layer 0 y"), MoveMultiplicity()});
+  }
+}
+
 // A batch large enough for 16-bit limbs (4 limb blocks, the 2^16 range table): the same
 // cheats are caught in that layout too.
 TEST(ZkmlCheatingProver, MlpLargeBatchSixteenBitLimbs) {

@@ -138,6 +138,33 @@ TEST(ZkmlCompleteness, QuantizedDigitsMlpBatch3) {
   CheckComplete(model, MlpInput(3, 9), 3);
 }
 
+// Sigmoid / Tanh between the layers: the quantizer's 256-entry tables (Cast + Gather) are
+// proved by a lookup of each (x, y) pair against the table, and the outputs are the engine's.
+TEST(ZkmlCompleteness, TableNonlinearitiesSigmoidAndTanh) {
+  for (const char* activation : {"Sigmoid", "Tanh"}) {
+    SCOPED_TRACE(activation);
+    Bytes model = QuantizedMlp(1, activation);
+    ASSERT_FALSE(model.empty());
+    auto c = CompileCircuit(model);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_EQ(c->layers.size(), 2u);
+    ASSERT_EQ(c->tables.size(), 1u);
+    EXPECT_EQ(c->tables[0].c, 32);
+    auto ops = c->Ops();
+    ASSERT_EQ(ops.size(), 3u);
+    EXPECT_TRUE(ops[1].table);
+    // The table is part of the circuit: a different one is a different circuit hash.
+    Circuit other = *c;
+    other.tables[0].values[100] ^= 1;
+    EXPECT_NE(other.Hash(), c->Hash());
+    auto decoded = DecodeCircuit(c->Describe());
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(decoded->Hash(), c->Hash());
+    CheckComplete(model, MlpInput(1, 11), 1);
+    CheckComplete(model, MlpInput(3, 12), 3, false);
+  }
+}
+
 TEST(ZkmlCompleteness, CircuitOfTheMlpIsTwoLayers) {
   Bytes model = QuantizedMlp(1);
   auto c = CompileCircuit(model);

@@ -23,28 +23,36 @@ struct Fixture {
   Bytes proof, other_proof;  // two inputs, same model
 };
 
-const Fixture& Mlp() {
-  static const Fixture* f = [] {
-    auto* f = new Fixture;
-    f->model = QuantizedMlp(1);
-    auto key = zkml::Setup(f->model);
-    if (!key.ok()) {
-      ADD_FAILURE() << key.status().ToString();
-      return f;
-    }
-    f->key = std::move(*key);
-    f->inputs = MlpInput(1, 42);
-    f->other_inputs = MlpInput(1, 43);
-    auto p = Prove(f->key, f->inputs);
-    auto q = Prove(f->key, f->other_inputs);
-    if (!p.ok() || !q.ok()) {
-      ADD_FAILURE() << "prove failed";
-      return f;
-    }
-    f->proof = p->proof;
-    f->other_proof = q->proof;
+Fixture* BuildFixture(Bytes model) {
+  auto* f = new Fixture;
+  f->model = std::move(model);
+  auto key = zkml::Setup(f->model);
+  if (!key.ok()) {
+    ADD_FAILURE() << key.status().ToString();
     return f;
-  }();
+  }
+  f->key = std::move(*key);
+  f->inputs = MlpInput(1, 42);
+  f->other_inputs = MlpInput(1, 43);
+  auto p = Prove(f->key, f->inputs);
+  auto q = Prove(f->key, f->other_inputs);
+  if (!p.ok() || !q.ok()) {
+    ADD_FAILURE() << "prove failed";
+    return f;
+  }
+  f->proof = p->proof;
+  f->other_proof = q->proof;
+  return f;
+}
+
+const Fixture& Mlp() {
+  static const Fixture* f = BuildFixture(QuantizedMlp(1));
+  return *f;
+}
+
+// The MLP with Sigmoid instead of Relu: a 256-entry table op between the layers.
+const Fixture& SigmoidMlp() {
+  static const Fixture* f = BuildFixture(QuantizedMlp(1, "Sigmoid"));
   return *f;
 }
 
@@ -247,8 +255,7 @@ TEST(ZkmlSoundness, AnotherModelsCommitment) {
   EXPECT_EQ(v->model_commitment, f.key.model_commitment);
 }
 
-TEST(ZkmlSoundness, CheatingProverValuesAreRefused) {
-  const Fixture& f = Mlp();
+void CheckEveryValueRefused(const Fixture& f) {
   ParsedProof p;
   ASSERT_TRUE(ParseProof(f.proof, p));
   const auto& cm = f.key.model_commitment;
@@ -319,8 +326,18 @@ TEST(ZkmlSoundness, CheatingProverValuesAreRefused) {
   }
   std::printf("[zkml] %d re-encoded cheating proofs refused\n", count);
   for (const auto& [reason, n] : reasons) std::printf("[zkml]   %4d  %s\n", n, reason.c_str());
-  // 47 loose values, 4 sumchecks x 4, 2 fraction sums x 11, 2 openings for the 2-layer MLP.
+  // Every loose value, 4 per sumcheck, 11 per fraction sum, 2 openings.
   EXPECT_EQ(count, static_cast<int>(p.fp2.size() + 4 * p.sumchecks.size() + 11 * p.fraction_sums.size() + 2));
+}
+
+TEST(ZkmlSoundness, CheatingProverValuesAreRefused) { CheckEveryValueRefused(Mlp()); }
+
+TEST(ZkmlSoundness, CheatingProverValuesAreRefusedWithATableOp) {
+  const Fixture& f = SigmoidMlp();
+  auto c = CompileCircuit(f.model);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->tables.size(), 1u);
+  CheckEveryValueRefused(f);
 }
 
 // A proof whose circuit description names an integer input the head model does not produce:

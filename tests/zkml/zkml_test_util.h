@@ -40,7 +40,8 @@ inline Bytes ReadFileBytes(const std::string& path) {
 inline TensorMap MlpInput(int64_t rows, uint64_t seed) { return {{"x", RandomImages(rows, 64, seed)}}; }
 
 // The digits MLP with a symbolic batch dim (the file has [1, 64]), quantized with 20 pseudo-random calibration images from `calibration_seed`.
-inline Bytes QuantizedMlp(uint64_t calibration_seed) {
+// `activation` replaces its Relu (e.g. "Sigmoid", "Tanh": the quantizer makes those 256-entry tables).
+inline Bytes QuantizedMlp(uint64_t calibration_seed, const std::string& activation = "Relu") {
   ::onnx::ModelProto proto;
   Bytes file = ReadFileBytes(SourcePath("models/digits/mlp.onnx"));
   if (!proto.ParseFromArray(file.data(), static_cast<int>(file.size()))) {
@@ -49,6 +50,8 @@ inline Bytes QuantizedMlp(uint64_t calibration_seed) {
   }
   for (auto* v : {proto.mutable_graph()->mutable_input(0), proto.mutable_graph()->mutable_output(0)})
     v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("batch");
+  for (auto& n : *proto.mutable_graph()->mutable_node())
+    if (n.op_type() == "Relu") n.set_op_type(activation);
   Bytes float_model = Serialize(proto);
   std::vector<TensorMap> calibration;
   for (uint64_t i = 0; i < 20; ++i) calibration.push_back(MlpInput(1, calibration_seed * 1000 + i));
@@ -137,6 +140,7 @@ inline unsigned LookupVars(const Circuit& c, int64_t rows) {
   for (const FcLayer& l : c.layers) total += (1 + limbs) * (uint64_t{1} << ActVars(rows * l.out_h * l.out_w, l.out_features));
   for (const PoolLayer& p : c.pools)
     total += static_cast<uint64_t>(p.Taps()) * (uint64_t{1} << ActVars(rows * p.out_h * p.out_w, p.c));
+  for (const TableLayer& t : c.tables) total += uint64_t{1} << ActVars(rows * t.h * t.w, t.c);
   return std::max(1u, CeilLog2(total));
 }
 
@@ -212,6 +216,9 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
   for (size_t i = 0; i < circuit.pools.size(); ++i)
     for (int64_t t = 0; t < circuit.pools[i].Taps(); ++t)
       if (!fp2("lookup leaf pool" + std::to_string(i) + "." + std::to_string(t))) return false;
+  for (size_t t = 0; t < circuit.tables.size(); ++t)
+    for (const char* part : {".x", ".y"})
+      if (!fp2("lookup leaf table" + std::to_string(t) + part)) return false;
   {
     std::vector<unsigned> segments = TableSegmentBits(BuildLookupTable(circuit, limb_bits).a.size());
     for (size_t s = 0; s < segments.size(); ++s) {
@@ -223,6 +230,7 @@ inline bool ParseProof(ByteView proof, ParsedProof& p) {
   auto ops = circuit.Ops();
   (void)layers;
   for (size_t i = ops.size(); i-- > 0;) {
+    if (ops[i].table) continue;
     if (ops[i].pool) {
       const PoolLayer& pl = circuit.pools[ops[i].index];
       std::string P = "pool " + std::to_string(ops[i].index) + " ";
