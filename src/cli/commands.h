@@ -68,6 +68,17 @@ int ZkProve(const Context& ctx, const ZkProveOptions& opts);
 int ZkVerify(const Context& ctx, const std::string& proof_file, const std::string& model_file,
              const std::string& commitment_hex);
 
+struct TeeVerifyOptions {
+  std::string doc_file;      // raw CBOR or base64
+  std::string at;            // ms since the epoch or RFC 3339; empty: now
+  std::string pcr0_hex, nonce_hex, key_hash_hex;
+  std::string root_file;     // trust anchor DER (a dev root); empty: the pinned AWS root
+  std::optional<uint64_t> max_age_s;
+};
+// Verifies an AWS Nitro attestation document offline (tee/nitro.h) and prints every field and
+// check. Exit 0 valid, 1 refused (the reason printed).
+int TeeVerify(const Context& ctx, const TeeVerifyOptions& opts);
+
 struct DevnetOptions {
   std::string http = "127.0.0.1:26680";
   std::string block_time = "1s";

@@ -184,6 +184,26 @@ int main(int argc, char** argv) {
       ->excludes(zk_model_opt);
   zk_verify->callback([&] { rc = ZkVerify(ctx, zk_proof_file, zk_model_file, zk_commitment); });
 
+  // tee (local, no chain; docs/tee.md)
+  TeeVerifyOptions tee_opts;
+  uint64_t tee_max_age_s = 0;
+  auto* tee = app.add_subcommand("tee", "Trusted execution: AWS Nitro attestation documents")->require_subcommand(1);
+  auto* tee_verify = tee->add_subcommand(
+      "verify", "Verify a Nitro attestation document offline; prints every field and check (exit 0 valid, 1 refused)");
+  tee_verify->add_option("DOC_FILE", tee_opts.doc_file, "Attestation document, raw CBOR or base64")->required();
+  tee_verify->add_option("--at", tee_opts.at, "Verification time: RFC 3339 or ms since the epoch (default: now)");
+  tee_verify->add_option("--pcr0", tee_opts.pcr0_hex, "Required PCR0 (enclave image measurement), 48 bytes hex");
+  tee_verify->add_option("--nonce", tee_opts.nonce_hex, "Required nonce, hex");
+  tee_verify->add_option("--key-hash", tee_opts.key_hash_hex,
+                         "SHA-256 (hex) of the enclave key that public_key or user_data must carry");
+  tee_verify->add_option("--root", tee_opts.root_file, "Trust anchor certificate (DER), e.g. a dev root; "
+                                                       "default: the pinned AWS Nitro root");
+  auto* max_age_opt = tee_verify->add_option("--max-age", tee_max_age_s, "Maximum document age in seconds (default 10800)");
+  tee_verify->callback([&] {
+    if (max_age_opt->count() > 0) tee_opts.max_age_s = tee_max_age_s;
+    rc = TeeVerify(ctx, tee_opts);
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

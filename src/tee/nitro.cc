@@ -508,6 +508,9 @@ NitroReport CheckNitroDocument(ByteView bytes, const VerifyOptions& options) {
               ToHex(crypto::Sha256(root)) + ") at " + FormatTime(time_s));
     } else {
       add("certificate chain", false, st.message() + "; anchor: " + root_name);
+      // For the report: the bundle as given, nearest the leaf first.
+      for (auto it = doc.cabundle.rbegin(); it != doc.cabundle.rend(); ++it)
+        if (X509Ptr c = ParseDer(*it)) report.chain.push_back(Describe(c.get()));
     }
     // The signature is checked with the leaf's key even when the chain failed, so that
     // the report says which parts hold.

@@ -92,7 +92,9 @@ struct CertInfo {
 struct NitroReport {
   std::optional<NitroDocument> document;
   Bytes leaf_public_key;        // uncompressed P-384 point, when the leaf parsed
-  std::vector<CertInfo> chain;  // leaf, then the verified chain up to the root (when it built)
+  // The verified chain, leaf first; when the chain was refused: the leaf, then the bundle's
+  // certificates nearest the leaf first.
+  std::vector<CertInfo> chain;
   std::vector<NitroCheck> checks;
   Status parse_error;  // why parsing failed (kInvalidArgument, or kOutOfRange over a limit)
   bool ok() const;
