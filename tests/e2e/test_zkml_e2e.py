@@ -73,8 +73,8 @@ def test_zkml_on_the_devnet(devnet: Devnet, cli: Cli, tmp_path: Path):
     assert status["status"] == "submitted", status
     node_fee = devnet.get("/status").json()["node"]["fees"]["zkml"]
     assert balance(cli, "dev1") == dev1_before - node_fee - 5  # node's zkml fee + the publisher's price
-    # The node paid its SubmitResult tx fee, 1 per byte of a ~0.3 MB proof, out of that fee.
-    assert node_before + node_fee - 400_000 <= balance(cli, node) <= node_before + node_fee - 200_000
+    # The node paid its SubmitResult tx fee, 1 per byte of a ~0.12 MB proof, out of that fee.
+    assert node_before + node_fee - 400_000 <= balance(cli, node) <= node_before + node_fee - 50_000
 
     report = cli.json("verify", rid)
     assert report["valid"] is True
