@@ -8,11 +8,13 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "crypto/hash.h"
@@ -280,9 +282,118 @@ bool Contains(ByteView haystack, ByteView needle) {
   return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
 }
 
+// ---- CA signature cache ----
+// X509_verify(subject, issuer key) is a pure function of the subject's DER and the issuer's
+// SubjectPublicKeyInfo, so its successes can be remembered without changing any verdict.
+// Only CA-issued-by-CA links are remembered (the bundle: root -> regional -> zonal -> instance,
+// shared by every document of a host); the leaf (new in every document) and the COSE
+// signature are always checked. Times, extensions and path building stay with OpenSSL and run
+// every time.
+class CaSignatureCache {
+ public:
+  bool Verified(X509* subject, X509* issuer, EVP_PKEY* issuer_key) {
+    std::array<uint8_t, 64> key;
+    if (!Key(subject, issuer, &key)) return X509_verify(subject, issuer_key) > 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ok_.count(key)) return true;
+    }
+    if (X509_verify(subject, issuer_key) <= 0) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ok_.size() >= kCapacity) ok_.clear();
+    ok_.insert(key);
+    return true;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ok_.size();
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ok_.clear();
+  }
+
+ private:
+  static constexpr size_t kCapacity = 4096;
+  static bool Key(X509* subject, X509* issuer, std::array<uint8_t, 64>* key) {
+    unsigned char* der = nullptr;
+    int n = i2d_X509(subject, &der);
+    if (n <= 0) return false;
+    Hash32 h1 = crypto::Sha256(ByteView(der, static_cast<size_t>(n)));
+    OPENSSL_free(der);
+    der = nullptr;
+    n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer), &der);
+    if (n <= 0) return false;
+    Hash32 h2 = crypto::Sha256(ByteView(der, static_cast<size_t>(n)));
+    OPENSSL_free(der);
+    std::copy(h1.begin(), h1.end(), key->begin());
+    std::copy(h2.begin(), h2.end(), key->begin() + 32);
+    return true;
+  }
+  std::mutex mu_;
+  std::set<std::array<uint8_t, 64>> ok_;
+};
+
+CaSignatureCache& SignatureCache() {
+  static CaSignatureCache* cache = new CaSignatureCache();
+  return *cache;
+}
+
+// Replaces OpenSSL's internal_verify (signatures and validity times along the built chain) with
+// the same steps, OpenSSL 3.0's order and error codes, taking CA signatures from the cache.
+int VerifyChainSignaturesAndTimes(X509_STORE_CTX* ctx) {
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+  X509_STORE_CTX_verify_cb cb = X509_STORE_CTX_get_verify_cb(ctx);
+  time_t now = X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(ctx));
+  auto report = [&](X509* cert, int depth, int err) {
+    X509_STORE_CTX_set_error(ctx, err);
+    X509_STORE_CTX_set_error_depth(ctx, depth);
+    X509_STORE_CTX_set_current_cert(ctx, cert);
+    return cb(0, ctx);
+  };
+  int n = sk_X509_num(chain) - 1;
+  if (n < 0) return report(nullptr, 0, X509_V_ERR_UNSPECIFIED);
+  X509* xi = sk_X509_value(chain, n);
+  X509* xs;
+  if (X509_check_issued(xi, xi) == X509_V_OK) {
+    xs = xi;  // a self-issued anchor: its own signature is not checked (no CHECK_SS_SIGNATURE)
+  } else {
+    if (n <= 0) return report(xi, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE);
+    --n;
+    xs = sk_X509_value(chain, n);
+  }
+  while (n >= 0) {
+    if (xs != xi) {
+      if ((X509_get_key_usage(xi) & KU_KEY_CERT_SIGN) == 0 && !report(xi, n + 1, X509_V_ERR_KEYUSAGE_NO_CERTSIGN))
+        return 0;
+      EVP_PKEY* pkey = X509_get0_pubkey(xi);
+      if (pkey == nullptr) {
+        if (!report(xi, n + 1, X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY)) return 0;
+      } else {
+        const bool ok = n > 0 ? SignatureCache().Verified(xs, xi, pkey) : X509_verify(xs, pkey) > 0;
+        if (!ok && !report(xs, n, X509_V_ERR_CERT_SIGNATURE_FAILURE)) return 0;
+      }
+    }
+    int c = X509_cmp_time(X509_get0_notBefore(xs), &now);
+    if (c == 0 && !report(xs, n, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD)) return 0;
+    if (c > 0 && !report(xs, n, X509_V_ERR_CERT_NOT_YET_VALID)) return 0;
+    c = X509_cmp_time(X509_get0_notAfter(xs), &now);
+    if (c == 0 && !report(xs, n, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD)) return 0;
+    if (c < 0 && !report(xs, n, X509_V_ERR_CERT_HAS_EXPIRED)) return 0;
+    X509_STORE_CTX_set_current_cert(ctx, xs);
+    X509_STORE_CTX_set_error_depth(ctx, n);
+    if (!cb(1, ctx)) return 0;
+    if (--n >= 0) {
+      xi = xs;
+      xs = sk_X509_value(chain, n);
+    }
+  }
+  return 1;
+}
+
 // Builds and verifies leaf <- bundle (untrusted) <- root (the only trust anchor) at time_s.
 Status VerifyChain(X509* leaf, const std::vector<Bytes>& bundle, ByteView root_der, int64_t time_s,
-                   std::vector<CertInfo>* chain_out) {
+                   bool use_cache, std::vector<CertInfo>* chain_out) {
   X509Ptr root = ParseDer(root_der);
   if (!root) return InvalidArgument("the trusted root is not a DER certificate");
   StackPtr untrusted(sk_X509_new_null());
@@ -299,6 +410,7 @@ Status VerifyChain(X509* leaf, const std::vector<Bytes>& bundle, ByteView root_d
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(time_s));  // also sets X509_V_FLAG_USE_CHECK_TIME
   X509_VERIFY_PARAM_set_depth(param, static_cast<int>(kMaxCabundle) + 1);
+  if (use_cache) X509_STORE_CTX_set_verify(ctx.get(), VerifyChainSignaturesAndTimes);
   if (X509_verify_cert(ctx.get()) != 1) {
     const int err = X509_STORE_CTX_get_error(ctx.get());
     const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
@@ -499,7 +611,7 @@ NitroReport CheckNitroDocument(ByteView bytes, const VerifyOptions& options) {
     report.chain = {Describe(leaf.get())};
     ByteView root = options.trusted_root_der.empty() ? AwsNitroRootDer() : ByteView(options.trusted_root_der);
     std::vector<CertInfo> chain;
-    Status st = VerifyChain(leaf.get(), doc.cabundle, root, time_s, &chain);
+    Status st = VerifyChain(leaf.get(), doc.cabundle, root, time_s, options.ca_signature_cache, &chain);
     const std::string root_name = options.trusted_root_der.empty() ? "the pinned AWS Nitro root" : "the given root";
     if (st.ok()) {
       report.chain = chain;
@@ -573,6 +685,9 @@ NitroReport CheckNitroDocument(ByteView bytes, const VerifyOptions& options) {
   }
   return report;
 }
+
+size_t CaSignatureCacheSize() { return SignatureCache().size(); }
+void ClearCaSignatureCache() { SignatureCache().clear(); }
 
 Result<VerifiedNitro> VerifyNitroDocument(ByteView doc, const VerifyOptions& options) {
   NitroReport report = CheckNitroDocument(doc, options);

@@ -74,7 +74,15 @@ struct VerifyOptions {
   // max_future_ms later than it (enclave and chain clocks differ a little).
   uint64_t max_age_ms = 3ull * 3600 * 1000;
   uint64_t max_future_ms = 5ull * 60 * 1000;
+  // Remember verified CA-by-CA certificate signatures (process-wide, bounded). Verdicts are
+  // the same with or without it: a signature check is a pure function of the certificate and
+  // the issuer's key; validity times, extensions and path building are checked every time.
+  bool ca_signature_cache = true;
 };
+
+// The process-wide CA signature cache (for tests and benchmarks).
+size_t CaSignatureCacheSize();
+void ClearCaSignatureCache();
 
 // One named check and its outcome (for `lucid tee verify` and logs).
 struct NitroCheck {
