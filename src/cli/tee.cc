@@ -98,6 +98,12 @@ bool AllZero(const Bytes& b) {
   return true;
 }
 
+// A bad argument: printed like any failure, exit code 2.
+int Usage(const Context& ctx, const Status& s) {
+  Fail(ctx, s);
+  return kExitUsage;
+}
+
 }  // namespace
 
 int TeeVerify(const Context& ctx, const TeeVerifyOptions& opts) {
@@ -113,23 +119,23 @@ int TeeVerify(const Context& ctx, const TeeVerifyOptions& opts) {
                      std::chrono::system_clock::now().time_since_epoch()).count();
   } else {
     auto t = ParseTime(opts.at);
-    if (!t.ok()) return Fail(ctx, t.status());
+    if (!t.ok()) return Usage(ctx, t.status());
     vo.time_ms = *t;
   }
   if (!opts.pcr0_hex.empty()) {
     auto pcr0 = FromHex(opts.pcr0_hex);
     if (!pcr0.ok() || pcr0->size() != tee::kPcrBytes)
-      return Fail(ctx, InvalidArgument("--pcr0 must be 48 bytes of hex (SHA-384)"));
+      return Usage(ctx, InvalidArgument("--pcr0 must be 48 bytes of hex (SHA-384)"));
     vo.expected_pcr0 = *pcr0;
   }
   if (!opts.nonce_hex.empty()) {
     auto nonce = FromHex(opts.nonce_hex);
-    if (!nonce.ok()) return Fail(ctx, InvalidArgument("--nonce must be hex"));
+    if (!nonce.ok()) return Usage(ctx, InvalidArgument("--nonce must be hex"));
     vo.expected_nonce = *nonce;
   }
   if (!opts.key_hash_hex.empty()) {
     auto h = Hash32FromHex(opts.key_hash_hex);
-    if (!h.ok()) return Fail(ctx, InvalidArgument("--key-hash must be 32 bytes of hex"));
+    if (!h.ok()) return Usage(ctx, InvalidArgument("--key-hash must be 32 bytes of hex"));
     vo.expected_key_hash = *h;
   }
   if (!opts.root_file.empty()) {
