@@ -355,7 +355,9 @@ int VerifyChainSignaturesAndTimes(X509_STORE_CTX* ctx) {
   if (n < 0) return report(nullptr, 0, X509_V_ERR_UNSPECIFIED);
   X509* xi = sk_X509_value(chain, n);
   X509* xs;
-  if (X509_check_issued(xi, xi) == X509_V_OK) {
+  // Self-issued (OpenSSL's check_issued: names and key identifiers; key usage is checked below).
+  const int self = X509_check_issued(xi, xi);
+  if (self == X509_V_OK || self == X509_V_ERR_KEYUSAGE_NO_CERTSIGN) {
     xs = xi;  // a self-issued anchor: its own signature is not checked (no CHECK_SS_SIGNATURE)
   } else {
     if (n <= 0) return report(xi, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE);
@@ -506,8 +508,8 @@ Result<NitroDocument> ParseNitroDocument(ByteView cose) {
   // The optional COSE_Sign1 tag (18) is taken off here; libcbor 0.8 does not load tagged items.
   if ((cose[0] >> 5) == 6) {
     if (cose[0] != 0xd2) {
-      uint64_t tag = cose[0] & 31;
-      if (tag == 24 && cose.size() > 1) tag = cose[1];
+      const uint64_t tag = cose[0] & 31;
+      if (tag >= 24) return InvalidArgument("COSE: tag other than 18 (COSE_Sign1) or not in its shortest form");
       return InvalidArgument("COSE: tag " + std::to_string(tag) + ", expected 18 (COSE_Sign1)");
     }
     doc.tagged = true;
