@@ -384,6 +384,35 @@ TEST(Tee, WrongRootIsRefused) {
   EXPECT_NE(r.status().message().find("pinned AWS Nitro root"), std::string::npos) << r.status().message();
 }
 
+TEST(Tee, ForgedBundleAndSelfSignedLeafAreRefused) {
+  // The real AWS root copied into the bundle in front of a dev intermediate: the intermediate is
+  // not signed by AWS, so the chain to the pin fails.
+  Fields f = GoodFields();
+  Bytes bundle;
+  Head(&bundle, 4, 2);
+  Bytes r = Bst(AwsNitroRootDer()), i = Bst(Pki().intermediate_der);
+  bundle.insert(bundle.end(), r.begin(), r.end());
+  bundle.insert(bundle.end(), i.begin(), i.end());
+  f[5].second = bundle;
+  VerifyOptions pinned;
+  pinned.time_ms = kVerifyMs;
+  const Bytes forged = Signed(Map(f));
+  ASSERT_EQ(ParseError(forged), "");
+  EXPECT_EQ(Refused(forged, pinned), "certificate chain");
+  // A self-signed leaf (here the dev root itself), alone in its bundle.
+  Fields s = GoodFields();
+  s[4].second = Bst(Pki().root_der);
+  Bytes one;
+  Head(&one, 4, 1);
+  Bytes rr = Bst(Pki().root_der);
+  one.insert(one.end(), rr.begin(), rr.end());
+  s[5].second = one;
+  const Bytes self_signed = Signed(Map(s));
+  NitroReport rep = CheckNitroDocument(self_signed, pinned);
+  EXPECT_EQ(Refused(self_signed, pinned), "certificate chain");
+  EXPECT_NE(rep.status().message().find("self-signed"), std::string::npos) << rep.status().message();
+}
+
 TEST(Tee, ExpiredAndNotYetValidLeafAreRefused) {
   const Bytes doc = Build(DevPayload());
   VerifyOptions o = DevOptions();
