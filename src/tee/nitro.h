@@ -74,15 +74,16 @@ struct VerifyOptions {
   // max_future_ms later than it (enclave and chain clocks differ a little).
   uint64_t max_age_ms = 3ull * 3600 * 1000;
   uint64_t max_future_ms = 5ull * 60 * 1000;
-  // Remember verified CA-by-CA certificate signatures (process-wide, bounded). Verdicts are
-  // the same with or without it: a signature check is a pure function of the certificate and
-  // the issuer's key; validity times, extensions and path building are checked every time.
-  bool ca_signature_cache = true;
+  // Remember parsed CA certificates (root and bundle) and verified CA-by-CA certificate
+  // signatures (process-wide, bounded). Verdicts are the same with or without: parsing and a
+  // signature check are pure functions of the bytes and the issuer's key; validity times,
+  // extensions and path building are checked every time, the leaf and COSE signatures always.
+  bool ca_cache = true;
 };
 
-// The process-wide CA signature cache (for tests and benchmarks).
+// The process-wide CA caches (for tests and benchmarks).
 size_t CaSignatureCacheSize();
-void ClearCaSignatureCache();
+void ClearCaCaches();
 
 // One named check and its outcome (for `lucid tee verify` and logs).
 struct NitroCheck {
