@@ -286,6 +286,62 @@ Status ReadBody(codec::Reader& r, SubmitResultTx& b) {
   return ReadEvidence(r, b.evidence);
 }
 
+void WriteBody(codec::Writer& w, const RegisterEnclaveTx& b) {
+  w.Blob(b.enclave_public_key);
+  w.Blob(b.attestation_document);
+}
+void WriteBody(codec::Writer& w, const UpdateTeeParamsTx& b) {
+  w.U32(static_cast<uint32_t>(b.add_pcr0.size()));
+  for (const auto& m : b.add_pcr0) w.Blob(m);
+  w.U32(static_cast<uint32_t>(b.remove_pcr0.size()));
+  for (const auto& m : b.remove_pcr0) w.Blob(m);
+  w.Bool(b.heartbeat_ms.has_value());
+  if (b.heartbeat_ms) w.U64(*b.heartbeat_ms);
+  w.Bool(b.max_document_age_ms.has_value());
+  if (b.max_document_age_ms) w.U64(*b.max_document_age_ms);
+}
+
+Status ReadBody(codec::Reader& r, RegisterEnclaveTx& b) {
+  RETURN_IF_ERROR(GetBlob(r, "register_enclave.enclave_public_key", 65, b.enclave_public_key));
+  if (b.enclave_public_key.size() != 65 || b.enclave_public_key[0] != 0x04)
+    return InvalidArgument("register_enclave.enclave_public_key: must be a 65-byte uncompressed SEC1 point (0x04 || x || y), got " +
+                           std::to_string(b.enclave_public_key.size()) + " bytes");
+  return GetBlob(r, "register_enclave.attestation_document", kMaxAttestationDocumentBytes, b.attestation_document);
+}
+
+Status ReadPcr0List(codec::Reader& r, std::string_view field, std::vector<Bytes>& out) {
+  auto count = r.Count(4 + kPcr0Bytes);
+  if (!count.ok()) return WithField(count.status(), field);
+  if (*count > kMaxPcr0ChangesPerTx)
+    return OutOfRange(std::string(field) + ": " + std::to_string(*count) + " measurements exceeds limit of " +
+                      std::to_string(kMaxPcr0ChangesPerTx));
+  out.resize(*count);
+  for (auto& m : out) {
+    RETURN_IF_ERROR(GetBlob(r, field, kPcr0Bytes, m));
+    if (m.size() != kPcr0Bytes)
+      return InvalidArgument(std::string(field) + ": a PCR0 measurement must be 48 bytes, got " +
+                             std::to_string(m.size()));
+  }
+  return Status::Ok();
+}
+
+Status GetOptionalU64(codec::Reader& r, std::string_view field, std::optional<uint64_t>& out) {
+  auto has = r.Bool();
+  if (!has.ok()) return WithField(has.status(), field);
+  if (!*has) return Status::Ok();
+  uint64_t v = 0;
+  RETURN_IF_ERROR(GetU64(r, field, v));
+  out = v;
+  return Status::Ok();
+}
+
+Status ReadBody(codec::Reader& r, UpdateTeeParamsTx& b) {
+  RETURN_IF_ERROR(ReadPcr0List(r, "update_tee_params.add_pcr0", b.add_pcr0));
+  RETURN_IF_ERROR(ReadPcr0List(r, "update_tee_params.remove_pcr0", b.remove_pcr0));
+  RETURN_IF_ERROR(GetOptionalU64(r, "update_tee_params.heartbeat_ms", b.heartbeat_ms));
+  return GetOptionalU64(r, "update_tee_params.max_document_age_ms", b.max_document_age_ms);
+}
+
 template <typename Body>
 Status ReadBodyInto(codec::Reader& r, TxBody& out) {
   Body body;
@@ -318,6 +374,8 @@ Status ReadTx(codec::Reader& r, Tx& t) {
     case TxType::kPublishVersion: return ReadBodyInto<PublishVersionTx>(r, t.body);
     case TxType::kRegisterNode: return ReadBodyInto<RegisterNodeTx>(r, t.body);
     case TxType::kSubmitResult: return ReadBodyInto<SubmitResultTx>(r, t.body);
+    case TxType::kRegisterEnclave: return ReadBodyInto<RegisterEnclaveTx>(r, t.body);
+    case TxType::kUpdateTeeParams: return ReadBodyInto<UpdateTeeParamsTx>(r, t.body);
   }
   return InvalidArgument("tx.type: unknown transaction type " + std::to_string(*type));
 }
@@ -432,6 +490,8 @@ TxType Tx::type() const {
     TxType operator()(const PublishVersionTx&) const { return TxType::kPublishVersion; }
     TxType operator()(const RegisterNodeTx&) const { return TxType::kRegisterNode; }
     TxType operator()(const SubmitResultTx&) const { return TxType::kSubmitResult; }
+    TxType operator()(const RegisterEnclaveTx&) const { return TxType::kRegisterEnclave; }
+    TxType operator()(const UpdateTeeParamsTx&) const { return TxType::kUpdateTeeParams; }
   };
   return std::visit(Visitor{}, body);
 }

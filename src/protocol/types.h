@@ -83,6 +83,7 @@ struct Receipt {
 };
 
 // Mode-specific evidence. vanilla: data = 65-byte node signature over SigningDigest(receipt id).
+// tee: data = 65-byte signature by the node's registered enclave key over SigningDigest(receipt id).
 struct Evidence {
   Mode mode = Mode::kVanilla;
   Bytes data;
@@ -129,15 +130,37 @@ struct SubmitResultTx {
   Evidence evidence;
 };
 
+// Sent by a node registered for tee mode: binds the enclave's receipt-signing secp256k1 key
+// to the node, proven by an AWS Nitro attestation document whose public_key or user_data
+// carries SHA-256(enclave_public_key). docs/tee-chain.md.
+inline constexpr size_t kMaxAttestationDocumentBytes = 64 * 1024;
+inline constexpr size_t kPcr0Bytes = 48;            // SHA-384
+inline constexpr size_t kMaxPcr0ChangesPerTx = 64;
+struct RegisterEnclaveTx {
+  Bytes enclave_public_key;     // uncompressed SEC1 secp256k1 point: 0x04 || x || y (65 bytes)
+  Bytes attestation_document;   // COSE_Sign1, at most kMaxAttestationDocumentBytes
+};
+
+// Admin only (genesis params.tee.admin). Removals are applied before additions.
+struct UpdateTeeParamsTx {
+  std::vector<Bytes> add_pcr0;     // 48 bytes each
+  std::vector<Bytes> remove_pcr0;  // 48 bytes each
+  std::optional<uint64_t> heartbeat_ms;
+  std::optional<uint64_t> max_document_age_ms;
+};
+
 enum class TxType : uint8_t {
   kTransfer = 1,
   kCreateRepo = 2,
   kPublishVersion = 3,
   kRegisterNode = 4,
   kSubmitResult = 5,
+  kRegisterEnclave = 6,
+  kUpdateTeeParams = 7,
 };
 
-using TxBody = std::variant<TransferTx, CreateRepoTx, PublishVersionTx, RegisterNodeTx, SubmitResultTx>;
+using TxBody = std::variant<TransferTx, CreateRepoTx, PublishVersionTx, RegisterNodeTx, SubmitResultTx,
+                            RegisterEnclaveTx, UpdateTeeParamsTx>;
 
 struct Tx {
   std::string chain_id;

@@ -290,7 +290,7 @@ TEST(DecodeTest, UnknownTxTypeRefused) {
   // Type byte follows version, chain id (4 + 10), from (20), nonce, max_tx_fee.
   const size_t type_offset = 1 + 4 + 10 + 20 + 8 + 8;
   ASSERT_EQ(enc[type_offset], static_cast<uint8_t>(TxType::kTransfer));
-  for (uint8_t bad : {0, 6, 200}) {
+  for (uint8_t bad : {0, 8, 200}) {
     enc[type_offset] = bad;
     auto r = SignedTx::Decode(enc);
     ASSERT_FALSE(r.ok());
