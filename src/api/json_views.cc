@@ -170,6 +170,14 @@ json TxJson(const protocol::SignedTx& stx) {
           j["type"] = "submit_result";
           j["receipt_id"] = ToHex(b.receipt.Id());
           j["requester"] = b.request.request.requester.ToHex();
+        } else if constexpr (std::is_same_v<T, protocol::RegisterEnclaveTx>) {
+          j["type"] = "register_enclave";
+          j["enclave_public_key"] = ToHex(b.enclave_public_key);
+          j["attestation_document_bytes"] = b.attestation_document.size();
+        } else if constexpr (std::is_same_v<T, protocol::UpdateTeeParamsTx>) {
+          j["type"] = "update_tee_params";
+          j["add_pcr0"] = b.add_pcr0.size();
+          j["remove_pcr0"] = b.remove_pcr0.size();
         }
       },
       tx.body);

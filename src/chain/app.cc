@@ -31,6 +31,8 @@ std::string_view TxCodeName(TxCode c) {
     case TxCode::kFeeTooHigh: return "FEE_TOO_HIGH";
     case TxCode::kOverflow: return "OVERFLOW";
     case TxCode::kNodeNotRegistered: return "NODE_NOT_REGISTERED";
+    case TxCode::kBadAttestation: return "BAD_ATTESTATION";
+    case TxCode::kMeasurementNotAllowed: return "MEASUREMENT_NOT_ALLOWED";
   }
   return "UNKNOWN_CODE";
 }
@@ -87,6 +89,19 @@ Status Application::InitChain(const Genesis& genesis) {
   if (genesis.chain_id.size() > 64) return InvalidArgument("InitChain: chain id longer than 64 bytes");
   if (genesis.validators.empty()) return InvalidArgument("InitChain: validator set is empty");
   if (genesis.params.max_tx_bytes == 0) return InvalidArgument("InitChain: max_tx_bytes is zero");
+  {
+    const TeeParams& tee = genesis.params.tee;
+    if (!tee.dev_root_der.empty() && !genesis.params.dev_mode)
+      return PermissionDenied("InitChain: a dev enclave root (params.tee.dev_root_der) is accepted only in dev mode");
+    if (tee.heartbeat_ms == 0) return InvalidArgument("InitChain: tee heartbeat_ms is zero");
+    if (tee.max_document_age_ms == 0) return InvalidArgument("InitChain: tee max_document_age_ms is zero");
+    std::set<Bytes> pcrs;
+    for (const Bytes& m : tee.allowed_pcr0) {
+      if (m.size() != kPcr0Bytes)
+        return InvalidArgument("InitChain: an allowed PCR0 must be 48 bytes, got " + std::to_string(m.size()));
+      if (!pcrs.insert(m).second) return InvalidArgument("InitChain: duplicate allowed PCR0 " + ToHex(m));
+    }
+  }
   std::set<Address> seen_validators(genesis.validators.begin(), genesis.validators.end());
   if (seen_validators.size() != genesis.validators.size())
     return InvalidArgument("InitChain: duplicate validator");
@@ -140,6 +155,7 @@ TxResult Application::CheckTx(ByteView tx_bytes) {
   env.chain_id = impl_->genesis.chain_id;
   env.params = impl_->genesis.params;
   env.height = impl_->info.height + 1;
+  env.time_ms = impl_->info.last_time_ms;  // the next block's time is not known yet
   env.credit_fees = false;  // the proposer is unknown until the block is built
   StateOverlay tx_state(impl_->check_state.get());
   TxOutcome outcome = ApplyTx(tx_state, tx_bytes, env);
@@ -171,6 +187,7 @@ Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
   env.chain_id = impl.genesis.chain_id;
   env.params = impl.genesis.params;
   env.height = block.height;
+  env.time_ms = block.time_ms;
   env.proposer = block.proposer;
   env.credit_fees = true;
 
@@ -293,6 +310,18 @@ Result<NodeInfo> Application::GetNode(const Address& a) const {
   ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(committed, a));
   if (!node) return NotFound("node " + a.ToHex() + " is not registered");
   return *node;
+}
+
+Result<EnclaveInfo> Application::GetEnclave(const Address& node) const {
+  StateOverlay committed(impl_->store);
+  ASSIGN_OR_RETURN(std::optional<EnclaveInfo> enclave, LoadEnclave(committed, node));
+  if (!enclave) return NotFound("node " + node.ToHex() + " has no registered enclave");
+  return *enclave;
+}
+
+Result<TeeParams> Application::GetTeeParams() const {
+  StateOverlay committed(impl_->store);
+  return CurrentTeeParams(committed, impl_->genesis.params);
 }
 
 Result<std::vector<NodeInfo>> Application::ListNodes() const {

@@ -39,8 +39,24 @@ enum class TxCode : uint32_t {
   kFeeTooHigh = 14,       // receipt fee + price above the signed max fee
   kOverflow = 15,
   kNodeNotRegistered = 16,
+  kBadAttestation = 17,          // RegisterEnclave: the attestation document does not verify
+  kMeasurementNotAllowed = 18,   // RegisterEnclave: the document's PCR0 is not an allowed measurement
 };
 std::string_view TxCodeName(TxCode c);
+
+// tee mode (docs/tee-chain.md). admin and dev_root_der are fixed at genesis; allowed_pcr0,
+// heartbeat_ms and max_document_age_ms start here and change by UpdateTeeParamsTx (the current
+// values live in state, see CurrentTeeParams).
+struct TeeParams {
+  std::optional<Address> admin;        // the only sender of UpdateTeeParamsTx; none: frozen
+  std::vector<Bytes> allowed_pcr0;     // 48 bytes each, sorted, unique
+  uint64_t heartbeat_ms = 3600ull * 1000;       // an enclave registration lasts this long
+  uint64_t max_document_age_ms = 5ull * 60 * 1000;  // document timestamp vs block time
+  // DER of the dev enclave PKI's root (tee/dev_pki.h). Accepted as a second trust anchor next
+  // to the pinned AWS root only when dev_mode is true; InitChain refuses it otherwise.
+  Bytes dev_root_der;
+  bool operator==(const TeeParams&) const = default;
+};
 
 struct Params {
   uint64_t tx_fee_per_byte = 1;      // paid by the sender, credited to the block proposer
@@ -49,6 +65,7 @@ struct Params {
   // docs/zk.md); CometBFT's mempool max_tx_bytes must be at least this.
   uint64_t max_tx_bytes = 4 << 20;
   bool dev_mode = false;             // dev keys and dev enclave root accepted only when true
+  TeeParams tee;
 };
 
 struct GenesisAccount {
@@ -94,6 +111,18 @@ struct NodeInfo {
   uint32_t modes = 0;
   std::string endpoint;
   uint64_t registered_height = 0;
+};
+
+// A node's registered enclave (RegisterEnclaveTx); re-registration replaces it.
+struct EnclaveInfo {
+  Address node;
+  Bytes public_key;            // 65-byte uncompressed SEC1 secp256k1 point
+  Address enclave_address;     // AddressFromPublicKey(public_key): receipts recover to this
+  Bytes pcr0;                  // 48 bytes, from the verified document
+  uint64_t registered_at_ms = 0;  // block time of the RegisterEnclave
+  uint64_t expires_at_ms = 0;     // registered_at_ms + heartbeat_ms at registration
+  uint64_t registered_height = 0;
+  uint64_t document_timestamp_ms = 0;
 };
 
 struct ReceiptRecord {
@@ -164,6 +193,8 @@ class Application {
   Result<std::vector<Repo>> ListRepos(std::string_view query) const;  // substring on name/tags/task
   Result<NodeInfo> GetNode(const Address& a) const;
   Result<std::vector<NodeInfo>> ListNodes() const;
+  Result<EnclaveInfo> GetEnclave(const Address& node) const;  // NotFound if none
+  Result<TeeParams> GetTeeParams() const;                     // current (genesis + updates)
   Result<ReceiptRecord> GetReceipt(const Hash32& receipt_id) const;
   // Inclusion proof of the receipt id in its block's receipts_root.
   Result<crypto::InclusionProof> ProveReceipt(const Hash32& receipt_id) const;

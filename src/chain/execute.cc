@@ -3,7 +3,11 @@
 #include <charconv>
 #include <limits>
 
+#include <algorithm>
+
+#include "crypto/hash.h"
 #include "protocol/dev_keys.h"
+#include "tee/nitro.h"
 #include "verify/verify.h"
 
 namespace lucid::chain {
@@ -124,8 +128,8 @@ TxOutcome ApplyPublishVersion(StateOverlay& state, const Tx& tx, const PublishVe
 
 TxOutcome ApplyRegisterNode(StateOverlay& state, const Tx& tx, const RegisterNodeTx& body, const ExecEnv& env) {
   if (body.modes == 0) return Fail(TxCode::kInvalidField, "node modes are empty");
-  if ((body.modes & ~(ModeBit(Mode::kVanilla) | ModeBit(Mode::kZkml))) != 0)
-    return Fail(TxCode::kInvalidField, "only the vanilla and zkml modes can be registered for now");
+  if ((body.modes & ~(ModeBit(Mode::kVanilla) | ModeBit(Mode::kZkml) | ModeBit(Mode::kTee))) != 0)
+    return Fail(TxCode::kInvalidField, "only the vanilla, tee and zkml modes can be registered for now");
   if (body.endpoint.empty()) return Fail(TxCode::kInvalidField, "node endpoint is empty");
   if (body.endpoint.size() > kMaxEndpointBytes)
     return Fail(TxCode::kInvalidField, "node endpoint is longer than 256 bytes");
@@ -150,6 +154,99 @@ TxOutcome ApplyRegisterNode(StateOverlay& state, const Tx& tx, const RegisterNod
   node.modes = body.modes;
   node.endpoint = body.endpoint;
   state.Put(keys::Node(tx.from), EncodeNode(node));
+  return {};
+}
+
+bool PcrAllowed(const TeeParams& tee, const Bytes& pcr0) {
+  return std::binary_search(tee.allowed_pcr0.begin(), tee.allowed_pcr0.end(), pcr0);
+}
+
+// Verifies the document at block time against the pinned AWS root and, only on a dev-mode
+// chain whose genesis names one, the dev enclave root.
+Result<tee::VerifiedNitro> VerifyAttestation(const RegisterEnclaveTx& body, const TeeParams& tee,
+                                              const ExecEnv& env) {
+  tee::VerifyOptions options;
+  options.time_ms = static_cast<int64_t>(env.time_ms);
+  options.max_age_ms = tee.max_document_age_ms;
+  options.expected_key_hash = crypto::Sha256(body.enclave_public_key);
+  auto aws = tee::VerifyNitroDocument(body.attestation_document, options);
+  if (aws.ok() || !env.params.dev_mode || env.params.tee.dev_root_der.empty()) return aws;
+  options.trusted_root_der = env.params.tee.dev_root_der;
+  auto dev = tee::VerifyNitroDocument(body.attestation_document, options);
+  if (dev.ok()) return dev;
+  return Status(dev.status().code(), "against the AWS root: " + aws.status().message() +
+                                         "; against the dev root: " + dev.status().message());
+}
+
+TxOutcome ApplyRegisterEnclave(StateOverlay& state, const Tx& tx, const RegisterEnclaveTx& body,
+                               const ExecEnv& env) {
+  LOAD_OR_FAIL(std::optional<NodeInfo> node, LoadNode(state, tx.from));
+  if (!node) return Fail(TxCode::kNodeNotRegistered, "sender " + tx.from.ToHex() + " is not a registered node");
+  if ((node->modes & ModeBit(Mode::kTee)) == 0)
+    return Fail(TxCode::kNodeNotRegistered, "node " + tx.from.ToHex() + " is not registered for mode tee");
+  // The decoder already refuses anything but 0x04 || x || y.
+  if (body.enclave_public_key.size() != 65 || body.enclave_public_key[0] != 0x04)
+    return Fail(TxCode::kInvalidField, "enclave public key is not a 65-byte uncompressed SEC1 point");
+  LOAD_OR_FAIL(TeeParams tee, CurrentTeeParams(state, env.params));
+  auto verified = VerifyAttestation(body, tee, env);
+  if (!verified.ok())
+    return Fail(TxCode::kBadAttestation, "attestation document refused at block time " + std::to_string(env.time_ms) +
+                                             ": " + verified.status().message());
+  const auto pcr = verified->document.pcrs.find(0);
+  if (pcr == verified->document.pcrs.end())
+    return Fail(TxCode::kBadAttestation, "attestation document has no PCR0");
+  if (!PcrAllowed(tee, pcr->second))
+    return Fail(TxCode::kMeasurementNotAllowed, "enclave measurement PCR0 " + ToHex(pcr->second) +
+                                                    " is not an allowed measurement");
+  if (AddOverflows(env.time_ms, tee.heartbeat_ms))
+    return Fail(TxCode::kOverflow, "registration expiry overflows");
+  std::array<uint8_t, 64> xy;
+  std::copy(body.enclave_public_key.begin() + 1, body.enclave_public_key.end(), xy.begin());
+  EnclaveInfo e;
+  e.node = tx.from;
+  e.public_key = body.enclave_public_key;
+  e.enclave_address = crypto::AddressFromPublicKey(xy);
+  e.pcr0 = pcr->second;
+  e.registered_at_ms = env.time_ms;
+  e.expires_at_ms = env.time_ms + tee.heartbeat_ms;
+  e.registered_height = env.height;
+  e.document_timestamp_ms = verified->document.timestamp_ms;
+  state.Put(keys::Enclave(tx.from), EncodeEnclave(e));  // re-registration replaces the key
+  return {};
+}
+
+TxOutcome ApplyUpdateTeeParams(StateOverlay& state, const Tx& tx, const UpdateTeeParamsTx& body,
+                               const ExecEnv& env) {
+  const auto& admin = env.params.tee.admin;
+  if (!admin) return Fail(TxCode::kUnauthorized, "this chain has no tee admin: tee params are fixed at genesis");
+  if (tx.from != *admin)
+    return Fail(TxCode::kUnauthorized, "sender " + tx.from.ToHex() + " is not the tee admin " + admin->ToHex());
+  LOAD_OR_FAIL(TeeParams tee, CurrentTeeParams(state, env.params));
+  for (const Bytes& m : body.remove_pcr0) {
+    auto it = std::lower_bound(tee.allowed_pcr0.begin(), tee.allowed_pcr0.end(), m);
+    if (it == tee.allowed_pcr0.end() || *it != m)
+      return Fail(TxCode::kNotFound, "PCR0 " + ToHex(m) + " is not an allowed measurement");
+    tee.allowed_pcr0.erase(it);
+  }
+  for (const Bytes& m : body.add_pcr0) {
+    if (m.size() != kPcr0Bytes) return Fail(TxCode::kInvalidField, "a PCR0 must be 48 bytes");
+    auto it = std::lower_bound(tee.allowed_pcr0.begin(), tee.allowed_pcr0.end(), m);
+    if (it != tee.allowed_pcr0.end() && *it == m)
+      return Fail(TxCode::kAlreadyExists, "PCR0 " + ToHex(m) + " is already allowed");
+    tee.allowed_pcr0.insert(it, m);
+  }
+  constexpr size_t kMaxAllowedPcr0 = 256;
+  if (tee.allowed_pcr0.size() > kMaxAllowedPcr0)
+    return Fail(TxCode::kInvalidField, "more than 256 allowed measurements");
+  if (body.heartbeat_ms) {
+    if (*body.heartbeat_ms == 0) return Fail(TxCode::kInvalidField, "tee heartbeat_ms is zero");
+    tee.heartbeat_ms = *body.heartbeat_ms;
+  }
+  if (body.max_document_age_ms) {
+    if (*body.max_document_age_ms == 0) return Fail(TxCode::kInvalidField, "tee max_document_age_ms is zero");
+    tee.max_document_age_ms = *body.max_document_age_ms;
+  }
+  state.Put(std::string(keys::kTeeParams), EncodeTeeParams(tee));
   return {};
 }
 
@@ -213,6 +310,19 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
   view.chain_id = env.chain_id;
   view.node_registered_for_mode = true;
   view.zkml_commitment = zkml_commitment;  // a zkml proof must be about this version's model
+  view.time_ms = env.time_ms;
+  if (receipt.mode == Mode::kTee) {
+    LOAD_OR_FAIL(std::optional<EnclaveInfo> enclave, LoadEnclave(state, receipt.node));
+    if (enclave) {
+      LOAD_OR_FAIL(TeeParams tee, CurrentTeeParams(state, env.params));
+      verify::EnclaveView ev;
+      ev.enclave_address = enclave->enclave_address;
+      ev.pcr0 = enclave->pcr0;
+      ev.expires_at_ms = enclave->expires_at_ms;
+      ev.pcr0_allowed = PcrAllowed(tee, enclave->pcr0);
+      view.enclave = ev;
+    }
+  }
   verify::Verdict verdict = verify::VerifyResult(body, view);
   if (!verdict.ok()) return VerdictFailure(verdict);
 
@@ -278,6 +388,25 @@ Result<std::optional<NodeInfo>> LoadNode(const StateOverlay& state, const Addres
   if (!raw) return std::optional<NodeInfo>();
   ASSIGN_OR_RETURN(NodeInfo node, DecodeNode(*raw));
   return std::optional<NodeInfo>(std::move(node));
+}
+
+Result<std::optional<EnclaveInfo>> LoadEnclave(const StateOverlay& state, const Address& node) {
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Enclave(node)));
+  if (!raw) return std::optional<EnclaveInfo>();
+  ASSIGN_OR_RETURN(EnclaveInfo e, DecodeEnclave(*raw));
+  return std::optional<EnclaveInfo>(std::move(e));
+}
+
+Result<TeeParams> CurrentTeeParams(const StateOverlay& state, const Params& genesis_params) {
+  TeeParams tee = genesis_params.tee;
+  std::sort(tee.allowed_pcr0.begin(), tee.allowed_pcr0.end());
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::kTeeParams));
+  if (!raw) return tee;
+  ASSIGN_OR_RETURN(TeeParams stored, DecodeTeeParams(*raw));
+  tee.allowed_pcr0 = std::move(stored.allowed_pcr0);
+  tee.heartbeat_ms = stored.heartbeat_ms;
+  tee.max_document_age_ms = stored.max_document_age_ms;
+  return tee;
 }
 
 Result<std::pair<uint32_t, uint32_t>> ParseVersion(std::string_view text) {
@@ -352,6 +481,8 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
         if constexpr (std::is_same_v<T, PublishVersionTx>) return ApplyPublishVersion(state, tx, body, env);
         if constexpr (std::is_same_v<T, RegisterNodeTx>) return ApplyRegisterNode(state, tx, body, env);
         if constexpr (std::is_same_v<T, SubmitResultTx>) return ApplySubmitResult(state, tx, body, env);
+        if constexpr (std::is_same_v<T, RegisterEnclaveTx>) return ApplyRegisterEnclave(state, tx, body, env);
+        if constexpr (std::is_same_v<T, UpdateTeeParamsTx>) return ApplyUpdateTeeParams(state, tx, body, env);
       },
       tx.body);
 }

@@ -16,6 +16,7 @@ struct ExecEnv {
   std::string chain_id;
   Params params;
   uint64_t height = 0;          // height of the block being built
+  uint64_t time_ms = 0;         // its block time (CheckTx: the last committed block's time)
   Address proposer;             // receives tx fees when credit_fees
   bool credit_fees = true;      // false in CheckTx (proposer not known yet)
   uint32_t receipt_index = 0;   // index the next accepted receipt gets in the block
@@ -36,6 +37,9 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env);
 Result<std::optional<Account>> LoadAccount(const StateOverlay& state, const Address& a);
 Result<std::optional<Repo>> LoadRepo(const StateOverlay& state, std::string_view name);
 Result<std::optional<NodeInfo>> LoadNode(const StateOverlay& state, const Address& a);
+Result<std::optional<EnclaveInfo>> LoadEnclave(const StateOverlay& state, const Address& node);
+// genesis params.tee with the stored updates (allowed_pcr0, heartbeat, max age) applied.
+Result<TeeParams> CurrentTeeParams(const StateOverlay& state, const Params& genesis_params);
 
 // "1.2" -> {1, 2}.
 Result<std::pair<uint32_t, uint32_t>> ParseVersion(std::string_view text);

@@ -71,6 +71,7 @@ std::string VersionByCid(const Cid& manifest) { return PrefixBytes(kVersionByCid
 std::string Node(const Address& a) { return PrefixBytes(kNodePrefix, a.bytes); }
 std::string Receipt(const Hash32& id) { return PrefixBytes(kReceiptPrefix, id); }
 std::string ReceiptIndex(const Hash32& id) { return PrefixBytes(kReceiptIndexPrefix, id); }
+std::string Enclave(const Address& node) { return PrefixBytes(kEnclavePrefix, node.bytes); }
 std::string Block(uint64_t height) {
   codec::Writer w;
   w.U64(height);
@@ -80,14 +81,42 @@ std::string Block(uint64_t height) {
 
 // ---- genesis ----
 
+namespace {
+// Genesis record version 2 = version 1 followed by the tee params. A genesis whose tee params
+// are the defaults is written as version 1, so chains created before tee keep their app hash.
+constexpr uint8_t kGenesisTeeVersion = 2;
+
+void WritePcrList(codec::Writer& w, const std::vector<Bytes>& pcrs) {
+  w.U32(static_cast<uint32_t>(pcrs.size()));
+  for (const Bytes& m : pcrs) w.Blob(m);
+}
+Result<std::vector<Bytes>> ReadPcrList(codec::Reader& r) {
+  ASSIGN_OR_RETURN(uint32_t n, r.Count(4 + kPcr0Bytes));
+  std::vector<Bytes> out;
+  for (uint32_t i = 0; i < n; ++i) {
+    ASSIGN_OR_RETURN(Bytes m, r.Blob());
+    if (m.size() != kPcr0Bytes) return InvalidArgument("tee params: a PCR0 is not 48 bytes");
+    if (!out.empty() && !(out.back() < m)) return InvalidArgument("tee params: PCR0 list not sorted and unique");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+std::vector<Bytes> SortedUnique(std::vector<Bytes> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+}  // namespace
+
 Bytes EncodeGenesis(const Genesis& g) {
   std::vector<GenesisAccount> accounts = g.accounts;
   std::sort(accounts.begin(), accounts.end(),
             [](const GenesisAccount& a, const GenesisAccount& b) { return a.address < b.address; });
   std::vector<Address> validators = g.validators;
   std::sort(validators.begin(), validators.end());
+  const bool has_tee = !(g.params.tee == TeeParams{});
   codec::Writer w;
-  w.U8(kRecordVersion);
+  w.U8(has_tee ? kGenesisTeeVersion : kRecordVersion);
   w.Str(g.chain_id);
   w.U64(g.genesis_time_ms);
   w.U64(g.params.tx_fee_per_byte);
@@ -101,12 +130,23 @@ Bytes EncodeGenesis(const Genesis& g) {
   }
   w.U32(static_cast<uint32_t>(validators.size()));
   for (const auto& v : validators) WriteAddress(w, v);
+  if (has_tee) {
+    const TeeParams& t = g.params.tee;
+    w.Bool(t.admin.has_value());
+    if (t.admin) WriteAddress(w, *t.admin);
+    WritePcrList(w, SortedUnique(t.allowed_pcr0));
+    w.U64(t.heartbeat_ms);
+    w.U64(t.max_document_age_ms);
+    w.Blob(t.dev_root_der);
+  }
   return w.Take();
 }
 
 Result<Genesis> DecodeGenesis(ByteView b) {
   codec::Reader r(b);
-  RETURN_IF_ERROR(ReadVersion(r, "genesis"));
+  ASSIGN_OR_RETURN(uint8_t version, r.U8());
+  if (version != kRecordVersion && version != kGenesisTeeVersion)
+    return InvalidArgument("genesis record has unknown version " + std::to_string(version));
   Genesis g;
   ASSIGN_OR_RETURN(g.chain_id, r.Str());
   ASSIGN_OR_RETURN(g.genesis_time_ms, r.U64());
@@ -126,8 +166,72 @@ Result<Genesis> DecodeGenesis(ByteView b) {
     ASSIGN_OR_RETURN(Address v, ReadAddress(r));
     g.validators.push_back(v);
   }
+  if (version == kGenesisTeeVersion) {
+    TeeParams& t = g.params.tee;
+    ASSIGN_OR_RETURN(bool has_admin, r.Bool());
+    if (has_admin) {
+      ASSIGN_OR_RETURN(Address a, ReadAddress(r));
+      t.admin = a;
+    }
+    ASSIGN_OR_RETURN(t.allowed_pcr0, ReadPcrList(r));
+    ASSIGN_OR_RETURN(t.heartbeat_ms, r.U64());
+    ASSIGN_OR_RETURN(t.max_document_age_ms, r.U64());
+    ASSIGN_OR_RETURN(t.dev_root_der, r.Blob());
+  }
   RETURN_IF_ERROR(FinishRecord(r, "genesis"));
   return g;
+}
+
+// ---- tee ----
+
+Bytes EncodeEnclave(const EnclaveInfo& e) {
+  codec::Writer w;
+  w.U8(kRecordVersion);
+  WriteAddress(w, e.node);
+  w.Blob(e.public_key);
+  WriteAddress(w, e.enclave_address);
+  w.Blob(e.pcr0);
+  w.U64(e.registered_at_ms);
+  w.U64(e.expires_at_ms);
+  w.U64(e.registered_height);
+  w.U64(e.document_timestamp_ms);
+  return w.Take();
+}
+
+Result<EnclaveInfo> DecodeEnclave(ByteView b) {
+  codec::Reader r(b);
+  RETURN_IF_ERROR(ReadVersion(r, "enclave"));
+  EnclaveInfo e;
+  ASSIGN_OR_RETURN(e.node, ReadAddress(r));
+  ASSIGN_OR_RETURN(e.public_key, r.Blob());
+  ASSIGN_OR_RETURN(e.enclave_address, ReadAddress(r));
+  ASSIGN_OR_RETURN(e.pcr0, r.Blob());
+  ASSIGN_OR_RETURN(e.registered_at_ms, r.U64());
+  ASSIGN_OR_RETURN(e.expires_at_ms, r.U64());
+  ASSIGN_OR_RETURN(e.registered_height, r.U64());
+  ASSIGN_OR_RETURN(e.document_timestamp_ms, r.U64());
+  RETURN_IF_ERROR(FinishRecord(r, "enclave"));
+  return e;
+}
+
+Bytes EncodeTeeParams(const TeeParams& t) {
+  codec::Writer w;
+  w.U8(kRecordVersion);
+  WritePcrList(w, SortedUnique(t.allowed_pcr0));
+  w.U64(t.heartbeat_ms);
+  w.U64(t.max_document_age_ms);
+  return w.Take();
+}
+
+Result<TeeParams> DecodeTeeParams(ByteView b) {
+  codec::Reader r(b);
+  RETURN_IF_ERROR(ReadVersion(r, "tee params"));
+  TeeParams t;
+  ASSIGN_OR_RETURN(t.allowed_pcr0, ReadPcrList(r));
+  ASSIGN_OR_RETURN(t.heartbeat_ms, r.U64());
+  ASSIGN_OR_RETURN(t.max_document_age_ms, r.U64());
+  RETURN_IF_ERROR(FinishRecord(r, "tee params"));
+  return t;
 }
 
 // ---- app info ----

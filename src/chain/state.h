@@ -26,6 +26,8 @@ inline constexpr std::string_view kNodePrefix = "n/";
 inline constexpr std::string_view kReceiptPrefix = "x/";
 inline constexpr std::string_view kReceiptIndexPrefix = "i/";
 inline constexpr std::string_view kBlockPrefix = "b/";
+inline constexpr std::string_view kEnclavePrefix = "e/";
+inline constexpr std::string_view kTeeParams = "t/params";
 
 std::string Account(const Address& a);
 std::string Repo(std::string_view name);
@@ -33,7 +35,8 @@ std::string VersionByCid(const Cid& manifest);
 std::string Node(const Address& a);
 std::string Receipt(const Hash32& receipt_id);
 std::string ReceiptIndex(const Hash32& receipt_id);
-std::string Block(uint64_t height);  // big-endian height, so blocks scan in order
+std::string Block(uint64_t height);
+std::string Enclave(const Address& node);  // big-endian height, so blocks scan in order
 }  // namespace keys
 
 // ---- record encodings (each starts with a version byte; decoders refuse trailing bytes) ----
@@ -47,6 +50,12 @@ Bytes EncodeRepo(const Repo& r);
 Result<Repo> DecodeRepo(ByteView b);
 Bytes EncodeNode(const NodeInfo& n);
 Result<NodeInfo> DecodeNode(ByteView b);
+Bytes EncodeEnclave(const EnclaveInfo& e);
+Result<EnclaveInfo> DecodeEnclave(ByteView b);
+// The mutable tee params (allowed_pcr0, heartbeat_ms, max_document_age_ms); admin and
+// dev_root_der are not stored here (they come from the genesis).
+Bytes EncodeTeeParams(const TeeParams& t);
+Result<TeeParams> DecodeTeeParams(ByteView b);
 Bytes EncodeReceiptRecord(const ReceiptRecord& r);
 Result<ReceiptRecord> DecodeReceiptRecord(ByteView b);
 Bytes EncodeStoredBlock(const StoredBlock& b);

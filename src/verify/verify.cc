@@ -91,7 +91,7 @@ Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& vi
             : FailedPrecondition("node " + receipt.node.ToHex() + " is not registered for mode " +
                                  std::string(protocol::ModeName(receipt.mode))),
         "node " + receipt.node.ToHex() + " registered for " + std::string(protocol::ModeName(receipt.mode)));
-  v.Add("evidence", VerifyEvidence(receipt, result.evidence, view.zkml_commitment),
+  v.Add("evidence", VerifyEvidence(receipt, result.evidence, view.zkml_commitment, view.enclave, view.time_ms),
         std::string(protocol::ModeName(receipt.mode)) + " evidence valid for receipt " + ToHex(receipt.Id()));
   return v;
 }
@@ -108,8 +108,23 @@ Status VerifyZkmlEvidence(const protocol::Receipt& receipt, ByteView proof,
   return Status::Ok();
 }
 
+Status VerifyTeeEvidence(const protocol::Receipt& receipt, ByteView signature,
+                         const std::optional<EnclaveView>& enclave, uint64_t time_ms) {
+  if (!enclave)
+    return FailedPrecondition("node " + receipt.node.ToHex() + " has no registered enclave");
+  if (time_ms >= enclave->expires_at_ms)
+    return FailedPrecondition("enclave registration of node " + receipt.node.ToHex() + " expired at " +
+                              std::to_string(enclave->expires_at_ms) + " ms (time " + std::to_string(time_ms) +
+                              "): the enclave must re-attest");
+  if (!enclave->pcr0_allowed)
+    return PermissionDenied("enclave measurement PCR0 " + ToHex(enclave->pcr0) +
+                            " is no longer allowed (revoked)");
+  return CheckSignatureBytes(signature, receipt.Id(), enclave->enclave_address, "enclave");
+}
+
 Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence,
-                      const std::optional<Hash32>& zkml_commitment) {
+                      const std::optional<Hash32>& zkml_commitment, const std::optional<EnclaveView>& enclave,
+                      uint64_t time_ms) {
   if (evidence.mode != receipt.mode)
     return InvalidArgument("evidence mode " + std::string(protocol::ModeName(evidence.mode)) +
                            " is not the receipt's mode " + std::string(protocol::ModeName(receipt.mode)));
@@ -119,6 +134,7 @@ Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence
     case Mode::kZkml:
       return VerifyZkmlEvidence(receipt, evidence.data, zkml_commitment);
     case Mode::kTee:
+      return VerifyTeeEvidence(receipt, evidence.data, enclave, time_ms);
     case Mode::kReplay:
       // Refused until each mode's verifier exists: an unchecked mode must never pass.
       return Unimplemented("mode " + std::string(protocol::ModeName(evidence.mode)) +
@@ -156,6 +172,11 @@ Status VerifyInclusion(const Hash32& receipt_id, const crypto::InclusionProof& p
 protocol::Evidence MakeVanillaEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& node_key) {
   const crypto::Signature sig = node_key.Sign(protocol::SigningDigest(receipt.Id()));
   return protocol::Evidence{protocol::Mode::kVanilla, Bytes(sig.begin(), sig.end())};
+}
+
+protocol::Evidence MakeTeeEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& enclave_key) {
+  const crypto::Signature sig = enclave_key.Sign(protocol::SigningDigest(receipt.Id()));
+  return protocol::Evidence{protocol::Mode::kTee, Bytes(sig.begin(), sig.end())};
 }
 
 }  // namespace lucid::verify

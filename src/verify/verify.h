@@ -25,6 +25,14 @@ struct Verdict {
   void Add(std::string name, const Status& s, std::string ok_detail = "");
 };
 
+// A node's registered enclave as the chain records it (RegisterEnclaveTx), for tee evidence.
+struct EnclaveView {
+  crypto::Address enclave_address;  // address of the enclave's receipt-signing key
+  Bytes pcr0;                       // its attested measurement
+  uint64_t expires_at_ms = 0;       // registration block time + heartbeat
+  bool pcr0_allowed = false;        // PCR0 still in the chain's allowed set (not revoked)
+};
+
 // What the verifier knows about the chain, from a trusted source (the chain's own state
 // for validators; the signed header fetched by the client for `lucid verify`).
 struct ChainView {
@@ -33,6 +41,10 @@ struct ChainView {
   // The model version's zkml commitment (chain state, or the CID-checked manifest offline);
   // zkml evidence is refused without it.
   std::optional<Hash32> zkml_commitment;
+  // tee: the receipt node's enclave registration (none: tee evidence is refused) and the time
+  // the registration's expiry is checked against (the block time for validators).
+  std::optional<EnclaveView> enclave;
+  uint64_t time_ms = 0;
 };
 
 // Request signature, receipt fields consistent with the request (chain, request hash,
@@ -42,8 +54,12 @@ Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& vi
 // Evidence only (the per-mode part of VerifyResult). zkml: evidence.data is a zkml proof
 // (zkml/zkml.h) about the model with zkml_commitment whose inputs and outputs hash to the
 // receipt's input_hash and output_hash.
+// tee: evidence.data is a 65-byte signature over SigningDigest(receipt.Id()) (the id covers
+// the full request hash and output hash) recovering to enclave->enclave_address, with
+// time_ms < enclave->expires_at_ms and enclave->pcr0_allowed.
 Status VerifyEvidence(const protocol::Receipt& receipt, const protocol::Evidence& evidence,
-                      const std::optional<Hash32>& zkml_commitment = std::nullopt);
+                      const std::optional<Hash32>& zkml_commitment = std::nullopt,
+                      const std::optional<EnclaveView>& enclave = std::nullopt, uint64_t time_ms = 0);
 
 // Output tensors hash to the receipt's output_hash.
 Status VerifyOutputs(const protocol::Receipt& receipt, const TensorMap& outputs);
@@ -54,5 +70,7 @@ Status VerifyInclusion(const Hash32& receipt_id, const crypto::InclusionProof& p
 
 // Vanilla evidence: the node signs SigningDigest(receipt.Id()).
 protocol::Evidence MakeVanillaEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& node_key);
+// tee evidence: the enclave key signs SigningDigest(receipt.Id()).
+protocol::Evidence MakeTeeEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& enclave_key);
 
 }  // namespace lucid::verify

@@ -157,7 +157,7 @@ TEST(VerifyResultTest, ReceiptModeMustMatchRequest) {
   r.receipt.mode = Mode::kTee;
   r.evidence.mode = Mode::kTee;
   const Verdict v = VerifyResult(r, View());
-  // tee evidence is refused as unsupported as well.
+  // tee evidence is refused too: the view names no enclave registration.
   EXPECT_EQ(Failed(v), (std::vector<std::string>{"receipt_matches_request", "evidence"}));
   EXPECT_NE(Detail(v, "receipt_matches_request").find("mode"), std::string::npos);
 }
@@ -245,8 +245,44 @@ TEST(VerifyEvidenceTest, ZkmlEvidenceIsRefusedWithoutACommitmentOrWithGarbage) {
   EXPECT_FALSE(garbage.ok());
 }
 
+TEST(VerifyEvidenceTest, TeeEvidenceChecksRegistrationExpiryMeasurementAndSigner) {
+  auto r = Honest();
+  r.receipt.mode = Mode::kTee;
+  const crypto::PrivateKey enclave_key = crypto::PrivateKey::FromSeed("enclave key");
+  const protocol::Evidence ev = MakeTeeEvidence(r.receipt, enclave_key);
+  EnclaveView enclave;
+  enclave.enclave_address = enclave_key.address();
+  enclave.pcr0 = Bytes(48, 7);
+  enclave.expires_at_ms = 5000;
+  enclave.pcr0_allowed = true;
+  EXPECT_TRUE(VerifyEvidence(r.receipt, ev, std::nullopt, enclave, 4999).ok());
+  // No registration.
+  Status none = VerifyEvidence(r.receipt, ev, std::nullopt, std::nullopt, 4999);
+  EXPECT_EQ(none.code(), Code::kFailedPrecondition);
+  EXPECT_NE(none.message().find("no registered enclave"), std::string::npos) << none.ToString();
+  // Expired at exactly expires_at_ms.
+  Status expired = VerifyEvidence(r.receipt, ev, std::nullopt, enclave, 5000);
+  EXPECT_NE(expired.message().find("expired"), std::string::npos) << expired.ToString();
+  // Revoked measurement.
+  EnclaveView revoked = enclave;
+  revoked.pcr0_allowed = false;
+  Status rev = VerifyEvidence(r.receipt, ev, std::nullopt, revoked, 4999);
+  EXPECT_NE(rev.message().find("revoked"), std::string::npos) << rev.ToString();
+  // Signed by another key (e.g. the node's own key, or an unregistered enclave).
+  Status other = VerifyEvidence(r.receipt, MakeTeeEvidence(r.receipt, OtherKey()), std::nullopt, enclave, 4999);
+  EXPECT_EQ(other.code(), Code::kPermissionDenied) << other.ToString();
+  // A signature over another receipt (output hash changed).
+  auto changed = r.receipt;
+  changed.output_hash[0] ^= 1;
+  EXPECT_FALSE(VerifyEvidence(changed, ev, std::nullopt, enclave, 4999).ok());
+  // Truncated signature.
+  protocol::Evidence short_sig = ev;
+  short_sig.data.pop_back();
+  EXPECT_FALSE(VerifyEvidence(r.receipt, short_sig, std::nullopt, enclave, 4999).ok());
+}
+
 TEST(VerifyEvidenceTest, UnsupportedModesAreRefused) {
-  for (Mode m : {Mode::kTee, Mode::kReplay}) {
+  for (Mode m : {Mode::kReplay}) {
     auto r = Honest();
     r.receipt.mode = m;
     Status s = VerifyEvidence(r.receipt, protocol::Evidence{m, Bytes(65, 1)});
