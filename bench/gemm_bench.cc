@@ -83,18 +83,25 @@ void BM_GemmS8S8S32(benchmark::State& state) {
   SetOps(state, m, n, k);
 }
 
-// u8·s8 with B packed once (what the engine runs for constant weights), on one named path:
-// range(4) = 0 scalar, 1 AVX2, 2 AVX-512 VNNI. Skipped when the CPU lacks the path.
-void BM_GemmU8S8S32PackedPath(benchmark::State& state) {
-  using lucid::gemm::internal::Path;
-  int64_t m = state.range(0), n = state.range(1), k = state.range(2);
-  int threads = static_cast<int>(state.range(3));
-  const auto* kernels = lucid::gemm::internal::KernelsFor(static_cast<Path>(state.range(4)));
+// The kernels of the path named by range(4) (0 scalar, 1 AVX2, 2 AVX-512 VNNI), labelled;
+// nullptr (and the benchmark skipped) when the CPU lacks the path.
+const lucid::gemm::internal::Kernels* PathOf(benchmark::State& state) {
+  const auto* kernels =
+      lucid::gemm::internal::KernelsFor(static_cast<lucid::gemm::internal::Path>(state.range(4)));
   if (!kernels) {
     state.SkipWithError("this CPU does not run that path");
-    return;
+    return nullptr;
   }
   state.SetLabel(std::string(kernels->name));
+  return kernels;
+}
+
+// u8·s8 with B packed once (what the engine runs for constant weights), on one named path.
+void BM_GemmU8S8S32PackedPath(benchmark::State& state) {
+  int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  int threads = static_cast<int>(state.range(3));
+  const auto* kernels = PathOf(state);
+  if (!kernels) return;
   auto a = RandomVec<uint8_t>(m * k, 1);
   auto b = RandomVec<int8_t>(k * n, 2);
   auto packed = lucid::gemm::internal::PackI8BFor(*kernels, k, n, b.data(), n);
@@ -108,15 +115,10 @@ void BM_GemmU8S8S32PackedPath(benchmark::State& state) {
 
 // Float with B packed once (constant weights, and Conv's im2col strips), on one named path.
 void BM_GemmF32PackedPath(benchmark::State& state) {
-  using lucid::gemm::internal::Path;
   int64_t m = state.range(0), n = state.range(1), k = state.range(2);
   int threads = static_cast<int>(state.range(3));
-  const auto* kernels = lucid::gemm::internal::KernelsFor(static_cast<Path>(state.range(4)));
-  if (!kernels) {
-    state.SkipWithError("this CPU does not run that path");
-    return;
-  }
-  state.SetLabel(std::string(kernels->name));
+  const auto* kernels = PathOf(state);
+  if (!kernels) return;
   auto a = RandomVec<float>(m * k, 1), b = RandomVec<float>(k * n, 2);
   std::vector<float> packed(static_cast<size_t>(lucid::gemm::PackedF32Size(k, n))), c(m * n);
   lucid::gemm::PackF32B(k, n, b.data(), n, packed.data());

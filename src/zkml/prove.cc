@@ -165,6 +165,15 @@ uint64_t MultiplicitySlot(const Layout& L, uint64_t e) {
 
 Fp FromInt(int64_t v) { return Fp::FromI64(v); }
 
+// f(src, at) for every valid entry of an activation: src its index in a trace (row-major,
+// cols per row), at its index in the activation's padded block.
+template <typename F>
+void ForEachEntry(const Act& act, F&& f) {
+  for (int64_t i = 0; i < act.rows; ++i)
+    for (int64_t ch = 0; ch < act.cols; ++ch)
+      f(static_cast<size_t>(i * act.cols + ch), (static_cast<uint64_t>(i) << act.col_bits) + static_cast<uint64_t>(ch));
+}
+
 // The table tag of each output channel for lookup instance j of layer l: its clamp tag, or
 // limb j - 1's width for that channel's shift. Channels past out_features have tag 0 on
 // both sides (the tag's MLE is what the verifier evaluates).
@@ -522,30 +531,27 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   }
   for (size_t pi = 0; pi < c.pools.size(); ++pi) {
     const PoolTrace& t = trace.pools[pi];
-    const Act& act = L.pool_out[pi];
-    for (int64_t i = 0; i < act.rows; ++i)
-      for (int64_t ch = 0; ch < act.cols; ++ch) {
-        size_t src = static_cast<size_t>(i * act.cols + ch);
-        uint64_t at = (static_cast<uint64_t>(i) << act.col_bits) + static_cast<uint64_t>(ch);
-        wit[L.witness.offset[L.pool_block[pi]] + at] = FromInt(t.m[src]);
-        for (size_t tap = 0; tap < t.d.size(); ++tap) {
-          int64_t d = t.d[tap][src];
-          wit[L.witness.offset[L.pool_block[pi] + 1 + tap] + at] = FromInt(d);
-          if (d < 0 || d > 255) return Internal("zkml: pool '" + c.pools[pi].node + "' difference out of range");
-          ++mult[static_cast<size_t>(table.width_offset[8]) + static_cast<size_t>(d)];
+    bool in_range = true;
+    ForEachEntry(L.pool_out[pi], [&](size_t src, uint64_t at) {
+      wit[L.witness.offset[L.pool_block[pi]] + at] = FromInt(t.m[src]);
+      for (size_t tap = 0; tap < t.d.size(); ++tap) {
+        int64_t d = t.d[tap][src];
+        wit[L.witness.offset[L.pool_block[pi] + 1 + tap] + at] = FromInt(d);
+        if (d < 0 || d > 255) {
+          in_range = false;
+          continue;
         }
+        ++mult[static_cast<size_t>(table.width_offset[8]) + static_cast<size_t>(d)];
       }
+    });
+    if (!in_range) return Internal("zkml: pool '" + c.pools[pi].node + "' difference out of range");
   }
   for (size_t ti = 0; ti < c.tables.size(); ++ti) {
     const TableTrace& t = trace.tables[ti];
-    const Act& act = L.table_out[ti];
-    for (int64_t i = 0; i < act.rows; ++i)
-      for (int64_t ch = 0; ch < act.cols; ++ch) {
-        size_t src = static_cast<size_t>(i * act.cols + ch);
-        uint64_t at = (static_cast<uint64_t>(i) << act.col_bits) + static_cast<uint64_t>(ch);
-        wit[L.witness.offset[L.table_block[ti]] + at] = FromInt(t.y[src]);
-        ++mult[table.table_offset[ti] + static_cast<size_t>(t.x[src] - c.tables[ti].in_min)];
-      }
+    ForEachEntry(L.table_out[ti], [&](size_t src, uint64_t at) {
+      wit[L.witness.offset[L.table_block[ti]] + at] = FromInt(t.y[src]);
+      ++mult[table.table_offset[ti] + static_cast<size_t>(t.x[src] - c.tables[ti].in_min)];
+    });
   }
   for (size_t e = 0; e < mult.size(); ++e) wit[MultiplicitySlot(L, e)] = Fp::FromU64(mult[e]);
   zk::pcs::Params pcs_params;
