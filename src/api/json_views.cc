@@ -107,13 +107,25 @@ json GenesisJson(const chain::Genesis& g) {
   for (const auto& a : g.accounts) accounts.push_back({{"address", a.address.ToHex()}, {"balance", a.balance}});
   json validators = json::array();
   for (const auto& v : g.validators) validators.push_back(v.ToHex());
+  json params = {{"tx_fee_per_byte", g.params.tx_fee_per_byte},
+                 {"min_node_stake", g.params.min_node_stake},
+                 {"max_tx_bytes", g.params.max_tx_bytes},
+                 {"dev_mode", g.params.dev_mode}};
+  // Present only when set, like the genesis record's version 2 (docs/tee-chain.md).
+  if (!(g.params.tee == chain::TeeParams{})) {
+    const chain::TeeParams& t = g.params.tee;
+    json pcrs = json::array();
+    for (const Bytes& m : t.allowed_pcr0) pcrs.push_back(ToHex(m));
+    json tee = {{"allowed_pcr0", pcrs},
+                {"heartbeat_ms", t.heartbeat_ms},
+                {"max_document_age_ms", t.max_document_age_ms},
+                {"dev_root_der", ToHex(t.dev_root_der)}};
+    if (t.admin) tee["admin"] = t.admin->ToHex();
+    params["tee"] = tee;
+  }
   return {{"chain_id", g.chain_id},
           {"genesis_time_ms", g.genesis_time_ms},
-          {"params",
-           {{"tx_fee_per_byte", g.params.tx_fee_per_byte},
-            {"min_node_stake", g.params.min_node_stake},
-            {"max_tx_bytes", g.params.max_tx_bytes},
-            {"dev_mode", g.params.dev_mode}}},
+          {"params", params},
           {"accounts", accounts},
           {"validators", validators}};
 }
@@ -128,6 +140,24 @@ Result<chain::Genesis> GenesisFromJson(const json& j) {
     g.params.min_node_stake = p.at("min_node_stake").get<uint64_t>();
     g.params.max_tx_bytes = p.at("max_tx_bytes").get<uint64_t>();
     g.params.dev_mode = p.at("dev_mode").get<bool>();
+    if (p.contains("tee")) {
+      const json& t = p.at("tee");
+      chain::TeeParams& tee = g.params.tee;
+      if (t.contains("admin")) {
+        ASSIGN_OR_RETURN(crypto::Address admin, crypto::Address::FromHex(t.at("admin").get<std::string>()));
+        tee.admin = admin;
+      }
+      if (t.contains("allowed_pcr0"))
+        for (const auto& m : t.at("allowed_pcr0")) {
+          ASSIGN_OR_RETURN(Bytes pcr, FromHex(m.get<std::string>()));
+          tee.allowed_pcr0.push_back(std::move(pcr));
+        }
+      if (t.contains("heartbeat_ms")) tee.heartbeat_ms = t.at("heartbeat_ms").get<uint64_t>();
+      if (t.contains("max_document_age_ms")) tee.max_document_age_ms = t.at("max_document_age_ms").get<uint64_t>();
+      if (t.contains("dev_root_der")) {
+        ASSIGN_OR_RETURN(tee.dev_root_der, FromHex(t.at("dev_root_der").get<std::string>()));
+      }
+    }
     for (const auto& a : j.at("accounts")) {
       ASSIGN_OR_RETURN(crypto::Address addr, crypto::Address::FromHex(a.at("address").get<std::string>()));
       g.accounts.push_back({addr, a.at("balance").get<uint64_t>()});

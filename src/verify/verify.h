@@ -43,7 +43,7 @@ struct ChainView {
   std::optional<Hash32> zkml_commitment;
   // tee: the receipt node's enclave registration (none: tee evidence is refused) and the time
   // the registration's expiry is checked against (the block time for validators).
-  std::optional<EnclaveView> enclave;
+  std::optional<EnclaveView> enclave = std::nullopt;
   uint64_t time_ms = 0;
 };
 

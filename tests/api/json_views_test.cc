@@ -38,5 +38,25 @@ TEST(JsonViewsTest, GenesisRoundTrip) {
   EXPECT_FALSE(GenesisFromJson(bad).ok());
 }
 
+TEST(JsonViewsTest, GenesisTeeParamsRoundTrip) {
+  chain::Genesis g;
+  g.chain_id = "c";
+  g.genesis_time_ms = 5;
+  g.params.dev_mode = true;
+  g.validators.push_back(crypto::PrivateKey::FromSeed("v").address());
+  EXPECT_FALSE(GenesisJson(g)["params"].contains("tee"));  // absent when default
+  g.params.tee.admin = crypto::PrivateKey::FromSeed("admin").address();
+  g.params.tee.allowed_pcr0 = {Bytes(48, 0xa1)};
+  g.params.tee.heartbeat_ms = 1234;
+  g.params.tee.max_document_age_ms = 99;
+  g.params.tee.dev_root_der = Bytes{0x30, 0x82, 1, 2};
+  auto back = GenesisFromJson(GenesisJson(g));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->params.tee == g.params.tee);
+  json bad = GenesisJson(g);
+  bad["params"]["tee"]["allowed_pcr0"] = {"zz"};
+  EXPECT_FALSE(GenesisFromJson(bad).ok());
+}
+
 }  // namespace
 }  // namespace lucid::api

@@ -150,8 +150,9 @@ class TeeSettlementTest : public ChainFixture {
     EXPECT_EQ(NextNonce(k_.node), node_nonce);
     const auto enclave_after = app_->GetEnclave(k_.node.address());
     EXPECT_EQ(enclave_after.ok(), enclave_before.ok());
-    if (enclave_after.ok() && enclave_before.ok())
+    if (enclave_after.ok() && enclave_before.ok()) {
       EXPECT_EQ(EncodeEnclaveForTest(*enclave_after), EncodeEnclaveForTest(*enclave_before));
+    }
   }
   static std::string EncodeEnclaveForTest(const EnclaveInfo& e) {
     return ToHex(e.public_key) + "/" + e.enclave_address.ToHex() + "/" + ToHex(e.pcr0) + "/" +
@@ -191,6 +192,17 @@ TEST_F(TeeSettlementTest, RegisterThenReceiptSettles) {
   auto again = app_->GetEnclave(k_.node.address());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->enclave_address, enclave_a_.address());
+}
+
+TEST_F(TeeSettlementTest, MempoolChecksTheDocumentAtTheLastBlockTime) {
+  const Bytes doc = Document(Payload(enclave_a_, now_ - 1000));
+  Bytes flipped = doc;
+  flipped[flipped.size() - 10] ^= 0x80;  // inside the COSE signature
+  TxResult bad = app_->CheckTx(SignTx(k_.node, NextNonce(k_.node), RegisterEnclaveTx{PublicKey65(enclave_a_), flipped}));
+  EXPECT_EQ(bad.code, TxCode::kBadAttestation) << bad.log;
+  TxResult ok = app_->CheckTx(SignTx(k_.node, NextNonce(k_.node), RegisterEnclaveTx{PublicKey65(enclave_a_), doc}));
+  EXPECT_EQ(ok.code, TxCode::kOk) << ok.log;
+  EXPECT_FALSE(app_->GetEnclave(k_.node.address()).ok());  // CheckTx writes no committed state
 }
 
 TEST_F(TeeSettlementTest, DocumentForKeyAUsedToRegisterKeyB) {
