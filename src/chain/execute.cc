@@ -187,6 +187,10 @@ TxOutcome ApplyRegisterEnclave(StateOverlay& state, const Tx& tx, const Register
   // The decoder already refuses anything but 0x04 || x || y.
   if (body.enclave_public_key.size() != 65 || body.enclave_public_key[0] != 0x04)
     return Fail(TxCode::kInvalidField, "enclave public key is not a 65-byte uncompressed SEC1 point");
+  std::array<uint8_t, 64> xy;
+  std::copy(body.enclave_public_key.begin() + 1, body.enclave_public_key.end(), xy.begin());
+  if (!crypto::IsValidPublicKey(xy))
+    return Fail(TxCode::kInvalidField, "enclave public key is not a point on secp256k1");
   LOAD_OR_FAIL(TeeParams tee, CurrentTeeParams(state, env.params));
   auto verified = VerifyAttestation(body, tee, env);
   if (!verified.ok())
@@ -200,8 +204,6 @@ TxOutcome ApplyRegisterEnclave(StateOverlay& state, const Tx& tx, const Register
                                                     " is not an allowed measurement");
   if (AddOverflows(env.time_ms, tee.heartbeat_ms))
     return Fail(TxCode::kOverflow, "registration expiry overflows");
-  std::array<uint8_t, 64> xy;
-  std::copy(body.enclave_public_key.begin() + 1, body.enclave_public_key.end(), xy.begin());
   EnclaveInfo e;
   e.node = tx.from;
   e.public_key = body.enclave_public_key;

@@ -115,6 +115,14 @@ std::array<uint8_t, 64> PrivateKey::PublicKey() const {
 
 Address PrivateKey::address() const { return AddressFromPublicKey(PublicKey()); }
 
+bool IsValidPublicKey(const std::array<uint8_t, 64>& pubkey) {
+  uint8_t sec1[65];
+  sec1[0] = 0x04;
+  std::copy(pubkey.begin(), pubkey.end(), sec1 + 1);
+  secp256k1_pubkey parsed;
+  return secp256k1_ec_pubkey_parse(Context(), &parsed, sec1, sizeof(sec1)) == 1;
+}
+
 Signature PrivateKey::Sign(const Hash32& digest) const {
   secp256k1_ecdsa_recoverable_signature sig;
   // Default nonce function is RFC 6979; libsecp256k1 always emits low-s.

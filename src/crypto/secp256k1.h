@@ -53,4 +53,7 @@ Result<std::array<uint8_t, 64>> RecoverPublicKey(const Hash32& digest, const Sig
 
 Address AddressFromPublicKey(const std::array<uint8_t, 64>& pubkey);
 
+// True when x || y (64 bytes, uncompressed without the 0x04 prefix) is a point on secp256k1.
+bool IsValidPublicKey(const std::array<uint8_t, 64>& pubkey);
+
 }  // namespace lucid::crypto

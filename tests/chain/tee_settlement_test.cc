@@ -259,6 +259,16 @@ TEST_F(TeeSettlementTest, FlippedByteAnywhereRefused) {
   EXPECT_EQ(Register(enclave_a_, doc).code, TxCode::kOk);
 }
 
+TEST_F(TeeSettlementTest, KeyNotOnTheCurveRefused) {
+  Bytes key = PublicKey65(enclave_a_);
+  key[64] ^= 1;  // y no longer matches x
+  const Hash32 h = crypto::Sha256(key);
+  tee::NitroPayload p = Payload(enclave_a_, now_);
+  p.public_key = Bytes(h.begin(), h.end());  // the document binds exactly these bytes
+  ExpectRefused([&] { return Run(SignTx(k_.node, NextNonce(k_.node), RegisterEnclaveTx{key, Document(p)})); },
+                TxCode::kInvalidField, "not a point on secp256k1");
+}
+
 TEST_F(TeeSettlementTest, OnlyATeeNodeMayRegister) {
   ExpectRefused([&] { return Register(enclave_a_, Document(Payload(enclave_a_, now_)), &k_.alice); },
                 TxCode::kNodeNotRegistered, "not a registered node");

@@ -247,3 +247,17 @@ TEST(EthAccountVectorsTest, AddressesAndSignaturesMatch) {
 
 }  // namespace
 }  // namespace lucid::crypto
+
+namespace lucid::crypto {
+namespace {
+
+TEST(PublicKeyTest, IsValidPublicKeyChecksTheCurve) {
+  auto xy = PrivateKey::FromSeed("on curve").PublicKey();
+  EXPECT_TRUE(IsValidPublicKey(xy));
+  xy[63] ^= 1;
+  EXPECT_FALSE(IsValidPublicKey(xy));
+  EXPECT_FALSE(IsValidPublicKey(std::array<uint8_t, 64>{}));
+}
+
+}  // namespace
+}  // namespace lucid::crypto
