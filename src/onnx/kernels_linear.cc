@@ -535,14 +535,19 @@ void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, const
                    s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w;
   int64_t jobs = geo.batch * geo.group;
   // Jobs on separate threads when there are enough, else one by one with threaded GEMMs;
-  // each chunk of jobs reuses one im2col buffer (not value-initialised: Im2colStrips writes
-  // all of it).
+  // each thread reuses its own im2col buffer across chunks and runs (a fresh multi-MB
+  // allocation per run cost its page faults every time; Im2colStrips writes all of it).
   bool split_jobs = jobs >= threads && jobs > 1;
   ParallelFor(jobs, split_jobs ? threads : 1, [&](int64_t begin, int64_t end) {
-    std::unique_ptr<float[]> col, line;
+    static thread_local std::vector<float> col_buffer, line_buffer;
+    float* col = nullptr;
+    float* line = nullptr;
     if (!pointwise) {
-      col.reset(new float[static_cast<size_t>(gemm::PackedF32Size(depth, plane))]);
-      line.reset(new float[static_cast<size_t>(s.out_w)]);
+      const size_t col_size = static_cast<size_t>(gemm::PackedF32Size(depth, plane));
+      if (col_buffer.size() < col_size) col_buffer.resize(col_size);
+      if (line_buffer.size() < static_cast<size_t>(s.out_w)) line_buffer.resize(static_cast<size_t>(s.out_w));
+      col = col_buffer.data();
+      line = line_buffer.data();
     }
     for (int64_t job = begin; job < end; ++job) {
       int64_t n = job / geo.group, g = job % geo.group;
@@ -553,9 +558,9 @@ void ConvIm2col(const ConvGeometry& geo, const float* px, const float* pw, const
       if (pointwise) {
         gemm::GemmF32(mpg, plane, depth, w, depth, x, plane, y, plane, gemm_threads);
       } else {
-        if (s.stride_w == 1 && CpuHasAvx2()) Im2colStripsAvx2(s, cpg, x, col.get());
-        else Im2colStrips(s, cpg, x, col.get(), line.get());
-        gemm::GemmF32PackedB(mpg, plane, depth, w, depth, col.get(), y, plane, gemm_threads);
+        if (s.stride_w == 1 && CpuHasAvx2()) Im2colStripsAvx2(s, cpg, x, col);
+        else Im2colStrips(s, cpg, x, col, line);
+        gemm::GemmF32PackedB(mpg, plane, depth, w, depth, col, y, plane, gemm_threads);
       }
       for (int64_t m = 0; m < mpg; ++m) BiasCanonical(y + m * plane, plane, pb ? pb + g * mpg + m : nullptr);
     }
