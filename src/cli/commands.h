@@ -79,6 +79,15 @@ struct TeeVerifyOptions {
 // check. Exit 0 valid, 1 refused (the reason printed).
 int TeeVerify(const Context& ctx, const TeeVerifyOptions& opts);
 
+struct EnclaveOptions {
+  bool dev = false;
+  std::string listen = "127.0.0.1:26690";
+  std::string pki_dir;  // dev PKI: read, or generated and written when absent
+  int threads = 1;
+};
+// Runs the dev enclave until SIGINT/SIGTERM (tee/enclave.h); prints one JSON line when ready.
+int Enclave(const Context& ctx, const EnclaveOptions& opts);
+
 struct DevnetOptions {
   std::string http = "127.0.0.1:26680";
   std::string block_time = "1s";

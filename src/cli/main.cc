@@ -204,6 +204,16 @@ int main(int argc, char** argv) {
     rc = TeeVerify(ctx, tee_opts);
   });
 
+  // enclave (docs/tee-enclave.md)
+  EnclaveOptions enclave_opts;
+  auto* enclave = app.add_subcommand("enclave", "Run the dev enclave process (attestation documents, tee execution)");
+  enclave->add_flag("--dev", enclave_opts.dev, "Dev enclave: dev PKI instead of Nitro hardware (required)");
+  enclave->add_option("--listen", enclave_opts.listen, "Listen address, loopback only (port 0: any)")
+      ->capture_default_str();
+  enclave->add_option("--pki", enclave_opts.pki_dir, "Dev PKI folder (generated there when absent)")->required();
+  enclave->add_option("--threads", enclave_opts.threads, "Engine threads")->capture_default_str();
+  enclave->callback([&] { rc = Enclave(ctx, enclave_opts); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
