@@ -1,9 +1,8 @@
 #include "chain/execute.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
-
-#include <algorithm>
 
 #include "crypto/hash.h"
 #include "protocol/dev_keys.h"
