@@ -191,6 +191,25 @@ void Server::Routes() {
     return Status::Ok();
   }));
 
+  // tee: a node's enclave registration (docs/tee-enclave.md).
+  s.Get(R"(/chain/enclaves/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Address node, crypto::Address::FromHex(req.matches[1].str()));
+    ASSIGN_OR_RETURN(chain::EnclaveInfo e, chain_->GetEnclave(node));
+    ASSIGN_OR_RETURN(chain::TeeParams params, chain_->GetTeeParams());
+    bool allowed = false;
+    for (const Bytes& p : params.allowed_pcr0) allowed |= p == e.pcr0;
+    SendJson(res, {{"node", e.node.ToHex()},
+                   {"public_key", ToHex(e.public_key)},
+                   {"enclave_address", e.enclave_address.ToHex()},
+                   {"pcr0", ToHex(e.pcr0)},
+                   {"pcr0_allowed", allowed},
+                   {"registered_at_ms", e.registered_at_ms},
+                   {"expires_at_ms", e.expires_at_ms},
+                   {"registered_height", e.registered_height},
+                   {"document_timestamp_ms", e.document_timestamp_ms}});
+    return Status::Ok();
+  }));
+
   s.Get(R"(/chain/models/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
     ASSIGN_OR_RETURN(chain::VersionEntry v, chain_->ResolveModel(req.matches[1].str()));
     SendJson(res, VersionJson(v));

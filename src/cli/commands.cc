@@ -97,6 +97,27 @@ Result<json> ReadJsonFile(const std::string& path) {
   return j;
 }
 
+// tee: the node's enclave registration as the chain holds it now (asked of the API, like node
+// registration). The registration's attestation document is not re-verified here.
+Result<verify::EnclaveView> FetchEnclaveView(const ApiClient& api, const crypto::Address& node) {
+  ASSIGN_OR_RETURN(json e, api.Get("/chain/enclaves/" + node.ToHex()));
+  if (!e.contains("enclave_address") || !e.contains("pcr0") || !e.contains("expires_at_ms") ||
+      !e.contains("pcr0_allowed"))
+    return DataLoss("the API's enclave registration lacks fields");
+  verify::EnclaveView v;
+  ASSIGN_OR_RETURN(v.enclave_address, crypto::Address::FromHex(e["enclave_address"].get<std::string>()));
+  ASSIGN_OR_RETURN(v.pcr0, FromHex(e["pcr0"].get<std::string>()));
+  v.expires_at_ms = e["expires_at_ms"].get<uint64_t>();
+  v.pcr0_allowed = e["pcr0_allowed"].get<bool>();
+  return v;
+}
+
+uint64_t WallClockMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 // The zkml commitment to publish: the hub's manifest value, recomputed here from the model
 // bytes we uploaded (the hub is not trusted to have computed it). None if the manifest has none.
 Result<std::optional<Hash32>> CheckedZkmlCommitment(const hub::Manifest& m, ByteView model_bytes) {
@@ -416,6 +437,12 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
     if (!manifest->first.zkml) return Fail(ctx, FailedPrecondition(ref + " has no zkml commitment"));
     view.zkml_commitment = manifest->first.zkml->model_commitment;
   }
+  if (*mode == protocol::Mode::kTee) {
+    auto enclave = FetchEnclaveView(api, r->node);
+    if (!enclave.ok()) return Fail(ctx, enclave.status().WithContext("the node's enclave registration"));
+    view.enclave = *enclave;
+    view.time_ms = WallClockMs();
+  }
   verify::Verdict verdict = verify::VerifyResult(protocol::SubmitResultTx{sr, *r, *e}, view);
   if (proving) {
     // The proof is not there yet: every check but the evidence now, the evidence once on chain.
@@ -599,6 +626,18 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
       // The commitment a zkml proof must match is in the version's manifest, bound by its CID.
       auto manifest = FetchManifest(api, rec->model);
       if (manifest.ok() && manifest->first.zkml) view.zkml_commitment = manifest->first.zkml->model_commitment;
+    }
+    if (rec->mode == protocol::Mode::kTee) {
+      // The enclave key must be registered, unexpired and allowed at the receipt's block time
+      // (the signed header's time when the bundle holds it, else now).
+      auto enclave = FetchEnclaveView(api, rec->node);
+      if (enclave.ok()) view.enclave = *enclave;
+      view.time_ms = WallClockMs();
+      if (bundle.contains("header") && bundle["header"].is_string()) {
+        auto hb = FromHex(bundle["header"].get<std::string>());
+        auto h = hb.ok() ? protocol::SignedHeader::Decode(*hb) : Result<protocol::SignedHeader>(hb.status());
+        if (h.ok()) view.time_ms = h->header.time_ms;
+      }
     }
     verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
     for (auto& c : v.checks) report.checks.push_back({c, false});

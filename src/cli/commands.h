@@ -91,6 +91,7 @@ int Enclave(const Context& ctx, const EnclaveOptions& opts);
 struct DevnetOptions {
   std::string http = "127.0.0.1:26680";
   std::string block_time = "1s";
+  bool tee = true;  // start the dev enclave (`lucid enclave --dev`) and serve tee mode
 };
 int Devnet(const Context& ctx, const DevnetOptions& opts);
 

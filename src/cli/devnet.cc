@@ -1,4 +1,5 @@
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,12 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
   options.http_host = addr->first;
   options.http_port = addr->second;
   options.block_time = *block_time;
+  if (opts.tee) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return Fail(ctx, Unavailable("cannot find this binary for the dev enclave: " + ec.message()));
+    options.enclave_binary = self.string();
+  }
   devnet::Devnet net(options);
   auto info = net.Start();
   if (!info.ok()) return Fail(ctx, info.status(), "is another devnet using " + ctx.home + " or the port?");
@@ -37,7 +44,8 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
     for (const auto& m : info->demo_models) models.push_back({{"ref", m.ref}, {"manifest_cid", m.manifest_cid}});
     PrintJson({{"api", info->api_url}, {"chain_id", info->chain_id}, {"home", ctx.home},
                {"validator", info->validator.ToHex()}, {"node", info->node.ToHex()},
-               {"dev_accounts", accounts}, {"demo_models", models}, {"insecure_dev_keys", true}});
+               {"dev_accounts", accounts}, {"demo_models", models}, {"insecure_dev_keys", true},
+               {"enclave", info->enclave}, {"enclave_pcr0", ToHex(info->enclave_pcr0)}});
   } else {
     std::cout << "Lucid devnet running\n"
               << "  API        " << info->api_url << "\n"
@@ -45,6 +53,8 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
               << "  home       " << ctx.home << "\n"
               << "  validator  " << info->validator.ToChecksumHex() << "\n"
               << "  node       " << info->node.ToChecksumHex() << "\n"
+              << "  enclave    " << (info->enclave.empty() ? "none (tee off)" : info->enclave + " (dev enclave, tee mode)")
+              << "\n"
               << "Dev accounts (INSECURE: their keys are public and work only on dev-mode chains):\n";
     for (const auto& [name, a] : info->dev_accounts) std::cout << "  " << name << "  " << a.ToChecksumHex() << "\n";
     std::cout << "Demo models:\n";

@@ -35,7 +35,12 @@ int main(int argc, char** argv) {
   auto* devnet_cmd = app.add_subcommand("devnet", "Run a one-process dev network (chain, hub, node, API)");
   devnet_cmd->add_option("--http", devnet.http, "API listen address HOST:PORT")->capture_default_str();
   devnet_cmd->add_option("--block-time", devnet.block_time, "Block interval, e.g. 1s, 500ms")->capture_default_str();
-  devnet_cmd->callback([&] { rc = Devnet(ctx, devnet); });
+  bool devnet_no_tee = false;
+  devnet_cmd->add_flag("--no-tee", devnet_no_tee, "Do not start the dev enclave (no tee mode)");
+  devnet_cmd->callback([&] {
+    devnet.tee = !devnet_no_tee;
+    rc = Devnet(ctx, devnet);
+  });
 
   // keys
   auto* keys = app.add_subcommand("keys", "Manage keys in --home/keys")->require_subcommand(1);

@@ -37,6 +37,12 @@ Result<chain::VersionEntry> SoloChainAccess::ResolveModel(std::string_view ref) 
 Result<chain::NodeInfo> SoloChainAccess::GetNode(const crypto::Address& a) {
   return producer_->WithApp([&](const chain::Application& app) { return app.GetNode(a); });
 }
+Result<chain::EnclaveInfo> SoloChainAccess::GetEnclave(const crypto::Address& node) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetEnclave(node); });
+}
+Result<chain::TeeParams> SoloChainAccess::GetTeeParams() {
+  return producer_->WithApp([](const chain::Application& app) { return app.GetTeeParams(); });
+}
 Result<std::vector<chain::NodeInfo>> SoloChainAccess::ListNodes() {
   return producer_->WithApp([](const chain::Application& app) { return app.ListNodes(); });
 }

@@ -25,6 +25,8 @@ class SoloChainAccess : public node::ChainAccess {
   Result<std::vector<chain::Repo>> ListRepos(std::string_view query) override;
   Result<chain::VersionEntry> ResolveModel(std::string_view ref) override;
   Result<chain::NodeInfo> GetNode(const crypto::Address& a) override;
+  Result<chain::EnclaveInfo> GetEnclave(const crypto::Address& node) override;
+  Result<chain::TeeParams> GetTeeParams() override;
   Result<std::vector<chain::NodeInfo>> ListNodes() override;
   Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) override;
   Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) override;

@@ -1,5 +1,12 @@
 #include "devnet/devnet.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -18,6 +25,7 @@
 #include "tensor/tensor_json.h"
 #include "protocol/dev_keys.h"
 #include "store/blob_store.h"
+#include "tee/enclave.h"
 
 namespace lucid::devnet {
 
@@ -66,6 +74,79 @@ Status WriteText(const fs::path& path, const std::string& text) {
   return Status::Ok();
 }
 
+struct EnclaveProcess {
+  pid_t pid = -1;
+  int stdout_fd = -1;
+  std::string addr;
+  void Stop() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      pid = -1;
+    }
+    if (stdout_fd >= 0) ::close(stdout_fd);
+    stdout_fd = -1;
+  }
+};
+
+// Starts `binary enclave --dev --listen 127.0.0.1:0 --pki pki_dir` and reads its ready line.
+Status SpawnEnclave(const std::string& binary, const std::string& pki_dir, const std::string& log_path,
+                    EnclaveProcess& out) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Unavailable("pipe failed");
+  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  std::vector<std::string> args = {binary, "enclave", "--dev", "--listen", "127.0.0.1:0", "--pki", pki_dir};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (log_fd >= 0) ::close(log_fd);
+    return Unavailable("fork failed");
+  }
+  if (pid == 0) {  // child: async-signal-safe calls only
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // the enclave ends with the devnet
+    if (::getppid() != parent) ::_exit(1);
+    ::dup2(fds[1], 1);
+    if (log_fd >= 0) ::dup2(log_fd, 2);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  if (log_fd >= 0) ::close(log_fd);
+  out.pid = pid;
+  out.stdout_fd = fds[0];
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (line.find('\n') == std::string::npos) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    pollfd p{fds[0], POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+      out.Stop();
+      return Unavailable("the dev enclave did not start in 30 s; see " + log_path);
+    }
+    char buf[4096];
+    const ssize_t n = ::read(fds[0], buf, sizeof(buf));
+    if (n <= 0) {
+      out.Stop();
+      return Unavailable("the dev enclave exited at start; see " + log_path);
+    }
+    line.append(buf, static_cast<size_t>(n));
+  }
+  json ready = json::parse(line.substr(0, line.find('\n')), nullptr, false);
+  if (ready.is_discarded() || !ready.contains("listen") || !ready["listen"].is_string()) {
+    out.Stop();
+    return DataLoss("the dev enclave's ready line is not what was expected: " + line.substr(0, 200));
+  }
+  out.addr = ready["listen"].get<std::string>();
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
@@ -101,6 +182,7 @@ struct Devnet::Impl {
   std::unique_ptr<hub::Hub> hub;
   std::unique_ptr<node::InferenceNode> node;
   std::unique_ptr<api::Server> server;
+  EnclaveProcess enclave;
 
   Result<json> SendTx(const crypto::PrivateKey& key, protocol::TxBody body) {
     ASSIGN_OR_RETURN(chain::Account acct, chain->GetAccount(key.address()));
@@ -224,6 +306,8 @@ void Devnet::Stop() {
   if (!impl_) return;
   if (impl_->server) impl_->server->Stop();
   if (impl_->chain) impl_->chain->Stop();
+  impl_->node.reset();  // its heartbeat thread talks to the chain and the enclave
+  impl_->enclave.Stop();
 }
 
 Result<DevnetInfo> Devnet::Start() {
@@ -247,8 +331,24 @@ Result<DevnetInfo> Devnet::Start() {
     info.dev_accounts.push_back({name, dev[i].address()});
   }
 
+  // tee: the dev enclave's PKI (kept in the home: the genesis names its root) and measurement.
+  const bool tee = !o.enclave_binary.empty();
+  const std::string pki_dir = (fs::path(o.home) / "enclave-pki").string();
+  tee::DevPki pki;
+  Bytes pcr0;
+  if (tee) {
+    tee::DevPkiOptions pki_options;
+    pki_options.name = "lucid-devnet";
+    pki_options.root_validity_s = 365ll * 24 * 3600;
+    pki_options.intermediate_validity_s = 365ll * 24 * 3600;
+    pki_options.leaf_validity_s = 365ll * 24 * 3600;  // a devnet home outlives a Nitro leaf's hours
+    ASSIGN_OR_RETURN(pki, tee::LoadOrCreateDevPki(pki_dir, pki_options));
+    ASSIGN_OR_RETURN(pcr0, tee::Sha384File(o.enclave_binary));
+  }
+
   // Chain state: the genesis is written once and read back on every restart.
   chain::Genesis genesis;
+  bool new_genesis = false;
   fs::path genesis_path = fs::path(o.home) / "genesis.json";
   if (fs::exists(genesis_path)) {
     std::ifstream in(genesis_path);
@@ -262,6 +362,12 @@ Result<DevnetInfo> Devnet::Start() {
     for (const auto& k : dev) genesis.accounts.push_back({k.address(), o.dev_balance});
     genesis.accounts.push_back({NodeKey().address(), 1'000'000'000});
     genesis.validators.push_back(ValidatorKey().address());
+    if (tee) {
+      genesis.params.tee.admin = dev[0].address();
+      genesis.params.tee.allowed_pcr0 = {pcr0};
+      genesis.params.tee.dev_root_der = pki.root_der;
+    }
+    new_genesis = true;
     RETURN_IF_ERROR(WriteText(genesis_path, api::GenesisJson(genesis).dump(2)));
   }
   ASSIGN_OR_RETURN(d.chain, SoloChainAccess::Start((fs::path(o.home) / "chain").string(), genesis, ValidatorKey(),
@@ -270,9 +376,22 @@ Result<DevnetInfo> Devnet::Start() {
   // Hub and inference node.
   d.blobs = std::make_unique<store::BlobStore>((fs::path(o.home) / "hub").string());
   d.hub = std::make_unique<hub::Hub>(d.blobs.get());
-  node::NodeConfig node_config{NodeKey()};
+  node::NodeConfig node_config;
+  node_config.key = NodeKey();
   node_config.threads = o.threads;
   node_config.modes = protocol::ModeBit(protocol::Mode::kVanilla) | protocol::ModeBit(protocol::Mode::kZkml);
+  const bool tee_on = tee && genesis.params.tee.dev_root_der == pki.root_der && !pki.root_der.empty();
+  if (tee && !tee_on)
+    spdlog::warn("devnet: {} was created without this dev enclave root; tee mode is off (use a fresh --home)",
+                 genesis_path.string());
+  if (tee_on) {
+    RETURN_IF_ERROR(SpawnEnclave(o.enclave_binary, pki_dir, (fs::path(o.home) / "enclave.log").string(), d.enclave)
+                        .WithContext("dev enclave"));
+    node_config.enclave_addr = d.enclave.addr;
+    node_config.modes |= protocol::ModeBit(protocol::Mode::kTee);
+    info.enclave = d.enclave.addr;
+    info.enclave_pcr0 = pcr0;
+  }
   d.node = std::make_unique<node::InferenceNode>(node_config, d.hub.get(), d.chain.get());
 
   api::ServerOptions server_options;
@@ -290,6 +409,19 @@ Result<DevnetInfo> Devnet::Start() {
     reg.modes = node_config.modes;
     reg.endpoint = info.api_url;
     RETURN_IF_ERROR(d.SendTx(NodeKey(), reg).status().WithContext("registering the inference node"));
+  }
+
+  if (tee_on) {
+    // A rebuilt binary is a new measurement: the admin (dev0) allows it on an existing chain.
+    if (!new_genesis && genesis.params.tee.admin == dev[0].address()) {
+      protocol::UpdateTeeParamsTx update;
+      update.add_pcr0 = {pcr0};
+      auto r = d.SendTx(dev[0], update);
+      if (!r.ok() && r.status().message().find("already allowed") == std::string::npos)
+        return r.status().WithContext("allowing the enclave's PCR0");
+    }
+    RETURN_IF_ERROR(d.node->AttestEnclave(std::chrono::seconds(30)).status().WithContext("registering the enclave"));
+    d.node->StartEnclaveHeartbeat(std::chrono::milliseconds(genesis.params.tee.heartbeat_ms / 2));
   }
 
   if (o.publish_demo_models) {

@@ -25,6 +25,10 @@ struct DevnetOptions {
   uint64_t dev_balance = 1'000'000'000'000;
   bool publish_demo_models = true;
   int threads = 1;
+  // tee: this `lucid` binary is started as `lucid enclave --dev` (a child process on
+  // 127.0.0.1); its dev PKI root goes into a new genesis as params.tee.dev_root_der and its
+  // PCR0 (SHA-384 of the binary) into allowed_pcr0; the node serves tee through it. Empty: no tee.
+  std::string enclave_binary;
 };
 
 struct DemoModel {
@@ -39,6 +43,8 @@ struct DevnetInfo {
   crypto::Address node;
   std::vector<std::pair<std::string, crypto::Address>> dev_accounts;  // name, address
   std::vector<DemoModel> demo_models;
+  std::string enclave;  // tee: the dev enclave's address, empty without one
+  Bytes enclave_pcr0;
 };
 
 class Devnet {

@@ -26,6 +26,12 @@ class ChainAccess {
   virtual Result<std::vector<chain::Repo>> ListRepos(std::string_view query) = 0;
   virtual Result<chain::VersionEntry> ResolveModel(std::string_view ref) = 0;
   virtual Result<chain::NodeInfo> GetNode(const crypto::Address& a) = 0;
+  // tee: a node's enclave registration and the current tee params (docs/tee-chain.md).
+  virtual Result<chain::EnclaveInfo> GetEnclave(const crypto::Address& node) {
+    (void)node;
+    return Unimplemented("this chain access has no enclave registrations");
+  }
+  virtual Result<chain::TeeParams> GetTeeParams() { return Unimplemented("this chain access has no tee params"); }
   virtual Result<std::vector<chain::NodeInfo>> ListNodes() = 0;
   virtual Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) = 0;
   virtual Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) = 0;

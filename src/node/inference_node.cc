@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "onnx/model.h"
+#include "tee/enclave.h"
 #include "verify/verify.h"
 
 namespace lucid::node {
@@ -30,6 +31,83 @@ InferenceNode::~InferenceNode() {
   }
   prove_cv_.notify_all();
   if (prover_.joinable()) prover_.join();
+  {
+    std::lock_guard<std::mutex> lock(enclave_mu_);
+    heartbeat_stop_ = true;
+  }
+  heartbeat_cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+Result<Hash32> InferenceNode::AttestEnclave(std::chrono::milliseconds wait_for_inclusion) {
+  if (config_.enclave_addr.empty()) return FailedPrecondition("this node has no enclave (--enclave ADDR)");
+  tee::EnclaveClient client(config_.enclave_addr);
+  ASSIGN_OR_RETURN(tee::EnclaveClient::Attestation a, client.Attest(std::nullopt));
+  if (a.public_key.size() != 65 || a.public_key[0] != 0x04)
+    return DataLoss("the enclave's public key is not a 65-byte uncompressed point");
+  std::array<uint8_t, 64> xy{};
+  std::copy(a.public_key.begin() + 1, a.public_key.end(), xy.begin());
+  protocol::RegisterEnclaveTx tx{a.public_key, a.document};
+  BroadcastResult submitted;
+  ASSIGN_OR_RETURN(Hash32 hash, SubmitTx(std::move(tx), wait_for_inclusion, &submitted));
+  std::lock_guard<std::mutex> lock(enclave_mu_);
+  enclave_address_ = crypto::AddressFromPublicKey(xy);
+  enclave_pcr0_ = a.pcr0;
+  spdlog::info("tee: registered enclave key {} (pcr0 {}...) in tx {}", enclave_address_->ToHex(),
+               ToHex(a.pcr0).substr(0, 16), ToHex(hash));
+  return hash;
+}
+
+void InferenceNode::StartEnclaveHeartbeat(std::chrono::milliseconds period) {
+  std::lock_guard<std::mutex> lock(enclave_mu_);
+  if (heartbeat_.joinable()) return;
+  heartbeat_ = std::thread([this, period] {
+    std::unique_lock<std::mutex> lock(enclave_mu_);
+    while (!heartbeat_cv_.wait_for(lock, period, [&] { return heartbeat_stop_; })) {
+      lock.unlock();
+      auto r = AttestEnclave(std::chrono::seconds(30));
+      if (!r.ok()) spdlog::warn("tee: re-attestation failed: {}", r.status().ToString());
+      lock.lock();
+    }
+  });
+}
+
+Status InferenceNode::ExecuteInEnclave(const protocol::InferenceRequest& req, const TensorMap& inputs,
+                                       InferenceResult& out) {
+  if (config_.enclave_addr.empty()) return FailedPrecondition("this node has no enclave (--enclave ADDR)");
+  std::optional<crypto::Address> enclave_address;
+  {
+    std::lock_guard<std::mutex> lock(enclave_mu_);
+    enclave_address = enclave_address_;
+  }
+  if (!enclave_address) return FailedPrecondition("the node's enclave is not registered yet");
+  // The model file, every byte checked against its CID by the hub.
+  ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
+  Bytes model_bytes;
+  bool found = false;
+  for (const auto& f : manifest.files) {
+    if (f.path != manifest.model_file) continue;
+    ASSIGN_OR_RETURN(model_bytes, hub_->GetFile(f.cid));
+    found = true;
+  }
+  if (!found) return DataLoss("manifest has no file named " + manifest.model_file);
+  protocol::Receipt& receipt = out.result.receipt;
+  tee::EnclaveClient client(config_.enclave_addr);
+  ASSIGN_OR_RETURN(tee::ExecuteResult r, client.Execute(model_bytes, inputs, receipt));
+  // The enclave may fill in only the output hash and the engine.
+  protocol::Receipt expected = receipt;
+  expected.output_hash = r.receipt.output_hash;
+  expected.engine = r.receipt.engine;
+  if (r.receipt.Encode() != expected.Encode()) return DataLoss("the enclave changed receipt fields it does not own");
+  if (HashTensorMap(r.outputs) != r.receipt.output_hash) return DataLoss("the enclave's outputs do not match its receipt");
+  receipt = r.receipt;
+  out.result.evidence = protocol::Evidence{Mode::kTee, Bytes(r.signature.begin(), r.signature.end())};
+  out.outputs = std::move(r.outputs);
+  // The signature must recover to the enclave key this node registered.
+  auto signer = crypto::RecoverAddress(protocol::SigningDigest(receipt.Id()), r.signature);
+  if (!signer.ok() || *signer != *enclave_address)
+    return FailedPrecondition("the enclave signed with a key this node has not registered (restarted enclave?)");
+  return Status::Ok();
 }
 
 void InferenceNode::ProverLoop() {
@@ -177,6 +255,27 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
       return FailedPrecondition("model " + req.model.ToString() + " was not published with a zkml commitment");
     ASSIGN_OR_RETURN(proving_key, ProvingKeyFor(req.model, *entry.zkml_commitment));
   }
+  InferenceResult out;
+  protocol::Receipt& receipt = out.result.receipt;
+  receipt.chain_id = req.chain_id;
+  receipt.request_hash = req.Hash();
+  receipt.model = req.model;
+  receipt.input_hash = req.input_hash;
+  receipt.mode = req.mode;
+  receipt.node = address_;
+  receipt.fee = config_.FeeFor(req.mode);
+  out.result.request = signed_request;
+  if (req.mode == Mode::kTee) {
+    const auto started = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(ExecuteInEnclave(req, inputs, out).WithContext("tee"));
+    out.receipt_id = receipt.Id();
+    const auto run_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    ASSIGN_OR_RETURN(out.tx_hash, SubmitTx(out.result, wait_for_inclusion, &out.submitted));
+    spdlog::info("inference: model {} mode tee requester {} ran in the enclave in {} us; receipt {} submitted in tx {}",
+                 req.model.ToString(), req.requester.ToHex(), run_us, ToHex(out.receipt_id), ToHex(out.tx_hash));
+    return out;
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
   onnx::RunOptions run_options;
   run_options.threads = config_.threads;
@@ -184,19 +283,9 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs, run_options));
   const auto run_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-
-  InferenceResult out;
-  protocol::Receipt& receipt = out.result.receipt;
-  receipt.chain_id = req.chain_id;
-  receipt.request_hash = req.Hash();
-  receipt.model = req.model;
-  receipt.input_hash = req.input_hash;
   receipt.output_hash = HashTensorMap(outputs);
-  receipt.mode = req.mode;
-  receipt.node = address_;
   receipt.engine = std::string(onnx::kEngineId);
-  receipt.fee = config_.FeeFor(req.mode);
-  out.result.request = signed_request;
+
   if (req.mode == Mode::kZkml) {
     // Answer now; prove and submit in the background (the receipt is "proving" until then).
     out.receipt_id = receipt.Id();

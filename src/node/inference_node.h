@@ -38,6 +38,8 @@ struct NodeConfig {
   int threads = 1;
   uint64_t max_input_bytes = 16u << 20;  // canonical bytes of all inputs together
   uint64_t max_tx_fee = 10'000'000;
+  // tee: the enclave process, "HOST:PORT" (tee/enclave.h); tee requests are forwarded to it.
+  std::string enclave_addr;
 };
 
 struct InferenceResult {
@@ -81,6 +83,12 @@ class InferenceNode {
   Result<InferenceResult> Infer(const protocol::SignedRequest& request, const TensorMap& inputs,
                                 std::chrono::milliseconds wait_for_inclusion);
 
+  // tee: asks the enclave for a fresh attestation document and sends RegisterEnclave with it
+  // (a first registration, a restarted enclave's new key, or the heartbeat).
+  Result<Hash32> AttestEnclave(std::chrono::milliseconds wait_for_inclusion);
+  // Re-attests every `period` on a background thread (period < the chain's heartbeat).
+  void StartEnclaveHeartbeat(std::chrono::milliseconds period);
+
   // The fee this node charges for a model version (node fee + publisher price).
   Result<uint64_t> QuoteFee(const crypto::Cid& model, protocol::Mode mode = protocol::Mode::kVanilla);
 
@@ -104,6 +112,9 @@ class InferenceNode {
   // so they are made one after another.
   void ProverLoop();
 
+  // tee: forwards the run to the enclave and fills in the signed receipt and evidence.
+  Status ExecuteInEnclave(const protocol::InferenceRequest& req, const TensorMap& inputs, InferenceResult& out);
+
   NodeConfig config_;
   crypto::Address address_;
   hub::Hub* hub_;
@@ -118,6 +129,13 @@ class InferenceNode {
   std::condition_variable prove_cv_;
   bool stopping_ = false;              // guarded by zk_mu_
   std::thread prover_;
+
+  mutable std::mutex enclave_mu_;
+  std::optional<crypto::Address> enclave_address_;  // last registered enclave key
+  Bytes enclave_pcr0_;
+  std::condition_variable heartbeat_cv_;
+  bool heartbeat_stop_ = false;  // guarded by enclave_mu_
+  std::thread heartbeat_;
 };
 
 // Builds a signed tx for `key` with the next nonce the chain expects.
