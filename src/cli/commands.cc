@@ -20,6 +20,7 @@
 #include "onnx/model.h"
 #include "onnx/quantize.h"
 #include "protocol/types.h"
+#include "tee/nitro.h"
 #include "tensor/tensor_json.h"
 #include "verify/verify.h"
 #include "zkml/zkml.h"
@@ -547,6 +548,56 @@ Result<std::pair<chain::Genesis, std::string>> TrustedGenesis(const Context& ctx
   return std::make_pair(g, std::string("the node at ") + ctx.node_url + " (no genesis.json in --home)");
 }
 
+// tee: re-checks a node's enclave registration offline: the block at its registered height is
+// signed by a trusted validator and its txs hash to the header's txs_root; a RegisterEnclave tx
+// from the node in it carries the registered key; its attestation document verifies at that
+// block's time (the pinned AWS root; on a dev-mode genesis, its dev root), binds the key and has
+// the registered PCR0.
+Status VerifyEnclaveRegistration(const ApiClient& api, const chain::Genesis& g, const crypto::Address& node) {
+  ASSIGN_OR_RETURN(json e, api.Get("/chain/enclaves/" + node.ToHex()));
+  if (!e.contains("registered_height") || !e.contains("public_key") || !e.contains("pcr0"))
+    return DataLoss("the API's enclave registration lacks fields");
+  const uint64_t height = e["registered_height"].get<uint64_t>();
+  ASSIGN_OR_RETURN(Bytes public_key, FromHex(e["public_key"].get<std::string>()));
+  ASSIGN_OR_RETURN(Bytes pcr0, FromHex(e["pcr0"].get<std::string>()));
+  ASSIGN_OR_RETURN(json block, api.Get("/chain/blocks/" + std::to_string(height)));
+  if (!block.contains("header_raw") || !block.contains("txs")) return DataLoss("block " + std::to_string(height) + " lacks fields");
+  ASSIGN_OR_RETURN(Bytes header_bytes, FromHex(block["header_raw"].get<std::string>()));
+  ASSIGN_OR_RETURN(protocol::SignedHeader header, protocol::SignedHeader::Decode(header_bytes));
+  const protocol::BlockHeader& h = header.header;
+  if (h.chain_id != g.chain_id || h.height != height)
+    return PermissionDenied("block " + std::to_string(height) + " header is not this chain's");
+  auto signer = crypto::RecoverAddress(protocol::SigningDigest(h.Hash()), header.signature);
+  bool known = false;
+  for (const auto& v : g.validators) known |= signer.ok() && v == *signer && v == h.proposer;
+  if (!known) return PermissionDenied("block " + std::to_string(height) + " is not signed by a genesis validator");
+  std::vector<Hash32> leaves;
+  std::optional<protocol::RegisterEnclaveTx> reg;
+  for (const auto& t : block["txs"]) {
+    ASSIGN_OR_RETURN(Bytes raw, FromHex(t.value("raw", "")));
+    leaves.push_back(crypto::MerkleLeafHash(crypto::Sha256(raw)));
+    auto tx = protocol::SignedTx::Decode(raw);
+    if (!tx.ok() || tx->tx.from != node) continue;
+    if (const auto* r = std::get_if<protocol::RegisterEnclaveTx>(&tx->tx.body))
+      if (r->enclave_public_key == public_key) reg = *r;
+  }
+  if (leaves.size() != h.tx_count || crypto::MerkleRoot(leaves) != h.txs_root)
+    return DataLoss("block " + std::to_string(height) + " txs do not hash to its signed txs_root");
+  if (!reg) return NotFound("no RegisterEnclave tx for this key in block " + std::to_string(height));
+  tee::VerifyOptions o;
+  o.time_ms = static_cast<int64_t>(h.time_ms);
+  o.max_age_ms = g.params.tee.max_document_age_ms;
+  o.expected_key_hash = crypto::Sha256(public_key);
+  o.expected_pcr0 = pcr0;
+  auto v = tee::VerifyNitroDocument(reg->attestation_document, o);
+  if (!v.ok() && g.params.dev_mode && !g.params.tee.dev_root_der.empty()) {
+    o.trusted_root_der = g.params.tee.dev_root_der;
+    v = tee::VerifyNitroDocument(reg->attestation_document, o);
+  }
+  if (!v.ok()) return v.status().WithContext("registration attestation at block " + std::to_string(height));
+  return Status::Ok();
+}
+
 }  // namespace
 
 int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyOptions& opts) {
@@ -641,6 +692,10 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
     }
     verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
     for (auto& c : v.checks) report.checks.push_back({c, false});
+    if (rec->mode == protocol::Mode::kTee)
+      report.Add("enclave_registration", VerifyEnclaveRegistration(api, g, rec->node),
+                 "the enclave key's RegisterEnclave tx is in a validator-signed block and its attestation "
+                 "document verifies at that block's time, binds the key and has the registered PCR0");
 
     if (bundle.contains("inputs")) {
       auto inputs = TensorMapFromJson(bundle["inputs"]);

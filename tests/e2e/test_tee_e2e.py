@@ -1,7 +1,8 @@
 """tee mode end to end on the devnet: `lucid devnet` starts the dev enclave (`lucid enclave
 --dev`, its own process), the genesis carries its dev root and PCR0, the node registers the
 enclave key with an attestation document; `lucid infer --mode tee` settles a receipt signed by
-the enclave key and `lucid verify` passes; a flipped byte in the receipt or the enclave
+the enclave key and `lucid verify` passes (re-verifying the registration's attestation document
+at its block's time); a flipped byte in the receipt or the enclave
 signature fails verification; the enclave's document verifies with the dev root."""
 import copy
 import hashlib
@@ -77,7 +78,7 @@ def test_tee_infer_settles_and_verifies(devnet: Devnet, cli: Cli, tmp_path: Path
     report = cli.json("verify", receipt_id)
     assert report["valid"] is True, report
     ok = {c["name"] for c in report["checks"] if c["ok"] and not c.get("skipped")}
-    for check in ("request_signature", "evidence", "inclusion", "outputs_hash", "receipt_id"):
+    for check in ("request_signature", "evidence", "inclusion", "outputs_hash", "receipt_id", "enclave_registration"):
         assert check in ok, (check, report)
 
     # Tampering: a flipped byte in the receipt or in the enclave signature fails verification.
