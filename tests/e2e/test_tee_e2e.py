@@ -106,3 +106,19 @@ def test_enclave_process_new_key_per_start(tmp_path: Path):
     assert keys[0] != keys[1]
     # The PKI was written by the first start and read back by the second.
     assert sorted(os.listdir(tmp_path / "pki")) == ["intermediate.der", "leaf.der", "leaf_key.der", "root.der"]
+
+
+def test_devnet_restart_registers_new_enclave_key(devnet: Devnet, cli: Cli, tmp_path: Path):
+    node = devnet.info["node"]
+    first = devnet.get(f"/chain/enclaves/{node}").json()
+    devnet.stop()
+    devnet.start()  # same home: same genesis and PKI, a new enclave process with a new key
+    second = devnet.get(f"/chain/enclaves/{node}").json()
+    assert second["public_key"] != first["public_key"]
+    assert second["registered_height"] > first["registered_height"]
+    assert second["pcr0"] == first["pcr0"] and second["pcr0_allowed"] is True
+    vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
+    input_file = write_json(tmp_path / "input.json", vectors[0]["inputs"])
+    result = cli.json("infer", "digits-mlp@1.0", "--input", input_file, "--mode", "tee", key="dev2")
+    report = cli.json("verify", result["receipt_id"])
+    assert report["valid"] is True, report
