@@ -191,6 +191,17 @@ void Server::Routes() {
     return Status::Ok();
   }));
 
+  // tee: the current tee params (docs/tee-chain.md).
+  s.Get("/chain/tee/params", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(chain::TeeParams params, chain_->GetTeeParams());
+    json pcrs = json::array();
+    for (const Bytes& p : params.allowed_pcr0) pcrs.push_back(ToHex(p));
+    SendJson(res, {{"allowed_pcr0", pcrs},
+                   {"heartbeat_ms", params.heartbeat_ms},
+                   {"max_document_age_ms", params.max_document_age_ms}});
+    return Status::Ok();
+  }));
+
   // tee: a node's enclave registration (docs/tee-enclave.md).
   s.Get(R"(/chain/enclaves/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
     ASSIGN_OR_RETURN(crypto::Address node, crypto::Address::FromHex(req.matches[1].str()));

@@ -100,7 +100,8 @@ Result<json> ReadJsonFile(const std::string& path) {
 
 // tee: the node's enclave registration as the chain holds it now (asked of the API, like node
 // registration). The registration's attestation document is not re-verified here.
-Result<verify::EnclaveView> FetchEnclaveView(const ApiClient& api, const crypto::Address& node) {
+Result<verify::EnclaveView> FetchEnclaveView(const ApiClient& api, const crypto::Address& node,
+                                             uint64_t* registered_height = nullptr) {
   ASSIGN_OR_RETURN(json e, api.Get("/chain/enclaves/" + node.ToHex()));
   if (!e.contains("enclave_address") || !e.contains("pcr0") || !e.contains("expires_at_ms") ||
       !e.contains("pcr0_allowed"))
@@ -110,6 +111,7 @@ Result<verify::EnclaveView> FetchEnclaveView(const ApiClient& api, const crypto:
   ASSIGN_OR_RETURN(v.pcr0, FromHex(e["pcr0"].get<std::string>()));
   v.expires_at_ms = e["expires_at_ms"].get<uint64_t>();
   v.pcr0_allowed = e["pcr0_allowed"].get<bool>();
+  if (registered_height) *registered_height = e.value("registered_height", uint64_t{0});
   return v;
 }
 
@@ -431,6 +433,7 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   auto e = protocol::Evidence::Decode(*evidence);
   if (!r.ok() || !e.ok()) return Fail(ctx, Internal("node answered an undecodable receipt or evidence"));
   verify::ChainView view{req.chain_id, true, std::nullopt};
+  uint64_t enclave_height = 0;  // tee: the registration the answer was checked against
   const bool proving = resp->contains("status") && (*resp)["status"] == "proving";
   if (*mode == protocol::Mode::kZkml) {
     auto manifest = FetchManifest(api, *cid);
@@ -439,7 +442,7 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
     view.zkml_commitment = manifest->first.zkml->model_commitment;
   }
   if (*mode == protocol::Mode::kTee) {
-    auto enclave = FetchEnclaveView(api, r->node);
+    auto enclave = FetchEnclaveView(api, r->node, &enclave_height);
     if (!enclave.ok()) return Fail(ctx, enclave.status().WithContext("the node's enclave registration"));
     view.enclave = *enclave;
     view.time_ms = WallClockMs();
@@ -466,6 +469,7 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
                  {"evidence", (*resp)["raw"]["evidence"]},
                  {"inputs", *input_json},
                  {"outputs", (*resp)["outputs"]}};
+  if (*mode == protocol::Mode::kTee) bundle["enclave_registration"] = {{"registered_height", enclave_height}};
   if (proving && !opts.wait) bundle.erase("evidence");  // not proved yet: `lucid verify` needs it from the chain
   if (opts.wait) {
     // The node submits the result; wait until a block includes it, then keep the proof.
@@ -548,29 +552,32 @@ Result<std::pair<chain::Genesis, std::string>> TrustedGenesis(const Context& ctx
   return std::make_pair(g, std::string("the node at ") + ctx.node_url + " (no genesis.json in --home)");
 }
 
-// tee: re-checks a node's enclave registration offline: the block at its registered height is
-// signed by a trusted validator and its txs hash to the header's txs_root; a RegisterEnclave tx
-// from the node in it carries the registered key; its attestation document verifies at that
-// block's time (the pinned AWS root; on a dev-mode genesis, its dev root), binds the key and has
-// the registered PCR0.
-Status VerifyEnclaveRegistration(const ApiClient& api, const chain::Genesis& g, const crypto::Address& node) {
-  ASSIGN_OR_RETURN(json e, api.Get("/chain/enclaves/" + node.ToHex()));
-  if (!e.contains("registered_height") || !e.contains("public_key") || !e.contains("pcr0"))
-    return DataLoss("the API's enclave registration lacks fields");
-  const uint64_t height = e["registered_height"].get<uint64_t>();
-  ASSIGN_OR_RETURN(Bytes public_key, FromHex(e["public_key"].get<std::string>()));
-  ASSIGN_OR_RETURN(Bytes pcr0, FromHex(e["pcr0"].get<std::string>()));
-  ASSIGN_OR_RETURN(json block, api.Get("/chain/blocks/" + std::to_string(height)));
-  if (!block.contains("header_raw") || !block.contains("txs")) return DataLoss("block " + std::to_string(height) + " lacks fields");
+// tee: re-checks offline the registration of the enclave key that signed a receipt: the block at
+// `height` (the bundle's, else the node's current registration) is signed by a trusted validator
+// and its txs hash to the header's txs_root; a RegisterEnclave tx from the node in it carries the
+// signing key; its attestation document verifies at that block's time (the pinned AWS root; on a
+// dev-mode genesis, its dev root) and binds the key. Returns the view to check the evidence with:
+// expiry = that block's time + the current heartbeat, PCR0 from the document, allowed per the
+// current tee params.
+Result<verify::EnclaveView> VerifyEnclaveRegistration(const ApiClient& api, const chain::Genesis& g,
+                                                      const crypto::Address& node, std::optional<uint64_t> height,
+                                                      const crypto::Address& signer) {
+  if (!height) {
+    ASSIGN_OR_RETURN(json e, api.Get("/chain/enclaves/" + node.ToHex()));
+    if (!e.contains("registered_height")) return DataLoss("the API's enclave registration lacks fields");
+    height = e["registered_height"].get<uint64_t>();
+  }
+  const std::string at = "block " + std::to_string(*height);
+  ASSIGN_OR_RETURN(json block, api.Get("/chain/blocks/" + std::to_string(*height)));
+  if (!block.contains("header_raw") || !block.contains("txs")) return DataLoss(at + " lacks fields");
   ASSIGN_OR_RETURN(Bytes header_bytes, FromHex(block["header_raw"].get<std::string>()));
   ASSIGN_OR_RETURN(protocol::SignedHeader header, protocol::SignedHeader::Decode(header_bytes));
   const protocol::BlockHeader& h = header.header;
-  if (h.chain_id != g.chain_id || h.height != height)
-    return PermissionDenied("block " + std::to_string(height) + " header is not this chain's");
-  auto signer = crypto::RecoverAddress(protocol::SigningDigest(h.Hash()), header.signature);
+  if (h.chain_id != g.chain_id || h.height != *height) return PermissionDenied(at + " header is not this chain's");
+  auto header_signer = crypto::RecoverAddress(protocol::SigningDigest(h.Hash()), header.signature);
   bool known = false;
-  for (const auto& v : g.validators) known |= signer.ok() && v == *signer && v == h.proposer;
-  if (!known) return PermissionDenied("block " + std::to_string(height) + " is not signed by a genesis validator");
+  for (const auto& v : g.validators) known |= header_signer.ok() && v == *header_signer && v == h.proposer;
+  if (!known) return PermissionDenied(at + " is not signed by a genesis validator");
   std::vector<Hash32> leaves;
   std::optional<protocol::RegisterEnclaveTx> reg;
   for (const auto& t : block["txs"]) {
@@ -578,24 +585,33 @@ Status VerifyEnclaveRegistration(const ApiClient& api, const chain::Genesis& g, 
     leaves.push_back(crypto::MerkleLeafHash(crypto::Sha256(raw)));
     auto tx = protocol::SignedTx::Decode(raw);
     if (!tx.ok() || tx->tx.from != node) continue;
-    if (const auto* r = std::get_if<protocol::RegisterEnclaveTx>(&tx->tx.body))
-      if (r->enclave_public_key == public_key) reg = *r;
+    const auto* r = std::get_if<protocol::RegisterEnclaveTx>(&tx->tx.body);
+    if (!r || r->enclave_public_key.size() != 65) continue;
+    std::array<uint8_t, 64> xy{};
+    std::copy(r->enclave_public_key.begin() + 1, r->enclave_public_key.end(), xy.begin());
+    if (crypto::AddressFromPublicKey(xy) == signer) reg = *r;
   }
   if (leaves.size() != h.tx_count || crypto::MerkleRoot(leaves) != h.txs_root)
-    return DataLoss("block " + std::to_string(height) + " txs do not hash to its signed txs_root");
-  if (!reg) return NotFound("no RegisterEnclave tx for this key in block " + std::to_string(height));
+    return DataLoss(at + " txs do not hash to its signed txs_root");
+  if (!reg) return NotFound("no RegisterEnclave tx from the node for the signing key " + signer.ToHex() + " in " + at);
   tee::VerifyOptions o;
   o.time_ms = static_cast<int64_t>(h.time_ms);
   o.max_age_ms = g.params.tee.max_document_age_ms;
-  o.expected_key_hash = crypto::Sha256(public_key);
-  o.expected_pcr0 = pcr0;
+  o.expected_key_hash = crypto::Sha256(reg->enclave_public_key);
   auto v = tee::VerifyNitroDocument(reg->attestation_document, o);
   if (!v.ok() && g.params.dev_mode && !g.params.tee.dev_root_der.empty()) {
     o.trusted_root_der = g.params.tee.dev_root_der;
     v = tee::VerifyNitroDocument(reg->attestation_document, o);
   }
-  if (!v.ok()) return v.status().WithContext("registration attestation at block " + std::to_string(height));
-  return Status::Ok();
+  if (!v.ok()) return v.status().WithContext("registration attestation in " + at);
+  ASSIGN_OR_RETURN(json params, api.Get("/chain/tee/params"));
+  verify::EnclaveView view;
+  view.enclave_address = signer;
+  view.pcr0 = v->document.pcrs.count(0) ? v->document.pcrs.at(0) : Bytes{};
+  view.expires_at_ms = h.time_ms + params.value("heartbeat_ms", uint64_t{0});
+  for (const auto& p : params.value("allowed_pcr0", json::array()))
+    view.pcr0_allowed |= p.is_string() && p.get<std::string>() == ToHex(view.pcr0);
+  return view;
 }
 
 }  // namespace
@@ -681,21 +697,39 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
     if (rec->mode == protocol::Mode::kTee) {
       // The enclave key must be registered, unexpired and allowed at the receipt's block time
       // (the signed header's time when the bundle holds it, else now).
-      auto enclave = FetchEnclaveView(api, rec->node);
-      if (enclave.ok()) view.enclave = *enclave;
       view.time_ms = WallClockMs();
       if (bundle.contains("header") && bundle["header"].is_string()) {
         auto hb = FromHex(bundle["header"].get<std::string>());
         auto h = hb.ok() ? protocol::SignedHeader::Decode(*hb) : Result<protocol::SignedHeader>(hb.status());
         if (h.ok()) view.time_ms = h->header.time_ms;
       }
+      // The registration of the key that signed: the one the bundle names (checked at infer
+      // time), else the node's current one; re-verified from its block (a restarted enclave's
+      // earlier receipts keep verifying).
+      std::optional<uint64_t> height;
+      if (bundle.contains("enclave_registration") && bundle["enclave_registration"].is_object() &&
+          bundle["enclave_registration"].contains("registered_height") &&
+          bundle["enclave_registration"]["registered_height"].is_number_unsigned())
+        height = bundle["enclave_registration"]["registered_height"].get<uint64_t>();
+      Status registration = InvalidArgument("tee evidence is not a 65-byte signature");
+      if (ev->data.size() == 65) {
+        crypto::Signature sig{};
+        std::copy(ev->data.begin(), ev->data.end(), sig.begin());
+        auto signer = crypto::RecoverAddress(protocol::SigningDigest(rec->Id()), sig);
+        if (!signer.ok()) {
+          registration = signer.status();
+        } else {
+          auto enclave = VerifyEnclaveRegistration(api, g, rec->node, height, *signer);
+          registration = enclave.status();
+          if (enclave.ok()) view.enclave = *enclave;
+        }
+      }
+      report.Add("enclave_registration", registration,
+                 "the signing key's RegisterEnclave tx is in a validator-signed block and its attestation "
+                 "document verifies at that block's time and binds the key");
     }
     verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
     for (auto& c : v.checks) report.checks.push_back({c, false});
-    if (rec->mode == protocol::Mode::kTee)
-      report.Add("enclave_registration", VerifyEnclaveRegistration(api, g, rec->node),
-                 "the enclave key's RegisterEnclave tx is in a validator-signed block and its attestation "
-                 "document verifies at that block's time, binds the key and has the registered PCR0");
 
     if (bundle.contains("inputs")) {
       auto inputs = TensorMapFromJson(bundle["inputs"]);

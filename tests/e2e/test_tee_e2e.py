@@ -89,6 +89,11 @@ def test_tee_infer_settles_and_verifies(devnet: Devnet, cli: Cli, tmp_path: Path
     t = copy.deepcopy(bundle)
     t["evidence"] = flip_hex(bundle["evidence"], len(bytes.fromhex(bundle["evidence"])) - 20)
     assert "evidence" in failed_checks(cli, receipt_id, t, tmp_path / "t-sig.json")
+    # A bundle naming a block without the key's registration fails the registration check.
+    t = copy.deepcopy(bundle)
+    assert t["enclave_registration"]["registered_height"] > 1
+    t["enclave_registration"]["registered_height"] = 1
+    assert "enclave_registration" in failed_checks(cli, receipt_id, t, tmp_path / "t-reg.json")
 
 
 def test_enclave_process_new_key_per_start(tmp_path: Path):
@@ -108,17 +113,23 @@ def test_enclave_process_new_key_per_start(tmp_path: Path):
     assert sorted(os.listdir(tmp_path / "pki")) == ["intermediate.der", "leaf.der", "leaf_key.der", "root.der"]
 
 
-def test_devnet_restart_registers_new_enclave_key(devnet: Devnet, cli: Cli, tmp_path: Path):
+def test_devnet_restart_new_enclave_key_old_receipts_verify(devnet: Devnet, cli: Cli, tmp_path: Path):
     node = devnet.info["node"]
     first = devnet.get(f"/chain/enclaves/{node}").json()
+    vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
+    input_file = write_json(tmp_path / "input.json", vectors[0]["inputs"])
+    before = cli.json("infer", "digits-mlp@1.0", "--input", input_file, "--mode", "tee", key="dev1")["receipt_id"]
     devnet.stop()
     devnet.start()  # same home: same genesis and PKI, a new enclave process with a new key
     second = devnet.get(f"/chain/enclaves/{node}").json()
     assert second["public_key"] != first["public_key"]
     assert second["registered_height"] > first["registered_height"]
     assert second["pcr0"] == first["pcr0"] and second["pcr0_allowed"] is True
-    vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
-    input_file = write_json(tmp_path / "input.json", vectors[0]["inputs"])
     result = cli.json("infer", "digits-mlp@1.0", "--input", input_file, "--mode", "tee", key="dev2")
     report = cli.json("verify", result["receipt_id"])
     assert report["valid"] is True, report
+    # The receipt signed by the previous enclave key still verifies: its bundle names the
+    # registration it was signed under, re-verified from that block.
+    old = cli.json("verify", before)
+    assert old["valid"] is True, old
+    assert any(c["name"] == "enclave_registration" and c["ok"] for c in old["checks"])
