@@ -161,13 +161,16 @@ bool PcrAllowed(const TeeParams& tee, const Bytes& pcr0) {
 }
 
 // Verifies the document at block time against the pinned AWS root and, only on a dev-mode
-// chain whose genesis names one, the dev enclave root.
+// chain whose genesis names one, the dev enclave root. The document's nonce must be the
+// registering node's address: documents are public on chain, so without it any tee node could
+// register another node's enclave key (protocol::EnclaveNonce).
 Result<tee::VerifiedNitro> VerifyAttestation(const RegisterEnclaveTx& body, const TeeParams& tee,
-                                              const ExecEnv& env) {
+                                              const ExecEnv& env, const Address& node) {
   tee::VerifyOptions options;
   options.time_ms = static_cast<int64_t>(env.time_ms);
   options.max_age_ms = tee.max_document_age_ms;
   options.expected_key_hash = crypto::Sha256(body.enclave_public_key);
+  options.expected_nonce = protocol::EnclaveNonce(node);
   auto aws = tee::VerifyNitroDocument(body.attestation_document, options);
   if (aws.ok() || !env.params.dev_mode || env.params.tee.dev_root_der.empty()) return aws;
   options.trusted_root_der = env.params.tee.dev_root_der;
@@ -191,7 +194,7 @@ TxOutcome ApplyRegisterEnclave(StateOverlay& state, const Tx& tx, const Register
   if (!crypto::IsValidPublicKey(xy))
     return Fail(TxCode::kInvalidField, "enclave public key is not a point on secp256k1");
   LOAD_OR_FAIL(TeeParams tee, CurrentTeeParams(state, env.params));
-  auto verified = VerifyAttestation(body, tee, env);
+  auto verified = VerifyAttestation(body, tee, env, tx.from);
   if (!verified.ok())
     return Fail(TxCode::kBadAttestation, "attestation document refused at block time " + std::to_string(env.time_ms) +
                                              ": " + verified.status().message());

@@ -598,6 +598,7 @@ Result<verify::EnclaveView> VerifyEnclaveRegistration(const ApiClient& api, cons
   o.time_ms = static_cast<int64_t>(h.time_ms);
   o.max_age_ms = g.params.tee.max_document_age_ms;
   o.expected_key_hash = crypto::Sha256(reg->enclave_public_key);
+  o.expected_nonce = protocol::EnclaveNonce(node);
   auto v = tee::VerifyNitroDocument(reg->attestation_document, o);
   if (!v.ok() && g.params.dev_mode && !g.params.tee.dev_root_der.empty()) {
     o.trusted_root_der = g.params.tee.dev_root_der;

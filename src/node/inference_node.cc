@@ -42,7 +42,8 @@ InferenceNode::~InferenceNode() {
 Result<Hash32> InferenceNode::AttestEnclave(std::chrono::milliseconds wait_for_inclusion) {
   if (config_.enclave_addr.empty()) return FailedPrecondition("this node has no enclave (--enclave ADDR)");
   tee::EnclaveClient client(config_.enclave_addr);
-  ASSIGN_OR_RETURN(tee::EnclaveClient::Attestation a, client.Attest(std::nullopt));
+  // The document names this node (the chain requires it: protocol::EnclaveNonce).
+  ASSIGN_OR_RETURN(tee::EnclaveClient::Attestation a, client.Attest(protocol::EnclaveNonce(config_.key.address())));
   if (a.public_key.size() != 65 || a.public_key[0] != 0x04)
     return DataLoss("the enclave's public key is not a 65-byte uncompressed point");
   std::array<uint8_t, 64> xy{};

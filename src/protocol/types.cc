@@ -549,4 +549,6 @@ Result<SignedHeader> SignedHeader::Decode(ByteView bytes) {
   });
 }
 
+Bytes EnclaveNonce(const Address& node) { return Bytes(node.bytes.begin(), node.bytes.end()); }
+
 }  // namespace lucid::protocol

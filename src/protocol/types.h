@@ -136,6 +136,10 @@ struct SubmitResultTx {
 inline constexpr size_t kMaxAttestationDocumentBytes = 64 * 1024;
 inline constexpr size_t kPcr0Bytes = 48;            // SHA-384
 inline constexpr size_t kMaxPcr0ChangesPerTx = 64;
+// The attestation nonce a RegisterEnclave document must carry: the registering node's
+// 20-byte address, so a document (public once registered) registers only its own node.
+Bytes EnclaveNonce(const Address& node);
+
 struct RegisterEnclaveTx {
   Bytes enclave_public_key;     // uncompressed SEC1 secp256k1 point: 0x04 || x || y (65 bytes)
   Bytes attestation_document;   // COSE_Sign1, at most kMaxAttestationDocumentBytes

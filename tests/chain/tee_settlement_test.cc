@@ -87,6 +87,7 @@ class TeeSettlementTest : public ChainFixture {
     p.timestamp_ms = timestamp_ms;
     p.pcrs = {{0, Pcr(pcr0)}, {1, Pcr(0xb2)}, {2, Pcr(0xc3)}, {3, Pcr(0)}, {4, Pcr(0x44)}};
     p.public_key = KeyHash(enclave);
+    p.nonce = protocol::EnclaveNonce(k_.node.address());  // the registering node (required)
     return p;
   }
   Bytes Document(const tee::NitroPayload& p, const tee::DevPki* pki = nullptr) {
@@ -192,6 +193,22 @@ TEST_F(TeeSettlementTest, RegisterThenReceiptSettles) {
   auto again = app_->GetEnclave(k_.node.address());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->enclave_address, enclave_a_.address());
+}
+
+
+// The document must name the registering node in its nonce: a document (public on chain once
+// registered) cannot register its enclave key for another node, nor can one without a nonce.
+TEST_F(TeeSettlementTest, DocumentMustNameTheRegisteringNode) {
+  PrivateKey enclave = PrivateKey::FromSeed("enclave for another node");
+  tee::NitroPayload p = Payload(enclave, now_ - 1000);
+  p.nonce = protocol::EnclaveNonce(PrivateKey::FromSeed("some other node").address());
+  TxResult other = Register(enclave, Document(p));
+  EXPECT_EQ(other.code, TxCode::kBadAttestation) << other.log;
+  EXPECT_NE(other.log.find("nonce"), std::string::npos) << other.log;
+  p.nonce.reset();
+  TxResult none = Register(enclave, Document(p));
+  EXPECT_EQ(none.code, TxCode::kBadAttestation) << none.log;
+  EXPECT_EQ(app_->GetEnclave(k_.node.address()).status().code(), Code::kNotFound);
 }
 
 TEST_F(TeeSettlementTest, MempoolChecksTheDocumentAtTheLastBlockTime) {

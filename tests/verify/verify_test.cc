@@ -69,7 +69,12 @@ protocol::SubmitResultTx Honest() {
   return r;
 }
 
-ChainView View() { return {"lucid-verify", true}; }
+ChainView View() {
+  ChainView v;
+  v.chain_id = "lucid-verify";
+  v.node_registered_for_mode = true;
+  return v;
+}
 
 std::vector<std::string> Failed(const Verdict& v) {
   std::vector<std::string> names;
@@ -126,7 +131,7 @@ TEST(VerifyResultTest, RequestFieldTamperedAfterSigning) {
 }
 
 TEST(VerifyResultTest, WrongChain) {
-  auto v = VerifyResult(Honest(), ChainView{"lucid-other", true});
+  auto v = VerifyResult(Honest(), ChainView{"lucid-other", true, std::nullopt});
   EXPECT_EQ(Failed(v), std::vector<std::string>{"chain_id"});
   EXPECT_NE(Detail(v, "chain_id").find("lucid-other"), std::string::npos);
 
@@ -188,7 +193,7 @@ TEST(VerifyResultTest, FeeAboveMax) {
 }
 
 TEST(VerifyResultTest, NodeNotRegistered) {
-  const Verdict v = VerifyResult(Honest(), ChainView{"lucid-verify", false});
+  const Verdict v = VerifyResult(Honest(), ChainView{"lucid-verify", false, std::nullopt});
   EXPECT_EQ(Failed(v), std::vector<std::string>{"node_registered"});
 }
 
