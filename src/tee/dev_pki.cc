@@ -1,5 +1,6 @@
 // Dev PKI (OpenSSL) and Nitro-format document builder.
 #include "tee/dev_pki.h"
+#include "tee/openssl_ptr.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -17,14 +18,11 @@ namespace lucid::tee {
 
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
+using internal::Deleter;
+using internal::EcdsaSigPtr;
+using internal::MdCtxPtr;
+using internal::PkeyPtr;
+using internal::X509Ptr;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 
 Status AddExt(X509* cert, X509* issuer, int nid, const char* value) {

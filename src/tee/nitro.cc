@@ -1,5 +1,6 @@
 // AWS Nitro attestation documents: COSE_Sign1 parsing with libcbor, verification with OpenSSL.
 #include "tee/nitro.h"
+#include "tee/openssl_ptr.h"
 
 #include <cbor.h>
 #include <openssl/bn.h>
@@ -231,16 +232,13 @@ Status ParsePayload(ByteView payload, NitroDocument* doc) {
 
 // ---------- OpenSSL ----------
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using internal::Deleter;
+using internal::EcdsaSigPtr;
+using internal::MdCtxPtr;
+using internal::PkeyPtr;
+using internal::X509Ptr;
 using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
 struct StackDeleter {
   void operator()(STACK_OF(X509)* s) const { sk_X509_pop_free(s, X509_free); }
 };
