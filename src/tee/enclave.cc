@@ -253,13 +253,10 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
     auto run = [&]() -> Result<json> {
       json j = json::parse(req.body, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return InvalidArgument("body is not a JSON object");
-      Bytes model;
-      if (j.contains("model_path")) {
-        ASSIGN_OR_RETURN(std::string path, JsonString(j, "model_path"));
-        ASSIGN_OR_RETURN(model, ReadFile(path, kMaxModelBytes));
-      } else {
-        ASSIGN_OR_RETURN(model, JsonHex(j, "model_hex"));
-      }
+      // The model comes in the request: the enclave runs what it was sent, never a file a
+      // local caller names (it would read any file it can access for whoever asks).
+      ASSIGN_OR_RETURN(Bytes model, JsonHex(j, "model_hex"));
+      if (model.size() > kMaxModelBytes) return InvalidArgument("model above the enclave's size limit");
       if (!j.contains("inputs")) return InvalidArgument("missing \"inputs\"");
       ASSIGN_OR_RETURN(TensorMap inputs, TensorMapFromJson(j["inputs"]));
       ASSIGN_OR_RETURN(Bytes receipt_bytes, JsonHex(j, "receipt"));
@@ -338,7 +335,8 @@ Result<EnclaveClient::Attestation> EnclaveClient::Attest(const std::optional<Byt
 
 Result<ExecuteResult> EnclaveClient::ExecuteFile(const std::string& model_path, const TensorMap& inputs,
                                                  const protocol::Receipt& receipt) const {
-  return Post(json{{"model_path", model_path}, {"inputs", TensorMapToJson(inputs)}, {"receipt", ToHex(receipt.Encode())}});
+  ASSIGN_OR_RETURN(Bytes model, ReadFile(model_path, kMaxModelBytes));  // read here, sent as bytes
+  return Execute(model, inputs, receipt);
 }
 
 Result<ExecuteResult> EnclaveClient::Execute(ByteView model_bytes, const TensorMap& inputs,

@@ -127,7 +127,7 @@ class EnclaveClient {
     Bytes document, public_key, pcr0;
   };
   Result<Attestation> Attest(const std::optional<Bytes>& nonce) const;
-  // The model as a file the enclave reads, or as bytes sent in the request.
+  // The model as a file (read by the client) or as bytes; the enclave always gets the bytes.
   Result<ExecuteResult> ExecuteFile(const std::string& model_path, const TensorMap& inputs,
                                     const protocol::Receipt& receipt) const;
   Result<ExecuteResult> Execute(ByteView model_bytes, const TensorMap& inputs,
