@@ -522,7 +522,9 @@ def report(res):
     else:
         print(f"\nLucid model {lu['model']}; its proof with byte {lu['tampered_byte']} flipped was rejected "
               f"(exit {lu['tampered_exit']}). Issue 5 targets: prove >= 50x, verify <= 50 ms, proof <= 1 MB, "
-              f"memory <= 1/4 of EZKL:")
+              f"memory <= 1/4 of EZKL" + (" (informational only on the --quick smoke model, where process start-up "
+                                           "dominates both sides; the targets are measured on the real models, "
+                                           "bench/README.md):" if res.get("quick") else ":"))
         checks = [("prove >= 50x faster", ez["prove_seconds"] / lu["prove_seconds"] >= 50),
                   ("verify <= 50 ms", lu["verify_seconds"] <= 0.050),
                   ("proof <= 1 MB", lu["proof_file_bytes"] <= 1_000_000),
