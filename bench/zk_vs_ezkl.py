@@ -606,7 +606,8 @@ def main():
     if not args.keep:
         (work / "pk.key").unlink(missing_ok=True)  # 1.4 GB for the digits MLP
     res["loadavg_after"] = os.getloadavg()
-    if "skipped" in res["ezkl"]:
+    skipped = "skipped" in res["ezkl"]
+    if skipped:
         lu = res.get("lucid")
         if lu and lu["available"]:
             print(f"Lucid alone on {lucid_model}: prove {lu['prove_seconds']:.3f} s, peak RSS "
@@ -615,15 +616,8 @@ def main():
                   f"rejected")
         elif lu:
             print(f"Lucid: unavailable: {lu['reason']}")
-        measure_accuracy(res, python, model, input_file, args.accuracy_inputs, lucid, lucid_model, work,
-                         args.accuracy_budget)
-        print_accuracy(res)
-        print(f"\nload average before/after the provers: {res['loadavg_before'][0]:.2f} / "
-              f"{res['loadavg_after'][0]:.2f} ({res['cpus']} CPUs); work files in {work}")
-        if args.json_out:
-            Path(args.json_out).write_text(json.dumps(res, indent=1) + "\n")
-        return 3
-    report(res)
+    else:
+        report(res)
     measure_accuracy(res, python, model, input_file, args.accuracy_inputs, lucid, lucid_model, work,
                      args.accuracy_budget)
     print_accuracy(res)
@@ -632,7 +626,7 @@ def main():
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(res, indent=1) + "\n")
         print(f"wrote {args.json_out}")
-    return 0
+    return 3 if skipped else 0
 
 
 if __name__ == "__main__":

@@ -253,17 +253,7 @@ Result<IntWeights> PrepareWeights(const Node& node, const Tensor& w, uint64_t of
 // 0: scalar only, 1: up to AVX2, 2: up to AVX-512 (tests step through them).
 std::atomic<int> g_int_simd_level{2};
 
-bool IntSimd() {
-#if defined(__x86_64__)
-  static const bool has_avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return has_avx2 && g_int_simd_level.load(std::memory_order_relaxed) >= 1;
-#else
-  return false;
-#endif
-}
+bool IntSimd() { return CpuHasAvx2() && g_int_simd_level.load(std::memory_order_relaxed) >= 1; }
 
 // AVX-512 output stage (on CPUs of the avx512-vnni GEMM path); off with the other SIMD.
 bool IntAvx512() { return IntSimd() && CpuHasAvx512Vnni() && g_int_simd_level.load(std::memory_order_relaxed) >= 2; }

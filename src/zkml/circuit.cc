@@ -862,25 +862,29 @@ bool LayerTap(const FcLayer& l, int64_t oy, int64_t ox, int64_t k, int64_t& iy, 
   return iy >= 0 && iy < l.in_h && ix >= 0 && ix < l.in_w;
 }
 
-std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, const Circuit::Map& m) {
-  std::vector<int64_t> out(nchw.size());
+namespace {
+// f(row_index, nchw_index) for every element of n maps: its index in pixel rows x channels
+// and in NCHW order.
+template <typename F>
+void ForEachRowNchw(int64_t n, const Circuit::Map& m, F&& f) {
   for (int64_t b = 0; b < n; ++b)
     for (int64_t ch = 0; ch < m.c; ++ch)
       for (int64_t y = 0; y < m.h; ++y)
         for (int64_t x = 0; x < m.w; ++x)
-          out[static_cast<size_t>(((b * m.h + y) * m.w + x) * m.c + ch)] =
-              nchw[static_cast<size_t>(((b * m.c + ch) * m.h + y) * m.w + x)];
+          f(static_cast<size_t>(((b * m.h + y) * m.w + x) * m.c + ch),
+            static_cast<size_t>(((b * m.c + ch) * m.h + y) * m.w + x));
+}
+}  // namespace
+
+std::vector<int64_t> NchwToRows(const std::vector<int64_t>& nchw, int64_t n, const Circuit::Map& m) {
+  std::vector<int64_t> out(nchw.size());
+  ForEachRowNchw(n, m, [&](size_t row, size_t at) { out[row] = nchw[at]; });
   return out;
 }
 
 std::vector<int64_t> RowsToNchw(const std::vector<int64_t>& rows, int64_t n, const Circuit::Map& m) {
   std::vector<int64_t> out(rows.size());
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t ch = 0; ch < m.c; ++ch)
-      for (int64_t y = 0; y < m.h; ++y)
-        for (int64_t x = 0; x < m.w; ++x)
-          out[static_cast<size_t>(((b * m.c + ch) * m.h + y) * m.w + x)] =
-              rows[static_cast<size_t>(((b * m.h + y) * m.w + x) * m.c + ch)];
+  ForEachRowNchw(n, m, [&](size_t row, size_t at) { out[at] = rows[row]; });
   return out;
 }
 
