@@ -5,12 +5,15 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "base/cpu.h"
 #include "tensor/gemm.h"
 #include "tensor/gemm_internal.h"
 
@@ -27,12 +30,21 @@ std::vector<const Kernels*> AllPaths() {
   return out;
 }
 
-TEST(Gemm, PathsThisCpuRuns) {
-  // A record in the test log of which SIMD paths the comparisons below covered.
-  std::string names;
-  for (const Kernels* k : AllPaths()) names += std::string(k->name) + " ";
-  std::cout << "[ info ] GEMM paths tested on this CPU: " << names << "(active: " << ActivePath() << ")\n";
-  EXPECT_GE(AllPaths().size(), 1u);
+TEST(Gemm, DispatchPicksTheBestPathThisCpuRuns) {
+  // Every path the CPU supports is tested below, and the dispatcher picks the widest one
+  // (unless LUCID_GEMM_PATH names another); the log records which paths were covered.
+  std::vector<std::string> names;
+  for (const Kernels* k : AllPaths()) names.emplace_back(k->name);
+  std::vector<std::string> want = {"scalar"};
+  if (CpuHasAvx2()) want.push_back("avx2");
+  if (CpuHasAvx512Vnni()) want.push_back("avx512-vnni");
+  EXPECT_EQ(names, want);
+  if (std::getenv("LUCID_GEMM_PATH") == nullptr) {
+    EXPECT_EQ(std::string(ActivePath()), want.back());
+  }
+  std::string list;
+  for (const auto& n : names) list += n + " ";
+  std::cout << "[ info ] GEMM paths tested on this CPU: " << list << "(active: " << ActivePath() << ")\n";
 }
 
 const int64_t kEdge[] = {1, 7, 8, 9, 15, 16, 17, 63, 64, 65};
