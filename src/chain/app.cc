@@ -57,6 +57,54 @@ struct Application::Impl {
     return std::find(genesis.validators.begin(), genesis.validators.end(), a) != genesis.validators.end();
   }
   void ResetCheckState() { check_state = std::make_unique<StateOverlay>(store); }
+
+  // The checks FinalizeBlock makes on a block's header fields.
+  Status CheckBlockInput(const BlockInput& block, std::string_view what) const {
+    const std::string w(what);
+    if (!initialized) return FailedPrecondition(w + ": chain is not initialized");
+    if (block.height != info.height + 1)
+      return FailedPrecondition(w + ": height " + std::to_string(block.height) +
+                                " does not follow committed height " + std::to_string(info.height));
+    if (block.prev_hash != info.last_block_hash)
+      return InvalidArgument(w + ": prev_hash does not match the last committed block");
+    if (block.time_ms <= info.last_time_ms)
+      return InvalidArgument(w + ": block time " + std::to_string(block.time_ms) +
+                             " is not after the last block time " + std::to_string(info.last_time_ms));
+    if (!IsValidator(block.proposer))
+      return PermissionDenied(w + ": proposer " + block.proposer.ToHex() + " is not a validator");
+    return Status::Ok();
+  }
+  ExecEnv BlockEnv(const BlockInput& block) const {
+    ExecEnv env;
+    env.chain_id = genesis.chain_id;
+    env.params = genesis.params;
+    env.height = block.height;
+    env.time_ms = block.time_ms;
+    env.proposer = block.proposer;
+    env.credit_fees = true;
+    return env;
+  }
+  // Runs txs in order on a scratch overlay; keep(i, size) decides whether tx i is tried at
+  // all (false: skipped, no result). Calls done(i, outcome) for every tried tx.
+  Status Simulate(const BlockInput& block, const std::function<bool(size_t)>& keep,
+                  const std::function<void(size_t, const TxOutcome&)>& done) const {
+    StateOverlay scratch(store);
+    ExecEnv env = BlockEnv(block);
+    uint32_t receipts = 0;
+    for (size_t i = 0; i < block.txs.size(); ++i) {
+      if (!keep(i)) continue;
+      env.receipt_index = receipts;
+      StateOverlay tx_state(&scratch);
+      TxOutcome outcome = ApplyTx(tx_state, block.txs[i], env);
+      if (outcome.internal_error) return *outcome.internal_error;
+      if (outcome.code == TxCode::kOk) {
+        tx_state.MergeInto(scratch);
+        if (outcome.receipt_id) ++receipts;
+      }
+      done(i, outcome);
+    }
+    return Status::Ok();
+  }
 };
 
 Application::~Application() = default;
@@ -82,6 +130,7 @@ Result<std::unique_ptr<Application>> Application::Open(store::KvStore* store) {
 AppInfo Application::Info() const { return impl_->info; }
 bool Application::initialized() const { return impl_->initialized; }
 const Params& Application::params() const { return impl_->genesis.params; }
+const Genesis& Application::genesis() const { return impl_->genesis; }
 
 Status Application::InitChain(const Genesis& genesis) {
   if (impl_->initialized) return AlreadyExists("InitChain: chain is already initialized");
@@ -168,28 +217,12 @@ TxResult Application::CheckTx(ByteView tx_bytes) {
 
 Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
   Impl& impl = *impl_;
-  if (!impl.initialized) return FailedPrecondition("FinalizeBlock: chain is not initialized");
-  if (block.height != impl.info.height + 1)
-    return FailedPrecondition("FinalizeBlock: height " + std::to_string(block.height) +
-                              " does not follow committed height " + std::to_string(impl.info.height));
-  if (block.prev_hash != impl.info.last_block_hash)
-    return InvalidArgument("FinalizeBlock: prev_hash does not match the last committed block");
-  if (block.time_ms <= impl.info.last_time_ms)
-    return InvalidArgument("FinalizeBlock: block time " + std::to_string(block.time_ms) +
-                           " is not after the last block time " + std::to_string(impl.info.last_time_ms));
-  if (!impl.IsValidator(block.proposer))
-    return PermissionDenied("FinalizeBlock: proposer " + block.proposer.ToHex() + " is not a validator");
+  RETURN_IF_ERROR(impl.CheckBlockInput(block, "FinalizeBlock"));
 
   Impl::Staged staged;
   staged.writes = std::make_unique<StateOverlay>(impl.store);
   staged.txs = block.txs;
-  ExecEnv env;
-  env.chain_id = impl.genesis.chain_id;
-  env.params = impl.genesis.params;
-  env.height = block.height;
-  env.time_ms = block.time_ms;
-  env.proposer = block.proposer;
-  env.credit_fees = true;
+  ExecEnv env = impl.BlockEnv(block);
 
   std::vector<Hash32> tx_leaves, receipt_leaves;
   for (const Bytes& tx : block.txs) {
@@ -228,6 +261,46 @@ Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
   return out;
 }
 
+Result<std::vector<size_t>> Application::SelectBlockTxs(const BlockInput& block, uint64_t max_cost,
+                                                        const std::function<uint64_t(size_t)>& tx_cost) const {
+  RETURN_IF_ERROR(impl_->CheckBlockInput(block, "SelectBlockTxs"));
+  std::vector<size_t> kept;
+  uint64_t used = 0;
+  RETURN_IF_ERROR(impl_->Simulate(
+      block,
+      [&](size_t i) {
+        const uint64_t cost = tx_cost(block.txs[i].size());
+        return cost <= max_cost && used <= max_cost - cost;
+      },
+      [&](size_t i, const TxOutcome& outcome) {
+        if (outcome.code != TxCode::kOk) return;
+        used += tx_cost(block.txs[i].size());
+        kept.push_back(i);
+      }));
+  return kept;
+}
+
+Result<std::vector<TxResult>> Application::SimulateBlock(const BlockInput& block) const {
+  RETURN_IF_ERROR(impl_->CheckBlockInput(block, "SimulateBlock"));
+  std::vector<TxResult> results(block.txs.size());
+  RETURN_IF_ERROR(impl_->Simulate(
+      block, [](size_t) { return true; },
+      [&](size_t i, const TxOutcome& outcome) {
+        TxResult& r = results[i];
+        r.tx_hash = crypto::Sha256(block.txs[i]);
+        r.code = outcome.code;
+        r.log = outcome.log;
+        r.receipt_id = outcome.receipt_id;
+        r.height = block.height;
+      }));
+  return results;
+}
+
+Status Application::CommitUnsigned() {
+  if (!impl_->staged) return FailedPrecondition("CommitUnsigned: no finalized block to commit");
+  return CommitStaged(SignedHeader{impl_->staged->header, Signature{}});
+}
+
 Status Application::Commit(const SignedHeader& signed_header) {
   Impl& impl = *impl_;
   if (!impl.staged) return FailedPrecondition("Commit: no finalized block to commit");
@@ -245,7 +318,13 @@ Status Application::Commit(const SignedHeader& signed_header) {
   if (*signer != header.proposer)
     return PermissionDenied("Commit: header signed by " + signer->ToHex() + ", not by proposer " +
                             header.proposer.ToHex());
+  return CommitStaged(signed_header);
+}
 
+Status Application::CommitStaged(const SignedHeader& signed_header) {
+  Impl& impl = *impl_;
+  const BlockHeader& header = signed_header.header;
+  const Hash32 block_hash = header.Hash();
   AppInfo info = impl.info;
   info.height = header.height;
   info.app_hash = header.app_hash;

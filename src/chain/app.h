@@ -7,6 +7,7 @@
 // layer owns it). Query methods read committed state only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -178,6 +179,7 @@ class Application {
   bool initialized() const;
   Status InitChain(const Genesis& genesis);
   const Params& params() const;
+  const Genesis& genesis() const;  // REQUIRES: initialized()
 
   // Mempool admission against a check state (balances and nonces after pending txs).
   TxResult CheckTx(ByteView tx_bytes);
@@ -186,6 +188,20 @@ class Application {
   Result<FinalizedBlock> FinalizeBlock(const BlockInput& block);
   // Persist the staged block with its signed header atomically; reset the check state.
   Status Commit(const SignedHeader& header);
+  // Commit for an external consensus engine that signs headers itself (CometBFT commits,
+  // docs/consensus.md): persists the staged block with an all-zero header signature.
+  Status CommitUnsigned();
+
+  // Proposals (ABCI PrepareProposal / ProcessProposal). Both run block's txs in order on a
+  // scratch copy of the committed state, exactly as FinalizeBlock(block) would (same env:
+  // height, time, proposer, fees), and keep nothing. block's header fields are checked as in
+  // FinalizeBlock (an error there is the proposal's fault, not a state fault).
+  // SelectBlockTxs: indices of the txs that pass, in order, each against the state the kept
+  // txs before it left, skipping any tx whose tx_cost(size) would take the sum over max_cost.
+  Result<std::vector<size_t>> SelectBlockTxs(const BlockInput& block, uint64_t max_cost,
+                                             const std::function<uint64_t(size_t)>& tx_cost) const;
+  // SimulateBlock: one result per tx (code ok = it would pass in this block).
+  Result<std::vector<TxResult>> SimulateBlock(const BlockInput& block) const;
 
   // Queries over committed state.
   Result<Account> GetAccount(const Address& a) const;  // zero account if unknown
@@ -204,6 +220,7 @@ class Application {
 
  private:
   Application() = default;
+  Status CommitStaged(const SignedHeader& header);  // persists impl_->staged under header
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
