@@ -1,5 +1,6 @@
 #include "api/json_views.h"
 
+#include <charconv>
 
 namespace lucid::api {
 
@@ -50,10 +51,12 @@ json AccountJson(const chain::Account& a) {
 }
 
 json VersionJson(const chain::VersionEntry& v) {
-  return {{"version", std::to_string(v.major) + "." + std::to_string(v.minor)},
+  json j = {{"version", std::to_string(v.major) + "." + std::to_string(v.minor)},
           {"manifest", v.manifest.ToString()},
           {"price", v.price},
           {"height", v.height}};
+  if (v.zkml_commitment) j["zkml_commitment"] = ToHex(*v.zkml_commitment);
+  return j;
 }
 
 json RepoJson(const chain::Repo& r) {
@@ -212,6 +215,217 @@ json TxJson(const protocol::SignedTx& stx) {
       },
       tx.body);
   return j;
+}
+
+json EnclaveJson(const chain::EnclaveInfo& e) {
+  return {{"node", e.node.ToHex()},
+          {"public_key", ToHex(e.public_key)},
+          {"enclave_address", e.enclave_address.ToHex()},
+          {"pcr0", ToHex(e.pcr0)},
+          {"registered_at_ms", e.registered_at_ms},
+          {"expires_at_ms", e.expires_at_ms},
+          {"registered_height", e.registered_height},
+          {"document_timestamp_ms", e.document_timestamp_ms}};
+}
+
+json TeeParamsJson(const chain::TeeParams& t) {
+  json pcrs = json::array();
+  for (const Bytes& p : t.allowed_pcr0) pcrs.push_back(ToHex(p));
+  return {{"allowed_pcr0", pcrs}, {"heartbeat_ms", t.heartbeat_ms}, {"max_document_age_ms", t.max_document_age_ms}};
+}
+
+namespace {
+
+// Field readers: each names the field it refuses.
+Result<const json*> Field(const json& j, const char* name) {
+  if (!j.is_object()) return InvalidArgument(std::string("expected an object holding \"") + name + "\"");
+  auto it = j.find(name);
+  if (it == j.end()) return InvalidArgument(std::string("missing \"") + name + "\"");
+  return &*it;
+}
+Result<uint64_t> U64(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(const json* f, Field(j, name));
+  // Parsed JSON holds non-negative integers as unsigned; built values may hold them signed.
+  if (f->is_number_unsigned()) return f->get<uint64_t>();
+  if (f->is_number_integer() && f->get<int64_t>() >= 0) return static_cast<uint64_t>(f->get<int64_t>());
+  return InvalidArgument(std::string("\"") + name + "\" must be an unsigned integer");
+}
+Result<std::string> Str(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(const json* f, Field(j, name));
+  if (!f->is_string()) return InvalidArgument(std::string("\"") + name + "\" must be a string");
+  return f->get<std::string>();
+}
+Result<Bytes> HexField(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(std::string s, Str(j, name));
+  auto b = FromHex(s);
+  if (!b.ok()) return b.status().WithContext(name);
+  return b;
+}
+Result<Hash32> HashField(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(std::string s, Str(j, name));
+  auto h = Hash32FromHex(s);
+  if (!h.ok()) return h.status().WithContext(name);
+  return h;
+}
+Result<crypto::Address> AddressField(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(std::string s, Str(j, name));
+  auto a = crypto::Address::FromHex(s);
+  if (!a.ok()) return a.status().WithContext(name);
+  return a;
+}
+
+}  // namespace
+
+Result<chain::Account> AccountFromJson(const json& j) {
+  chain::Account a;
+  ASSIGN_OR_RETURN(a.balance, U64(j, "balance"));
+  ASSIGN_OR_RETURN(a.nonce, U64(j, "nonce"));
+  ASSIGN_OR_RETURN(a.request_nonce, U64(j, "request_nonce"));
+  return a;
+}
+
+Result<chain::VersionEntry> VersionFromJson(const json& j) {
+  chain::VersionEntry v;
+  ASSIGN_OR_RETURN(std::string version, Str(j, "version"));
+  const size_t dot = version.find('.');
+  auto parse = [](std::string_view t, uint32_t& out) {
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    return !t.empty() && ec == std::errc() && p == t.data() + t.size();
+  };
+  if (dot == std::string::npos || !parse(std::string_view(version).substr(0, dot), v.major) ||
+      !parse(std::string_view(version).substr(dot + 1), v.minor))
+    return InvalidArgument("\"version\" must be MAJOR.MINOR, got '" + version + "'");
+  ASSIGN_OR_RETURN(std::string manifest, Str(j, "manifest"));
+  ASSIGN_OR_RETURN(v.manifest, crypto::Cid::Parse(manifest));
+  ASSIGN_OR_RETURN(v.price, U64(j, "price"));
+  ASSIGN_OR_RETURN(v.height, U64(j, "height"));
+  if (j.contains("zkml_commitment")) {
+    ASSIGN_OR_RETURN(Hash32 c, HashField(j, "zkml_commitment"));
+    v.zkml_commitment = c;
+  }
+  return v;
+}
+
+Result<chain::Repo> RepoFromJson(const json& j) {
+  chain::Repo r;
+  ASSIGN_OR_RETURN(r.name, Str(j, "name"));
+  ASSIGN_OR_RETURN(r.owner, AddressField(j, "owner"));
+  ASSIGN_OR_RETURN(r.description, Str(j, "description"));
+  ASSIGN_OR_RETURN(r.task, Str(j, "task"));
+  ASSIGN_OR_RETURN(r.license, Str(j, "license"));
+  ASSIGN_OR_RETURN(const json* tags, Field(j, "tags"));
+  if (!tags->is_array()) return InvalidArgument("\"tags\" must be an array");
+  for (const json& t : *tags) {
+    if (!t.is_string()) return InvalidArgument("\"tags\" must hold strings");
+    r.tags.push_back(t.get<std::string>());
+  }
+  ASSIGN_OR_RETURN(r.created_height, U64(j, "created_height"));
+  ASSIGN_OR_RETURN(const json* versions, Field(j, "versions"));
+  if (!versions->is_array()) return InvalidArgument("\"versions\" must be an array");
+  for (const json& v : *versions) {
+    ASSIGN_OR_RETURN(chain::VersionEntry e, VersionFromJson(v));
+    r.versions.push_back(std::move(e));
+  }
+  return r;
+}
+
+Result<chain::NodeInfo> NodeFromJson(const json& j) {
+  chain::NodeInfo n;
+  ASSIGN_OR_RETURN(n.address, AddressField(j, "address"));
+  ASSIGN_OR_RETURN(n.stake, U64(j, "stake"));
+  ASSIGN_OR_RETURN(const json* modes, Field(j, "modes"));
+  if (!modes->is_array()) return InvalidArgument("\"modes\" must be an array");
+  for (const json& m : *modes) {
+    if (!m.is_string()) return InvalidArgument("\"modes\" must hold mode names");
+    ASSIGN_OR_RETURN(protocol::Mode mode, protocol::ModeFromName(m.get<std::string>()));
+    n.modes |= protocol::ModeBit(mode);
+  }
+  ASSIGN_OR_RETURN(n.endpoint, Str(j, "endpoint"));
+  ASSIGN_OR_RETURN(n.registered_height, U64(j, "registered_height"));
+  return n;
+}
+
+Result<chain::TxResult> TxResultFromJson(const json& j) {
+  chain::TxResult r;
+  ASSIGN_OR_RETURN(uint64_t code, U64(j, "code"));
+  if (code > 0xffffffffu) return InvalidArgument("\"code\" out of range");
+  r.code = static_cast<chain::TxCode>(code);
+  ASSIGN_OR_RETURN(r.log, Str(j, "log"));
+  ASSIGN_OR_RETURN(r.tx_hash, HashField(j, "hash"));
+  if (j.contains("receipt_id")) {
+    ASSIGN_OR_RETURN(Hash32 id, HashField(j, "receipt_id"));
+    r.receipt_id = id;
+  }
+  return r;
+}
+
+Result<chain::EnclaveInfo> EnclaveFromJson(const json& j) {
+  chain::EnclaveInfo e;
+  ASSIGN_OR_RETURN(e.node, AddressField(j, "node"));
+  ASSIGN_OR_RETURN(e.public_key, HexField(j, "public_key"));
+  ASSIGN_OR_RETURN(e.enclave_address, AddressField(j, "enclave_address"));
+  // The address is derived from the key: a view that disagrees with itself is refused.
+  if (e.public_key.size() != 65) return InvalidArgument("\"public_key\" must be a 65-byte SEC1 point");
+  ASSIGN_OR_RETURN(e.pcr0, HexField(j, "pcr0"));
+  ASSIGN_OR_RETURN(e.registered_at_ms, U64(j, "registered_at_ms"));
+  ASSIGN_OR_RETURN(e.expires_at_ms, U64(j, "expires_at_ms"));
+  ASSIGN_OR_RETURN(e.registered_height, U64(j, "registered_height"));
+  ASSIGN_OR_RETURN(e.document_timestamp_ms, U64(j, "document_timestamp_ms"));
+  return e;
+}
+
+Result<chain::TeeParams> TeeParamsFromJson(const json& j) {
+  chain::TeeParams t;
+  ASSIGN_OR_RETURN(const json* pcrs, Field(j, "allowed_pcr0"));
+  if (!pcrs->is_array()) return InvalidArgument("\"allowed_pcr0\" must be an array");
+  for (const json& p : *pcrs) {
+    if (!p.is_string()) return InvalidArgument("\"allowed_pcr0\" must hold hex strings");
+    ASSIGN_OR_RETURN(Bytes pcr, FromHex(p.get<std::string>()));
+    t.allowed_pcr0.push_back(std::move(pcr));
+  }
+  ASSIGN_OR_RETURN(t.heartbeat_ms, U64(j, "heartbeat_ms"));
+  ASSIGN_OR_RETURN(t.max_document_age_ms, U64(j, "max_document_age_ms"));
+  return t;
+}
+
+Result<chain::ReceiptRecord> ReceiptRecordFromJson(const json& j) {
+  chain::ReceiptRecord rec;
+  ASSIGN_OR_RETURN(rec.height, U64(j, "height"));
+  ASSIGN_OR_RETURN(uint64_t index, U64(j, "index"));
+  if (index > 0xffffffffu) return InvalidArgument("\"index\" out of range");
+  rec.index = static_cast<uint32_t>(index);
+  ASSIGN_OR_RETURN(rec.node_paid, U64(j, "node_paid"));
+  ASSIGN_OR_RETURN(rec.publisher_paid, U64(j, "publisher_paid"));
+  ASSIGN_OR_RETURN(const json* raw, Field(j, "raw"));
+  ASSIGN_OR_RETURN(Bytes request, HexField(*raw, "request"));
+  ASSIGN_OR_RETURN(Bytes receipt, HexField(*raw, "receipt"));
+  ASSIGN_OR_RETURN(Bytes evidence, HexField(*raw, "evidence"));
+  ASSIGN_OR_RETURN(rec.result.request, protocol::SignedRequest::Decode(request));
+  ASSIGN_OR_RETURN(rec.result.receipt, protocol::Receipt::Decode(receipt));
+  ASSIGN_OR_RETURN(rec.result.evidence, protocol::Evidence::Decode(evidence));
+  // The id the answer was asked by must be the receipt's own.
+  ASSIGN_OR_RETURN(Hash32 id, HashField(j, "receipt_id"));
+  if (rec.result.receipt.Id() != id) return DataLoss("the receipt's bytes do not hash to its receipt_id");
+  return rec;
+}
+
+Result<chain::StoredBlock> StoredBlockFromJson(const json& j) {
+  chain::StoredBlock b;
+  ASSIGN_OR_RETURN(Bytes header, HexField(j, "header_raw"));
+  ASSIGN_OR_RETURN(b.header, protocol::SignedHeader::Decode(header));
+  ASSIGN_OR_RETURN(const json* txs, Field(j, "txs"));
+  if (!txs->is_array()) return InvalidArgument("\"txs\" must be an array");
+  for (const json& t : *txs) {
+    ASSIGN_OR_RETURN(Bytes raw, HexField(t, "raw"));
+    b.txs.push_back(std::move(raw));
+    if (t.contains("result")) {
+      ASSIGN_OR_RETURN(chain::TxResult r, TxResultFromJson(t["result"]));
+      r.height = b.header.header.height;
+      b.results.push_back(std::move(r));
+    }
+  }
+  if (!b.results.empty() && b.results.size() != b.txs.size()) return InvalidArgument("some txs lack a result");
+  return b;
 }
 
 }  // namespace lucid::api

@@ -24,5 +24,21 @@ Result<crypto::InclusionProof> ProofFromJson(const json& j);
 json GenesisJson(const chain::Genesis& g);
 Result<chain::Genesis> GenesisFromJson(const json& j);
 json TxJson(const protocol::SignedTx& tx);
+json EnclaveJson(const chain::EnclaveInfo& e);
+json TeeParamsJson(const chain::TeeParams& t);  // the mutable part (what /chain/tee/params serves)
+
+// The inverse views, for a client that works on the API's answers as chain values (the
+// standalone node's RemoteChainAccess). Each refuses a missing or mistyped field by name.
+Result<chain::Account> AccountFromJson(const json& j);
+Result<chain::VersionEntry> VersionFromJson(const json& j);
+Result<chain::Repo> RepoFromJson(const json& j);
+Result<chain::NodeInfo> NodeFromJson(const json& j);
+Result<chain::TxResult> TxResultFromJson(const json& j);
+Result<chain::EnclaveInfo> EnclaveFromJson(const json& j);
+Result<chain::TeeParams> TeeParamsFromJson(const json& j);
+// From GET /chain/receipts/ID (its "raw" canonical bytes, not the views).
+Result<chain::ReceiptRecord> ReceiptRecordFromJson(const json& j);
+// From GET /chain/blocks/H (header_raw, each tx's raw bytes and result).
+Result<chain::StoredBlock> StoredBlockFromJson(const json& j);
 
 }  // namespace lucid::api

@@ -194,11 +194,7 @@ void Server::Routes() {
   // tee: the current tee params (docs/tee-chain.md).
   s.Get("/chain/tee/params", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
     ASSIGN_OR_RETURN(chain::TeeParams params, chain_->GetTeeParams());
-    json pcrs = json::array();
-    for (const Bytes& p : params.allowed_pcr0) pcrs.push_back(ToHex(p));
-    SendJson(res, {{"allowed_pcr0", pcrs},
-                   {"heartbeat_ms", params.heartbeat_ms},
-                   {"max_document_age_ms", params.max_document_age_ms}});
+    SendJson(res, TeeParamsJson(params));
     return Status::Ok();
   }));
 
@@ -209,15 +205,9 @@ void Server::Routes() {
     ASSIGN_OR_RETURN(chain::TeeParams params, chain_->GetTeeParams());
     bool allowed = false;
     for (const Bytes& p : params.allowed_pcr0) allowed |= p == e.pcr0;
-    SendJson(res, {{"node", e.node.ToHex()},
-                   {"public_key", ToHex(e.public_key)},
-                   {"enclave_address", e.enclave_address.ToHex()},
-                   {"pcr0", ToHex(e.pcr0)},
-                   {"pcr0_allowed", allowed},
-                   {"registered_at_ms", e.registered_at_ms},
-                   {"expires_at_ms", e.expires_at_ms},
-                   {"registered_height", e.registered_height},
-                   {"document_timestamp_ms", e.document_timestamp_ms}});
+    json j = EnclaveJson(e);
+    j["pcr0_allowed"] = allowed;
+    SendJson(res, j);
     return Status::Ok();
   }));
 
@@ -359,6 +349,10 @@ void Server::Routes() {
                   {"receipt", ToHex(r.result.receipt.Encode())},
                   {"evidence", ToHex(r.result.evidence.Encode())}}}};
     if (r.submitted.height) out["height"] = *r.submitted.height;
+    // What the chain said of the SubmitResult (its CheckTx, and the block's result when waited).
+    json submitted = {{"check", TxResultJson(r.submitted.check)}};
+    if (r.submitted.deliver) submitted["deliver"] = TxResultJson(*r.submitted.deliver);
+    out["submitted"] = submitted;
     if (r.proving) out["status"] = "proving";  // the zkml proof follows in a SubmitResult
     SendJson(res, out);
     return Status::Ok();

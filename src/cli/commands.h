@@ -92,7 +92,24 @@ struct DevnetOptions {
   std::string http = "127.0.0.1:26680";
   std::string block_time = "1s";
   bool tee = true;  // start the dev enclave (`lucid enclave --dev`) and serve tee mode
+  std::string tee_heartbeat;  // a new chain's enclave registration lifetime, e.g. 10s (default 1h)
 };
 int Devnet(const Context& ctx, const DevnetOptions& opts);
+
+// `lucid node`: a standalone inference node beside a chain reached over its Lucid API
+// (docs/node.md).
+struct NodeOptions {
+  std::string chain;          // the chain's Lucid API URL (default: --node)
+  std::string comet_rpc;      // broadcast through this CometBFT RPC instead of the API
+  std::string http = "127.0.0.1:26690";  // this node's own API
+  std::string endpoint;       // URL registered on chain (default: http://<--http>)
+  std::string modes = "vanilla";         // comma-separated: vanilla, tee, zkml
+  std::string enclave;        // tee: the enclave process, HOST:PORT
+  std::string heartbeat;      // tee: re-attest period (default: half the chain's heartbeat); 0: never
+  uint64_t stake = 10'000;
+  uint64_t fee = 10;
+  int threads = 1;
+};
+int Node(const Context& ctx, const NodeOptions& opts);
 
 }  // namespace lucid::cli

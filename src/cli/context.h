@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
-#include "cli/client.h"
+#include "api/client.h"
 #include "crypto/secp256k1.h"
 
 namespace lucid::cli {
+
+using api::ApiClient;
 
 struct Context {
   std::string node_url = "http://127.0.0.1:26680";

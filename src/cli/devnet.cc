@@ -27,6 +27,11 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
   options.http_host = addr->first;
   options.http_port = addr->second;
   options.block_time = *block_time;
+  if (!opts.tee_heartbeat.empty()) {
+    auto heartbeat = devnet::ParseDuration(opts.tee_heartbeat);
+    if (!heartbeat.ok()) return Fail(ctx, heartbeat.status(), "--tee-heartbeat takes e.g. 10s or 1h");
+    options.tee_heartbeat = *heartbeat;
+  }
   if (opts.tee) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

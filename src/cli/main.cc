@@ -37,10 +37,30 @@ int main(int argc, char** argv) {
   devnet_cmd->add_option("--block-time", devnet.block_time, "Block interval, e.g. 1s, 500ms")->capture_default_str();
   bool devnet_no_tee = false;
   devnet_cmd->add_flag("--no-tee", devnet_no_tee, "Do not start the dev enclave (no tee mode)");
+  devnet_cmd->add_option("--tee-heartbeat", devnet.tee_heartbeat,
+                         "A new chain's enclave registration lifetime, e.g. 10s (default 1h)");
   devnet_cmd->callback([&] {
     devnet.tee = !devnet_no_tee;
     rc = Devnet(ctx, devnet);
   });
+
+  // node (docs/node.md)
+  NodeOptions node_opts;
+  auto* node_cmd = app.add_subcommand("node", "Run a standalone inference node beside a chain (its Lucid API)");
+  node_cmd->add_option("--chain", node_opts.chain, "The chain's Lucid API URL (default: --node)");
+  node_cmd->add_option("--comet-rpc", node_opts.comet_rpc, "Send txs through this CometBFT RPC URL (broadcast_tx_sync)");
+  node_cmd->add_option("--http", node_opts.http, "This node's API listen address HOST:PORT (port 0: any)")
+      ->capture_default_str();
+  node_cmd->add_option("--endpoint", node_opts.endpoint, "URL registered on chain (default: http://<--http>)");
+  node_cmd->add_option("--mode", node_opts.modes, "Modes served, comma-separated: vanilla,tee,zkml")
+      ->capture_default_str();
+  node_cmd->add_option("--enclave", node_opts.enclave, "tee: the enclave process HOST:PORT (`lucid enclave`)");
+  node_cmd->add_option("--heartbeat", node_opts.heartbeat,
+                       "tee: re-attest every DURATION (default: half the chain's heartbeat; 0: never)");
+  node_cmd->add_option("--stake", node_opts.stake, "Stake locked when first registering")->capture_default_str();
+  node_cmd->add_option("--fee", node_opts.fee, "Fee per inference (vanilla, tee)")->capture_default_str();
+  node_cmd->add_option("--threads", node_opts.threads, "Engine threads")->capture_default_str();
+  node_cmd->callback([&] { rc = Node(ctx, node_opts); });
 
   // keys
   auto* keys = app.add_subcommand("keys", "Manage keys in --home/keys")->require_subcommand(1);

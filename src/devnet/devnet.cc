@@ -366,6 +366,7 @@ Result<DevnetInfo> Devnet::Start() {
       genesis.params.tee.admin = dev[0].address();
       genesis.params.tee.allowed_pcr0 = {pcr0};
       genesis.params.tee.dev_root_der = pki.root_der;
+      if (o.tee_heartbeat.count() > 0) genesis.params.tee.heartbeat_ms = static_cast<uint64_t>(o.tee_heartbeat.count());
     }
     new_genesis = true;
     RETURN_IF_ERROR(WriteText(genesis_path, api::GenesisJson(genesis).dump(2)));

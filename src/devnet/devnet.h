@@ -29,6 +29,8 @@ struct DevnetOptions {
   // 127.0.0.1); its dev PKI root goes into a new genesis as params.tee.dev_root_der and its
   // PCR0 (SHA-384 of the binary) into allowed_pcr0; the node serves tee through it. Empty: no tee.
   std::string enclave_binary;
+  // tee: how long an enclave registration lasts on a new chain (0: the default hour).
+  std::chrono::milliseconds tee_heartbeat{0};
 };
 
 struct DemoModel {

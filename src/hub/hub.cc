@@ -33,8 +33,17 @@ Result<crypto::Cid> Hub::PutFile(ByteView content) {
 }
 
 Result<Bytes> Hub::GetFile(const crypto::Cid& cid) const {
-  if (!blobs_->Has(cid)) return NotFound("no file with CID " + cid.ToString());
-  return blobs_->Get(cid);
+  if (blobs_->Has(cid)) return blobs_->Get(cid);
+  if (!options_.fetch_missing) return NotFound("no file with CID " + cid.ToString());
+  auto fetched = options_.fetch_missing(cid);
+  if (!fetched.ok()) return fetched.status().WithContext("fetching " + cid.ToString() + " from the peer hub");
+  if (fetched->size() > options_.max_file_bytes)
+    return OutOfRange("the peer hub sent " + std::to_string(fetched->size()) + " bytes for " + cid.ToString() +
+                      ", above the " + std::to_string(options_.max_file_bytes) + "-byte limit");
+  if (crypto::Cid::Of(*fetched) != cid)
+    return DataLoss("the peer hub sent bytes that do not match CID " + cid.ToString() + " (refused, not kept)");
+  RETURN_IF_ERROR(blobs_->Put(*fetched).status());
+  return fetched;
 }
 
 Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {

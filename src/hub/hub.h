@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,10 @@ struct HubOptions {
   size_t max_files_per_version = 16;
   size_t max_test_vectors = kMaxTestVectors;
   size_t model_cache_entries = 8;  // loaded models kept, least recently used evicted
+  // Where a file missing here is fetched from (a peer's hub: a standalone node fetches from
+  // the chain's API). The bytes must hash to the CID asked for before they are kept, so a
+  // peer can withhold a file but never substitute one. Empty: a missing file is NOT_FOUND.
+  std::function<Result<Bytes>(const crypto::Cid&)> fetch_missing;
 };
 
 struct VersionFile {

@@ -106,8 +106,18 @@ Status InferenceNode::ExecuteInEnclave(const protocol::InferenceRequest& req, co
   out.outputs = std::move(r.outputs);
   // The signature must recover to the enclave key this node registered.
   auto signer = crypto::RecoverAddress(protocol::SigningDigest(receipt.Id()), r.signature);
-  if (!signer.ok() || *signer != *enclave_address)
-    return FailedPrecondition("the enclave signed with a key this node has not registered (restarted enclave?)");
+  if (!signer.ok()) return DataLoss("the enclave's receipt signature does not recover to a key");
+  if (*signer != *enclave_address) {
+    // A restarted enclave has a new key: register it (with a fresh attestation document that
+    // binds it) before submitting, so the receipt settles under the new registration.
+    spdlog::info("tee: the enclave signs with key {}, not the registered {} (restarted?); re-attesting",
+                 signer->ToHex(), enclave_address->ToHex());
+    RETURN_IF_ERROR(AttestEnclave(std::chrono::seconds(30)).status().WithContext("re-attesting the enclave"));
+    std::lock_guard<std::mutex> lock(enclave_mu_);
+    if (enclave_address_ != *signer)
+      return FailedPrecondition("the enclave signed with key " + signer->ToHex() + " but attested key " +
+                                (enclave_address_ ? enclave_address_->ToHex() : std::string("none")));
+  }
   return Status::Ok();
 }
 
@@ -336,12 +346,12 @@ Result<Hash32> InferenceNode::SubmitTx(protocol::TxBody body, std::chrono::milli
   if (!result.ok() || result->check.code != chain::TxCode::kOk) {
     next_nonce_.reset();  // re-read from the chain next time
     if (!result.ok()) return result.status();
-    return FailedPrecondition("chain refused the SubmitResult tx: " +
+    return FailedPrecondition("chain refused the tx: " +
                               std::string(chain::TxCodeName(result->check.code)) + ": " + result->check.log);
   }
   if (result->deliver && result->deliver->code != chain::TxCode::kOk) {
     next_nonce_.reset();
-    return FailedPrecondition("SubmitResult tx failed in block: " +
+    return FailedPrecondition("tx failed in block: " +
                               std::string(chain::TxCodeName(result->deliver->code)) + ": " + result->deliver->log);
   }
   ++*next_nonce_;

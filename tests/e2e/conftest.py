@@ -22,8 +22,9 @@ def free_port():
 
 
 class Devnet:
-    def __init__(self, home: Path, port: int, block_time="200ms"):
+    def __init__(self, home: Path, port: int, block_time="200ms", extra_args=()):
         self.home = home
+        self.extra_args = [str(a) for a in extra_args]
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.block_time = block_time
@@ -34,7 +35,7 @@ class Devnet:
         self.log = open(self.home.parent / f"devnet-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
             [str(LUCID), "--home", str(self.home), "--json", "devnet", "--http", f"127.0.0.1:{self.port}",
-             "--block-time", self.block_time],
+             "--block-time", self.block_time, *self.extra_args],
             stdout=subprocess.PIPE, stderr=self.log)
         # The first stdout document is the devnet's JSON info, printed once it is ready.
         lines = []
@@ -83,8 +84,8 @@ class Cli:
     def __init__(self, devnet: Devnet):
         self.devnet = devnet
 
-    def run(self, *args, key=None, expect=0, json_output=True):
-        cmd = [str(LUCID), "--home", str(self.devnet.home), "--node", self.devnet.url]
+    def run(self, *args, key=None, expect=0, json_output=True, node=None):
+        cmd = [str(LUCID), "--home", str(self.devnet.home), "--node", node or self.devnet.url]
         if key:
             cmd += ["--from", key]
         if json_output:
@@ -96,8 +97,8 @@ class Cli:
                                  f"stdout: {p.stdout}\nstderr: {p.stderr}")
         return p
 
-    def json(self, *args, key=None, expect=0):
-        p = self.run(*args, key=key, expect=expect)
+    def json(self, *args, key=None, expect=0, node=None):
+        p = self.run(*args, key=key, expect=expect, node=node)
         return json.loads(p.stdout)
 
 

@@ -374,5 +374,53 @@ TEST_F(HubTest, ConcurrentLoadsShareOneModel) {
   for (const auto& m : got) EXPECT_EQ(m.get(), cached.get());
 }
 
+// A standalone node's hub fetches what it lacks from a peer hub; the peer can withhold a
+// file but never substitute one.
+TEST_F(HubTest, FetchMissingChecksTheCidBeforeKeeping) {
+  const Cid published = Spec().files[0].cid;  // stored in hub_ (the "peer")
+  fs::path own_root = root_ / "own";
+  store::BlobStore own_blobs(own_root.string());
+  std::string served;  // what the peer answers, per test step
+  int calls = 0;
+  HubOptions options;
+  options.fetch_missing = [&](const Cid& cid) -> Result<Bytes> {
+    ++calls;
+    if (served == "withhold") return NotFound("peer has no " + cid.ToString());
+    if (served == "honest") return hub_->GetFile(cid);
+    return ToBytes(served);
+  };
+  Hub own(&own_blobs, options);
+
+  served = "not the model";  // substituted bytes: refused, not kept
+  auto bad = own.GetFile(published);
+  EXPECT_EQ(bad.status().code(), Code::kDataLoss) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find(published.ToString()), std::string::npos);
+  EXPECT_FALSE(own_blobs.Has(published));
+
+  served = "withhold";
+  EXPECT_EQ(own.GetFile(published).status().code(), Code::kNotFound);
+  EXPECT_FALSE(own_blobs.Has(published));
+
+  served = "honest";
+  auto good = own.GetFile(published);
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(AsString(*good), model_text_);
+  EXPECT_TRUE(own_blobs.Has(published));
+  const int before = calls;
+  ASSERT_TRUE(own.GetFile(published).ok());  // kept: no second fetch
+  EXPECT_EQ(calls, before);
+}
+
+TEST_F(HubTest, FetchMissingRefusesOversizedAnswers) {
+  HubOptions options;
+  options.max_file_bytes = 8;
+  options.fetch_missing = [](const Cid&) -> Result<Bytes> { return Bytes(9, 0x41); };
+  store::BlobStore own_blobs((root_ / "own").string());
+  Hub own(&own_blobs, options);
+  const Cid cid = Cid::Of(Bytes(9, 0x41));
+  EXPECT_EQ(own.GetFile(cid).status().code(), Code::kOutOfRange);
+  EXPECT_FALSE(own_blobs.Has(cid));
+}
+
 }  // namespace
 }  // namespace lucid::hub

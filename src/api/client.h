@@ -9,7 +9,7 @@
 #include "base/status.h"
 #include "base/bytes.h"
 
-namespace lucid::cli {
+namespace lucid::api {
 
 using nlohmann::json;
 
@@ -28,4 +28,4 @@ class ApiClient {
   std::string base_url_;
 };
 
-}  // namespace lucid::cli
+}  // namespace lucid::api

@@ -1,8 +1,8 @@
-#include "cli/client.h"
+#include "api/client.h"
 
 #include <httplib.h>
 
-namespace lucid::cli {
+namespace lucid::api {
 namespace {
 
 Code CodeFromName(const std::string& name) {
@@ -74,4 +74,4 @@ Result<json> ApiClient::PostRaw(const std::string& path, ByteView body, const st
                   base_url_ + path);
 }
 
-}  // namespace lucid::cli
+}  // namespace lucid::api
