@@ -7,6 +7,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#ifdef LUCID_HAVE_ABCI
+#include "cli/validator.h"
+#endif
 
 int main(int argc, char** argv) {
   using namespace lucid::cli;
@@ -61,6 +64,11 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--fee", node_opts.fee, "Fee per inference (vanilla, tee)")->capture_default_str();
   node_cmd->add_option("--threads", node_opts.threads, "Engine threads")->capture_default_str();
   node_cmd->callback([&] { rc = Node(ctx, node_opts); });
+
+#ifdef LUCID_HAVE_ABCI
+  // validator (docs/consensus.md)
+  AddValidatorCommand(app, ctx, rc);
+#endif
 
   // keys
   auto* keys = app.add_subcommand("keys", "Manage keys in --home/keys")->require_subcommand(1);

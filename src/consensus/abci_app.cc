@@ -310,7 +310,7 @@ abci::ResponseCheckTx AbciApp::CheckTx(const abci::RequestCheckTx& req) {
   res.set_code(static_cast<uint32_t>(r.code));
   if (r.code != chain::TxCode::kOk) {
     res.set_codespace(kCodespace);
-    res.set_log(std::string(chain::TxCodeName(r.code)) + ": " + r.log);
+    res.set_log(r.log);
   }
   res.set_gas_wanted(1);
   return res;
@@ -386,7 +386,7 @@ Result<abci::ResponseFinalizeBlock> AbciApp::FinalizeBlock(const abci::RequestFi
     t->set_code(static_cast<uint32_t>(r.code));
     if (r.code != chain::TxCode::kOk) {
       t->set_codespace(kCodespace);
-      t->set_log(std::string(chain::TxCodeName(r.code)) + ": " + r.log);
+      t->set_log(r.log);
     }
     if (r.receipt_id) t->set_data(std::string(r.receipt_id->begin(), r.receipt_id->end()));
     *t->add_events() = TxEvent(r);
