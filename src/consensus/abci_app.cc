@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "api/json_views.h"
+#include "chain/state.h"
 #include "crypto/hash.h"
 
 namespace lucid::consensus {
@@ -285,7 +286,7 @@ Result<abci::ResponseInitChain> AbciApp::InitChain(const abci::RequestInitChain&
   std::lock_guard<std::mutex> lock(mu_);
   if (app_->initialized()) {
     // CometBFT repeats InitChain when the app restarts before its first block.
-    if (app_->Info().height != 0 || api::GenesisJson(app_->genesis()) != api::GenesisJson(g))
+    if (app_->Info().height != 0 || chain::GenesisAppHash(g) != app_->Info().app_hash)
       return AlreadyExists("InitChain: the store already holds chain '" + app_->Info().chain_id + "' at height " +
                            std::to_string(app_->Info().height));
   } else {
