@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "api/json_views.h"
+#include "cli/comet_verify.h"
 #include "crypto/hash.h"
 #include "hub/manifest.h"
 #include "hub/test_vectors.h"
@@ -759,8 +760,18 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
           header_bytes.ok() ? protocol::SignedHeader::Decode(*header_bytes)
                             : Result<protocol::SignedHeader>(header_bytes.status());
       Status inclusion = !proof.ok() ? proof.status() : !header.ok() ? header.status() : Status::Ok();
-      if (inclusion.ok()) inclusion = verify::VerifyInclusion(*receipt_id, *proof, *header);
-      report.Add("inclusion", inclusion, "receipt is in the receipts root of a signed block header");
+      if (!opts.comet_rpc.empty()) {
+        // CometBFT network: the header carries no Lucid signature; its commit by > 2/3 of the
+        // genesis validators' power is checked instead (docs/lightclient.md).
+        if (!inclusion.ok()) report.Add("inclusion", inclusion, "");
+        else
+          for (const auto& c : CheckUnderCometBft(opts.comet_rpc, opts.comet_genesis, g.chain_id, *receipt_id, *proof,
+                                                  header->header))
+            report.Add(c.name, c.status, c.ok_detail);
+      } else {
+        if (inclusion.ok()) inclusion = verify::VerifyInclusion(*receipt_id, *proof, *header);
+        report.Add("inclusion", inclusion, "receipt is in the receipts root of a signed block header");
+      }
       if (header.ok()) {
         bool known = false;
         for (const auto& v : g.validators) known |= v == header->header.proposer;
@@ -769,8 +780,9 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
                         : known ? Status::Ok()
                                 : PermissionDenied("header proposer " + header->header.proposer.ToHex() +
                                                    " is not a validator of the trusted genesis");
-        report.Add("header_signer", signer, "block " + std::to_string(header->header.height) +
-                                                " signed by a genesis validator (" + genesis->second + ")");
+        if (opts.comet_rpc.empty())
+          report.Add("header_signer", signer, "block " + std::to_string(header->header.height) +
+                                                  " signed by a genesis validator (" + genesis->second + ")");
         // The chain must hold the very same block header and receipt.
         if (on_chain.ok()) {
           bool same = (*on_chain)["raw"]["header"].get<std::string>() == ToHex(header->Encode()) &&

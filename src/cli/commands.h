@@ -40,6 +40,10 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts);
 struct VerifyOptions {
   bool replay = false;
   std::string bundle_file;  // verify this result bundle instead of the saved one
+  // CometBFT network (docs/lightclient.md): the block's commit is checked through this RPC
+  // against the validators of this local CometBFT genesis file.
+  std::string comet_rpc;
+  std::string comet_genesis;
 };
 int Verify(const Context& ctx, const std::string& receipt_id, const VerifyOptions& opts);
 

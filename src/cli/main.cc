@@ -158,6 +158,13 @@ int main(int argc, char** argv) {
   verify->add_option("RECEIPT_ID", receipt_id, "Receipt id (hex)")->required();
   verify->add_flag("--replay", verify_opts.replay, "Also re-execute the model locally and compare output bytes");
   verify->add_option("--bundle", verify_opts.bundle_file, "Verify this result bundle file");
+  auto* comet_rpc_opt = verify->add_option(
+      "--comet-rpc", verify_opts.comet_rpc,
+      "CometBFT network: check the block's commit (> 2/3 of the genesis power, ed25519) through this RPC URL");
+  verify->add_option("--genesis", verify_opts.comet_genesis, "The CometBFT genesis.json trusted for --comet-rpc")
+      ->needs(comet_rpc_opt)
+      ->check(CLI::ExistingFile);
+  comet_rpc_opt->needs("--genesis");
   verify->callback([&] { rc = Verify(ctx, receipt_id, verify_opts); });
 
   // query
