@@ -17,6 +17,7 @@
 #include "hub/manifest.h"
 #include "hub/test_vectors.h"
 #include "keystore/keystore.h"
+#include "devnet/devnet.h"
 #include "node/inference_node.h"
 #include "onnx/model.h"
 #include "onnx/quantize.h"
@@ -227,6 +228,40 @@ int TxTransfer(const Context& ctx, const std::string& to, uint64_t amount) {
   if (ctx.json_output) PrintJson(*r);
   else std::cout << "transferred " << amount << " to " << addr->ToChecksumHex() << " in block " << (*r)["height"]
                  << " (tx " << (*r)["check"]["hash"].get<std::string>() << ")\n";
+  return kExitOk;
+}
+
+int TxTeeParams(const Context& ctx, const TeeParamsOptions& opts) {
+  protocol::UpdateTeeParamsTx tx;
+  for (const auto* list : {&opts.allow_pcr0, &opts.revoke_pcr0}) {
+    for (const std::string& hex : *list) {
+      auto pcr = FromHex(hex);
+      if (!pcr.ok() || pcr->size() != 48)
+        return Fail(ctx, InvalidArgument("PCR0 '" + hex + "' is not 48 bytes of hex (SHA-384)"));
+      (list == &opts.allow_pcr0 ? tx.add_pcr0 : tx.remove_pcr0).push_back(*pcr);
+    }
+  }
+  for (auto [text, field, flag] : {std::tuple{&opts.heartbeat, &tx.heartbeat_ms, "--heartbeat"},
+                                   std::tuple{&opts.max_document_age, &tx.max_document_age_ms, "--max-document-age"}}) {
+    if (text->empty()) continue;
+    auto d = devnet::ParseDuration(*text, std::chrono::hours(24 * 365));
+    if (!d.ok()) return Fail(ctx, d.status().WithContext(flag), "durations look like 1h, 5m or 30s");
+    *field = static_cast<uint64_t>(d->count());
+  }
+  if (tx.add_pcr0.empty() && tx.remove_pcr0.empty() && !tx.heartbeat_ms && !tx.max_document_age_ms)
+    return Fail(ctx, InvalidArgument("nothing to change: give --allow-pcr0, --revoke-pcr0, --heartbeat or "
+                                     "--max-document-age"));
+  auto r = SendTx(ctx, tx);
+  if (!r.ok()) return Fail(ctx, r.status());
+  auto params = ctx.api().Get("/chain/tee/params");
+  if (!params.ok()) return Fail(ctx, params.status());
+  if (ctx.json_output) {
+    PrintJson({{"height", (*r)["height"]}, {"tx", (*r)["check"]["hash"]}, {"tee_params", *params}});
+  } else {
+    std::cout << "tee params updated in block " << (*r)["height"] << ": " << (*params)["allowed_pcr0"].size()
+              << " allowed PCR0, heartbeat " << (*params)["heartbeat_ms"] << " ms, max document age "
+              << (*params)["max_document_age_ms"] << " ms\n";
+  }
   return kExitOk;
 }
 

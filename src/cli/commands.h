@@ -14,6 +14,13 @@ int KeysList(const Context& ctx);
 int KeysShow(const Context& ctx, const std::string& name);
 
 int TxTransfer(const Context& ctx, const std::string& to, uint64_t amount);
+// tee governance (the chain's tee admin only; docs/tee-chain.md): allow or revoke enclave
+// measurements (PCR0, 48 bytes hex), change the registration heartbeat or the document age.
+struct TeeParamsOptions {
+  std::vector<std::string> allow_pcr0, revoke_pcr0;
+  std::string heartbeat, max_document_age;  // durations, e.g. 1h, 5m
+};
+int TxTeeParams(const Context& ctx, const TeeParamsOptions& opts);
 
 struct RepoOptions {
   std::string description_file, task, license, tags;

@@ -28,7 +28,7 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
   options.http_port = addr->second;
   options.block_time = *block_time;
   if (!opts.tee_heartbeat.empty()) {
-    auto heartbeat = devnet::ParseDuration(opts.tee_heartbeat);
+    auto heartbeat = devnet::ParseDuration(opts.tee_heartbeat, std::chrono::hours(24 * 365));
     if (!heartbeat.ok()) return Fail(ctx, heartbeat.status(), "--tee-heartbeat takes e.g. 10s or 1h");
     options.tee_heartbeat = *heartbeat;
   }

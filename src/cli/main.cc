@@ -89,6 +89,15 @@ int main(int argc, char** argv) {
   transfer->add_option("TO", to, "Address or key name")->required();
   transfer->add_option("AMOUNT", amount, "Amount in base units")->required();
   transfer->callback([&] { rc = TxTransfer(ctx, to, amount); });
+  TeeParamsOptions tee_params;
+  auto* tee_params_cmd = tx->add_subcommand("tee-params", "tee admin: allow/revoke enclave measurements, heartbeat");
+  tee_params_cmd->add_option("--allow-pcr0", tee_params.allow_pcr0, "Allow this PCR0 (48 bytes hex); repeatable");
+  tee_params_cmd->add_option("--revoke-pcr0", tee_params.revoke_pcr0,
+                             "Revoke this PCR0: its enclaves' receipts stop settling; repeatable");
+  tee_params_cmd->add_option("--heartbeat", tee_params.heartbeat, "Enclave registration lifetime, e.g. 1h");
+  tee_params_cmd->add_option("--max-document-age", tee_params.max_document_age,
+                             "Oldest attestation document accepted at registration, e.g. 5m");
+  tee_params_cmd->callback([&] { rc = TxTeeParams(ctx, tee_params); });
 
   // hub
   auto* hub = app.add_subcommand("hub", "Model Hub: repositories, versions, files")->require_subcommand(1);

@@ -68,7 +68,7 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   if (!listen.ok()) return Fail(ctx, listen.status().WithContext("--http"));
   std::optional<std::chrono::milliseconds> heartbeat;
   if (!opts.heartbeat.empty() && opts.heartbeat != "0") {
-    auto d = devnet::ParseDuration(opts.heartbeat);
+    auto d = devnet::ParseDuration(opts.heartbeat, std::chrono::hours(24 * 365));
     if (!d.ok()) return Fail(ctx, d.status(), "--heartbeat takes e.g. 30m, 10s or 0 (never)");
     heartbeat = *d;
   }

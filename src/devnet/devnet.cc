@@ -149,18 +149,22 @@ Status SpawnEnclave(const std::string& binary, const std::string& pki_dir, const
 
 }  // namespace
 
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text, std::chrono::milliseconds max) {
   uint64_t value = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc()) return InvalidArgument("duration '" + std::string(text) + "' must start with a number");
   std::string_view unit(p, text.data() + text.size() - p);
-  uint64_t ms = 0;
-  if (unit == "ms") ms = value;
-  else if (unit == "s" || unit.empty()) ms = value * 1000;
-  else if (unit == "m") ms = value * 60000;
-  else return InvalidArgument("duration unit must be ms, s or m, got '" + std::string(unit) + "'");
-  if (ms == 0 || ms > 3600000) return OutOfRange("duration must be between 1ms and 1h");
-  return std::chrono::milliseconds(ms);
+  uint64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit == "s" || unit.empty()) scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
+  else return InvalidArgument("duration unit must be ms, s, m, h or d, got '" + std::string(unit) + "'");
+  const uint64_t limit = static_cast<uint64_t>(max.count());
+  if (value == 0 || value > limit / scale)
+    return OutOfRange("duration '" + std::string(text) + "' must be between 1ms and " + std::to_string(limit) + "ms");
+  return std::chrono::milliseconds(value * scale);
 }
 
 Result<std::pair<std::string, int>> ParseHostPort(std::string_view text) {

@@ -63,8 +63,9 @@ class Devnet {
   std::unique_ptr<Impl> impl_;
 };
 
-// "1s", "500ms", "2" (seconds) → duration; refuses zero and garbage.
-Result<std::chrono::milliseconds> ParseDuration(std::string_view text);
+// "1s", "500ms", "2" (seconds), "5m", "2h", "1d" → duration; refuses zero, garbage and more than max.
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text,
+                                                std::chrono::milliseconds max = std::chrono::hours(1));
 // "127.0.0.1:26680" → host, port.
 Result<std::pair<std::string, int>> ParseHostPort(std::string_view text);
 

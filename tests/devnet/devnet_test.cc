@@ -17,8 +17,15 @@ TEST(ParseDurationTest, UnitsAndRefusals) {
   EXPECT_EQ(ParseDuration("1m")->count(), 60000);
   EXPECT_FALSE(ParseDuration("0s").ok());
   EXPECT_FALSE(ParseDuration("fast").ok());
-  EXPECT_FALSE(ParseDuration("1h").ok());
+  EXPECT_EQ(ParseDuration("1h")->count(), 3'600'000);  // the default limit is 1 h (block times)
+  EXPECT_FALSE(ParseDuration("2h").ok());
   EXPECT_FALSE(ParseDuration("5000m").ok());
+  EXPECT_FALSE(ParseDuration("1w").ok());
+  const auto year = std::chrono::hours(24 * 365);
+  EXPECT_EQ(ParseDuration("2h", year)->count(), 7'200'000);
+  EXPECT_EQ(ParseDuration("1d", year)->count(), 86'400'000);
+  EXPECT_FALSE(ParseDuration("366d", year).ok());
+  EXPECT_FALSE(ParseDuration("18446744073709551615d", year).ok());  // no overflow to a small value
 }
 
 TEST(ParseHostPortTest, Forms) {

@@ -133,3 +133,26 @@ def test_devnet_restart_new_enclave_key_old_receipts_verify(devnet: Devnet, cli:
     old = cli.json("verify", before)
     assert old["valid"] is True, old
     assert any(c["name"] == "enclave_registration" and c["ok"] for c in old["checks"])
+
+
+def test_admin_revokes_and_allows_the_measurement_by_cli(devnet: Devnet, cli: Cli, tmp_path: Path):
+    pcr0 = devnet.info["enclave_pcr0"]
+    vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
+    input_file = write_json(tmp_path / "input.json", vectors[0]["inputs"])
+    # Only the tee admin (dev0 on the devnet) may change the params.
+    p = cli.run("tx", "tee-params", "--revoke-pcr0", pcr0, key="dev1", expect=1)
+    assert "UNAUTHORIZED" in p.stderr + p.stdout, p.stderr
+    p = cli.run("tx", "tee-params", "--revoke-pcr0", "abcd", key="dev0", expect=1)
+    assert "48 bytes" in p.stderr + p.stdout
+    cli.run("tx", "tee-params", key="dev0", expect=1)  # nothing to change
+
+    out = cli.json("tx", "tee-params", "--revoke-pcr0", pcr0, key="dev0")
+    assert pcr0 not in out["tee_params"]["allowed_pcr0"]
+    assert devnet.get(f"/chain/enclaves/{devnet.info['node']}").json()["pcr0_allowed"] is False
+    p = cli.run("infer", "digits-mlp@1.0", "--input", input_file, "--mode", "tee", key="dev1", expect=1)
+    assert "pcr0" in (p.stderr + p.stdout).lower(), p.stderr
+
+    out = cli.json("tx", "tee-params", "--allow-pcr0", pcr0, "--heartbeat", "2h", key="dev0")
+    assert pcr0 in out["tee_params"]["allowed_pcr0"] and out["tee_params"]["heartbeat_ms"] == 7_200_000
+    result = cli.json("infer", "digits-mlp@1.0", "--input", input_file, "--mode", "tee", key="dev1")
+    assert cli.json("verify", result["receipt_id"])["valid"] is True
