@@ -101,9 +101,9 @@ class Net:
             p = self.lucid_cli("--json", "keys", "new", name)
         return json.loads(p.stdout)["address"]
 
-    def init(self, accounts=None, params=None):
+    def init(self, accounts=None, params=None, extra_accounts=()):
         """Creates keys, per-validator homes and the shared genesis. accounts: name -> balance
-        (keys created in root/client)."""
+        (keys created in root/client); extra_accounts: more {"address", "balance"} entries."""
         if self.root.exists():
             raise RuntimeError(f"{self.root} exists: `down --clean` first")
         for b in (self.lucid, self.cometbft):
@@ -113,6 +113,8 @@ class Net:
         self.logs.mkdir()
         accounts = accounts or {"alice": 10**12, "bob": 10**12, "node0": 10**12, "publisher": 10**12}
         lucid_accounts = [{"address": self.new_key(name), "balance": bal} for name, bal in accounts.items()]
+        named = len(lucid_accounts)
+        lucid_accounts += [dict(a) for a in extra_accounts]
         gen = self.root / "testnet"
         subprocess.run([str(self.cometbft), "testnet", "--v", str(self.n), "--n", "0", "--o", str(gen),
                         "--populate-persistent-peers=false"],
@@ -164,7 +166,7 @@ class Net:
             "validators": [{"ip": self.ip(i), "rpc": self.rpc(i), "api": self.api(i),
                             "abci": f"tcp://{self.ip(i)}:{ABCI_PORT}", "p2p": f"{self.ip(i)}:{P2P_PORT}",
                             "node_id": ids[i]} for i in range(self.n)],
-            "accounts": {name: a["address"] for name, a in zip(accounts, lucid_accounts)}}, indent=2))
+            "accounts": {name: a["address"] for name, a in zip(accounts, lucid_accounts[:named])}}, indent=2))
 
     @classmethod
     def load(cls, root, **kw):

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""SubmitResult (vanilla) throughput and latency, solo vs a 4-validator CometBFT localnet on
+this machine (issue 7). Runs bench/submit_bench (solo in process; comet through
+broadcast_tx_sync to every validator's RPC) and prints the load shape, the measured figures
+and their ratios to published figures for scale.
+  bench/submit_bench.py [--txs N] [--senders S] [--validators V]
+Needs .tools/bin/cometbft (./scripts/setup) and a build with lucid validator and submit_bench
+($LUCID_BUILD_DIR, default build/). Loopback only."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from localnet import Net  # noqa: E402
+
+# For scale only (not measured here): CometBFT's QA report for v0.38 (200 nodes of which 175
+# validators, saturation about 400 tx/s) and the often quoted Cosmos SDK figure.
+PUBLISHED = {"CometBFT QA v0.38 (175 validators)": 400, "Cosmos SDK chains (often quoted)": 1800}
+GOALS = {"solo": 5000, "comet": 1000}
+
+
+def run(cmd):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def show(r):
+    lat = r["latency_ms"]
+    print(f"  {r['mode']:5}  {r['tx_per_s']:8.0f} tx/s   committed {r['committed']}/{r['submitted']} "
+          f"(refused {r['refused']}) in {r['seconds']:.2f} s over {r['blocks']} blocks   "
+          f"latency p50 {lat['p50']:.0f} ms  p90 {lat['p90']:.0f} ms  p99 {lat['p99']:.0f} ms  max {lat['max']:.0f} ms")
+    print(f"         shape: {json.dumps(r['shape'])}")
+    if r["first_refusal"]:
+        print(f"         first refusal: {r['first_refusal'][:200]}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--txs", type=int, default=20000)
+    ap.add_argument("--senders", type=int, default=8)
+    ap.add_argument("--validators", type=int, default=4)
+    ap.add_argument("--base-ip", type=int, default=61)
+    a = ap.parse_args()
+    build = REPO / os.environ.get("LUCID_BUILD_DIR", "build")
+    bench = build / "bench" / "submit_bench"
+    lucid = Path(os.environ.get("LUCID_BIN", build / "src" / "cli" / "lucid"))
+    print(f"SubmitResult (vanilla) settlement: {a.txs} txs from {a.senders} senders, one in flight per sender; "
+          f"machine: {os.cpu_count()} cores shared by every process")
+    results = []
+    solo = run([bench, "solo", "--txs", a.txs, "--senders", a.senders])
+    results.append(solo)
+    with tempfile.TemporaryDirectory(prefix="lucid-bench-net-") as tmp:
+        accounts = run([bench, "accounts", "--senders", a.senders])
+        net = Net(Path(tmp) / "net", n=a.validators, base_ip=a.base_ip, lucid=lucid, chain_id="lucid-bench")
+        net.init(extra_accounts=[{"address": x, "balance": 10**15} for x in accounts])
+        try:
+            net.up(timeout=90)
+            comet = run([bench, "comet", "--txs", a.txs, "--senders", a.senders, "--chain-id", net.chain_id,
+                         "--rpc", ",".join(net.rpc(i) for i in range(net.n))])
+            heights = [net.height(i) for i in range(net.n)]
+        finally:
+            net.down()
+        comet["shape"]["validators"] = a.validators
+        comet["shape"]["timeout_commit"] = net.timeout_commit
+        results.append(comet)
+    print("Measured (this run):")
+    for r in results:
+        show(r)
+    print(f"  validators' final heights: {heights}")
+    print("Ratios:")
+    print(f"  localnet / solo: {comet['tx_per_s'] / solo['tx_per_s']:.2f}")
+    for name, goal in GOALS.items():
+        r = solo if name == "solo" else comet
+        print(f"  {name} vs issue-7 goal {goal} tx/s: {r['tx_per_s'] / goal:.2f}x")
+    for name, tps in PUBLISHED.items():
+        print(f"  localnet vs {name} ~{tps} tx/s (published, not measured here): {comet['tx_per_s'] / tps:.2f}x")
+    print(json.dumps({"results": results}))
+
+
+if __name__ == "__main__":
+    main()
