@@ -1,0 +1,174 @@
+// Quantized products: every SIMD path equals the scalar reference bit for bit for many
+// shapes, batches and thread counts; the reference agrees with the dequantized float
+// product; half/bfloat conversions are exact.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "llm/quant.h"
+#include "llm/quant_internal.h"
+
+namespace lucid::llm {
+namespace {
+
+using internal::KernelsFor;
+using internal::Path;
+
+// Random weights of `type` with finite, moderate scales.
+std::vector<uint8_t> RandomWeights(GgmlType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  int64_t rb = RowBytes(type, cols);
+  std::vector<uint8_t> w(static_cast<size_t>(rows * rb));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f), val(-2.0f, 2.0f);
+  auto put16 = [&](uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); };
+  const TypeInfo* ti = TypeInfoOf(static_cast<uint32_t>(type));
+  int64_t nblocks = rows * cols / ti->block_size;
+  for (int64_t i = 0; i < nblocks; ++i) {
+    uint8_t* blk = w.data() + i * ti->type_size;
+    switch (type) {
+      case GgmlType::kF32: { float f = val(rng); std::memcpy(blk, &f, 4); break; }
+      case GgmlType::kF16: put16(blk, FloatToHalf(val(rng))); break;
+      case GgmlType::kBF16: { float f = val(rng); uint32_t u; std::memcpy(&u, &f, 4); put16(blk, u >> 16); break; }
+      case GgmlType::kQ8_0: case GgmlType::kQ4_0: put16(blk, FloatToHalf(scale(rng))); break;
+      case GgmlType::kQ4_1: put16(blk, FloatToHalf(scale(rng))); put16(blk + 2, FloatToHalf(scale(rng))); break;
+      case GgmlType::kQ4_K: case GgmlType::kQ5_K: put16(blk, FloatToHalf(scale(rng))); put16(blk + 2, FloatToHalf(scale(rng))); break;
+      case GgmlType::kQ6_K: put16(blk + 208, FloatToHalf(scale(rng))); break;
+      default: break;
+    }
+  }
+  return w;
+}
+
+const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0,
+                           GgmlType::kQ4_1, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+
+TEST(Quant, HalfConversionsAreExact) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float f = HalfToFloat(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(FloatToHalf(f), h) << h;  // every non-NaN half round-trips
+  }
+  EXPECT_EQ(HalfToFloat(0x3C00), 1.0f);
+  EXPECT_EQ(HalfToFloat(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(HalfToFloat(0x7BFF), 65504.0f);
+  EXPECT_EQ(FloatToHalf(65520.0f), 0x7C00);        // rounds up to inf
+  EXPECT_EQ(FloatToHalf(65519.0f), 0x7BFF);
+  EXPECT_EQ(FloatToHalf(1.0f + std::ldexp(1.0f, -11)), 0x3C00);  // tie to even
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.0f, -25)), 0x0000);          // tie to even (0)
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.5f, -25)), 0x0001);
+  EXPECT_TRUE(std::isnan(HalfToFloat(FloatToHalf(NAN))));
+  EXPECT_EQ(Bf16ToFloat(0x3F80), 1.0f);
+}
+
+// The scalar reference against the float product of the dequantized weights with the
+// activations the kernel actually used (exact up to float rounding).
+TEST(Quant, ReferenceMatchesDequantizedProduct) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t rows = 5, cols = 512;
+  for (GgmlType type : kTypes) {
+    SCOPED_TRACE(TypeName(type));
+    auto wb = RandomWeights(type, rows, cols, rng);
+    WeightMatrix w{type, rows, cols, RowBytes(type, cols), wb.data()};
+    std::vector<float> x(cols), y(rows);
+    for (auto& v : x) v = nd(rng);
+    internal::MatMulWith(internal::ScalarKernels(), w, 1, x.data(), cols, y.data(), rows, 1);
+    std::vector<float> deq(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRow(type, wb.data() + r * w.row_bytes, deq.data(), cols);
+      double exact = 0, mag = 0;
+      for (int64_t i = 0; i < cols; ++i) {
+        exact += static_cast<double>(deq[i]) * x[i];
+        mag += std::fabs(static_cast<double>(deq[i]) * x[i]);
+      }
+      // Float weights: float rounding only; quantized: activations quantized to 8 bits.
+      bool is_float = type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16;
+      double tol = is_float ? 1e-5 * mag + 1e-6 : 0.02 * mag + 1e-4;
+      EXPECT_NEAR(y[r], exact, tol) << "row " << r;
+    }
+  }
+}
+
+// Every path == scalar, for many shapes, batches and thread counts.
+TEST(Quant, SimdPathsMatchScalarBitForBit) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<Path> paths = {Path::kAvx2, Path::kAvx512Vnni};
+  int ran = 0;
+  for (GgmlType type : kTypes) {
+    const TypeInfo* ti = TypeInfoOf(static_cast<uint32_t>(type));
+    std::vector<int64_t> col_list = ti->block_size == 256 ? std::vector<int64_t>{256, 512, 1536}
+                                    : ti->block_size == 32 ? std::vector<int64_t>{32, 96, 576}
+                                                           : std::vector<int64_t>{1, 15, 16, 33, 576};
+    for (int64_t cols : col_list) {
+      for (int64_t rows : {1, 7, 64}) {
+        auto wb = RandomWeights(type, rows, cols, rng);
+        WeightMatrix w{type, rows, cols, RowBytes(type, cols), wb.data()};
+        for (int64_t batch : {1, 3}) {
+          std::vector<float> x(batch * cols);
+          for (auto& v : x) v = nd(rng);
+          if (cols >= 64) x[5] = 40.0f;  // an outlier
+          std::vector<float> want(batch * rows), got(batch * rows);
+          internal::MatMulWith(internal::ScalarKernels(), w, batch, x.data(), cols, want.data(), rows, 1);
+          // Batch composition: each column alone gives the same bytes.
+          for (int64_t b = 0; b < batch; ++b) {
+            std::vector<float> one(rows);
+            internal::MatMulWith(internal::ScalarKernels(), w, 1, x.data() + b * cols, cols, one.data(), rows, 1);
+            ASSERT_EQ(std::memcmp(one.data(), want.data() + b * rows, rows * 4), 0);
+          }
+          for (Path p : paths) {
+            const internal::Kernels* k = KernelsFor(p);
+            if (!k) continue;
+            for (int threads : {1, 2, 3, 8}) {
+              std::fill(got.begin(), got.end(), -1.0f);
+              internal::MatMulWith(*k, w, batch, x.data(), cols, got.data(), rows, threads);
+              ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+                  << TypeName(type) << " " << k->name << " rows " << rows << " cols " << cols << " batch " << batch
+                  << " threads " << threads;
+              ++ran;
+            }
+          }
+          // The public entry point (active path) too.
+          MatMul(w, batch, x.data(), cols, got.data(), rows, 2);
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0);
+        }
+      }
+    }
+  }
+  std::printf("active path %s; %d SIMD comparisons\n", std::string(ActiveQuantPath()).c_str(), ran);
+  if (!KernelsFor(Path::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU: only the scalar path ran";
+}
+
+// Adversarial block contents: extreme int8 weights (-128), all-equal activations, zeros.
+TEST(Quant, ExtremeValues) {
+  const int64_t cols = 512, rows = 4;
+  for (GgmlType type : kTypes) {
+    std::mt19937 rng(3);
+    auto wb = RandomWeights(type, rows, cols, rng);
+    if (type == GgmlType::kQ8_0)
+      for (int64_t b = 0; b < rows * cols / 32; ++b) std::memset(wb.data() + b * 34 + 2, 0x80, 32);  // all −128
+    if (type == GgmlType::kQ4_0 || type == GgmlType::kQ4_1 || type == GgmlType::kQ4_K || type == GgmlType::kQ5_K ||
+        type == GgmlType::kQ6_K) {
+      // keep the random nibbles: they already span 0..15 / 0..63
+    }
+    WeightMatrix w{type, rows, cols, RowBytes(type, cols), wb.data()};
+    for (float fill : {0.0f, 1.0f, -3.0f}) {
+      std::vector<float> x(cols, fill), want(rows), got(rows);
+      x[0] = -fill * 2;  // the max-magnitude element is negative
+      internal::MatMulWith(internal::ScalarKernels(), w, 1, x.data(), cols, want.data(), rows, 1);
+      for (Path p : {Path::kAvx2, Path::kAvx512Vnni}) {
+        if (const internal::Kernels* k = KernelsFor(p)) {
+          internal::MatMulWith(*k, w, 1, x.data(), cols, got.data(), rows, 2);
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), rows * 4), 0) << TypeName(type) << " " << k->name;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lucid::llm
