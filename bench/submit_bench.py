@@ -24,6 +24,14 @@ PUBLISHED = {"CometBFT QA v0.38 (175 validators)": 400, "Cosmos SDK chains (ofte
 GOALS = {"solo": 5000, "comet": 1000}
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a running process (Linux /proc)."""
+    if not pid:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(cmd):
     p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=1800)
     if p.returncode != 0:
@@ -43,16 +51,18 @@ def show(r):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--txs", type=int, default=20000)
-    ap.add_argument("--senders", type=int, default=8)
+    ap.add_argument("--txs", type=int, default=10000)
+    ap.add_argument("--senders", type=int, default=32)
     ap.add_argument("--validators", type=int, default=4)
     ap.add_argument("--base-ip", type=int, default=61)
     a = ap.parse_args()
+    a.txs = a.txs // a.senders * a.senders  # each sender sends the same number
     build = REPO / os.environ.get("LUCID_BUILD_DIR", "build")
     bench = build / "bench" / "submit_bench"
     lucid = Path(os.environ.get("LUCID_BIN", build / "src" / "cli" / "lucid"))
     print(f"SubmitResult (vanilla) settlement: {a.txs} txs from {a.senders} senders, one in flight per sender; "
           f"machine: {os.cpu_count()} cores shared by every process")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes share the cores)")
     results = []
     solo = run([bench, "solo", "--txs", a.txs, "--senders", a.senders])
     results.append(solo)
@@ -65,15 +75,22 @@ def main():
             comet = run([bench, "comet", "--txs", a.txs, "--senders", a.senders, "--chain-id", net.chain_id,
                          "--rpc", ",".join(net.rpc(i) for i in range(net.n))])
             heights = [net.height(i) for i in range(net.n)]
+            cpu = {"cometbft": 0.0, "lucid validator": 0.0}
+            for i in range(net.n):
+                cpu["cometbft"] += cpu_seconds(net.pid(f"comet-v{i}"))
+                cpu["lucid validator"] += cpu_seconds(net.pid(f"lucid-v{i}"))
         finally:
             net.down()
         comet["shape"]["validators"] = a.validators
         comet["shape"]["timeout_commit"] = net.timeout_commit
         results.append(comet)
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("Measured (this run):")
     for r in results:
         show(r)
     print(f"  validators' final heights: {heights}")
+    print("  CPU seconds over the localnet's life (all 4 validators): " +
+          ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
     print("Ratios:")
     print(f"  localnet / solo: {comet['tx_per_s'] / solo['tx_per_s']:.2f}")
     for name, goal in GOALS.items():
