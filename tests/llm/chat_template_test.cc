@@ -1,0 +1,94 @@
+// Chat templates: recognition from the Jinja text, ChatML and Llama-3 rendering, tools.
+#include <gtest/gtest.h>
+
+#include "llm/chat_template.h"
+
+namespace lucid::llm {
+namespace {
+
+TEST(ChatTemplate, RecognisesAndRefuses) {
+  auto c = ChatTemplate::FromJinja("{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>'}}");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->format(), ChatFormat::kChatml);
+  EXPECT_EQ(c->default_system(), "");
+  auto l = ChatTemplate::FromJinja("{{ bos_token }}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}<|eot_id|>");
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->format(), ChatFormat::kLlama3);
+  auto u = ChatTemplate::FromJinja("{% for m in messages %}[INST] {{ m.content }} [/INST]{% endfor %}");
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.status().code(), Code::kUnimplemented);
+  EXPECT_NE(u.status().message().find("[INST]"), std::string::npos);
+  EXPECT_EQ(ChatTemplate::FromJinja("").status().code(), Code::kUnimplemented);
+}
+
+TEST(ChatTemplate, ChatmlDefaultSystem) {
+  auto c = ChatTemplate::FromJinja(
+      "{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are Bob.<|im_end|>\\n' }}"
+      "{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->default_system(), "You are Bob.");
+  auto r = c->Render({{"user", "Hi", {}, "", ""}}, {}, true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "<|im_start|>system\nYou are Bob.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  auto r2 = c->Render({{"system", "S", {}, "", ""}, {"user", "Hi", {}, "", ""}}, {}, false);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(*r2, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+}
+
+TEST(ChatTemplate, ChatmlTools) {
+  auto c = ChatTemplate::Chatml("");
+  std::vector<std::string> tools = {
+      R"({"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}})"};
+  std::vector<ChatMessage> msgs = {
+      {"user", "Weather in Paris?", {}, "", ""},
+      {"assistant", "", {{"call_1", "get_weather", R"({"city":"Paris"})"}}, "", ""},
+      {"tool", "{\"temp\": 21}", {}, "call_1", "get_weather"},
+  };
+  auto r = c.Render(msgs, tools, true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r,
+            "<|im_start|>system\n\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+            "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"parameters\": {\"type\": \"object\", "
+            "\"properties\": {\"city\": {\"type\": \"string\"}}}}}\n</tools>\n\n"
+            "For each function call, return a json object with function name and arguments within "
+            "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+            "<args-json-object>}\n</tool_call><|im_end|>\n"
+            "<|im_start|>user\nWeather in Paris?<|im_end|>\n"
+            "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n"
+            "</tool_call><|im_end|>\n"
+            "<|im_start|>user\n<tool_response>\n{\"temp\": 21}\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplate, Llama3) {
+  auto l = ChatTemplate::Llama3();
+  auto r = l.Render({{"system", " Be brief. ", {}, "", ""}, {"user", "Hi\n", {}, "", ""}}, {}, true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r,
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  std::vector<ChatMessage> msgs = {
+      {"user", "Weather?", {}, "", ""},
+      {"assistant", "", {{"c", "w", R"({"city":"Oslo"})"}}, "", ""},
+      {"tool", "cold", {}, "c", ""},
+  };
+  auto t = l.Render(msgs, {R"({"type":"function","function":{"name":"w"}})"}, false);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_NE(t->find("Environment: ipython\n"), std::string::npos);
+  EXPECT_NE(t->find("{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"w\"\n    }\n}\n\nWeather?"),
+            std::string::npos) << *t;
+  EXPECT_NE(t->find("{\"name\": \"w\", \"parameters\": {\"city\": \"Oslo\"}}<|eot_id|>"), std::string::npos);
+  EXPECT_NE(t->find("<|start_header_id|>ipython<|end_header_id|>\n\ncold<|eot_id|>"), std::string::npos);
+}
+
+TEST(ChatTemplate, BadInput) {
+  auto c = ChatTemplate::Chatml();
+  EXPECT_EQ(c.Render({{"wizard", "x", {}, "", ""}}, {}, true).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(c.Render({{"user", "x", {}, "", ""}}, {"{not json"}, true).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(c.Render({{"tool", "x", {}, "id", ""}}, {}, true).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(c.Render({{"assistant", "", {{"i", "f", "[1,"}}, "", ""}}, {}, true).status().code(),
+            Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lucid::llm
