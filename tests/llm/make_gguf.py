@@ -2,7 +2,7 @@
 """Writes the tiny GGUF files of tests/llm/gguf_test.cc with the `gguf` package (pinned in
 requirements-dev.txt), so the reader is checked against the format's reference writer and
 the dequantizers against the package's own numpy dequantize functions.
-Run: .venv/bin/python tests/llm/make_gguf.py OUT_DIR   (writes OUT_DIR/types.gguf)
+Run: .venv/bin/python tests/llm/make_gguf.py OUT_DIR   (writes OUT_DIR/types.gguf, small.gguf)
 
 types.gguf holds, for every supported tensor type T, a tensor "w.T" [rows 3 x cols 512]
 (F16/BF16/Q8_0/Q4_0/Q4_1 quantized from random floats by gguf.quants.quantize; K-quants as
@@ -74,7 +74,31 @@ def main() -> int:
     w.write_tensors_to_file()
     w.close()
     os.replace(tmp, out / "types.gguf")
+    write_small(out, rng)
     return 0
+
+
+def write_small(out, rng):
+    """small.gguf (~2 KB): a few metadata values and one 1-row tensor per type (fuzz seed)."""
+    tmp = out / f"small.gguf.{os.getpid()}.tmp"
+    w = gguf.GGUFWriter(str(tmp), arch="llama")
+    w.add_uint32("t.u32", 7)
+    w.add_array("t.arr_str", ["a", "bc"])
+    w.add_array("t.arr_f32", [0.5])
+    for qtype in (Q.F32, Q.F16, Q.BF16, Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q4_K, Q.Q5_K, Q.Q6_K):
+        block_size, _ = gguf.GGML_QUANT_SIZES[qtype]
+        cols = 4 if block_size == 1 else block_size
+        if qtype in (Q.Q4_K, Q.Q5_K, Q.Q6_K):
+            w.add_tensor(qtype.name, random_k_blocks(rng, qtype, 1), raw_dtype=qtype)
+        else:
+            x = rng.standard_normal((1, cols)).astype(np.float32)
+            w.add_tensor(qtype.name, x if qtype == Q.F32 else gguf.quants.quantize(x, qtype),
+                         raw_dtype=None if qtype == Q.F32 else qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    os.replace(tmp, out / "small.gguf")
 
 
 if __name__ == "__main__":
