@@ -253,7 +253,7 @@ float DotQ8_0Ref(const uint8_t* w, const ActQ8* a, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b, w += 34) {
     int32_t dot = 0;
     for (int j = 0; j < 32; ++j) dot += static_cast<int8_t>(w[2 + j]) * a[b].qs[j];
-    acc = StepQ8_0(acc, U16(w), a[b], dot);
+    acc = StepQ8_0(acc, H2F(U16(w)), a[b], dot);
   }
   return acc;
 }
@@ -262,7 +262,7 @@ float DotQ4_0Ref(const uint8_t* w, const ActQ8* a, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b, w += 18) {
     int32_t dot = 0;
     for (int j = 0; j < 16; ++j) dot += (w[2 + j] & 0xF) * a[b].qs[j] + (w[2 + j] >> 4) * a[b].qs[j + 16];
-    acc = StepQ4_0(acc, U16(w), a[b], dot);
+    acc = StepQ4_0(acc, H2F(U16(w)), a[b], dot);
   }
   return acc;
 }
@@ -271,7 +271,7 @@ float DotQ4_1Ref(const uint8_t* w, const ActQ8* a, int64_t nb) {
   for (int64_t b = 0; b < nb; ++b, w += 20) {
     int32_t dot = 0;
     for (int j = 0; j < 16; ++j) dot += (w[4 + j] & 0xF) * a[b].qs[j] + (w[4 + j] >> 4) * a[b].qs[j + 16];
-    acc = StepQ4_1(acc, U16(w), U16(w + 2), a[b], dot);
+    acc = StepQ4_1(acc, H2F(U16(w)), H2F(U16(w + 2)), a[b], dot);
   }
   return acc;
 }
@@ -296,7 +296,7 @@ float DotK45Ref(const uint8_t* w, const ActQ8K* a, int64_t nb) {
       dots[2 * c] = lo;
       dots[2 * c + 1] = hi;
     }
-    acc = StepK4(acc, U16(w), U16(w + 2), w + 4, a[b], dots);
+    acc = StepK4(acc, H2F(U16(w)), H2F(U16(w + 2)), w + 4, a[b], dots);
   }
   return acc;
 }
@@ -318,7 +318,7 @@ float DotQ6KRef(const uint8_t* w, const ActQ8K* a, int64_t nb) {
         }
       }
     }
-    acc = StepQ6K(acc, U16(w + 208), reinterpret_cast<const int8_t*>(w + 192), a[b], dots);
+    acc = StepQ6K(acc, H2F(U16(w + 208)), reinterpret_cast<const int8_t*>(w + 192), a[b], dots);
   }
   return acc;
 }

@@ -75,17 +75,18 @@ inline void ScaleMinK4(int j, const uint8_t* q, int32_t* sc, int32_t* m) {
 }
 
 // The fixed float steps per block, given the block's exact integer sums.
-inline float StepQ8_0(float acc, uint16_t wd, const ActQ8& a, int32_t dot) {
-  return acc + static_cast<float>(dot) * (H2F(wd) * a.d);
+// Weight scales arrive converted from fp16 (H2F, or vcvtph2ps on the SIMD paths: both exact).
+inline float StepQ8_0(float acc, float wd, const ActQ8& a, int32_t dot) {
+  return acc + static_cast<float>(dot) * (wd * a.d);
 }
-inline float StepQ4_0(float acc, uint16_t wd, const ActQ8& a, int32_t dot_u) {  // dot_u = Σ q·y, q in 0..15
-  return acc + static_cast<float>(dot_u - 8 * a.sum) * (H2F(wd) * a.d);
+inline float StepQ4_0(float acc, float wd, const ActQ8& a, int32_t dot_u) {  // dot_u = Σ q·y, q in 0..15
+  return acc + static_cast<float>(dot_u - 8 * a.sum) * (wd * a.d);
 }
-inline float StepQ4_1(float acc, uint16_t wd, uint16_t wm, const ActQ8& a, int32_t dot_u) {
-  return acc + ((H2F(wd) * a.d) * static_cast<float>(dot_u) + H2F(wm) * a.s);
+inline float StepQ4_1(float acc, float wd, float wm, const ActQ8& a, int32_t dot_u) {
+  return acc + ((wd * a.d) * static_cast<float>(dot_u) + wm * a.s);
 }
 // Q4_K / Q5_K: dots[j] = Σ q·y over sub-block j (32 elements).
-inline float StepK4(float acc, uint16_t wd, uint16_t wdmin, const uint8_t* scales, const ActQ8K& a,
+inline float StepK4(float acc, float wd, float wdmin, const uint8_t* scales, const ActQ8K& a,
                     const int32_t* dots) {
   int32_t sumi = 0, summ = 0;
   for (int j = 0; j < 8; ++j) {
@@ -94,13 +95,13 @@ inline float StepK4(float acc, uint16_t wd, uint16_t wdmin, const uint8_t* scale
     sumi += sc * dots[j];
     summ += m * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
   }
-  return acc + ((H2F(wd) * a.d) * static_cast<float>(sumi) - (H2F(wdmin) * a.d) * static_cast<float>(summ));
+  return acc + ((wd * a.d) * static_cast<float>(sumi) - (wdmin * a.d) * static_cast<float>(summ));
 }
 // Q6_K: dots[j] = Σ q·y over 16 elements j (q in 0..63, before the −32).
-inline float StepQ6K(float acc, uint16_t wd, const int8_t* scales, const ActQ8K& a, const int32_t* dots) {
+inline float StepQ6K(float acc, float wd, const int8_t* scales, const ActQ8K& a, const int32_t* dots) {
   int32_t sumi = 0;
   for (int j = 0; j < 16; ++j) sumi += scales[j] * (dots[j] - 32 * a.bsums[j]);
-  return acc + (H2F(wd) * a.d) * static_cast<float>(sumi);
+  return acc + (wd * a.d) * static_cast<float>(sumi);
 }
 // Float rows: 16 lane sums -> one float, fixed tree.
 inline float ReduceLanes(float* l) {

@@ -2,6 +2,7 @@
 // shapes, batches and thread counts; the reference agrees with the dequantized float
 // product; half/bfloat conversions are exact.
 #include <gtest/gtest.h>
+#include <immintrin.h>
 
 #include <cmath>
 #include <cstring>
@@ -170,5 +171,20 @@ TEST(Quant, ExtremeValues) {
   }
 }
 
+}  // namespace
+}  // namespace lucid::llm
+
+namespace lucid::llm {
+namespace {
+__attribute__((target("f16c"))) float F16c(uint16_t h) { return _cvtsh_ss(h); }
+
+// The SIMD paths convert fp16 scales with vcvtph2ps: the same bits as HalfToFloat, NaNs too.
+TEST(Quant, F16cConversionEqualsHalfToFloat) {
+  if (!KernelsFor(Path::kAvx2)) GTEST_SKIP() << "no AVX2/F16C on this CPU";
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float a = HalfToFloat(static_cast<uint16_t>(h)), b = F16c(static_cast<uint16_t>(h));
+    ASSERT_EQ(std::memcmp(&a, &b, 4), 0) << h;
+  }
+}
 }  // namespace
 }  // namespace lucid::llm
