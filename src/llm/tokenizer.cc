@@ -601,11 +601,12 @@ std::string StreamDecoder::Push(int32_t id) {
                   tok_->vocab().token_types[static_cast<size_t>(id)] == static_cast<int32_t>(TokenType::kUserDefined));
   // SentencePiece: the space Encode added in front of the text after the start or a special
   // token is removed again.
-  if (!tok_->is_gpt2() && tok_->vocab().add_space_prefix != 0 && first_ && !special && !piece.empty()) {
-    if (piece[0] == ' ') piece.erase(0, 1);
+  if (special) {
+    first_ = true;
+  } else if (!piece.empty()) {
+    if (!tok_->is_gpt2() && tok_->vocab().add_space_prefix != 0 && first_ && piece[0] == ' ') piece.erase(0, 1);
+    first_ = false;
   }
-  if (!special && !piece.empty()) first_ = false;
-  if (special) first_ = true;
   return PushBytes(piece);
 }
 
