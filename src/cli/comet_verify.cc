@@ -127,11 +127,11 @@ std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std
       Hash32 rh = reported->Hash();
       bool node_agrees = std::equal(rh.begin(), rh.end(), signed_header->header.validators_hash.begin(),
                                     signed_header->header.validators_hash.end());
-      commit = commit.WithContext(node_agrees ? "the validator set changed since genesis (the node reports " +
-                                                    std::to_string(reported->validators.size()) +
-                                                    " validators at this height); this light client trusts the "
-                                                    "genesis set only"
-                                              : "the node's validator set does not match its header either");
+      commit = commit.WithContext(
+          node_agrees ? "the node's validator set at this height (" + std::to_string(reported->validators.size()) +
+                            " validators) is not the genesis file's: the set changed since genesis or the file is "
+                            "not this chain's genesis (only the genesis set is trusted)"
+                      : "the node's validator set does not match its own header either");
     }
   }
   out.push_back({"comet_commit", commit,
