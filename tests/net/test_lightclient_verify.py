@@ -1,13 +1,17 @@
 """`lucid verify RECEIPT_ID --comet-rpc URL --genesis FILE` on a 4-validator CometBFT network
 (127.0.0.71-74): a receipt settled through CometBFT verifies with the commit of block h+1
 checked against the local genesis file's validators (docs/lightclient.md); with one validator
-stopped it still verifies (3 of 4 power); a genesis with a forged key, another chain's genesis
-or another chain id are refused by name."""
+stopped it still verifies (3 of 4 power); an RPC that lies about the commit (a signature byte,
+the app hash, votes dropped, a duplicated vote, the chain id) and a genesis with a forged key,
+two of the four validators or another chain id are refused by name."""
 import base64
 import hashlib
+import http.server
 import json
 import signal
 import subprocess
+import threading
+import urllib.request
 
 import pytest
 
@@ -35,6 +39,66 @@ def verify(net, rid, genesis, rpc_node=0, api_node=0):
     except json.JSONDecodeError:
         raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p.returncode, {c["name"]: c for c in doc["checks"]}
+
+
+class LyingRpc:
+    """An RPC in front of a real validator's that alters its /commit answers (a node that lies)."""
+
+    def __init__(self, upstream, alter):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with urllib.request.urlopen(upstream + self.path, timeout=10) as r:
+                    body = r.read()
+                if self.path.startswith("/commit"):
+                    doc = json.loads(body)
+                    alter(doc["result"]["signed_header"])
+                    body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def verify_via(net, rid, genesis, rpc_url):
+    cmd = [str(LUCID), "--home", str(net.client_home), "--node", net.api(0), "--json", "verify", rid,
+           "--comet-rpc", rpc_url, "--genesis", str(genesis)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return p.returncode, {c["name"]: c for c in json.loads(p.stdout)["checks"]}
+
+
+def flip_hex(h):
+    return ("0" if h[0] != "0" else "1") + h[1:]
+
+
+def flip_sig(sh):
+    for s in sh["commit"]["signatures"]:
+        if s["block_id_flag"] == 2:
+            raw = bytearray(base64.b64decode(s["signature"]))
+            raw[10] ^= 1
+            s["signature"] = base64.b64encode(bytes(raw)).decode()
+            return
+
+
+def drop_votes(sh):  # keep one commit vote: 1 of 4 power
+    kept = 0
+    for s in sh["commit"]["signatures"]:
+        if s["block_id_flag"] == 2 and kept == 0:
+            kept = 1
+            continue
+        s.update(block_id_flag=1, validator_address="", timestamp="0001-01-01T00:00:00Z", signature=None)
 
 
 def infer(net, cli, tmp_path, node_api, key):
@@ -80,6 +144,26 @@ def test_verify_receipt_through_cometbft_commit(net, tmp_path):
         # Any validator's RPC serves the same proof.
         rc, _ = verify(net, rid, genesis_file, rpc_node=2, api_node=1)
         assert rc == 0
+
+        # An RPC that lies: each alteration of the commit is refused by name.
+        for alter, check, reason in [
+            (flip_sig, "comet_commit", "invalid_signature"),
+            (lambda sh: sh["header"].update(app_hash=flip_hex(sh["header"]["app_hash"])), "app_hash", "app_hash"),
+            (lambda sh: sh["header"].update(app_hash=flip_hex(sh["header"]["app_hash"])), "comet_commit",
+             "header_hash_mismatch"),
+            (drop_votes, "comet_commit", "insufficient_voting_power"),
+            (lambda sh: sh["commit"]["signatures"].__setitem__(1, sh["commit"]["signatures"][0]), "comet_commit",
+             "duplicate_vote"),
+            (lambda sh: sh["header"].update(chain_id="other"), "comet_commit", "chain_id_mismatch"),
+        ]:
+            rpc = LyingRpc(net.rpc(0), alter)
+            try:
+                rc, checks = verify_via(net, rid, genesis_file, rpc.url)
+            finally:
+                rpc.close()
+            assert rc == 1, (reason, checks)
+            assert not checks[check]["ok"] and reason in checks[check]["detail"], (reason, checks[check])
+            print("lying rpc:", reason, "->", check, ":", checks[check]["detail"][:160])
 
         # A genesis whose validator key is replaced (the node's chain is not the trusted one).
         forged = json.loads(json.dumps(genesis))
