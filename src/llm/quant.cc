@@ -3,6 +3,7 @@
 // quant_avx512.cc (both from quant_simd.inc) and reproduce these bit for bit.
 #include "llm/quant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>

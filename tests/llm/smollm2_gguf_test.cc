@@ -70,6 +70,19 @@ TEST(SmolLM2, LoadsAndPrintsMetadata) {
     if (const GgufTensor* x = g.FindTensor(t))
       std::printf("  %s %s [%lld x %lld]\n", t, std::string(TypeName(x->type)).c_str(),
                   static_cast<long long>(x->dims[0]), static_cast<long long>(x->Rows()));
+  // Every metadata key (arrays as type and count): rope scaling keys, if any, show here.
+  std::printf("metadata:\n");
+  for (const auto& [key, v] : g.metadata()) {
+    std::string val;
+    switch (v.type) {
+      case GgufType::kString: val = "\"" + std::string(v.str.substr(0, 60)) + (v.str.size() > 60 ? "...\"" : "\""); break;
+      case GgufType::kArray: val = "array<" + std::string(GgufTypeName(v.elem_type)) + ">[" + std::to_string(v.count) + "]"; break;
+      case GgufType::kF32: case GgufType::kF64: val = std::to_string(v.f); break;
+      case GgufType::kBool: val = v.u ? "true" : "false"; break;
+      default: val = std::to_string(v.i); break;
+    }
+    std::printf("  %s = %s\n", key.c_str(), val.c_str());
+  }
   EXPECT_GT(tokens->size(), 1000u);
   EXPECT_TRUE(g.FindTensor("blk.0.attn_q.weight"));
 
