@@ -1,7 +1,8 @@
 // libFuzzer target: the LLM tokenizers (src/llm/tokenizer.h) on arbitrary bytes: byte-level
 // BPE under each pre-tokenizer and SentencePiece with byte fallback, special tokens parsed or
 // not, and the streaming decoder. Checks: no crash, every id in range, and
-// Decode(Encode(x)) == x (for every input: invalid UTF-8 is kept byte for byte).
+// Decode(Encode(x)) == x (for every input: invalid UTF-8 is kept byte for byte; for
+// SentencePiece, inputs without U+2581, which stands for a space there).
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -99,6 +100,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // BOS/EOS added by add_special are not part of the text.
   std::vector<int32_t> body(ids);
   if (add_special && t.add_bos() && !body.empty()) body.erase(body.begin());
+  // SentencePiece writes spaces as U+2581, so a U+2581 in the text itself comes back as a
+  // space (as in llama.cpp and sentencepiece): no round trip for such texts.
+  if (!t.is_gpt2() && text.find("\xE2\x96\x81") != std::string_view::npos) return 0;
   if (t.Decode(body, /*render_special=*/true) != text) std::abort();
   // Streaming, token by token, gives the same bytes.
   StreamDecoder d(&t, true);

@@ -7,7 +7,8 @@
 // The vocabulary is plain data (Vocabulary) so it can come from a GGUF file
 // (VocabularyFromGguf, tokenizer_gguf.h) or be written by hand in tests.
 // Differences from llama.cpp, on purpose: invalid UTF-8 is kept byte for byte (llama.cpp
-// replaces it with U+FFFD), so Decode(Encode(x)) == x for every byte string x.
+// replaces it with U+FFFD), so Decode(Encode(x)) == x for every byte string x (SentencePiece:
+// every x without U+2581, the character that stands for a space there).
 // Thread-safety: a built Tokenizer is immutable; const methods may be called concurrently.
 #pragma once
 
