@@ -153,6 +153,24 @@ Result<json> QueryJson(const chain::Application& app, std::string_view path) {
   return NotFound("unknown query path '" + std::string(path) + "'");
 }
 
+// Identity of a block input: everything FinalizeBlock's outcome depends on besides the state.
+Hash32 BlockKey(const chain::BlockInput& in) {
+  Bytes b;
+  auto u64 = [&](uint64_t v) {
+    for (int i = 7; i >= 0; --i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  u64(in.height);
+  u64(in.time_ms);
+  b.insert(b.end(), in.proposer.bytes.begin(), in.proposer.bytes.end());
+  b.insert(b.end(), in.prev_hash.begin(), in.prev_hash.end());
+  u64(in.txs.size());
+  for (const Bytes& t : in.txs) {
+    const Hash32 h = crypto::Sha256(t);
+    b.insert(b.end(), h.begin(), h.end());
+  }
+  return crypto::Sha256(b);
+}
+
 }  // namespace
 
 crypto::Address CometAddress(ByteView ed25519_public_key) {
@@ -359,19 +377,24 @@ abci::ResponseProcessProposal AbciApp::ProcessProposal(const abci::RequestProces
     log_("ProcessProposal h=" + std::to_string(req.height()) + " REJECT: " + in.status().ToString());
     return res;
   }
-  auto results = app_->SimulateBlock(*in);
-  if (!results.ok()) {
-    log_("ProcessProposal h=" + std::to_string(req.height()) + " REJECT: " + results.status().ToString());
+  // Executed (staged) exactly as FinalizeBlock would; kept for it when accepted.
+  processed_key_.reset();
+  processed_.reset();
+  auto fin = app_->FinalizeBlock(*in);
+  if (!fin.ok()) {
+    log_("ProcessProposal h=" + std::to_string(req.height()) + " REJECT: " + fin.status().ToString());
     return res;
   }
-  for (size_t i = 0; i < results->size(); ++i) {
-    const chain::TxResult& r = (*results)[i];
+  for (size_t i = 0; i < fin->results.size(); ++i) {
+    const chain::TxResult& r = fin->results[i];
     if (r.code != chain::TxCode::kOk) {
       log_("ProcessProposal h=" + std::to_string(req.height()) + " REJECT: tx " + std::to_string(i) + " (" +
            ToHex(r.tx_hash) + ") " + std::string(chain::TxCodeName(r.code)) + ": " + r.log);
       return res;
     }
   }
+  processed_key_ = BlockKey(*in);
+  processed_ = std::move(fin).value();
   res.set_status(abci::ResponseProcessProposal::ACCEPT);
   return res;
 }
@@ -380,7 +403,14 @@ Result<abci::ResponseFinalizeBlock> AbciApp::FinalizeBlock(const abci::RequestFi
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(chain::BlockInput in,
                    BlockInputLocked(req.height(), req.time(), req.proposer_address(), req.txs()));
-  ASSIGN_OR_RETURN(chain::FinalizedBlock fin, app_->FinalizeBlock(in));
+  chain::FinalizedBlock fin;
+  if (processed_key_ && *processed_key_ == BlockKey(in) && processed_) {
+    fin = std::move(*processed_);  // this block's execution by ProcessProposal is still staged
+  } else {
+    ASSIGN_OR_RETURN(fin, app_->FinalizeBlock(in));
+  }
+  processed_key_.reset();
+  processed_.reset();
   abci::ResponseFinalizeBlock res;
   for (const chain::TxResult& r : fin.results) {
     abci::ExecTxResult* t = res.add_tx_results();

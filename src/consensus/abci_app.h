@@ -5,7 +5,8 @@
 //   InitChain       Lucid genesis JSON in app_state_bytes; validators from CometBFT
 //   CheckTx         New and Recheck against the check state (reset at Commit)
 //   PrepareProposal the txs that pass in order on a scratch state, within max_tx_bytes
-//   ProcessProposal REJECT when any tx would fail in that block
+//   ProcessProposal REJECT when any tx would fail in that block (an accepted block's
+//                   execution is kept for its FinalizeBlock)
 //   FinalizeBlock   executes (staged); app_hash = Lucid BlockHeader(h).Hash()
 //   Commit          persists atomically (unsigned Lucid header: CometBFT's commit signs it)
 //   Query           JSON values: /status /genesis /account/A /repo/N /model/REF /node/A
@@ -90,6 +91,11 @@ class AbciApp {
   std::unique_ptr<chain::Application> app_;
   bool finalized_ = false;  // a FinalizeBlock awaits its Commit
   std::optional<chain::FinalizedBlock> last_finalized_;
+  // ProcessProposal executes an accepted proposal with FinalizeBlock (staged, not committed);
+  // FinalizeBlock of the same block (same height, time, proposer, prev hash, txs) then reuses
+  // that execution instead of running the txs a second time. Key: BlockKey of the input.
+  std::optional<Hash32> processed_key_;
+  std::optional<chain::FinalizedBlock> processed_;
   std::map<Hash32, std::optional<chain::TxResult>> awaited_;
   std::condition_variable included_cv_;
   std::function<void(const std::string&)> log_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "../chain/chain_fixture.h"
@@ -212,6 +213,49 @@ TEST_F(AbciTest, CheckTxPrepareProcessFinalizeCommitInfo) {
   EXPECT_EQ(app_->WithApp([](const chain::Application& a) { return a.Info().last_time_ms; }), 1'700'000'001'988u);
 }
 
+// FinalizeBlock reuses ProcessProposal's execution only for the very same block.
+TEST_F(AbciTest, FinalizeAfterProcessProposalMatchesAFreshExecution) {
+  ASSERT_TRUE(app_->InitChain(InitReq()).ok());
+  const Bytes t0 = SignTx(k_.alice, 0, chain::TransferTx{k_.bob.address(), 10});
+  const Bytes t1 = SignTx(k_.alice, 1, chain::TransferTx{k_.bob.address(), 20});
+  const Bytes u0 = SignTx(k_.bob, 0, chain::TransferTx{k_.alice.address(), 5});
+  abci::RequestProcessProposal b1, b2;
+  FillBlock(b1, 1, 1'700'000'001, {t0, t1});
+  FillBlock(b2, 1, 1'700'000'001, {u0});
+  ASSERT_EQ(app_->ProcessProposal(b1).status(), abci::ResponseProcessProposal::ACCEPT);
+  ASSERT_EQ(app_->ProcessProposal(b2).status(), abci::ResponseProcessProposal::ACCEPT);  // a later round
+  abci::RequestFinalizeBlock f1;
+  FillBlock(f1, 1, 1'700'000'001, {t0, t1});  // the decided block is b1
+  auto fin = app_->FinalizeBlock(f1);
+  ASSERT_TRUE(fin.ok());
+  ASSERT_EQ(fin->tx_results_size(), 2);
+  ASSERT_TRUE(app_->Commit().ok());
+  auto block = app_->WithApp([](const chain::Application& a) { return a.GetBlock(1); });
+  ASSERT_TRUE(block.ok());
+  EXPECT_EQ(block->header.header.tx_count, 2u);
+  EXPECT_EQ(fin->app_hash(), Str(block->header.header.Hash()));
+  EXPECT_EQ(app_->WithApp([&](const chain::Application& a) { return a.GetAccount(k_.bob.address())->nonce; }), 0u);
+
+  // Same block processed then finalized on a second app from the same genesis: same hash.
+  const std::string h1 = fin->app_hash();
+  app_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  Open();
+  ASSERT_TRUE(app_->InitChain(InitReq()).ok());
+  ASSERT_EQ(app_->ProcessProposal(b1).status(), abci::ResponseProcessProposal::ACCEPT);
+  auto again = app_->FinalizeBlock(f1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->app_hash(), h1);
+  // And without ProcessProposal at all (a replayed block).
+  app_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  Open();
+  ASSERT_TRUE(app_->InitChain(InitReq()).ok());
+  EXPECT_EQ(app_->FinalizeBlock(f1)->app_hash(), h1);
+}
+
 TEST_F(AbciTest, QueryPaths) {
   ASSERT_TRUE(app_->InitChain(InitReq()).ok());
   Block(1, {SignTx(k_.alice, 0, chain::TransferTx{k_.bob.address(), 10})});
@@ -252,6 +296,58 @@ TEST_F(AbciTest, SnapshotsEchoFlushAnswered) {
   EXPECT_EQ(app_->Handle(r).offer_snapshot().result(), abci::ResponseOfferSnapshot::REJECT);
   abci::Request empty;
   EXPECT_TRUE(app_->Handle(empty).has_exception());
+}
+
+// Random and mutated bytes as txs and as whole requests: every one gets an answer, nothing
+// crashes, and the chain still commits blocks afterwards.
+TEST_F(AbciTest, ArbitraryBytesNeverCrash) {
+  std::mt19937_64 rng(7);
+  auto random_bytes = [&](size_t max) {
+    std::string s(rng() % (max + 1), '\0');
+    for (char& c : s) c = static_cast<char>(rng());
+    return s;
+  };
+  // Before InitChain too.
+  for (int i = 0; i < 200; ++i) {
+    abci::Request r;
+    if (r.ParseFromString(random_bytes(64))) (void)app_->Handle(r);
+  }
+  ASSERT_TRUE(app_->InitChain(InitReq()).ok());
+  const Bytes valid = SignTx(k_.alice, 0, chain::TransferTx{k_.bob.address(), 10});
+  std::vector<std::string> txs;
+  for (int i = 0; i < 400; ++i) {
+    std::string t = Str(valid);
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) t[rng() % t.size()] ^= static_cast<char>(1 + rng() % 255);
+    if (rng() % 4 == 0) t.resize(rng() % t.size());
+    txs.push_back(t);
+    txs.push_back(random_bytes(300));
+  }
+  for (const std::string& t : txs) {
+    abci::Request r;
+    r.mutable_check_tx()->set_tx(t);
+    r.mutable_check_tx()->set_type(rng() % 2 ? abci::RECHECK : abci::NEW);
+    ASSERT_TRUE(app_->Handle(r).has_check_tx());
+    abci::Request q;
+    q.mutable_query()->set_path(t);
+    ASSERT_TRUE(app_->Handle(q).has_query());
+  }
+  std::vector<Bytes> block;
+  for (size_t i = 0; i < 100; ++i) block.emplace_back(txs[i].begin(), txs[i].end());
+  block.push_back(valid);
+  abci::RequestProcessProposal pp;
+  FillBlock(pp, 1, 1'700'000'001, block);
+  (void)app_->ProcessProposal(pp);
+  abci::RequestPrepareProposal prep;
+  FillBlock(prep, 1, 1'700'000'001, block);
+  prep.set_max_tx_bytes(1 << 20);
+  auto prepared = app_->PrepareProposal(prep);
+  ASSERT_TRUE(prepared.ok());
+  ASSERT_EQ(prepared->txs_size(), 1);  // only the one valid tx survives
+  EXPECT_EQ(prepared->txs(0), Str(valid));
+  Block(1, block);  // a block of mostly garbage still finalizes and commits
+  EXPECT_EQ(app_->Info({}).last_block_height(), 1);
+  EXPECT_EQ(app_->WithApp([&](const chain::Application& a) { return a.GetAccount(k_.alice.address())->nonce; }), 1u);
 }
 
 // ---- socket server ----
