@@ -1,5 +1,9 @@
 // Chat templates: recognition from the Jinja text, ChatML and Llama-3 rendering, tools.
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "llm/chat_template.h"
 
@@ -88,6 +92,28 @@ TEST(ChatTemplate, BadInput) {
   EXPECT_EQ(c.Render({{"tool", "x", {}, "id", ""}}, {}, true).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(c.Render({{"assistant", "", {{"i", "f", "[1,"}}, "", ""}}, {}, true).status().code(),
             Code::kInvalidArgument);
+}
+
+// Prompts Jinja2 rendered from Meta's Llama-3 template (tests/data/llm/chat_templates.json,
+// made by tests/llm/make_tokenizer_goldens.py): recognised from the same text, same prompt.
+TEST(ChatTemplate, Llama3MatchesJinja) {
+  std::ifstream in(std::string(LUCID_SOURCE_DIR) + "/tests/data/llm/chat_templates.json", std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto doc = nlohmann::json::parse(ss.str());
+  auto t = ChatTemplate::FromJinja(doc["llama3"]["jinja"].get<std::string>());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->format(), ChatFormat::kLlama3);
+  int n = 0;
+  for (const auto& r : doc["llama3"]["renders"]) {
+    std::vector<ChatMessage> msgs;
+    for (const auto& m : r["messages"]) msgs.push_back({m["role"], m["content"], {}, "", ""});
+    auto p = t->Render(msgs, {}, true);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(*p, r["prompt"].get<std::string>()) << r["name"];
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
 }
 
 }  // namespace

@@ -168,6 +168,26 @@ def tiny(smollm):
           f"{sum(len(c['ids']) for v in vocabs for c in v['cases'])} token ids")
 
 
+# Meta's Llama-3 Instruct chat template (tokenizer_config.json of Meta-Llama-3-8B-Instruct).
+LLAMA3_TEMPLATE = ("{% set loop_messages = messages %}{% for message in loop_messages %}"
+                   "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
+                   "+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}"
+                   "{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
+                   "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}")
+
+
+def template_renders():
+    """Prompts Jinja2 renders from the Llama-3 template (no tools), for ChatTemplate."""
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    out = []
+    for name, messages in CHATS + [("chat_llama3_trim", [{"role": "system", "content": "  Be brief.\n"},
+                                                          {"role": "user", "content": "\tHi there \n\n"}])]:
+        prompt = env.from_string(LLAMA3_TEMPLATE).render(messages=messages, add_generation_prompt=True,
+                                                         bos_token="<|begin_of_text|>")
+        out.append({"name": name, "messages": messages, "prompt": prompt})
+    return {"llama3": {"jinja": LLAMA3_TEMPLATE, "renders": out}}
+
+
 def main():
     model = subprocess.run([sys.executable, str(REPO / "tests/llm/fetch_smollm2.py")], check=True,
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
@@ -182,6 +202,8 @@ def main():
         ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         chats.append({"name": name, "messages": messages, "prompt": prompt, "ids": ids})
     OUT.parent.mkdir(parents=True, exist_ok=True)
+    (DATA / "chat_templates.json").write_text(json.dumps(template_renders(), ensure_ascii=False, indent=1) + "\n",
+                                              encoding="utf-8")
     doc = {"model": Path(model).name, "llama_cpp_python": llama_cpp.__version__,
            "jinja2": jinja2.__version__, "cases": cases, "chats": chats}
     OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
