@@ -4,6 +4,7 @@
 #include "llm/quant.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -408,6 +409,9 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, int64_t batch, const fl
       for (int64_t b = 0; b < batch; ++b) {
         float v = dq8 ? dq8(row, q8.data() + b * nb32, nb32)
                       : dq8k ? dq8k(row, q8k.data() + b * nb256, nb256) : df(row, x + b * ldx, n);
+        // A NaN's sign and payload would depend on the compiler's operand order; whether a
+        // result is NaN does not: every NaN is written as the one canonical quiet NaN.
+        if (v != v) v = std::bit_cast<float>(0x7FC00000u);
         y[b * ldy + r] = v;
       }
     }

@@ -13,6 +13,7 @@
 // Every SIMD path (scalar reference, AVX2, AVX-512 VNNI) performs exactly these operations,
 // so results are bit-identical across paths, thread counts and batch composition
 // (each output element depends only on its weight row and its activation column).
+// A NaN result is always the canonical quiet NaN 0x7FC00000.
 // The path is picked once per process from the CPU; LUCID_GEMM_PATH=scalar|avx2|avx512-vnni
 // selects another one the CPU runs (as for tensor/gemm.h).
 // Thread-safety: free functions; callers own the buffers.

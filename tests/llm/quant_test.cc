@@ -144,6 +144,34 @@ TEST(Quant, SimdPathsMatchScalarBitForBit) {
   if (!KernelsFor(Path::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU: only the scalar path ran";
 }
 
+// NaN scales (a corrupt or hostile file) give the canonical NaN on every path.
+TEST(Quant, NaNIsCanonical) {
+  const int64_t cols = 512, rows = 3;
+  for (GgmlType type : kTypes) {
+    std::mt19937 rng(5);
+    auto wb = RandomWeights(type, rows, cols, rng);
+    const TypeInfo* ti = TypeInfoOf(static_cast<uint32_t>(type));
+    // Row 1: a NaN with a payload and the sign bit in its first block's scale (or value).
+    uint8_t* blk = wb.data() + RowBytes(type, cols);
+    uint16_t nan16 = 0xFE01;
+    uint32_t nan32 = 0xFFC01234u;
+    int off = type == GgmlType::kQ6_K ? 208 : 0;
+    if (type == GgmlType::kF32) std::memcpy(blk, &nan32, 4); else if (type == GgmlType::kBF16) { uint16_t b = 0xFFC1; std::memcpy(blk, &b, 2); } else std::memcpy(blk + off, &nan16, 2);
+    (void)ti;
+    WeightMatrix w{type, rows, cols, RowBytes(type, cols), wb.data()};
+    std::vector<float> x(cols, 0.5f), got(rows);
+    for (Path p : {Path::kScalar, Path::kAvx2, Path::kAvx512Vnni}) {
+      const internal::Kernels* k = KernelsFor(p);
+      if (!k) continue;
+      internal::MatMulWith(*k, w, 1, x.data(), cols, got.data(), rows, 1);
+      uint32_t bits;
+      std::memcpy(&bits, &got[1], 4);
+      EXPECT_EQ(bits, 0x7FC00000u) << TypeName(type) << " " << k->name;
+      EXPECT_FALSE(std::isnan(got[0]));
+    }
+  }
+}
+
 // Adversarial block contents: extreme int8 weights (-128), all-equal activations, zeros.
 TEST(Quant, ExtremeValues) {
   const int64_t cols = 512, rows = 4;
