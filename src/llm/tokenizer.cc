@@ -333,7 +333,8 @@ Status Tokenizer::Init() {
     int32_t type = TokenType(static_cast<int32_t>(i));
     if (type < 0 || type > 6) return InvalidArgument("token " + std::to_string(i) + ": bad type " + std::to_string(type));
     index_.emplace(v.tokens[i], static_cast<int32_t>(i));  // first wins on duplicates
-    if ((type == static_cast<int32_t>(TokenType::kControl) || type == static_cast<int32_t>(TokenType::kUserDefined)) &&
+    if ((type == static_cast<int32_t>(TokenType::kControl) || type == static_cast<int32_t>(TokenType::kUserDefined) ||
+         type == static_cast<int32_t>(TokenType::kUnknown)) &&
         !v.tokens[i].empty())
       specials_.push_back(static_cast<int32_t>(i));
   }
@@ -504,8 +505,8 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special, 
   };
   std::vector<Frag> frags{{-1, 0, text.size()}};
   for (int32_t id : specials_) {
-    bool control = TokenType(id) == static_cast<int32_t>(TokenType::kControl);
-    if (control && !parse_special) continue;
+    bool user_defined = TokenType(id) == static_cast<int32_t>(TokenType::kUserDefined);
+    if (!user_defined && !parse_special) continue;  // control and unknown: only when parsing specials
     const std::string& st = vocab_.tokens[static_cast<size_t>(id)];
     std::vector<Frag> next;
     next.reserve(frags.size());
@@ -558,6 +559,7 @@ std::string Tokenizer::TokenBytes(int32_t id, bool render_special) const {
   auto type = static_cast<enum TokenType>(TokenType(id));
   switch (type) {
     case TokenType::kControl:
+    case TokenType::kUnknown:  // as llama.cpp: the text, only when specials are rendered
       return render_special ? t : std::string();
     case TokenType::kUserDefined:
       return t;
@@ -578,7 +580,6 @@ std::string Tokenizer::TokenBytes(int32_t id, bool render_special) const {
   if (type == TokenType::kByte && t.size() == 6 && t.compare(0, 3, "<0x") == 0) {
     return std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
   }
-  if (type == TokenType::kUnknown) return "\xE2\x96\x85";  // U+2585, as llama.cpp shows it
   for (size_t i = 0; i < t.size();) {
     if (t.compare(i, 3, kSpmSpace) == 0) out += ' ', i += 3;
     else out += t[i++];
@@ -596,9 +597,12 @@ std::string Tokenizer::Decode(const std::vector<int32_t>& ids, bool render_speci
 
 std::string StreamDecoder::Push(int32_t id) {
   std::string piece = tok_->TokenBytes(id, render_special_);
-  bool special = id >= 0 && id < tok_->size() && !tok_->vocab().token_types.empty() &&
-                 (tok_->vocab().token_types[static_cast<size_t>(id)] == static_cast<int32_t>(TokenType::kControl) ||
-                  tok_->vocab().token_types[static_cast<size_t>(id)] == static_cast<int32_t>(TokenType::kUserDefined));
+  int32_t type = id >= 0 && id < tok_->size() && !tok_->vocab().token_types.empty()
+                     ? tok_->vocab().token_types[static_cast<size_t>(id)]
+                     : static_cast<int32_t>(TokenType::kNormal);
+  bool special = type == static_cast<int32_t>(TokenType::kControl) ||
+                 type == static_cast<int32_t>(TokenType::kUserDefined) ||
+                 type == static_cast<int32_t>(TokenType::kUnknown);
   // SentencePiece: the space Encode added in front of the text after the start or a special
   // token is removed again.
   if (special) {

@@ -3,7 +3,7 @@
 //    code points, a pre-tokenizer that splits text by Unicode categories (hand-written per
 //    `pre` type; categories from ICU), merges applied by rank.
 //  - "llama": SentencePiece BPE (scores, U+2581 for spaces, <0xNN> byte fallback).
-// Special tokens (control and user-defined types) are split out of the text first.
+// Special tokens (control, unknown and user-defined types) are split out of the text first.
 // The vocabulary is plain data (Vocabulary) so it can come from a GGUF file
 // (VocabularyFromGguf, tokenizer_gguf.h) or be written by hand in tests.
 // Differences from llama.cpp, on purpose: invalid UTF-8 is kept byte for byte (llama.cpp
@@ -53,7 +53,7 @@ class Tokenizer {
   // otherwise they are tokenized as plain text. User-defined tokens are always split out.
   std::vector<int32_t> Encode(std::string_view text, bool add_special, bool parse_special) const;
 
-  // The bytes of one token. Control tokens give their text only when render_special.
+  // The bytes of one token. Control and unknown tokens give their text only when render_special.
   std::string TokenBytes(int32_t id, bool render_special) const;
   // The bytes of a sequence (for SentencePiece, the leading space added by add_space_prefix
   // is removed from the first piece, as llama.cpp's detokenize does).

@@ -38,6 +38,7 @@ TEXTS = [
     ("special_parsed", "<|im_start|>user\nHi there<|im_end|>\n<|endoftext|>"),
     ("special_as_text", "<|im_start|>user\nHi there<|im_end|>"),
     ("special_partial", "<|im_start|<|im_end|><|im_start><file_sep>x"),
+    ("special_unk_tool", "a<unk>b <tool> c<|im_start|> d"),
     ("empty", ""),
     ("single_space", " "),
     ("newlines_only", "\n\n\n"),
