@@ -57,6 +57,35 @@ TEST(PreTokenize, UnknownPreRefused) {
   EXPECT_EQ(Tokenizer::Create(v).status().code(), Code::kUnimplemented);
 }
 
+TEST(Vocabulary, BadOnesRefusedWithReasons) {
+  Vocabulary v;
+  v.model = "gpt2";
+  v.pre = "smollm";
+  EXPECT_EQ(Tokenizer::Create(v).status().code(), Code::kInvalidArgument);  // no tokens
+  v.tokens = {"a", "b", "ab"};
+  v.token_types = {1, 1};
+  auto r = Tokenizer::Create(v);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("token_type has 2 entries for 3 tokens"), std::string::npos) << r.status().ToString();
+  v.token_types = {1, 1, 9};
+  EXPECT_EQ(Tokenizer::Create(v).status().code(), Code::kInvalidArgument);
+  v.token_types = {1, 1, 1};
+  v.merges = {"ab"};
+  r = Tokenizer::Create(v);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("merge 0"), std::string::npos);
+  v.merges = {"a b"};
+  v.bos_id = 3;
+  EXPECT_EQ(Tokenizer::Create(v).status().code(), Code::kInvalidArgument);
+  v.bos_id = -1;
+  v.add_bos = 1;
+  EXPECT_EQ(Tokenizer::Create(v).status().code(), Code::kInvalidArgument);  // add_bos without bos
+  v.add_bos = 0;
+  ASSERT_TRUE(Tokenizer::Create(v).ok());
+  v.model = "llama";
+  EXPECT_EQ(Tokenizer::Create(v).status().code(), Code::kInvalidArgument);  // no scores
+}
+
 TEST(ByteMap, Gpt2Printable) {
   EXPECT_EQ(ByteToCodepoint('A'), 'A');
   EXPECT_EQ(ByteToCodepoint(' '), 0x120u);  // Ġ
