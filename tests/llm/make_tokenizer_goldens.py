@@ -189,6 +189,41 @@ def template_renders():
     return {"llama3": {"jinja": LLAMA3_TEMPLATE, "renders": out}}
 
 
+def random_texts(n=300, seed=20261202):
+    """Seeded random strings mixing the character classes the pre-tokenizers tell apart."""
+    rng = random.Random(seed)
+    pools = [
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~",
+        " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "'", "'s", "'LL", "'ve",
+        "éèàüößñçøÅÉ", "\u0301\u0308", "日本語中文字한국어", "😀🤖🚀❤️👍🏽", "\u200d", "مرحبا", "नमस्ते",
+        "½²٣௫Ⅻ", "<|im_start|>", "<|im_end|>", "<unk>", "<tool>", "\u2581",
+    ]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            pool = rng.choice(pools)
+            if len(pool) > 3 and not pool.startswith("<"):
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 4))))
+            else:
+                parts.append(pool)
+        out.append("".join(parts))
+    return out
+
+
+def random_goldens(smollm):
+    texts = random_texts()
+    ids = {}
+    for name, path in [("smollm2", smollm)] + [(f, str(DATA / f)) for f in
+                                                ("tiny_spm.gguf", "tiny_qwen2.gguf", "tiny_llama3.gguf", "tiny_gpt2.gguf")]:
+        llm = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+        ids[name] = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=True) for t in texts]
+        del llm
+    (DATA / "random_tokens.json").write_text(json.dumps({"llama_cpp_python": llama_cpp.__version__, "texts": texts,
+                                                         "ids": ids}, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"tests/data/llm/random_tokens.json: {len(texts)} random texts x {len(ids)} vocabularies")
+
+
 def main():
     model = subprocess.run([sys.executable, str(REPO / "tests/llm/fetch_smollm2.py")], check=True,
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
@@ -211,6 +246,7 @@ def main():
     print(f"{OUT.relative_to(REPO)}: {len(cases)} texts, {len(chats)} chats, "
           f"{sum(len(c['ids']) for c in cases + chats)} token ids")
     tiny(model)
+    random_goldens(model)
 
 
 if __name__ == "__main__":

@@ -317,5 +317,38 @@ TEST(Golden, TinyVocabulariesMatchLlamaCpp) {
   std::printf("golden: %d tiny-vocabulary cases equal to llama.cpp\n", n);
 }
 
+// 300 seeded random strings mixing letters, digits, punctuation, every kind of whitespace,
+// contractions, accents and combining marks, CJK, emoji with ZWJ and skin tones, Arabic,
+// Devanagari, other numerals, special-token texts and U+2581 (tests/data/llm/random_tokens.json):
+// llama.cpp's ids (specials parsed) on the four tiny vocabularies and, when fetched, SmolLM2.
+TEST(Golden, RandomTextsMatchLlamaCpp) {
+  const std::string dir = std::string(LUCID_SOURCE_DIR) + "/tests/data/llm/";
+  auto golden = nlohmann::json::parse(Slurp(dir + "random_tokens.json"));
+  auto texts = golden["texts"].get<std::vector<std::string>>();
+  ASSERT_EQ(texts.size(), 300u);
+  int n = 0, vocabs = 0;
+  for (const auto& [name, all_ids] : golden["ids"].items()) {
+    std::string path = name == "smollm2" ? ModelPath() : dir + name;
+    if (name == "smollm2" && !std::ifstream(path).good()) {
+      std::printf("golden: SmolLM2 skipped (no %s)\n", path.c_str());
+      continue;
+    }
+    auto f = GgufFile::Open(path);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    auto vocab = VocabularyFromGguf(**f);
+    ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
+    auto tok = Tokenizer::Create(*vocab);
+    ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+    ++vocabs;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      auto want = all_ids[i].get<std::vector<int32_t>>();
+      auto got = (*tok)->Encode(texts[i], false, true);
+      EXPECT_EQ(got, want) << name << " text " << i << ": " << nlohmann::json(texts[i]).dump();
+      if (got == want) ++n;
+    }
+  }
+  std::printf("golden: %d random texts over %d vocabularies equal to llama.cpp\n", n, vocabs);
+}
+
 }  // namespace
 }  // namespace lucid::llm
