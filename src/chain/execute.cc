@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <limits>
+#include <mutex>
+#include <set>
 
 #include "crypto/hash.h"
 #include "protocol/dev_keys.h"
@@ -12,6 +15,66 @@
 namespace lucid::chain {
 
 namespace {
+
+// Memo of pure checks that passed: a tx's signature (keyed by the tx bytes) and a
+// SubmitResult's verify::VerifyResult (keyed by the tx bytes and every view field it reads).
+// Both are functions of their key alone, so skipping a check that passed before for the same
+// key changes no outcome; failures are never memoised (their logs come from the check). A
+// validator checks each tx in CheckTx, in every mempool Recheck and in the block: with the
+// memo only the first pays for signature recovery (and zkml proof verification).
+// Thread-safety: thread-safe; bounded (oldest keys dropped first).
+class PassedChecks {
+ public:
+  bool Contains(const Hash32& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return keys_.count(key) != 0;
+  }
+  void Insert(const Hash32& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!keys_.insert(key).second) return;
+    order_.push_back(key);
+    if (order_.size() > kCapacity) {
+      keys_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  static constexpr size_t kCapacity = 1 << 17;
+  std::mutex mu_;
+  std::set<Hash32> keys_;
+  std::deque<Hash32> order_;
+};
+
+PassedChecks& Passed() {
+  static PassedChecks* passed = new PassedChecks();  // never destroyed: used until exit
+  return *passed;
+}
+
+Hash32 VerdictKey(const Hash32& tx_key, const verify::ChainView& view) {
+  Bytes b(tx_key.begin(), tx_key.end());
+  auto add = [&](ByteView v) {
+    const uint64_t n = v.size();
+    for (int i = 7; i >= 0; --i) b.push_back(static_cast<uint8_t>(n >> (8 * i)));
+    b.insert(b.end(), v.begin(), v.end());
+  };
+  auto add_u64 = [&](uint64_t v) {
+    for (int i = 7; i >= 0; --i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  add(ToBytes(view.chain_id));
+  b.push_back(view.node_registered_for_mode ? 1 : 0);
+  b.push_back(view.zkml_commitment ? 1 : 0);
+  if (view.zkml_commitment) b.insert(b.end(), view.zkml_commitment->begin(), view.zkml_commitment->end());
+  b.push_back(view.enclave ? 1 : 0);
+  if (view.enclave) {  // tee evidence also reads the time (registration expiry)
+    b.insert(b.end(), view.enclave->enclave_address.bytes.begin(), view.enclave->enclave_address.bytes.end());
+    add(view.enclave->pcr0);
+    add_u64(view.enclave->expires_at_ms);
+    b.push_back(view.enclave->pcr0_allowed ? 1 : 0);
+    add_u64(view.time_ms);
+  }
+  return crypto::TaggedSha256("lucid:memo:verdict:v1", b);
+}
 
 constexpr size_t kMaxDescriptionBytes = 64 * 1024;
 constexpr size_t kMaxTags = 16;
@@ -274,7 +337,8 @@ TxOutcome VerdictFailure(const verify::Verdict& verdict) {
   return Fail(TxCode::kBadReceipt, "verify: verdict failed without a failing check");
 }
 
-TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResultTx& body, const ExecEnv& env) {
+TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResultTx& body, const ExecEnv& env,
+                            const Hash32& tx_key) {
   const InferenceRequest& request = body.request.request;
   const Receipt& receipt = body.receipt;
   if (tx.from != receipt.node)
@@ -327,8 +391,12 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
       view.enclave = ev;
     }
   }
-  verify::Verdict verdict = verify::VerifyResult(body, view);
-  if (!verdict.ok()) return VerdictFailure(verdict);
+  const Hash32 verdict_key = VerdictKey(tx_key, view);
+  if (!Passed().Contains(verdict_key)) {
+    verify::Verdict verdict = verify::VerifyResult(body, view);
+    if (!verdict.ok()) return VerdictFailure(verdict);
+    Passed().Insert(verdict_key);
+  }
 
   LOAD_OR_FAIL(std::optional<Account> requester_found, LoadAccount(state, request.requester));
   Account requester = requester_found.value_or(Account{});
@@ -447,8 +515,12 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
   const Tx& tx = signed_tx.tx;
   if (tx.chain_id != env.chain_id)
     return Fail(TxCode::kWrongChain, "tx chain id '" + tx.chain_id + "' is not '" + env.chain_id + "'");
-  if (Status s = signed_tx.CheckSignature(); !s.ok())
-    return Fail(TxCode::kBadSignature, "tx signature: " + s.message());
+  const Hash32 tx_key = crypto::TaggedSha256("lucid:memo:txsig:v1", tx_bytes);
+  if (!Passed().Contains(tx_key)) {
+    if (Status s = signed_tx.CheckSignature(); !s.ok())
+      return Fail(TxCode::kBadSignature, "tx signature: " + s.message());
+    Passed().Insert(tx_key);
+  }
   if (!env.params.dev_mode && IsDevAddress(tx.from))
     return Fail(TxCode::kUnauthorized, "sender " + tx.from.ToHex() +
                                            " is a public dev key, accepted only on chains started in dev mode");
@@ -484,7 +556,7 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
         if constexpr (std::is_same_v<T, CreateRepoTx>) return ApplyCreateRepo(state, tx, body, env);
         if constexpr (std::is_same_v<T, PublishVersionTx>) return ApplyPublishVersion(state, tx, body, env);
         if constexpr (std::is_same_v<T, RegisterNodeTx>) return ApplyRegisterNode(state, tx, body, env);
-        if constexpr (std::is_same_v<T, SubmitResultTx>) return ApplySubmitResult(state, tx, body, env);
+        if constexpr (std::is_same_v<T, SubmitResultTx>) return ApplySubmitResult(state, tx, body, env, tx_key);
         if constexpr (std::is_same_v<T, RegisterEnclaveTx>) return ApplyRegisterEnclave(state, tx, body, env);
         if constexpr (std::is_same_v<T, UpdateTeeParamsTx>) return ApplyUpdateTeeParams(state, tx, body, env);
       },

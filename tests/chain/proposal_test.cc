@@ -100,5 +100,24 @@ TEST_F(ProposalTest, CommitUnsignedPersistsWithAZeroSignature) {
   EXPECT_EQ(app_->genesis().chain_id, kChainId);
 }
 
+// Checks that passed are memoised (chain/execute.cc); ones that failed are not, so a bad tx
+// stays bad however often it is seen, and a good one keeps passing in every stage.
+TEST_F(ProposalTest, RepeatedChecksKeepTheirOutcome) {
+  Bytes bad = SignTx(k_.alice, 0, TransferTx{k_.bob.address(), 10});
+  bad[bad.size() - 3] ^= 0x40;
+  const Bytes good = SignTx(k_.alice, 0, TransferTx{k_.bob.address(), 10});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(app_->CheckTx(bad).code, TxCode::kBadSignature);
+    auto sim = app_->SimulateBlock(Next({bad, good}));
+    ASSERT_TRUE(sim.ok());
+    EXPECT_EQ((*sim)[0].code, TxCode::kBadSignature);
+    EXPECT_EQ((*sim)[1].code, TxCode::kOk);
+  }
+  auto fin = app_->FinalizeBlock(Next({bad, good}));
+  ASSERT_TRUE(fin.ok());
+  EXPECT_EQ(fin->results[0].code, TxCode::kBadSignature);
+  EXPECT_EQ(fin->results[1].code, TxCode::kOk);
+}
+
 }  // namespace
 }  // namespace lucid::chain
