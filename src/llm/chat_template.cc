@@ -232,4 +232,68 @@ Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& message
   return out;
 }
 
+namespace {
+
+// One call from {"name": ..., "arguments"|"parameters": {...}}; false when not that shape.
+bool CallFromJson(const Json& j, std::vector<ToolCall>& out) {
+  if (!j.is_object() || !j.contains("name") || !j["name"].is_string()) return false;
+  const Json* args = nullptr;
+  if (j.contains("arguments")) args = &j["arguments"];
+  else if (j.contains("parameters")) args = &j["parameters"];
+  ToolCall c;
+  c.id = "call_" + std::to_string(out.size());
+  c.name = j["name"].get<std::string>();
+  if (args == nullptr) c.arguments = "{}";
+  else if (args->is_string()) c.arguments = args->get<std::string>();  // some models quote it
+  else c.arguments = args->dump(-1, ' ', false, Json::error_handler_t::replace);
+  out.push_back(std::move(c));
+  return true;
+}
+
+bool CallsFromJson(const Json& j, std::vector<ToolCall>& out) {
+  std::vector<ToolCall> calls = out;
+  if (j.is_array()) {
+    if (j.empty()) return false;
+    for (const Json& e : j)
+      if (!CallFromJson(e, calls)) return false;
+  } else if (!CallFromJson(j, calls)) {
+    return false;
+  }
+  out = std::move(calls);
+  return true;
+}
+
+}  // namespace
+
+ChatTemplate::Parsed ChatTemplate::ParseAssistant(std::string_view text) const {
+  Parsed p;
+  if (format_ == ChatFormat::kLlama3) {
+    std::string t = Trim(text);
+    if (!t.empty() && t.front() == '{') {
+      Json j = Json::parse(t, nullptr, false);
+      if (!j.is_discarded() && CallsFromJson(j, p.tool_calls)) return p;
+    }
+    p.content = std::string(text);
+    return p;
+  }
+  constexpr std::string_view kOpen = "<tool_call>", kClose = "</tool_call>";
+  std::string content;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t open = text.find(kOpen, pos);
+    if (open == std::string_view::npos) break;
+    size_t close = text.find(kClose, open + kOpen.size());
+    if (close == std::string_view::npos) break;
+    std::string_view body = text.substr(open + kOpen.size(), close - open - kOpen.size());
+    Json j = Json::parse(body.begin(), body.end(), nullptr, false);
+    content.append(text.substr(pos, open - pos));
+    if (j.is_discarded() || !CallsFromJson(j, p.tool_calls))
+      content.append(text.substr(open, close + kClose.size() - open));  // not a call: kept as text
+    pos = close + kClose.size();
+  }
+  content.append(text.substr(pos));
+  p.content = p.tool_calls.empty() ? std::string(text) : Trim(content);
+  return p;
+}
+
 }  // namespace lucid::llm

@@ -48,6 +48,17 @@ class ChatTemplate {
   Result<std::string> Render(const std::vector<ChatMessage>& messages, const std::vector<std::string>& tools,
                              bool add_generation_prompt) const;
 
+  // Splits a generated assistant answer into text and tool calls, the inverse of how Render
+  // writes calls: ChatML <tool_call>{"name", "arguments"}</tool_call> blocks (a JSON list of
+  // calls inside one block too), Llama-3 an answer that is one JSON object with "name" and
+  // "parameters" (or "arguments"). Model output is untrusted: a block whose JSON does not
+  // parse (or has no string name) stays in the content. Ids are "call_0", "call_1", ...
+  struct Parsed {
+    std::string content;
+    std::vector<ToolCall> tool_calls;
+  };
+  Parsed ParseAssistant(std::string_view text) const;
+
   ChatFormat format() const { return format_; }
   const std::string& default_system() const { return default_system_; }
   // The text that ends an assistant turn ("<|im_end|>", "<|eot_id|>").

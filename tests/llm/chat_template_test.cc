@@ -94,6 +94,39 @@ TEST(ChatTemplate, BadInput) {
             Code::kInvalidArgument);
 }
 
+TEST(ChatTemplate, ParseAssistantToolCalls) {
+  auto c = ChatTemplate::Chatml();
+  auto p = c.ParseAssistant("Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>");
+  ASSERT_EQ(p.tool_calls.size(), 1u);
+  EXPECT_EQ(p.tool_calls[0].id, "call_0");
+  EXPECT_EQ(p.tool_calls[0].name, "get_weather");
+  EXPECT_EQ(p.tool_calls[0].arguments, "{\"city\":\"Paris\"}");
+  EXPECT_EQ(p.content, "Let me check.");
+  // A list in one block (SmolLM2 writes this), then a second block.
+  p = c.ParseAssistant("<tool_call>[{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\"}]</tool_call>"
+                       "<tool_call>{\"name\": \"c\", \"arguments\": \"{\\\"x\\\": 1}\"}</tool_call>");
+  ASSERT_EQ(p.tool_calls.size(), 3u);
+  EXPECT_EQ(p.tool_calls[1].name, "b");
+  EXPECT_EQ(p.tool_calls[1].arguments, "{}");
+  EXPECT_EQ(p.tool_calls[2].id, "call_2");
+  EXPECT_EQ(p.tool_calls[2].arguments, "{\"x\": 1}");
+  EXPECT_EQ(p.content, "");
+  // Broken JSON, no name, unterminated: plain content.
+  for (const char* text : {"<tool_call>{\"name\": </tool_call>", "<tool_call>{\"x\": 1}</tool_call>",
+                           "<tool_call>{\"name\": \"a\"}", "just text"}) {
+    p = c.ParseAssistant(text);
+    EXPECT_TRUE(p.tool_calls.empty()) << text;
+    EXPECT_EQ(p.content, text);
+  }
+  auto l = ChatTemplate::Llama3();
+  p = l.ParseAssistant(" {\"name\": \"w\", \"parameters\": {\"city\": \"Oslo\"}} ");
+  ASSERT_EQ(p.tool_calls.size(), 1u);
+  EXPECT_EQ(p.tool_calls[0].arguments, "{\"city\":\"Oslo\"}");
+  p = l.ParseAssistant("{\"temperature\": 3}");
+  EXPECT_TRUE(p.tool_calls.empty());
+  EXPECT_EQ(p.content, "{\"temperature\": 3}");
+}
+
 // Prompts Jinja2 rendered from Meta's Llama-3 template (tests/data/llm/chat_templates.json,
 // made by tests/llm/make_tokenizer_goldens.py): recognised from the same text, same prompt.
 TEST(ChatTemplate, Llama3MatchesJinja) {
