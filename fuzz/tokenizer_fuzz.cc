@@ -1,13 +1,14 @@
 // libFuzzer target: the LLM tokenizers (src/llm/tokenizer.h) on arbitrary bytes: byte-level
 // BPE under each pre-tokenizer and SentencePiece with byte fallback, special tokens parsed or
-// not, and the streaming decoder. Checks: no crash, every id in range, and
-// Decode(Encode(x)) == x (for every input: invalid UTF-8 is kept byte for byte; for
+// not, the streaming decoder, and ChatTemplate::ParseAssistant (tool calls in model output).
+// Checks: no crash, every id in range, and Decode(Encode(x)) == x (for every input: invalid UTF-8 is kept byte for byte; for
 // SentencePiece, inputs without U+2581, which stands for a space there).
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "llm/chat_template.h"
 #include "llm/tokenizer.h"
 
 using namespace lucid::llm;
@@ -94,6 +95,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool parse_special = (data[0] >> 3) & 1;
   bool add_special = (data[0] >> 4) & 1;
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  // Tool calls read back from untrusted model output: no crash, calls have names.
+  static const ChatTemplate chatml = ChatTemplate::Chatml(), llama3 = ChatTemplate::Llama3();
+  for (const ChatTemplate* ct : {&chatml, &llama3}) {
+    auto parsed = ct->ParseAssistant(text);
+    for (const ToolCall& c : parsed.tool_calls)
+      if (c.id.empty()) std::abort();
+  }
   auto ids = t.Encode(text, add_special, parse_special);
   for (int32_t id : ids)
     if (id < 0 || id >= t.size()) std::abort();
