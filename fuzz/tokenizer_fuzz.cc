@@ -1,8 +1,9 @@
 // libFuzzer target: the LLM tokenizers (src/llm/tokenizer.h) on arbitrary bytes: byte-level
 // BPE under each pre-tokenizer and SentencePiece with byte fallback, special tokens parsed or
 // not, the streaming decoder, and ChatTemplate::ParseAssistant (tool calls in model output).
-// Checks: no crash, every id in range, and Decode(Encode(x)) == x (for every input: invalid UTF-8 is kept byte for byte; for
-// SentencePiece, inputs without U+2581, which stands for a space there).
+// Checks: no crash, every id in range, and Decode(Encode(x)) == x (for every input: invalid
+// UTF-8 is kept byte for byte; for SentencePiece, inputs without U+2581, which stands for a
+// space there).
 #include <cstdlib>
 #include <memory>
 #include <string>
