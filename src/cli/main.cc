@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/llm.h"
 #ifdef LUCID_HAVE_ABCI
 #include "cli/validator.h"
 #endif
@@ -262,6 +263,9 @@ int main(int argc, char** argv) {
   enclave->add_option("--pki", enclave_opts.pki_dir, "Dev PKI folder (generated there when absent)")->required();
   enclave->add_option("--threads", enclave_opts.threads, "Engine threads")->capture_default_str();
   enclave->callback([&] { rc = Enclave(ctx, enclave_opts); });
+
+  // llm run|bench (docs/llm.md, "CLI")
+  AddLlmCommands(app, &rc);
 
   try {
     app.parse(argc, argv);

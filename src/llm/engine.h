@@ -42,6 +42,7 @@ struct GenerateRequest {
   int32_t max_tokens = 128;
   SamplingParams sampling;
   std::vector<int32_t> stop_tokens;  // in addition to the model's end-of-generation ids
+  bool ignore_eos = false;           // benchmarks: the model's end-of-generation ids do not stop
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };
@@ -81,6 +82,7 @@ struct EngineOptions {
   int threads = 1;
   int32_t max_batch = 8;
   int32_t max_context = 0;  // 0: the model's context length
+  int32_t prefill_chunk = 512;  // prompt tokens per scheduler step (all sequences together)
 };
 
 class EngineImpl;
