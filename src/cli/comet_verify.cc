@@ -64,29 +64,18 @@ std::string Upper(ByteView b) {
 
 }  // namespace
 
-std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std::string& genesis_file,
-                                           const std::string& lucid_chain_id, const Hash32& receipt_id,
-                                           const crypto::InclusionProof& proof, const protocol::BlockHeader& header) {
-  std::vector<CometCheck> out;
+// Checks 2-4 below: the genesis file, the app hash at h + 1 and its commit, appended to out.
+static void AddCommittedHeaderChecks(const std::string& rpc_url, const std::string& genesis_file,
+                              const std::string& lucid_chain_id, const protocol::BlockHeader& header,
+                              std::vector<CometCheck>& out) {
   const std::string block = "Lucid block " + std::to_string(header.height);
-
-  // 1. The receipt is under the Lucid header's receipts_root (the size pinned by the header).
-  Status inclusion =
-      proof.tree_size != header.receipt_count
-          ? InvalidArgument("proof is for a tree of " + std::to_string(proof.tree_size) + " receipts but " + block +
-                            " holds " + std::to_string(header.receipt_count))
-          : crypto::MerkleVerify(crypto::MerkleLeafHash(receipt_id), proof, header.receipts_root);
-  out.push_back({"inclusion", inclusion, "receipt is leaf " + std::to_string(proof.leaf_index) + " of " +
-                                             std::to_string(proof.tree_size) + " under the receipts_root of " +
-                                             block});
-
   // 2. The trust anchor: the local CometBFT genesis file.
   auto genesis_text = ReadFile(genesis_file);
   auto genesis = genesis_text.ok() ? lightclient::ParseGenesisJson(*genesis_text)
                                    : Result<lightclient::Genesis>(genesis_text.status());
   if (!genesis.ok()) {
     out.push_back({"comet_genesis", genesis.status().WithContext(genesis_file), ""});
-    return out;
+    return;
   }
   Status same_chain = genesis->chain_id != lucid_chain_id
                           ? PermissionDenied("CometBFT genesis is for chain '" + genesis->chain_id +
@@ -98,7 +87,7 @@ std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std
                  std::to_string(genesis->validators.validators.size()) + " validators, total power " +
                      std::to_string(genesis->validators.total_voting_power) + ", chain '" + genesis->chain_id +
                      "', from " + genesis_file});
-  if (!same_chain.ok()) return out;
+  if (!same_chain.ok()) return;
 
   // 3. The CometBFT header at h + 1 carries the Lucid header's hash as its app_hash...
   const int64_t comet_height = static_cast<int64_t>(header.height) + 1;
@@ -107,7 +96,7 @@ std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std
   auto signed_header = body.ok() ? lightclient::ParseCommitJson(*body) : Result<lightclient::SignedHeader>(body.status());
   if (!signed_header.ok()) {
     out.push_back({"comet_commit", signed_header.status().WithContext(at + " (not committed yet? retry)"), ""});
-    return out;
+    return;
   }
   const Hash32 lucid_hash = header.Hash();
   const Bytes& app_hash = signed_header->header.app_hash;
@@ -139,7 +128,35 @@ std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std
                      std::to_string(genesis->validators.validators.size()) + " genesis validators: power " +
                      std::to_string(v.signed_power) + " of " + std::to_string(v.total_power) + " (> " +
                      std::to_string(v.needed_power) + " needed); ed25519 signatures checked"});
+}
+
+std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std::string& genesis_file,
+                                           const std::string& lucid_chain_id, const Hash32& receipt_id,
+                                           const crypto::InclusionProof& proof, const protocol::BlockHeader& header) {
+  std::vector<CometCheck> out;
+  const std::string block = "Lucid block " + std::to_string(header.height);
+
+  // 1. The receipt is under the Lucid header's receipts_root (the size pinned by the header).
+  Status inclusion =
+      proof.tree_size != header.receipt_count
+          ? InvalidArgument("proof is for a tree of " + std::to_string(proof.tree_size) + " receipts but " + block +
+                            " holds " + std::to_string(header.receipt_count))
+          : crypto::MerkleVerify(crypto::MerkleLeafHash(receipt_id), proof, header.receipts_root);
+  out.push_back({"inclusion", inclusion, "receipt is leaf " + std::to_string(proof.leaf_index) + " of " +
+                                             std::to_string(proof.tree_size) + " under the receipts_root of " +
+                                             block});
+  AddCommittedHeaderChecks(rpc_url, genesis_file, lucid_chain_id, header, out);
   return out;
+}
+
+Status CheckHeaderUnderCometBft(const std::string& rpc_url, const std::string& genesis_file,
+                                const std::string& lucid_chain_id, const protocol::BlockHeader& header) {
+  std::vector<CometCheck> checks;
+  AddCommittedHeaderChecks(rpc_url, genesis_file, lucid_chain_id, header, checks);
+  for (const CometCheck& c : checks)
+    if (!c.status.ok()) return c.status.WithContext(c.name);
+  if (checks.size() < 3) return Internal("CometBFT header checks incomplete");
+  return Status::Ok();
 }
 
 }  // namespace lucid::cli

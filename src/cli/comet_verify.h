@@ -29,4 +29,9 @@ std::vector<CometCheck> CheckUnderCometBft(const std::string& rpc_url, const std
                                            const std::string& lucid_chain_id, const Hash32& receipt_id,
                                            const crypto::InclusionProof& proof, const protocol::BlockHeader& header);
 
+// Checks 2-4 alone for any Lucid block header (e.g. the block of a tee RegisterEnclave): OK,
+// or the first refusal named by its check.
+Status CheckHeaderUnderCometBft(const std::string& rpc_url, const std::string& genesis_file,
+                                const std::string& lucid_chain_id, const protocol::BlockHeader& header);
+
 }  // namespace lucid::cli

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <functional>
 #include <tuple>
 
 #include "api/json_views.h"
@@ -595,9 +596,12 @@ Result<std::pair<chain::Genesis, std::string>> TrustedGenesis(const Context& ctx
 // dev-mode genesis, its dev root) and binds the key. Returns the view to check the evidence with:
 // expiry = that block's time + the current heartbeat, PCR0 from the document, allowed per the
 // current tee params.
-Result<verify::EnclaveView> VerifyEnclaveRegistration(const ApiClient& api, const chain::Genesis& g,
-                                                      const crypto::Address& node, std::optional<uint64_t> height,
-                                                      const crypto::Address& signer) {
+// authenticate_header: how the registration block's header is trusted. Empty: signed by a
+// genesis validator (solo producer); on CometBFT: committed by > 2/3 of the genesis power.
+Result<verify::EnclaveView> VerifyEnclaveRegistration(
+    const ApiClient& api, const chain::Genesis& g, const crypto::Address& node, std::optional<uint64_t> height,
+    const crypto::Address& signer,
+    const std::function<Status(const protocol::BlockHeader&)>& authenticate_header = {}) {
   if (!height) {
     ASSIGN_OR_RETURN(json e, api.Get("/chain/enclaves/" + node.ToHex()));
     if (!e.contains("registered_height")) return DataLoss("the API's enclave registration lacks fields");
@@ -610,10 +614,14 @@ Result<verify::EnclaveView> VerifyEnclaveRegistration(const ApiClient& api, cons
   ASSIGN_OR_RETURN(protocol::SignedHeader header, protocol::SignedHeader::Decode(header_bytes));
   const protocol::BlockHeader& h = header.header;
   if (h.chain_id != g.chain_id || h.height != *height) return PermissionDenied(at + " header is not this chain's");
-  auto header_signer = crypto::RecoverAddress(protocol::SigningDigest(h.Hash()), header.signature);
-  bool known = false;
-  for (const auto& v : g.validators) known |= header_signer.ok() && v == *header_signer && v == h.proposer;
-  if (!known) return PermissionDenied(at + " is not signed by a genesis validator");
+  if (authenticate_header) {
+    RETURN_IF_ERROR(authenticate_header(h).WithContext(at + " header"));
+  } else {
+    auto header_signer = crypto::RecoverAddress(protocol::SigningDigest(h.Hash()), header.signature);
+    bool known = false;
+    for (const auto& v : g.validators) known |= header_signer.ok() && v == *header_signer && v == h.proposer;
+    if (!known) return PermissionDenied(at + " is not signed by a genesis validator");
+  }
   std::vector<Hash32> leaves;
   std::optional<protocol::RegisterEnclaveTx> reg;
   for (const auto& t : block["txs"]) {
@@ -756,13 +764,19 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
         if (!signer.ok()) {
           registration = signer.status();
         } else {
-          auto enclave = VerifyEnclaveRegistration(api, g, rec->node, height, *signer);
+          std::function<Status(const protocol::BlockHeader&)> authenticate;
+          if (!opts.comet_rpc.empty())
+            authenticate = [&](const protocol::BlockHeader& h) {
+              return CheckHeaderUnderCometBft(opts.comet_rpc, opts.comet_genesis, g.chain_id, h);
+            };
+          auto enclave = VerifyEnclaveRegistration(api, g, rec->node, height, *signer, authenticate);
           registration = enclave.status();
           if (enclave.ok()) view.enclave = *enclave;
         }
       }
       report.Add("enclave_registration", registration,
-                 "the signing key's RegisterEnclave tx is in a validator-signed block and its attestation "
+                 "the signing key's RegisterEnclave tx is in a validator-signed (or, on CometBFT, committed) block "
+                 "and its attestation "
                  "document verifies at that block's time and binds the key");
     }
     verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
