@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_views.h"
+#include "api/openai.h"
 #include "hub/hub.h"
 #include "node/chain_access.h"
 #include "node/inference_node.h"
@@ -328,6 +329,9 @@ void Server::Routes() {
     SendJson(res, out);
     return Status::Ok();
   }));
+
+  // ---- OpenAI-compatible LLM routes (api/openai.h) ----
+  AddOpenAiRoutes(s, chain_, hub_, node_, OpenAiOptions{options_.api_keys, options_.max_json_bytes});
 
   // ---- inference ----
   s.Post("/infer", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {

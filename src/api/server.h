@@ -6,11 +6,13 @@
 // must be thread-safe (ChainAccess, Hub and InferenceNode are).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "base/status.h"
+#include "crypto/secp256k1.h"
 
 namespace httplib { class Server; }
 
@@ -27,6 +29,9 @@ struct ServerOptions {
   int port = 26680;                       // 0 picks a free port
   uint64_t max_body_bytes = 256ull << 20;  // uploads of model files
   uint64_t max_json_bytes = 32ull << 20;   // inference requests
+  // OpenAI-compatible routes (api/openai.h): bearer API key → the requester key the node's
+  // gateway signs LLM requests with. Empty: /v1 answers 401.
+  std::map<std::string, crypto::PrivateKey> api_keys;
 };
 
 class Server {

@@ -21,6 +21,7 @@
 #include "hub/hub.h"
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
+#include "node/llm_backend.h"
 #include "onnx/quantize.h"
 #include "tensor/tensor_json.h"
 #include "protocol/dev_keys.h"
@@ -380,10 +381,14 @@ Result<DevnetInfo> Devnet::Start() {
 
   // Hub and inference node.
   d.blobs = std::make_unique<store::BlobStore>((fs::path(o.home) / "hub").string());
-  d.hub = std::make_unique<hub::Hub>(d.blobs.get());
+  hub::HubOptions hub_options;
+  hub_options.run_llm = node::MakeHubLlmRunner(o.threads);
+  d.hub = std::make_unique<hub::Hub>(d.blobs.get(), hub_options);
   node::NodeConfig node_config;
   node_config.key = NodeKey();
   node_config.threads = o.threads;
+  // GGUF (LLM) versions: one engine per version, concurrent requests batched.
+  node_config.llm = std::make_shared<node::EngineLlmBackend>(d.hub.get(), llm::EngineOptions{o.threads, 8, 0});
   node_config.modes = protocol::ModeBit(protocol::Mode::kVanilla) | protocol::ModeBit(protocol::Mode::kZkml);
   const bool tee_on = tee && genesis.params.tee.dev_root_der == pki.root_der && !pki.root_der.empty();
   if (tee && !tee_on)
@@ -402,6 +407,8 @@ Result<DevnetInfo> Devnet::Start() {
   api::ServerOptions server_options;
   server_options.host = o.http_host;
   server_options.port = o.http_port;
+  // The OpenAI routes' dev API key signs as dev1 (docs/llm.md "Trust model"); dev chains only.
+  server_options.api_keys.emplace(node::kDevApiKey, protocol::DevKey(1));
   d.server = std::make_unique<api::Server>(d.chain.get(), d.hub.get(), d.node.get(), server_options);
   ASSIGN_OR_RETURN(int port, d.server->Start());
   info.api_url = "http://" + o.http_host + ":" + std::to_string(port);

@@ -58,6 +58,9 @@ Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
                                   spec.files.size()));
   }
 
+  for (const VersionFile& f : spec.files)
+    if (EndsWith(f.path, ".gguf")) return PrepareGguf(spec);
+
   Manifest m;
   m.name = spec.name;
   m.major = spec.major;
@@ -203,6 +206,7 @@ Result<std::shared_ptr<const onnx::Model>> Hub::LoadModel(const crypto::Cid& man
 Status Hub::CheckTestVectors(const crypto::Cid& manifest_cid) {
   ASSIGN_OR_RETURN(Manifest m, GetManifest(manifest_cid));
   if (!m.test_vectors) return Status::Ok();
+  if (m.format == "gguf") return CheckGgufTestVectors(m);
   ASSIGN_OR_RETURN(auto model, LoadModel(manifest_cid));
   auto raw = GetFile(m.test_vectors->cid);
   if (!raw.ok()) return raw.status().WithContext("test vectors");

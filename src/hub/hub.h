@@ -34,6 +34,12 @@ struct HubOptions {
   // the chain's API). The bytes must hash to the CID asked for before they are kept, so a
   // peer can withhold a file but never substitute one. Empty: a missing file is NOT_FOUND.
   std::function<Result<Bytes>(const crypto::Cid&)> fetch_missing;
+  // GGUF (LLM) versions: runs LLM requests ({"llm_request"} inputs, llm/request.h) on a GGUF
+  // file and returns each answer's outputs ({"llm_output", "tokens"}). Set by a process that
+  // links the LLM engine (node/llm_backend.h MakeHubLlmRunner); without it GGUF versions with
+  // test vectors cannot be published or checked here (UNIMPLEMENTED, saying so).
+  std::function<Result<std::vector<TensorMap>>(std::shared_ptr<const Bytes> gguf, const std::vector<TensorMap>& inputs)>
+      run_llm;
 };
 
 struct VersionFile {
@@ -45,7 +51,7 @@ struct VersionSpec {
   std::string name;  // repo name
   uint32_t major = 0;
   uint32_t minor = 0;
-  std::vector<VersionFile> files;  // exactly one ending in ".onnx"
+  std::vector<VersionFile> files;  // exactly one ending in ".onnx", or one ending in ".gguf" (LLM)
   // Test vectors file (upload format) already stored with PutFile.
   std::optional<crypto::Cid> test_vectors;
   // Demand bit-identical outputs instead of abs/rel tolerance.
@@ -96,6 +102,9 @@ class Hub {
 
  private:
   Result<std::unique_ptr<onnx::Model>> LoadFromManifest(const Manifest& m) const;
+  // GGUF versions (hub/gguf_version.cc, docs/formats/llm.md "Hub").
+  Result<PreparedVersion> PrepareGguf(const VersionSpec& spec);
+  Status CheckGgufTestVectors(const Manifest& m);
 
   store::BlobStore* blobs_;
   HubOptions options_;

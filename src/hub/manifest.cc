@@ -400,7 +400,8 @@ Result<std::pair<uint32_t, uint32_t>> ParseVersion(std::string_view text) {
 
 Status ValidateManifest(const Manifest& m) {
   RETURN_IF_ERROR(ValidateRepoName(m.name));
-  if (m.format != "onnx") return InvalidArgument("manifest format \"" + m.format + "\" is not supported (onnx)");
+  if (m.format != "onnx" && m.format != "gguf")
+    return InvalidArgument("manifest format \"" + m.format + "\" is not supported (onnx, gguf)");
   if (m.files.empty()) return InvalidArgument("manifest lists no files");
   std::set<std::string_view> paths;
   for (const ManifestFile& f : m.files) {

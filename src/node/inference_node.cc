@@ -10,6 +10,9 @@ namespace lucid::node {
 
 using protocol::Mode;
 
+// Receipt engine id of LLM answers (llm/request.h kLlmEngineId; the node does not link llm/).
+constexpr std::string_view kLlmEngineId = "lucid-llm/1";
+
 protocol::SignedTx MakeTx(const crypto::PrivateKey& key, std::string chain_id, uint64_t nonce,
                           uint64_t max_tx_fee, protocol::TxBody body) {
   protocol::Tx tx;
@@ -226,7 +229,8 @@ Result<uint64_t> InferenceNode::QuoteFee(const crypto::Cid& model, Mode mode) {
 
 Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& signed_request,
                                              const TensorMap& inputs,
-                                             std::chrono::milliseconds wait_for_inclusion) {
+                                             std::chrono::milliseconds wait_for_inclusion,
+                                             const std::function<bool(std::string_view)>& on_text) {
   const protocol::InferenceRequest& req = signed_request.request;
   chain::AppInfo info = chain_->Info();
   if (req.chain_id != info.chain_id)
@@ -259,6 +263,11 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   if (HashTensorMap(inputs) != req.input_hash)
     return InvalidArgument("input tensors do not hash to the request's input_hash");
 
+  ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
+  const bool gguf = manifest.format == "gguf";
+  if (gguf && req.mode != Mode::kVanilla)
+    return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) +
+                         " is not available for GGUF (LLM) versions: vanilla only (docs/llm.md)");
   std::shared_ptr<const zkml::ProvingKey> proving_key;
   if (req.mode == Mode::kZkml) {
     ASSIGN_OR_RETURN(chain::VersionEntry entry, PublishedVersion(req.model));
@@ -287,15 +296,28 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
                  req.model.ToString(), req.requester.ToHex(), run_us, ToHex(out.receipt_id), ToHex(out.tx_hash));
     return out;
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
-  onnx::RunOptions run_options;
-  run_options.threads = config_.threads;
-  const auto started = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs, run_options));
-  const auto run_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  TensorMap outputs;
+  int64_t run_us = 0;
+  if (gguf) {
+    // LLM: the input is the canonical request (llm/request.h); vanilla only.
+    if (req.mode != Mode::kVanilla)
+      return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) +
+                           " is not available for GGUF (LLM) versions: vanilla only (docs/llm.md)");
+    if (!config_.llm) return Unimplemented("this node runs no LLM engine");
+    const auto started = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
+    run_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    receipt.engine = std::string(kLlmEngineId);
+  } else {
+    ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(req.model));
+    onnx::RunOptions run_options;
+    run_options.threads = config_.threads;
+    const auto started = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(outputs, model->Run(inputs, run_options));
+    run_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    receipt.engine = std::string(onnx::kEngineId);
+  }
   receipt.output_hash = HashTensorMap(outputs);
-  receipt.engine = std::string(onnx::kEngineId);
 
   if (req.mode == Mode::kZkml) {
     // Answer now; prove and submit in the background (the receipt is "proving" until then).
@@ -328,6 +350,79 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   ASSIGN_OR_RETURN(out.tx_hash, SubmitTx(out.result, wait_for_inclusion, &out.submitted));
   spdlog::info("inference: model {} mode {} requester {} ran in {} us; receipt {} submitted in tx {}",
                req.model.ToString(), protocol::ModeName(req.mode), req.requester.ToHex(), run_us,
+               ToHex(out.receipt_id), ToHex(out.tx_hash));
+  return out;
+}
+
+Result<std::pair<int32_t, int32_t>> InferenceNode::LlmBudget(const crypto::Cid& model, const TensorMap& inputs) {
+  if (!config_.llm) return Unimplemented("this node runs no LLM engine");
+  return config_.llm->Budget(model, inputs);
+}
+
+Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceRequest req,
+                                                        const crypto::PrivateKey& requester_key,
+                                                        const TensorMap& inputs,
+                                                        std::chrono::milliseconds wait_for_inclusion,
+                                                        const std::function<bool(std::string_view)>& on_text) {
+  chain::AppInfo info = chain_->Info();
+  req.chain_id = info.chain_id;
+  req.requester = requester_key.address();
+  if (req.mode != Mode::kVanilla) return Unimplemented("the gateway serves vanilla requests only");
+  if (req.node != crypto::Address{} && req.node != address_)
+    return PermissionDenied("request is addressed to node " + req.node.ToHex() + ", not " + address_.ToHex());
+  if (!config_.llm) return Unimplemented("this node runs no LLM engine");
+  ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
+  if (manifest.format != "gguf") return InvalidArgument("model " + req.model.ToString() + " is not a GGUF (LLM) version");
+  ASSIGN_OR_RETURN(uint64_t fee, QuoteFee(req.model, req.mode));
+  if (fee > req.max_fee)
+    return FailedPrecondition("fee " + std::to_string(fee) + " exceeds the request's max fee " + std::to_string(req.max_fee));
+  {
+    ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
+    if (requester.balance < fee)
+      return FailedPrecondition("requester balance " + std::to_string(requester.balance) + " is below the fee " +
+                                std::to_string(fee));
+  }
+  if (HashTensorMap(inputs) != req.input_hash)
+    return InvalidArgument("input tensors do not hash to the request's input_hash");
+
+  InferenceResult out;
+  const auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(TensorMap outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
+  const auto run_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+
+  std::lock_guard<std::mutex> lock(gateway_mu_);
+  ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
+  uint64_t& next = gateway_next_nonce_[req.requester];
+  req.nonce = std::max(next, requester.request_nonce);
+  protocol::SignedRequest signed_request{req, {}};
+  signed_request.signature = requester_key.Sign(protocol::SigningDigest(req.Hash()));
+  protocol::Receipt& receipt = out.result.receipt;
+  receipt.chain_id = req.chain_id;
+  receipt.request_hash = req.Hash();
+  receipt.model = req.model;
+  receipt.input_hash = req.input_hash;
+  receipt.mode = req.mode;
+  receipt.node = address_;
+  receipt.fee = config_.FeeFor(req.mode);
+  receipt.engine = std::string(kLlmEngineId);
+  receipt.output_hash = HashTensorMap(outputs);
+  out.result.request = signed_request;
+  out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);
+  out.receipt_id = receipt.Id();
+  out.outputs = std::move(outputs);
+  verify::ChainView view{info.chain_id, true, std::nullopt};
+  if (!verify::VerifyResult(out.result, view).ok()) return Internal("node produced a result its own verifier refuses");
+  auto tx_hash = SubmitTx(out.result, wait_for_inclusion, &out.submitted);
+  if (!tx_hash.ok()) {
+    next = 0;  // re-read from the chain next time
+    return tx_hash.status();
+  }
+  next = req.nonce + 1;
+  out.tx_hash = *tx_hash;
+  spdlog::info("inference: llm model {} requester {} (gateway) nonce {} ran in {} us ({} prompt tokens); receipt {} "
+               "submitted in tx {}",
+               req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
                ToHex(out.receipt_id), ToHex(out.tx_hash));
   return out;
 }

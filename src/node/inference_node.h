@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,25 @@
 
 namespace lucid::node {
 
+// Runs LLM requests for GGUF versions (docs/llm.md "API and receipts"). The node library does
+// not link the LLM engine: the process that does (devnet, `lucid node`) sets
+// NodeConfig::llm to llm_service's implementation.
+struct LlmRunInfo {
+  int32_t prompt_tokens = 0;
+  double prefill_ms = 0, decode_ms = 0;
+};
+class LlmBackend {
+ public:
+  virtual ~LlmBackend() = default;
+  // inputs: {"llm_request"} (llm/request.h), already checked to name `model`; returns the
+  // output tensors {"llm_output", "tokens"}. on_text (may be empty) gets content as it is
+  // decided; returning false cancels.
+  virtual Result<TensorMap> Run(const crypto::Cid& model, const TensorMap& inputs,
+                                const std::function<bool(std::string_view)>& on_text, LlmRunInfo* info) = 0;
+  // The prompt's token count and the model's context length.
+  virtual Result<std::pair<int32_t, int32_t>> Budget(const crypto::Cid& model, const TensorMap& inputs) = 0;
+};
+
 struct NodeConfig {
   crypto::PrivateKey key;          // node identity = its account; signs receipts and txs
   uint64_t fee_per_inference = 10; // node's own fee, charged on every vanilla receipt
@@ -40,6 +60,8 @@ struct NodeConfig {
   uint64_t max_tx_fee = 10'000'000;
   // tee: the enclave process, "HOST:PORT" (tee/enclave.h); tee requests are forwarded to it.
   std::string enclave_addr;
+  // GGUF versions: the LLM runner (none: such requests are refused as unimplemented).
+  std::shared_ptr<LlmBackend> llm;
 };
 
 struct InferenceResult {
@@ -52,6 +74,7 @@ struct InferenceResult {
   Hash32 tx_hash{};
   // Outcome of submitting the SubmitResult tx (CheckTx, or the block's result when waited).
   BroadcastResult submitted;
+  LlmRunInfo llm;  // GGUF versions: prompt size and timings
 };
 
 // A zkml proving job, by receipt id.
@@ -80,8 +103,22 @@ class InferenceNode {
   // will not be paid for: chain id, request signature, mode, node field, nonce not used,
   // input hash, model published, fee within max fee, requester balance.
   // wait_for_inclusion > 0 waits for the SubmitResult to be in a block before returning.
+  // GGUF versions: on_text (may be empty) streams the answer's text as it is generated.
   Result<InferenceResult> Infer(const protocol::SignedRequest& request, const TensorMap& inputs,
-                                std::chrono::milliseconds wait_for_inclusion);
+                                std::chrono::milliseconds wait_for_inclusion,
+                                const std::function<bool(std::string_view)>& on_text = {});
+
+  // The OpenAI gateway's path (docs/llm.md "Trust model"): the node also holds the requester's
+  // key (an API key maps to it). `request` is complete except nonce and signature; the node
+  // checks it as Infer does, runs it (GGUF versions, vanilla), then assigns the requester's
+  // next request nonce, signs and submits under one lock, so concurrent answers settle in
+  // nonce order whatever order they finish in.
+  Result<InferenceResult> InferAsRequester(protocol::InferenceRequest request, const crypto::PrivateKey& requester,
+                                           const TensorMap& inputs, std::chrono::milliseconds wait_for_inclusion,
+                                           const std::function<bool(std::string_view)>& on_text = {});
+
+  // GGUF versions: the prompt's token count and the model's context (for the API's checks).
+  Result<std::pair<int32_t, int32_t>> LlmBudget(const crypto::Cid& model, const TensorMap& inputs);
 
   // tee: asks the enclave for a fresh attestation document and sends RegisterEnclave with it
   // (a first registration, a restarted enclave's new key, or the heartbeat).
@@ -129,6 +166,9 @@ class InferenceNode {
   std::condition_variable prove_cv_;
   bool stopping_ = false;              // guarded by zk_mu_
   std::thread prover_;
+
+  std::mutex gateway_mu_;  // held from signing a gateway request to its SubmitResult
+  std::map<crypto::Address, uint64_t> gateway_next_nonce_;  // guarded by gateway_mu_
 
   mutable std::mutex enclave_mu_;
   std::optional<crypto::Address> enclave_address_;  // last registered enclave key
