@@ -235,7 +235,18 @@ class Net:
         self.kill(f"comet-v{i}", sig)
         self.kill(f"lucid-v{i}", sig)
 
+    # The inference node (`lucid node`, key node0): reads the chain through validator 0's API,
+    # submits through validator 0's CometBFT RPC; its own API on 127.0.0.(base+n).
+    def node_api(self):
+        return f"http://{self.ip(self.n)}:{HTTP_PORT + 10}"
+
+    def start_node(self):
+        return self._spawn("node", [
+            str(self.lucid), "--home", str(self.client_home), "--from", "node0", "--json", "node",
+            "--chain", self.api(0), "--comet-rpc", self.rpc(0), "--http", f"{self.ip(self.n)}:{HTTP_PORT + 10}"])
+
     def down(self):
+        self.kill("node")
         for i in range(self.n):
             self.stop(i)
 
@@ -296,6 +307,7 @@ def main(argv):
     ap.add_argument("--validators", type=int, default=4)
     ap.add_argument("--base-ip", type=int, default=11, help="validator i listens on 127.0.0.(BASE+i)")
     ap.add_argument("--clean", action="store_true", help="down: also delete the folder (chain data, keys, logs)")
+    ap.add_argument("--no-node", action="store_true", help="up: do not start the inference node (lucid node)")
     a = ap.parse_args(argv)
     root = Path(a.dir).resolve()
     if a.command == "up":
@@ -311,7 +323,16 @@ def main(argv):
             if not net.pid(f"comet-v{i}"):
                 net.start_comet(i)
         net.wait_height(1, timeout=90)
-        print(json.dumps({"dir": str(root), "logs": str(net.logs), "validators": net.status()}, indent=2))
+        node = None
+        if not a.no_node:
+            if not net.pid("node"):
+                net.start_node()
+            host, port = net.node_api()[7:].rsplit(":", 1)
+            net.wait_port(host, int(port), timeout=60)
+            node = {"api": net.node_api(), "key": "node0", "log": str(net.logs / "node.log")}
+        print(json.dumps({"dir": str(root), "logs": str(net.logs), "validators": net.status(),
+                          "inference_node": node,
+                          "client": f"lucid --home {net.client_home} --node {net.api(0)} --from alice ..."}, indent=2))
     elif a.command == "down":
         if (root / "net.json").exists():
             Net.load(root).down()
@@ -322,9 +343,11 @@ def main(argv):
         if not (root / "net.json").exists():
             print(f"no localnet in {root}")
             return 1
-        for row in Net.load(root).status():
+        net = Net.load(root)
+        for row in net.status():
             print(f"v{row['validator']}  {row['ip']}  cometbft {row['cometbft']:4}  lucid {row['lucid']:4}  "
                   f"height {row['height']:>6}  rpc {row['rpc']}  api {row['api']}")
+        print(f"inference node  {'up' if net.pid('node') else 'down'}  api {net.node_api()}")
     return 0
 
 
