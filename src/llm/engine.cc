@@ -9,13 +9,16 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <deque>
 #include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "base/cpu.h"
 #include "base/parallel.h"
 #include "llm/engine_internal.h"
 #include "llm/gguf.h"
@@ -628,24 +631,81 @@ void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* y) {
   }
 }
 
-// Fixed-order dot: element i into lane i mod 8, lanes summed (0+4, 1+5, ...; then 2 apart; 1).
-float Dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+// Fixed-order dot: element i into lane i mod 8 (product rounded, then added), lanes summed
+// (j + j+4; then 0+2, 1+3; then 0+1). GCC vector types: element-wise IEEE multiply and add, so
+// any vector width the compiler picks gives the same bits.
+typedef float V8 __attribute__((vector_size(32), aligned(4)));
+
+[[gnu::always_inline]] inline float Dot(const float* a, const float* b, int64_t n) {
+  V8 acc = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      const float p = a[i + j] * b[i + j];
-      acc[j] = acc[j] + p;
-    }
+  for (; i + 8 <= n; i += 8) {
+    V8 x, y;
+    std::memcpy(&x, a + i, sizeof(V8));
+    std::memcpy(&y, b + i, sizeof(V8));
+    const V8 p = x * y;
+    acc = acc + p;
+  }
+  float l[8];
+  std::memcpy(l, &acc, sizeof(l));
   for (; i < n; ++i) {
     const float p = a[i] * b[i];
-    acc[i % 8] = acc[i % 8] + p;
+    l[i % 8] = l[i % 8] + p;
   }
-  for (int j = 0; j < 4; ++j) acc[j] = acc[j] + acc[j + 4];
-  acc[0] = acc[0] + acc[2];
-  acc[1] = acc[1] + acc[3];
-  return acc[0] + acc[1];
+  for (int j = 0; j < 4; ++j) l[j] = l[j] + l[j + 4];
+  l[0] = l[0] + l[2];
+  l[1] = l[1] + l[3];
+  return l[0] + l[1];
 }
+
+// acc[d] = acc[d] + p·v[d] for every d (each element rounded twice, as written).
+[[gnu::always_inline]] inline void Axpy(float* acc, float p, const float* v, int64_t n) {
+  int64_t d = 0;
+  const V8 pv = {p, p, p, p, p, p, p, p};
+  for (; d + 8 <= n; d += 8) {
+    V8 a, x;
+    std::memcpy(&a, acc + d, sizeof(V8));
+    std::memcpy(&x, v + d, sizeof(V8));
+    const V8 t = pv * x;
+    a = a + t;
+    std::memcpy(acc + d, &a, sizeof(V8));
+  }
+  for (; d < n; ++d) {
+    const float t = p * v[d];
+    acc[d] = acc[d] + t;
+  }
+}
+
+// One (token, head) of causal attention: scores q·k_j·scale for j < n, softmax (own exp,
+// sum in double), out = Σ_j p_j·v_j (j increasing). Compiled twice (generic, AVX2): the
+// operations are element-wise IEEE multiplies and adds in the same order, so the bits agree.
+#define LUCID_ATTEND_BODY                                                              \
+  float mx = -std::numeric_limits<float>::infinity();                                 \
+  for (int64_t j = 0; j < n; ++j) {                                                   \
+    const float s = Dot(q, k + j * stride, D) * scale;                                \
+    p[j] = s;                                                                         \
+    mx = std::max(mx, s);                                                             \
+  }                                                                                   \
+  for (int64_t j = 0; j < n; ++j) p[j] = p[j] - mx;                                   \
+  math::ExpArray(p, static_cast<size_t>(n));                                          \
+  double sum = 0;                                                                     \
+  for (int64_t j = 0; j < n; ++j) sum += p[j];                                        \
+  const float inv = static_cast<float>(1.0 / sum);                                    \
+  for (int64_t d = 0; d < D; ++d) out[d] = 0.0f;                                      \
+  for (int64_t j = 0; j < n; ++j) {                                                   \
+    const float pj = p[j] * inv;                                                      \
+    Axpy(out, pj, v + j * stride, D);                                                 \
+  }
+
+void AttendGeneric(const float* q, const float* k, const float* v, int64_t n, int64_t stride, int64_t D,
+                   float scale, float* p, float* out) {
+  LUCID_ATTEND_BODY
+}
+__attribute__((target("avx2"))) void AttendAvx2(const float* q, const float* k, const float* v, int64_t n,
+                                                int64_t stride, int64_t D, float scale, float* p, float* out) {
+  LUCID_ATTEND_BODY
+}
+#undef LUCID_ATTEND_BODY
 
 void Rope(float* x, const float* cs, int32_t head_dim, int32_t n_rot, bool neox) {
   for (int32_t i = 0; i < n_rot / 2; ++i) {
@@ -707,6 +767,8 @@ void EngineImpl::Step(std::vector<Item>& items) {
     }
     // Causal attention per (token, head): each output computed by one thread, fixed order.
     const int64_t group = H / HKV;
+    // LUCID_GEMM_PATH=scalar runs the generic attention too (engine_test compares the paths).
+    static const bool avx2 = CpuHasAvx2() && std::string_view(std::getenv("LUCID_GEMM_PATH") ? std::getenv("LUCID_GEMM_PATH") : "") != "scalar";
     ParallelFor(N * H, threads, [&](int64_t b, int64_t e) {
       std::vector<float> p;
       std::vector<float> acc(static_cast<size_t>(D));
@@ -718,26 +780,7 @@ void EngineImpl::Step(std::vector<Item>& items) {
         const float* vc = it.seq->v.data() + l * static_cast<size_t>(it.seq->capacity) * KVD;
         const float* qh = q_.data() + t * E + h * D;
         p.resize(static_cast<size_t>(n));
-        float mx = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < n; ++j) {
-          const float s = Dot(qh, kc + j * KVD + g * D, D) * kq_scale;
-          p[static_cast<size_t>(j)] = s;
-          mx = std::max(mx, s);
-        }
-        for (int64_t j = 0; j < n; ++j) p[static_cast<size_t>(j)] = p[static_cast<size_t>(j)] - mx;
-        math::ExpArray(p.data(), static_cast<size_t>(n));
-        double sum = 0;
-        for (int64_t j = 0; j < n; ++j) sum += p[static_cast<size_t>(j)];
-        const float inv = static_cast<float>(1.0 / sum);
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t j = 0; j < n; ++j) {
-          const float pj = p[static_cast<size_t>(j)] * inv;
-          const float* vj = vc + j * KVD + g * D;
-          for (int64_t d = 0; d < D; ++d) {
-            const float pv = pj * vj[d];
-            acc[static_cast<size_t>(d)] = acc[static_cast<size_t>(d)] + pv;
-          }
-        }
+        (avx2 ? AttendAvx2 : AttendGeneric)(qh, kc + g * D, vc + g * D, n, KVD, D, kq_scale, p.data(), acc.data());
         std::memcpy(att_.data() + t * E + h * D, acc.data(), D * sizeof(float));
       }
     }, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, D)));
