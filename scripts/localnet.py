@@ -329,6 +329,11 @@ def main(argv):
                 net.start_node()
             host, port = net.node_api()[7:].rsplit(":", 1)
             net.wait_port(host, int(port), timeout=60)
+            deadline = time.time() + 60  # its RegisterNode tx committed before it serves
+            while not any(n["endpoint"] == net.node_api() for n in http_json(f"{net.api(0)}/chain/nodes")["nodes"]):
+                if time.time() > deadline:
+                    raise TimeoutError(f"the inference node did not register; see {net.logs / 'node.log'}")
+                time.sleep(0.2)
             node = {"api": net.node_api(), "key": "node0", "log": str(net.logs / "node.log")}
         print(json.dumps({"dir": str(root), "logs": str(net.logs), "validators": net.status(),
                           "inference_node": node,

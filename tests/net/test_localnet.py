@@ -1,4 +1,5 @@
-"""The 4-validator localnet (scripts/localnet.py) on 127.0.0.51-54: every validator's Lucid
+"""The 4-validator localnet (scripts/localnet.py) on 127.0.0.51-54: publish, infer (through
+the inference node) and settle on all four; every validator's Lucid
 header hashes are equal at every height (and equal to CometBFT's app_hash one height later);
 with one validator stopped blocks and txs go on, and it catches up to the same app hash after
 restart; a kill -9 of one `lucid validator` mid-blocks is recovered by the handshake replay;
@@ -8,11 +9,12 @@ import base64
 import hashlib
 import json
 import signal
+import subprocess
 import time
 
 import pytest
 
-from conftest import Client, broadcast_raw, http_json, lucid_header_hash, make_net, requires_comet
+from conftest import LUCID, MODELS, Client, broadcast_raw, http_json, lucid_header_hash, make_net, requires_comet
 
 pytestmark = requires_comet
 
@@ -72,6 +74,31 @@ def test_localnet(net):
     for i in everyone:
         wait_lucid_height(net, i, top)
     assert_same_history(net, everyone, top - 1)
+
+    # Publish, infer, settle: a model published through validator 0, the inference node reading
+    # validator 0 and submitting through its CometBFT RPC, the receipt settled on all four.
+    cli.json("hub", "create", "digits", key="publisher", node=0)
+    cli.json("hub", "upload", "digits", MODELS / "mlp.onnx", "--version", "1.0", "--test-vectors",
+             MODELS / "mlp.vectors.json", key="publisher", node=0)
+    net.start_node()
+    deadline = time.time() + 60  # registered on chain (its RegisterNode tx committed)
+    while not any(n["endpoint"] == net.node_api() for n in http_json(f"{net.api(0)}/chain/nodes")["nodes"]):
+        assert time.time() < deadline, "the inference node did not register"
+        time.sleep(0.2)
+    host, port = net.node_api()[7:].rsplit(":", 1)
+    net.wait_port(host, int(port), timeout=60)
+    inp = net.root / "input.json"
+    inp.write_text(json.dumps(json.loads((MODELS / "mlp.vectors.json").read_text())[0]["inputs"]))
+    p = subprocess.run([str(LUCID), "--home", str(net.client_home), "--node", net.node_api(), "--from", "bob",
+                        "--json", "infer", "digits@1.0", "--input", str(inp)], capture_output=True, text=True,
+                       timeout=180)
+    assert p.returncode == 0, p.stdout + p.stderr
+    rid = json.loads(p.stdout)["receipt_id"]
+    rec = http_json(f"{net.api(0)}/chain/receipts/{rid}")
+    for i in everyone:
+        wait_lucid_height(net, i, rec["height"])
+        assert http_json(f"{net.api(i)}/chain/receipts/{rid}")["raw"] == rec["raw"]
+    net.kill("node")
 
     # Invalid txs to every node: refused in CheckTx, never in a block.
     bad = [b"junk-" + bytes([i]) * 40 for i in everyone]
