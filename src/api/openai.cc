@@ -25,6 +25,10 @@ struct OaiError {
   std::string message, type = "invalid_request_error", param, code;
 };
 
+// Model text may hold invalid UTF-8 (byte tokens): JSON shows U+FFFD there; the receipt's
+// canonical bytes keep the exact bytes (lucid.llm_output).
+std::string Dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
+
 ojson ErrorBody(const OaiError& e) {
   return {{"error",
            {{"message", e.message},
@@ -35,7 +39,7 @@ ojson ErrorBody(const OaiError& e) {
 
 void SendError(httplib::Response& res, const OaiError& e) {
   res.status = e.http;
-  res.set_content(ErrorBody(e).dump(), "application/json");
+  res.set_content(Dump(ErrorBody(e)), "application/json");
 }
 
 // A Status from the node or chain → OpenAI's shape (4xx for the caller's mistakes).
@@ -156,16 +160,12 @@ class OpenAi {
   }
 
   ojson LucidField(const Prepared& p, const node::InferenceResult& r, const llm::LlmOutput& out) {
-    ojson raw = {{"request", ToHex(r.result.request.Encode())},
-                 {"receipt", ToHex(r.result.receipt.Encode())},
-                 {"evidence", ToHex(r.result.evidence.Encode())},
-                 {"llm_request", ToHex(p.request.Encode())},
-                 {"llm_output", ToHex(out.EncodeOutput())}};
-    ojson j = {{"receipt_id", ToHex(r.receipt_id)},
-               {"tx_hash", ToHex(r.tx_hash)},
+    // The field is a result bundle as it stands (`lucid verify RECEIPT --bundle FILE --replay`).
+    ojson j = {{"receipt_id", Hex(r.receipt_id)},
+               {"tx_hash", Hex(r.tx_hash)},
                {"model_cid", p.model.ToString()},
-               {"input_hash", ToHex(r.result.receipt.input_hash)},
-               {"output_hash", ToHex(r.result.receipt.output_hash)},
+               {"input_hash", Hex(r.result.receipt.input_hash)},
+               {"output_hash", Hex(r.result.receipt.output_hash)},
                {"requester", r.result.request.request.requester.ToHex()},
                {"request_nonce", r.result.request.request.nonce},
                {"node", r.result.receipt.node.ToHex()},
@@ -173,7 +173,11 @@ class OpenAi {
                {"tokens", out.tokens},
                {"prefill_ms", r.llm.prefill_ms},
                {"decode_ms", r.llm.decode_ms},
-               {"raw", raw}};
+               {"request", ToHex(r.result.request.Encode())},
+               {"receipt", ToHex(r.result.receipt.Encode())},
+               {"evidence", ToHex(r.result.evidence.Encode())},
+               {"llm_request", ToHex(p.request.Encode())},
+               {"llm_output", ToHex(out.EncodeOutput())}};
     if (r.submitted.height) j["height"] = *r.submitted.height;
     return j;
   }
@@ -232,9 +236,9 @@ class OpenAi {
                     {"choices", ojson::array({choice})},
                     {"usage", Usage(r->llm.prompt_tokens ? r->llm.prompt_tokens : p->prompt_tokens, out->tokens.size())},
                     {"lucid", LucidField(*p, *r, *out)}};
-      res.set_header("X-Lucid-Receipt", ToHex(r->receipt_id));
+      res.set_header("X-Lucid-Receipt", Hex(r->receipt_id));
       res.status = 200;
-      res.set_content(body.dump(), "application/json");
+      res.set_content(Dump(body), "application/json");
       return;
     }
     // Server-sent events: one chunk per piece of text, the last one with finish_reason, usage
@@ -245,6 +249,7 @@ class OpenAi {
     const std::string ref = p->ref;
     res.set_chunked_content_provider(
         "text/event-stream", [this, p, chat, id, object, created, ref](size_t, httplib::DataSink& sink) {
+          try {
           auto chunk = [&](ojson delta_or_text, const ojson& finish) {
             ojson choice = {{"index", 0}};
             if (chat) {
@@ -262,7 +267,7 @@ class OpenAi {
                          {"choices", ojson::array({choice})}};
           };
           auto send = [&](const ojson& j) {
-            std::string s = "data: " + j.dump() + "\n\n";
+            std::string s = "data: " + Dump(j) + "\n\n";
             return sink.write(s.data(), s.size());
           };
           bool first = true;
@@ -296,6 +301,14 @@ class OpenAi {
           sink.write(done.data(), done.size());
           sink.done();
           return true;
+          } catch (const std::exception& ex) {
+            // Never let an exception out of the server's thread: end this stream only.
+            std::string s = "data: " + Dump(ErrorBody(OaiError{500, std::string("unexpected: ") + ex.what(), "server_error", "", ""})) +
+                            "\n\ndata: [DONE]\n\n";
+            sink.write(s.data(), s.size());
+            sink.done();
+            return true;
+          }
         });
   }
 
@@ -315,7 +328,7 @@ class OpenAi {
       }
     }
     res.status = 200;
-    res.set_content(ojson{{"object", "list"}, {"data", data}}.dump(), "application/json");
+    res.set_content(Dump(ojson{{"object", "list"}, {"data", data}}), "application/json");
   }
 
  private:

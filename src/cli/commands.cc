@@ -17,6 +17,8 @@
 #include "crypto/hash.h"
 #include "hub/manifest.h"
 #include "hub/test_vectors.h"
+#include "llm/engine.h"
+#include "llm/request.h"
 #include "keystore/keystore.h"
 #include "devnet/devnet.h"
 #include "node/inference_node.h"
@@ -426,13 +428,27 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   if (!key.ok()) return Fail(ctx, key.status());
   auto mode = protocol::ModeFromName(opts.mode);
   if (!mode.ok()) return Fail(ctx, mode.status());
-  auto input_json = ReadJsonFile(opts.input_file);
-  if (!input_json.ok()) return Fail(ctx, input_json.status());
-  auto inputs = TensorMapFromJson(*input_json);
-  if (!inputs.ok()) return Fail(ctx, inputs.status(), "inputs are {\"NAME\": {\"dtype\", \"shape\", \"data\"}}");
   json entry;
   auto cid = ResolveRef(api, ref, &entry);
   if (!cid.ok()) return Fail(ctx, cid.status(), "see models with `lucid hub list`");
+  Result<json> input_json = InvalidArgument("no inputs");
+  if (!opts.prompt.empty()) {
+    // GGUF (LLM) version: the canonical request is the input (docs/formats/llm.md).
+    json body = {{"messages", json::array({{{"role", "user"}, {"content", opts.prompt}}})},
+                 {"max_tokens", opts.max_tokens},
+                 {"temperature", opts.temperature},
+                 {"seed", opts.seed}};
+    llm::LlmRequest llm_request;
+    llm::ApiError err;
+    if (!llm::ParseOpenAiRequest(body.dump(), true, cid->ToString(), &llm_request, &err))
+      return Fail(ctx, err.status.WithContext(err.param));
+    input_json = TensorMapToJson(llm_request.ToInputs());
+  } else {
+    input_json = ReadJsonFile(opts.input_file);
+  }
+  if (!input_json.ok()) return Fail(ctx, input_json.status());
+  auto inputs = TensorMapFromJson(*input_json);
+  if (!inputs.ok()) return Fail(ctx, inputs.status(), "inputs are {\"NAME\": {\"dtype\", \"shape\", \"data\"}}");
   auto status = api.Get("/status");
   if (!status.ok()) return Fail(ctx, status.status());
   if (!status->contains("node")) return Fail(ctx, Unavailable(ctx.node_url + " runs no inference node"));
@@ -548,8 +564,15 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
     if (bundle.contains("height")) out["height"] = bundle["height"];
     PrintJson(out);
   } else {
-    std::cout << "outputs:\n";
-    PrintTensorMap((*resp)["outputs"]);
+    auto llm_out = llm::LlmOutput::FromOutputs(*outputs);
+    if (llm_out.ok()) {
+      std::cout << llm_out->text << "\n";
+      for (const auto& c : llm_out->tool_calls) std::cout << "tool call " << c.name << " " << c.arguments << "\n";
+      std::cout << "(" << llm_out->tokens.size() << " tokens, finish " << llm::FinishName(llm_out->finish) << ")\n";
+    } else {
+      std::cout << "outputs:\n";
+      PrintTensorMap((*resp)["outputs"]);
+    }
     std::cout << "receipt " << id << "\n";
     if (bundle.contains("height")) std::cout << "settled in block " << bundle["height"] << "; ";
     std::cout << "bundle saved to " << bundle_path << "\n"
@@ -695,6 +718,33 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
   }
   // A zkml bundle saved before its proof settled (`infer --no-wait`) takes the settled proof.
   if (!bundle.contains("evidence") && on_chain.ok()) bundle["evidence"] = (*on_chain)["raw"]["evidence"];
+
+  // An LLM answer's bundle (the "lucid" field of an OpenAI-route answer, or `lucid chat`'s)
+  // carries the canonical request and output bytes: they are the input and output tensors.
+  if (bundle.is_object() && !bundle.contains("inputs") && bundle.contains("llm_request") &&
+      bundle["llm_request"].is_string()) {
+    auto b = FromHex(bundle["llm_request"].get<std::string>());
+    if (b.ok()) {
+      auto q = llm::LlmRequest::Decode(*b);
+      if (q.ok()) bundle["inputs"] = TensorMapToJson(q->ToInputs());
+    }
+  }
+  if (bundle.is_object() && !bundle.contains("outputs") && bundle.contains("llm_output") &&
+      bundle["llm_output"].is_string() && bundle.contains("tokens") && bundle["tokens"].is_array()) {
+    auto b = FromHex(bundle["llm_output"].get<std::string>());
+    if (b.ok()) {
+      TensorMap outs;
+      outs.emplace(std::string(llm::kOutputTensor), *Tensor::FromBytes(DType::kUint8, {static_cast<int64_t>(b->size())}, *b));
+      Bytes tb;
+      for (const auto& t : bundle["tokens"]) {
+        uint32_t u = static_cast<uint32_t>(t.get<int64_t>());
+        for (int k = 0; k < 4; ++k) tb.push_back(static_cast<uint8_t>(u >> (8 * k)));
+      }
+      const int64_t n = static_cast<int64_t>(tb.size() / 4);
+      outs.emplace(std::string(llm::kTokensTensor), *Tensor::FromBytes(DType::kInt32, {n}, std::move(tb)));
+      bundle["outputs"] = TensorMapToJson(outs);
+    }
+  }
 
   VerifyReport report;
   auto hex_field = [&](const char* name) -> Result<Bytes> {
@@ -855,8 +905,35 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
         const hub::ManifestFile* f = manifest.first.FindFile(manifest.first.model_file);
         if (!f) return DataLoss("manifest lacks its model file");
         ASSIGN_OR_RETURN(Bytes model_bytes, FetchFile(api, *f));
-        ASSIGN_OR_RETURN(auto model, onnx::Model::Load(model_bytes));
-        ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs));
+        TensorMap outputs;
+        if (manifest.first.format == "gguf") {
+          // LLM: regenerate with the engine from the canonical request; compare every byte.
+          ASSIGN_OR_RETURN(llm::LlmRequest llm_request, llm::LlmRequest::FromInputs(inputs));
+          if (llm_request.model != rec->model.ToString())
+            return DataLoss("the LLM request names model " + llm_request.model + ", the receipt " + rec->model.ToString());
+          ASSIGN_OR_RETURN(auto model, llm::Model::LoadBytes(std::make_shared<const Bytes>(std::move(model_bytes))));
+          llm::Engine engine(model, llm::EngineOptions{});
+          ASSIGN_OR_RETURN(llm::LlmOutput out, llm::RunRequest(engine, llm_request));
+          outputs = out.ToOutputs();
+          if (bundle.contains("outputs")) {
+            auto claimed = TensorMapFromJson(bundle["outputs"]);
+            if (claimed.ok()) {
+              auto c = llm::LlmOutput::FromOutputs(*claimed);
+              if (c.ok() && c->tokens != out.tokens) {
+                size_t k = 0;
+                while (k < c->tokens.size() && k < out.tokens.size() && c->tokens[k] == out.tokens[k]) ++k;
+                return DataLoss("regenerated tokens differ from the answer's at position " + std::to_string(k) + " (" +
+                                std::to_string(out.tokens.size()) + " vs " + std::to_string(c->tokens.size()) +
+                                " tokens)");
+              }
+              if (c.ok() && c->EncodeOutput() != out.EncodeOutput())
+                return DataLoss("regenerated text or tool calls differ from the answer's");
+            }
+          }
+        } else {
+          ASSIGN_OR_RETURN(auto model, onnx::Model::Load(model_bytes));
+          ASSIGN_OR_RETURN(outputs, model->Run(inputs));
+        }
         if (HashTensorMap(outputs) != rec->output_hash)
           return DataLoss("re-executed outputs hash to " + ToHex(HashTensorMap(outputs)) + ", receipt says " +
                           ToHex(rec->output_hash));

@@ -38,6 +38,11 @@ int HubQuantize(const Context& ctx, const std::string& ref, const std::string& c
 
 struct InferOptions {
   std::string input_file;
+  // GGUF (LLM) versions instead of --input: one user message (docs/llm.md "CLI").
+  std::string prompt;
+  int32_t max_tokens = 64;
+  double temperature = 0;
+  uint64_t seed = 0;
   std::string mode = "vanilla";
   std::optional<uint64_t> max_fee;
   bool wait = true;
@@ -53,6 +58,18 @@ struct VerifyOptions {
   std::string comet_genesis;
 };
 int Verify(const Context& ctx, const std::string& receipt_id, const VerifyOptions& opts);
+
+// `lucid chat NAME@VERSION` (src/cli/chat.cc): the node's OpenAI-compatible route, streamed;
+// each answer's receipt is saved as a result bundle for `lucid verify RECEIPT --replay`.
+struct ChatOptions {
+  std::string prompt;  // one-shot: ask this, print the answer, exit
+  std::string api_key = "lucid-dev-key";
+  std::string system;
+  int32_t max_tokens = -1;  // -1: the node's default
+  double temperature = 0;
+  uint64_t seed = 0;
+};
+int Chat(const Context& ctx, const std::string& ref, const ChatOptions& opts);
 
 int QueryAccount(const Context& ctx, const std::string& who);
 int QueryBlock(const Context& ctx, const std::string& height);

@@ -151,15 +151,39 @@ int main(int argc, char** argv) {
   bool no_wait = false;
   auto* infer = app.add_subcommand("infer", "Run a verifiable inference on a published model");
   infer->add_option("REF", ref, "NAME@MAJOR.MINOR (or NAME for the latest)")->required();
-  infer->add_option("--input", infer_opts.input_file, "Input tensors JSON")->required();
+  auto* input_opt = infer->add_option("--input", infer_opts.input_file, "Input tensors JSON");
+  auto* prompt_opt = infer->add_option("--prompt", infer_opts.prompt, "GGUF (LLM) versions: the user message");
+  input_opt->excludes(prompt_opt);
+  infer->add_option("--max-tokens", infer_opts.max_tokens, "GGUF: most tokens generated")->capture_default_str();
+  infer->add_option("--temperature", infer_opts.temperature, "GGUF: sampling temperature (0: greedy)")
+      ->capture_default_str();
+  infer->add_option("--seed", infer_opts.seed, "GGUF: sampling seed")->capture_default_str();
   infer->add_option("--mode", infer_opts.mode, "vanilla")->capture_default_str();
   auto* max_fee_opt = infer->add_option("--max-fee", max_fee, "Most you pay (default: the quoted fee)");
   infer->add_flag("--no-wait", no_wait, "Do not wait for the result to settle on chain");
   infer->callback([&] {
     if (max_fee_opt->count() > 0) infer_opts.max_fee = max_fee;
     infer_opts.wait = !no_wait;
+    if (input_opt->count() == 0 && prompt_opt->count() == 0) {
+      std::cerr << "infer: give --input FILE (ONNX) or --prompt TEXT (GGUF)\n";
+      rc = 2;
+      return;
+    }
     rc = Infer(ctx, ref, infer_opts);
   });
+
+  // chat
+  ChatOptions chat_opts;
+  auto* chat = app.add_subcommand("chat", "Chat with a GGUF (LLM) version through the node's OpenAI-compatible API");
+  chat->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();
+  chat->add_option("--prompt", chat_opts.prompt, "One-shot: ask this, print the streamed answer and exit");
+  chat->add_option("--api-key", chat_opts.api_key, "API key of the node's gateway")->capture_default_str();
+  chat->add_option("--system", chat_opts.system, "System message");
+  chat->add_option("--max-tokens", chat_opts.max_tokens, "Most tokens per answer (-1: the node's default)")
+      ->capture_default_str();
+  chat->add_option("--temperature", chat_opts.temperature, "Sampling temperature (0: greedy)")->capture_default_str();
+  chat->add_option("--seed", chat_opts.seed, "Sampling seed")->capture_default_str();
+  chat->callback([&] { rc = Chat(ctx, ref, chat_opts); });
 
   // verify
   std::string receipt_id;
