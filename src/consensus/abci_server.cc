@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -99,6 +100,7 @@ Result<int> AbciServer::Start() {
       listen_fd_ = -1;
       return s;
     }
+    ::chmod(unix_path_.c_str(), 0600);  // ABCI is unauthenticated: only this user may connect
   } else if (addr.rfind("tcp://", 0) == 0) {
     const std::string hp = addr.substr(6);
     const size_t colon = hp.rfind(':');

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -386,6 +387,9 @@ TEST_F(AbciTest, ServerAnswersInOrderOnConcurrentConnectionsAndDropsMalformedFra
   AbciServer server(app_.get(), {"unix://" + sock});
   server.set_log([](const std::string&) {});
   ASSERT_TRUE(server.Start().ok());
+  struct stat st{};
+  ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // only this user may connect
 
   std::vector<std::thread> threads;
   std::atomic<int> good{0};
