@@ -137,6 +137,9 @@ struct NodeOptions {
   uint64_t stake = 10'000;
   uint64_t fee = 10;
   int threads = 1;
+  // OpenAI-compatible routes (docs/llm.md "Trust model"): "API_KEY=KEYNAME", the requester
+  // key (in --home/keys) this node's gateway signs LLM requests with for that API key.
+  std::vector<std::string> api_keys;
 };
 int Node(const Context& ctx, const NodeOptions& opts);
 

@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--stake", node_opts.stake, "Stake locked when first registering")->capture_default_str();
   node_cmd->add_option("--fee", node_opts.fee, "Fee per inference (vanilla, tee)")->capture_default_str();
   node_cmd->add_option("--threads", node_opts.threads, "Engine threads")->capture_default_str();
+  node_cmd->add_option("--api-key", node_opts.api_keys,
+                       "OpenAI routes: API_KEY=KEYNAME, the requester key the gateway signs with (repeatable)");
   node_cmd->callback([&] { rc = Node(ctx, node_opts); });
 
 #ifdef LUCID_HAVE_ABCI

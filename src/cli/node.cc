@@ -18,6 +18,7 @@
 #include "devnet/devnet.h"
 #include "hub/hub.h"
 #include "node/inference_node.h"
+#include "node/llm_backend.h"
 #include "protocol/dev_keys.h"
 #include "store/blob_store.h"
 
@@ -100,9 +101,11 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   hub_options.fetch_missing = [peer = api::ApiClient(chain_url)](const crypto::Cid& cid) {
     return peer.GetRaw("/hub/files/" + cid.ToString());
   };
+  hub_options.run_llm = node::MakeHubLlmRunner(opts.threads);
   hub::Hub hub(&blobs, hub_options);
 
   node::NodeConfig config;
+  config.llm = std::make_shared<node::EngineLlmBackend>(&hub, llm::EngineOptions{opts.threads, 8, 0});
   config.key = *key;
   config.modes = *modes;
   config.threads = opts.threads;
@@ -111,6 +114,16 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   node::InferenceNode node(config, &hub, chain->get());
 
   api::ServerOptions server_options;
+  for (const std::string& spec : opts.api_keys) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      return Fail(ctx, InvalidArgument("--api-key takes API_KEY=KEYNAME, got '" + spec + "'"));
+    Context as = ctx;
+    as.from = spec.substr(eq + 1);
+    auto requester = as.FromKey();
+    if (!requester.ok()) return Fail(ctx, requester.status().WithContext("--api-key"));
+    server_options.api_keys.emplace(spec.substr(0, eq), *requester);
+  }
   server_options.host = listen->first;
   server_options.port = listen->second;
   api::Server server(chain->get(), &hub, &node, server_options);

@@ -35,6 +35,21 @@ Result<std::shared_ptr<llm::Engine>> EngineLlmBackend::EngineFor(const crypto::C
   if (it != engines_.end()) return it->second;
   ASSIGN_OR_RETURN(std::shared_ptr<const llm::Model> m, LoadGgufVersion(hub_, model));
   auto engine = std::make_shared<llm::Engine>(std::move(m), options_);
+  // Before serving a version: its test vectors must give the manifest's output hashes.
+  ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(model));
+  if (manifest.test_vectors) {
+    ASSIGN_OR_RETURN(Bytes raw, hub_->GetFile(manifest.test_vectors->cid));
+    ASSIGN_OR_RETURN(std::vector<hub::TestVector> vectors, hub::ParseTestVectors(raw));
+    if (vectors.size() != manifest.test_vectors->output_hashes.size())
+      return DataLoss("test vectors blob and manifest disagree on the count");
+    for (size_t i = 0; i < vectors.size(); ++i) {
+      ASSIGN_OR_RETURN(llm::LlmRequest req, llm::LlmRequest::FromInputs(vectors[i].inputs));
+      ASSIGN_OR_RETURN(llm::LlmOutput out, llm::RunRequest(*engine, req));
+      if (HashTensorMap(out.ToOutputs()) != manifest.test_vectors->output_hashes[i])
+        return FailedPrecondition("model " + model.ToString() + ": test vector " + std::to_string(i) +
+                                  " does not reproduce on this node; not serving it");
+    }
+  }
   engines_.emplace(model.ToString(), engine);
   return engine;
 }
