@@ -108,10 +108,12 @@ float RopeThetaScale(float freq_base, int32_t n_rot) {
   return static_cast<float>(math::ExpDouble(static_cast<double>(expo) * LogDouble(freq_base)));
 }
 
-void RopeAngles(int32_t pos, float theta_scale, float freq_scale, int32_t n_rot, float* cos_sin) {
+void RopeAngles(int32_t pos, float theta_scale, float freq_scale, int32_t n_rot, float* cos_sin,
+                const float* freq_factors) {
   float theta = static_cast<float>(pos);
   for (int32_t i = 0; i < n_rot / 2; ++i) {
-    const float t = freq_scale * theta;
+    const float extrap = freq_factors ? theta / freq_factors[i] : theta;
+    const float t = freq_scale * extrap;
     cos_sin[2 * i] = static_cast<float>(CosDouble(t));
     cos_sin[2 * i + 1] = static_cast<float>(SinDouble(t));
     theta *= theta_scale;
@@ -266,6 +268,7 @@ class ModelImpl {
   bool neox = false;
   WeightMatrix embd, output;
   std::vector<float> output_norm;
+  std::vector<float> rope_freqs;  // rope_freqs.weight (Llama 3.1 style frequency factors), or empty
   std::vector<LayerWeights> layers;
   std::vector<int32_t> eog;  // end-of-generation ids
 
@@ -389,6 +392,7 @@ Status ModelImpl::Init() {
     output = embd;  // tied embeddings
   }
   ASSIGN_OR_RETURN(output_norm, FloatVector(f, "output_norm.weight", E, false));
+  ASSIGN_OR_RETURN(rope_freqs, FloatVector(f, "rope_freqs.weight", n_rot / 2, true));
   layers.resize(static_cast<size_t>(info.n_layer));
   for (int32_t l = 0; l < info.n_layer; ++l) {
     LayerWeights& w = layers[static_cast<size_t>(l)];
@@ -740,7 +744,7 @@ void EngineImpl::Step(std::vector<Item>& items) {
   for (int64_t t = 0; t < N; ++t) {
     DequantizeRow(m_.embd.type, m_.embd.data + items[static_cast<size_t>(t)].token * row, x_.data() + t * E, E);
     internal::RopeAngles(items[static_cast<size_t>(t)].pos, m_.theta_scale, m_.freq_scale, m_.n_rot,
-                         cs_.data() + t * m_.n_rot);
+                         cs_.data() + t * m_.n_rot, m_.rope_freqs.empty() ? nullptr : m_.rope_freqs.data());
   }
   const float kq_scale = 1.0f / std::sqrt(static_cast<float>(D));
   for (size_t l = 0; l < m_.layers.size(); ++l) {

@@ -96,6 +96,9 @@ class Engine {  // thread-safe: concurrent Generate calls are batched continuous
 
   // on_token is called for every generated token in order (return false to stop: kCancelled);
   // the result is identical whatever else runs concurrently and for any thread count.
+  // on_token runs on the calling thread (a slow callback delays only this request). A token
+  // that ends the request (end of generation, stop_tokens) is neither passed nor returned.
+  // kCancelled: result.tokens holds the tokens passed, the refused one included.
   // Errors: kInvalidArgument (empty prompt, token id out of range, bad sampling, max_tokens
   // < 0), kOutOfRange (prompt + max_tokens beyond the context).
   Result<GenerateResult> Generate(const GenerateRequest& req, std::function<bool(int32_t)> on_token = {});

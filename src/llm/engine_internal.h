@@ -17,9 +17,11 @@ double LogDouble(double x);  // x > 0, finite
 
 // ggml's RoPE angles for one position: theta_i = pos · theta_scale^i (float, multiplied in
 // order as ggml_rope_cache_init does), theta_scale = freq_base^(-2/n_rot) rounded to float,
-// times freq_scale; cos/sin rounded to float. Writes n_rot/2 pairs (cos, sin).
+// divided by freq_factors[i] when given (rope_freqs.weight), times freq_scale; cos/sin
+// rounded to float. Writes n_rot/2 pairs (cos, sin).
 float RopeThetaScale(float freq_base, int32_t n_rot);
-void RopeAngles(int32_t pos, float theta_scale, float freq_scale, int32_t n_rot, float* cos_sin);
+void RopeAngles(int32_t pos, float theta_scale, float freq_scale, int32_t n_rot, float* cos_sin,
+                const float* freq_factors = nullptr);
 
 // xoshiro256** seeded by splitmix64 (Vigna); Uniform() = top 24 bits / 2^24, in [0, 1).
 class Rng {

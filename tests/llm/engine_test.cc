@@ -122,6 +122,9 @@ TEST(EngineMath, SinCosLogAgainstLibm) {
 TEST(EngineMath, RopeAnglesAsGgml) {
   const float ts = internal::RopeThetaScale(10000.0f, 64);
   EXPECT_EQ(ts, std::pow(10000.0f, -2.0f / 64));  // libm's powf, correctly rounded here
+  EXPECT_EQ(internal::RopeThetaScale(100000.0f, 64), std::pow(100000.0f, -2.0f / 64));    // SmolLM2
+  EXPECT_EQ(internal::RopeThetaScale(500000.0f, 128), std::pow(500000.0f, -2.0f / 128));  // Llama 3
+  EXPECT_EQ(internal::RopeThetaScale(1000000.0f, 128), std::pow(1000000.0f, -2.0f / 128));  // Qwen2
   std::vector<float> cs(64);
   internal::RopeAngles(1234, ts, 1.0f, 64, cs.data());
   float theta = 1234.0f;

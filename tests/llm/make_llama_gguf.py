@@ -4,7 +4,8 @@ requirements-dev.txt) for tests/llm/engine_test.cc and tests/llm/parity.py.
 Run: .venv/bin/python tests/llm/make_llama_gguf.py OUT_DIR
 
   tiny_llama.gguf  arch llama, 2 layers, n_embd 256, 4 heads (2 KV heads, GQA), ff 512,
-                   tied embeddings (no output.weight), one weight type per matrix:
+                   tied embeddings (no output.weight), rope_freqs.weight (Llama 3.1-style
+                   frequency factors), one weight type per matrix:
                    Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, F16 (K-quants as random blocks).
   tiny_qwen2.gguf  arch qwen2 (NEOX RoPE, q/k/v biases), F32/BF16 weights, output.weight present,
                    linear RoPE scaling (factor 2).
@@ -78,7 +79,7 @@ def add_matrix(w, rng, name, rows, cols, qtype):
         w.add_tensor(name, gguf.quants.quantize(data, qtype), raw_dtype=qtype)
 
 
-def write(path, arch, seed, types, tied, bias, rope_scale):
+def write(path, arch, seed, types, tied, bias, rope_scale, freq_factors=False):
     rng = np.random.default_rng(seed)
     n_embd, n_head, n_kv, n_ff, n_layer = 256, 4, 2, 512, 2
     head_dim = n_embd // n_head
@@ -112,6 +113,8 @@ def write(path, arch, seed, types, tied, bias, rope_scale):
     if not tied:
         add_matrix(w, rng, "output.weight", len(tokens), n_embd, types["output"])
     w.add_tensor("output_norm.weight", rng.uniform(0.8, 1.2, n_embd).astype(np.float32))
+    if freq_factors:
+        w.add_tensor("rope_freqs.weight", rng.uniform(1.0, 8.0, head_dim // 2).astype(np.float32))
     for l in range(n_layer):
         p = f"blk.{l}."
         w.add_tensor(p + "attn_norm.weight", rng.uniform(0.8, 1.2, n_embd).astype(np.float32))
@@ -139,7 +142,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     write(out / "tiny_llama.gguf", "llama", 81,
           dict(embd=Q.Q8_0, q=Q.Q8_0, k=Q.Q4_0, v=Q.Q4_1, o=Q.Q4_K, gate=Q.Q5_K, up=Q.Q6_K, down=Q.F16),
-          tied=True, bias=False, rope_scale=None)
+          tied=True, bias=False, rope_scale=None, freq_factors=True)
     write(out / "tiny_qwen2.gguf", "qwen2", 82,
           dict(embd=Q.F32, output=Q.BF16, q=Q.F32, k=Q.BF16, v=Q.F16, o=Q.Q8_0, gate=Q.Q4_0, up=Q.Q4_1, down=Q.F32),
           tied=False, bias=True, rope_scale=2.0)
