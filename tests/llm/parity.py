@@ -20,6 +20,8 @@ Lucid runs through `lucid-llm llm run ... --json --logits` (LUCID_LLM_BIN, else
 build*/src/cli/lucid-llm); the real model is .cache/models/smollm2-135m-instruct-q4_1.gguf
 (tests/llm/fetch_smollm2.py). Under pytest, absent pieces skip with a message.
 
+Also (pytest): the tiny random models of tests/llm/make_llama_gguf.py, logits only.
+
 Run: .venv/bin/python tests/llm/parity.py [--tokens 64] [--threads 1]
      .venv/bin/python -m pytest -q -s tests/llm/parity.py
 """
@@ -149,6 +151,47 @@ def test_parity_smollm2():
     for r in rows:
         assert r["max_logit_diff"] <= TOLERANCE, r
         assert r["near_tie"], r
+
+
+# Tiny random-weight models (tests/llm/make_llama_gguf.py: every weight type, GQA, tied
+# embeddings, rope_freqs; qwen2 with NEOX RoPE, biases, linear scaling): logits at several
+# prompt lengths within TINY_TOLERANCE (measured 0.02–0.05; logits span about ±3).
+TINY_TOLERANCE = 0.1
+
+
+def tiny_diffs(out_dir):
+    subprocess.run([sys.executable, str(REPO / "tests/llm/make_llama_gguf.py"), str(out_dir)], check=True)
+    binary = lucid_bin()
+    result = {}
+    for name in ("tiny_llama.gguf", "tiny_qwen2.gguf"):
+        model = Path(out_dir) / name
+        llm = llama_model(model, 1, False)
+        seq = [(i * 37 + 11) % 250 for i in range(40)]
+        llm.reset()
+        llm.eval(seq)
+        worst = 0.0
+        for n in (1, 2, 7, 19, 40):
+            j = json.loads(subprocess.run([binary, "llm", "run", str(model), "--tokens", ",".join(map(str, seq[:n])),
+                                           "--max-tokens", "1", "--json", "--logits"], check=True,
+                                          capture_output=True, text=True).stdout)
+            ours = np.array(j["last_logits"], dtype=np.float32)
+            theirs = np.array(llm.scores[n - 1], dtype=np.float32)
+            worst = max(worst, float(np.max(np.abs(ours - theirs))))
+        result[name] = worst
+    return result
+
+
+def test_parity_tiny_models(tmp_path):
+    import pytest
+    if lucid_bin() is None:
+        pytest.skip("lucid-llm is not built (LUCID_BUILD_DIR=... scripts/build lucid-llm) and LUCID_LLM_BIN is unset")
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gguf")
+    diffs = tiny_diffs(tmp_path)
+    print()
+    for name, d in diffs.items():
+        print(f"{name}: max |logit diff| {d:.4f} over prompt lengths 1, 2, 7, 19, 40 (tolerance {TINY_TOLERANCE})")
+        assert d <= TINY_TOLERANCE, (name, d)
 
 
 def main():
