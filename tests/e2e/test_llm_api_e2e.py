@@ -286,3 +286,15 @@ def test_smollm2_chat_stream_and_replay(net, smollm2):
                                             messages=[{"role": "user", "content": "What is the capital of France? Answer in one word."}]))
     assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == r.choices[0].message.content
     assert verify_bundle(net, lucid_of(r)).returncode == 0
+    # A stop string: the text ends before it, finish "stop", streamed the same, replays.
+    text = r.choices[0].message.content
+    cut = text.index("Paris")
+    args = dict(model="smollm2@1.0", max_tokens=24, temperature=0, stop=["Paris"],
+                messages=[{"role": "user", "content": "What is the capital of France? Answer in one word."}])
+    s = c.chat.completions.create(**args)
+    assert s.choices[0].message.content == text[:cut]
+    assert s.choices[0].finish_reason == "stop"
+    streamed = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(stream=True, **args)
+                       if ch.choices)
+    assert streamed == text[:cut]
+    assert verify_bundle(net, lucid_of(s)).returncode == 0
