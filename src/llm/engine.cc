@@ -504,6 +504,7 @@ class EngineImpl {
     work_cv_.notify_all();
   }
   void Wake() { work_cv_.notify_all(); }
+  EngineStats stats;  // under mu
 
   std::mutex mu;
   std::condition_variable out_cv;  // a sequence produced tokens or finished
@@ -580,6 +581,13 @@ void EngineImpl::Loop() {
     Step(items);
     // Sample, deliver, finish.
     std::lock_guard<std::mutex> lock(mu);
+    ++stats.steps;
+    stats.tokens += static_cast<int64_t>(items.size());
+    {
+      int32_t seqs = 0;
+      for (size_t i = 0; i < items.size(); ++i) seqs += i == 0 || items[i].seq != items[i - 1].seq;
+      stats.max_sequences_in_step = std::max(stats.max_sequences_in_step, seqs);
+    }
     size_t li = 0;
     const size_t V = static_cast<size_t>(m_.info.vocab_size);
     for (const Item& it : items) {
@@ -826,6 +834,11 @@ Engine::Engine(std::shared_ptr<const Model> model, EngineOptions options)
 }
 
 Engine::~Engine() = default;
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stats;
+}
 
 namespace {
 

@@ -85,6 +85,13 @@ struct EngineOptions {
   int32_t prefill_chunk = 512;  // prompt tokens per scheduler step (all sequences together)
 };
 
+// Scheduler counters since the engine started (monitoring; tests check batching happened).
+struct EngineStats {
+  int64_t steps = 0;                 // forward passes run
+  int64_t tokens = 0;                // token positions processed (prompt and generated)
+  int32_t max_sequences_in_step = 0; // most sequences seen together in one step
+};
+
 class EngineImpl;
 
 class Engine {  // thread-safe: concurrent Generate calls are batched continuously
@@ -105,6 +112,7 @@ class Engine {  // thread-safe: concurrent Generate calls are batched continuous
   // Logits of the last prompt position (for parity tests), no sampling.
   Result<std::vector<float>> PromptLogits(const std::vector<int32_t>& prompt);
 
+  EngineStats stats() const;
   const Model& model() const { return *model_; }
   const EngineOptions& options() const { return options_; }
 

@@ -304,6 +304,10 @@ TEST(Engine, BitIdenticalAloneAndWithConcurrentRequests) {
     together.greedy = g->tokens;
     together.sampled = s->tokens;
     EXPECT_TRUE(together == alone) << name;
+    const EngineStats st = e.stats();
+    std::printf("%s: %lld steps, %lld tokens, up to %d sequences in one step\n", name,
+                static_cast<long long>(st.steps), static_cast<long long>(st.tokens), st.max_sequences_in_step);
+    EXPECT_GE(st.max_sequences_in_step, 2);  // the requests really were batched together
     for (int i = 0; i < 3; ++i) {
       auto r = others[static_cast<size_t>(i)].get();
       ASSERT_TRUE(r.ok()) << r.status().ToString();
