@@ -81,6 +81,9 @@ Server::~Server() { Stop(); }
 
 Result<int> Server::Start() {
   http_->set_payload_max_length(options_.max_body_bytes);
+  // Long-lived LLM streams hold a handler thread each: enough threads that 8+ concurrent
+  // streams never starve chain queries and other requests.
+  http_->new_task_queue = [] { return new httplib::ThreadPool(32); };
   int port = options_.port;
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);

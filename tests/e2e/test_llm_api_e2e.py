@@ -199,6 +199,22 @@ def test_errors_in_openai_shape_and_server_keeps_serving(net):
     assert c.chat.completions.create(**good).choices[0].finish_reason in ("stop", "length")
 
 
+def test_client_going_away_mid_stream(net):
+    # A client that closes its stream after the first event: the node stops generating (no
+    # receipt for an answer nobody got), and serves the next request.
+    r = requests.post(net.url + "/v1/chat/completions", stream=True, timeout=60,
+                      headers={"Authorization": "Bearer " + KEY},
+                      json={"model": "tiny@1.0", "stream": True, "max_tokens": 200, "temperature": 0.5,
+                            "messages": [{"role": "user", "content": "long"}]})
+    assert r.status_code == 200
+    next(r.iter_lines())
+    r.close()
+    ok = client(net).chat.completions.create(model="tiny@1.0", messages=[{"role": "user", "content": "x"}],
+                                             max_tokens=2)
+    assert ok.choices[0].finish_reason in ("stop", "length")
+    assert net.get("/status").status_code == 200
+
+
 def test_cli_chat_and_infer(net):
     p = net.cli.run("chat", "tiny@1.0", "--prompt", "hi", "--max-tokens", "4", json_output=False)
     assert "receipt" in p.stderr
