@@ -157,6 +157,12 @@ Result<LlmRequest> LlmRequest::Decode(ByteView bytes) {
   if (q.max_tokens < 0) return InvalidArgument("llm request: max_tokens is negative");
   if (q.tool_choice != "auto" && q.tool_choice != "none")
     return InvalidArgument("llm request: tool_choice must be \"auto\" or \"none\"");
+  if (q.stop.size() > kMaxStopStrings) return InvalidArgument("llm request: more than 4 stop strings");
+  for (const std::string& stop : q.stop)
+    if (stop.empty() || stop.size() > kMaxStopBytes) return InvalidArgument("llm request: a stop string must have 1 to 256 bytes");
+  if (q.tools.size() > kMaxTools) return InvalidArgument("llm request: more than 64 tools");
+  if (q.kind == RequestKind::kChat ? (q.messages.empty() || !q.prompt.empty()) : (!q.messages.empty() || !q.tools.empty()))
+    return InvalidArgument("llm request: a chat has messages and no prompt, a completion a prompt and no messages or tools");
   return q;
 }
 

@@ -125,6 +125,15 @@ TEST(LlmRequestTest, DecodeRefusesNonCanonicalAndBadValues) {
   q = Sample();
   q.tool_choice = "required";
   EXPECT_FALSE(LlmRequest::Decode(q.Encode()).ok());
+  q = Sample();
+  q.stop = {""};
+  EXPECT_FALSE(LlmRequest::Decode(q.Encode()).ok());
+  q = Sample();
+  q.stop = {"a", "b", "c", "d", "e"};
+  EXPECT_FALSE(LlmRequest::Decode(q.Encode()).ok());
+  q = Sample();
+  q.prompt = "also a prompt";
+  EXPECT_FALSE(LlmRequest::Decode(q.Encode()).ok());
   // -0.0 encodes as +0.0: one encoding per value.
   q = Sample();
   q.sampling.min_p = -0.0f;
