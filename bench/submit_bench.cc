@@ -16,6 +16,10 @@
 //   submit_bench accounts [--senders S]                   addresses to fund (JSON)
 //   submit_bench solo [--txs N] [--senders S] [--block-time MS] [--max-block-txs M]
 //   submit_bench comet --rpc URL[,URL...] --chain-id ID [--txs N] [--senders S]
+//   submit_bench soak [--receipts N] [--report-every K] [--queries Q] [--senders S] [--dir D]
+//                                                         settle N receipts on solo (bench/soak.py)
+// solo and soak also take --sig-threads T (block signature warm-up threads, 1 = off) and
+// --sig-cache C (signature cache entries, 0 = off).
 #include <httplib.h>
 
 #include <algorithm>
@@ -24,6 +28,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -33,6 +39,7 @@
 #include "crypto/cid.h"
 #include "crypto/hash.h"
 #include "protocol/types.h"
+#include "verify/sig_cache.h"
 #include "verify/verify.h"
 
 using namespace lucid;
@@ -77,13 +84,14 @@ std::vector<Bytes> SetupTxs(const std::string& chain_id, int senders) {
 }
 
 // Sender s's txs, nonces 1.. (0 registered the node).
-std::vector<Bytes> LoadTxs(const std::string& chain_id, int s, size_t n) {
+std::vector<Bytes> LoadTxs(const std::string& chain_id, int s, size_t n, size_t first = 0,
+                           std::vector<Hash32>* receipt_ids = nullptr) {
   const crypto::PrivateKey node = NodeKey(s), requester = RequesterKey(s);
   const Hash32 input_hash = crypto::Sha256(ToBytes("bench input " + std::to_string(s)));
   const Hash32 output_hash = crypto::Sha256(ToBytes("bench output " + std::to_string(s)));
   std::vector<Bytes> out;
   out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = first; i < first + n; ++i) {
     protocol::InferenceRequest req;
     req.chain_id = chain_id;
     req.requester = requester.address();
@@ -106,6 +114,7 @@ std::vector<Bytes> LoadTxs(const std::string& chain_id, int s, size_t n) {
     r.receipt.engine = "lucid-onnx/bench/1";
     r.receipt.fee = kFee;
     r.evidence = verify::MakeVanillaEvidence(r.receipt, node);
+    if (receipt_ids) receipt_ids->push_back(r.receipt.Id());
     out.push_back(Sign(node, chain_id, i + 1, std::move(r)));
   }
   return out;
@@ -245,11 +254,196 @@ int RunSolo(size_t txs, int senders, int block_ms, size_t max_block_txs) {
   st.refused += refused.load();
   st.first_refusal = first_refusal;
   json shape = {{"senders", senders}, {"txs", st.submitted}, {"block_time_ms", block_ms},
-                {"max_block_txs", max_block_txs}, {"in_flight_per_sender", 1}, {"tx_bytes", load[0][0].size()}};
+                {"max_block_txs", max_block_txs}, {"in_flight_per_sender", 1}, {"tx_bytes", load[0][0].size()},
+                {"sig_threads", chain::SignatureThreads()}, {"sig_cache", verify::SignatureCacheCapacity()}};
   std::printf("%s\n", Report("solo", st, shape).dump().c_str());
   producer->reset();
   std::filesystem::remove_all(dir);
   return 0;
+}
+
+// ---- soak (issue 7: settle many receipts on the solo producer, in process) ----
+uint64_t DirBytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  return total;
+}
+
+uint64_t RssBytes() {  // VmRSS of this process (Linux /proc)
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %lu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+// Settles `receipts` vanilla receipts in chunks: each chunk's txs are signed first (timed
+// apart), then S senders broadcast them (one at a time each) and the chunk is done when the
+// mempool is empty. Prints one JSON line every `every` receipts and a final one with query
+// latencies over `queries` random receipt ids and accounts.
+int RunSoak(size_t receipts, int senders, int block_ms, size_t max_block_txs, size_t every, size_t queries,
+            const std::string& keep_dir) {
+  const std::string chain_id = "lucid-bench-soak";
+  const auto dir = keep_dir.empty()
+                       ? std::filesystem::temp_directory_path() / ("lucid_soak_" + std::to_string(NowMs()))
+                       : std::filesystem::path(keep_dir);
+  const crypto::PrivateKey validator = crypto::PrivateKey::FromSeed("bench-validator");
+  chain::Genesis g;
+  g.chain_id = chain_id;
+  g.genesis_time_ms = 1;
+  g.params.tx_fee_per_byte = 1;
+  g.params.min_node_stake = 1000;
+  for (const auto& a : Accounts(senders)) g.accounts.push_back({*crypto::Address::FromHex(a.get<std::string>()), 1'000'000'000'000'000});
+  g.validators = {validator.address()};
+  const size_t chunk = std::min<size_t>(every, 20000) / static_cast<size_t>(senders) * static_cast<size_t>(senders);
+  if (chunk == 0) return 2;
+  consensus::SoloConfig cfg;
+  cfg.block_time = std::chrono::milliseconds(block_ms);
+  cfg.max_block_txs = max_block_txs;
+  cfg.max_mempool_txs = chunk + 1000;
+  auto producer = consensus::SoloProducer::Open(dir.string(), g, validator, cfg);
+  if (!producer.ok()) {
+    std::fprintf(stderr, "soak: %s\n", producer.status().ToString().c_str());
+    return 1;
+  }
+  auto& p = **producer;
+  if (!p.Start().ok()) return 1;
+  for (const Bytes& tx : SetupTxs(chain_id, senders)) {
+    auto r = p.SubmitAndWait(tx, std::chrono::seconds(30));
+    if (!r.ok() || r->code != chain::TxCode::kOk) {
+      std::fprintf(stderr, "setup tx refused: %s\n", r.ok() ? r->log.c_str() : r.status().ToString().c_str());
+      return 1;
+    }
+  }
+  std::vector<Hash32> ids;  // every receipt id (32 bytes each)
+  ids.reserve(receipts);
+  size_t done = 0, refused = 0, next_report = every;
+  double settle_s = 0, sign_s = 0, interval_settle_s = 0;
+  size_t interval_done = 0;
+  const double t0 = NowMsF();
+  std::string first_refusal;
+  while (done < receipts) {
+    const size_t n = std::min(chunk, (receipts - done) / static_cast<size_t>(senders) * static_cast<size_t>(senders));
+    if (n == 0) break;
+    const size_t per = n / static_cast<size_t>(senders);
+    const size_t first = done / static_cast<size_t>(senders);  // per-sender index of the chunk's first tx
+    const double ts = NowMsF();
+    std::vector<std::vector<Bytes>> load(senders);
+    std::vector<std::vector<Hash32>> chunk_ids(senders);
+    {
+      std::vector<std::thread> threads;
+      for (int s = 0; s < senders; ++s)
+        threads.emplace_back([&, s] { load[s] = LoadTxs(chain_id, s, per, first, &chunk_ids[s]); });
+      for (auto& t : threads) t.join();
+    }
+    for (auto& v : chunk_ids) ids.insert(ids.end(), v.begin(), v.end());
+    const double tb = NowMsF();
+    sign_s += (tb - ts) / 1000.0;
+    std::atomic<size_t> chunk_refused{0};
+    std::mutex mu;
+    {
+      std::vector<std::thread> threads;
+      for (int s = 0; s < senders; ++s)
+        threads.emplace_back([&, s] {
+          for (const Bytes& tx : load[s]) {
+            auto r = p.BroadcastTx(tx);
+            while (!r.ok() && r.status().code() == Code::kUnavailable) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(5));
+              r = p.BroadcastTx(tx);
+            }
+            if (!r.ok() || r->code != chain::TxCode::kOk) {
+              std::lock_guard<std::mutex> lock(mu);
+              if (chunk_refused++ == 0 && first_refusal.empty()) first_refusal = r.ok() ? r->log : r.status().ToString();
+            }
+          }
+        });
+      for (auto& t : threads) t.join();
+    }
+    while (p.mempool_size() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const double te = NowMsF();
+    settle_s += (te - tb) / 1000.0;
+    interval_settle_s += (te - tb) / 1000.0;
+    refused += chunk_refused.load();
+    done += n;
+    interval_done += n;
+    if (done >= next_report || done >= receipts) {
+      const uint64_t height = p.WithApp([](const chain::Application& a) { return a.Info().height; });
+      json line = {{"receipts", done},
+                   {"refused", refused},
+                   {"height", height},
+                   {"state_bytes", DirBytes(dir)},
+                   {"rss_bytes", RssBytes()},
+                   {"tx_per_s_interval", interval_settle_s > 0 ? interval_done / interval_settle_s : 0.0},
+                   {"tx_per_s_total", settle_s > 0 ? done / settle_s : 0.0},
+                   {"sign_s", sign_s},
+                   {"elapsed_s", (NowMsF() - t0) / 1000.0}};
+      std::printf("%s\n", line.dump().c_str());
+      std::fflush(stdout);
+      interval_done = 0;
+      interval_settle_s = 0;
+      while (next_report <= done) next_report += every;
+    }
+  }
+  p.Stop();
+  // Query latency over random receipts and accounts (committed state, under the app lock as
+  // an RPC server would take it).
+  std::mt19937_64 rng(7);
+  auto time_us = [](auto&& fn) {
+    const auto a = std::chrono::steady_clock::now();
+    fn();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+  };
+  std::vector<double> get_receipt, prove_receipt, get_account;
+  size_t query_errors = 0;
+  const json accounts = Accounts(senders);
+  for (size_t q = 0; q < queries && !ids.empty(); ++q) {
+    const Hash32 id = ids[rng() % ids.size()];
+    get_receipt.push_back(time_us([&] {
+      query_errors += !p.WithApp([&](const chain::Application& a) { return a.GetReceipt(id).ok(); });
+    }));
+    prove_receipt.push_back(time_us([&] {
+      query_errors += !p.WithApp([&](const chain::Application& a) { return a.ProveReceipt(id).ok(); });
+    }));
+    const auto addr = *crypto::Address::FromHex(accounts[rng() % accounts.size()].get<std::string>());
+    get_account.push_back(time_us([&] {
+      query_errors += !p.WithApp([&](const chain::Application& a) { return a.GetAccount(addr).ok(); });
+    }));
+  }
+  auto pct = [](std::vector<double> v, double q) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+  };
+  auto lat = [&](const std::vector<double>& v) { return json{{"p50_us", pct(v, 0.5)}, {"p99_us", pct(v, 0.99)}}; };
+  const uint64_t height = p.WithApp([](const chain::Application& a) { return a.Info().height; });
+  json end = {{"done", true},
+              {"receipts", done},
+              {"refused", refused},
+              {"first_refusal", first_refusal},
+              {"height", height},
+              {"state_bytes", DirBytes(dir)},
+              {"rss_bytes", RssBytes()},
+              {"tx_per_s_total", settle_s > 0 ? done / settle_s : 0.0},
+              {"settle_s", settle_s},
+              {"sign_s", sign_s},
+              {"elapsed_s", (NowMsF() - t0) / 1000.0},
+              {"queries", queries},
+              {"query_errors", query_errors},
+              {"GetReceipt", lat(get_receipt)},
+              {"ProveReceipt", lat(prove_receipt)},
+              {"GetAccount", lat(get_account)},
+              {"shape", {{"senders", senders}, {"block_time_ms", block_ms}, {"max_block_txs", max_block_txs},
+                         {"chunk", chunk}}}};
+  std::printf("%s\n", end.dump().c_str());
+  producer->reset();
+  if (keep_dir.empty()) std::filesystem::remove_all(dir);
+  return query_errors == 0 && refused == 0 ? 0 : 1;
 }
 
 // ---- comet ----
@@ -466,12 +660,13 @@ int RunComet(const std::vector<std::string>& urls, const std::string& chain_id, 
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: submit_bench accounts|solo|comet [--txs N] [--senders S] [--block-time MS] "
+    std::fprintf(stderr, "usage: submit_bench accounts|solo|comet|soak [--txs N] [--senders S] [--block-time MS] "
                          "[--max-block-txs M] [--rpc URL,..] [--chain-id ID]\n");
     return 2;
   }
   const std::string mode = argv[1];
-  size_t txs = 20000, max_block_txs = 10000;
+  size_t txs = 20000, max_block_txs = 10000, receipts = 100000, every = 100000, queries = 2000;
+  std::string keep_dir;
   int senders = 4, block_ms = 200;
   std::vector<std::string> urls;
   std::string chain_id;
@@ -482,6 +677,12 @@ int main(int argc, char** argv) {
     else if (k == "--block-time") block_ms = std::stoi(v);
     else if (k == "--max-block-txs") max_block_txs = std::stoul(v);
     else if (k == "--chain-id") chain_id = v;
+    else if (k == "--receipts") receipts = std::stoul(v);
+    else if (k == "--report-every") every = std::stoul(v);
+    else if (k == "--queries") queries = std::stoul(v);
+    else if (k == "--dir") keep_dir = v;
+    else if (k == "--sig-threads") chain::SetSignatureThreads(std::stoi(v));
+    else if (k == "--sig-cache") verify::SetSignatureCacheCapacity(std::stoul(v));
     else if (k == "--rpc") {
       size_t pos = 0;
       std::string s = v;
@@ -501,6 +702,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "solo") return RunSolo(txs, senders, block_ms, max_block_txs);
+  if (mode == "soak") return RunSoak(receipts, senders, block_ms, max_block_txs, every, queries, keep_dir);
   if (mode == "comet") {
     if (urls.empty() || chain_id.empty()) {
       std::fprintf(stderr, "comet needs --rpc and --chain-id\n");

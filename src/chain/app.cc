@@ -37,6 +37,16 @@ std::string_view TxCodeName(TxCode c) {
   return "UNKNOWN_CODE";
 }
 
+namespace {
+// Recovers a block's signatures on SignatureThreads() threads before it executes in order.
+void WarmBlockSignatures(const std::vector<Bytes>& txs) {
+  const int threads = SignatureThreads();
+  if (threads <= 1 || txs.size() < 2) return;
+  std::vector<ByteView> views(txs.begin(), txs.end());
+  WarmSignatures(views, threads);
+}
+}  // namespace
+
 struct Application::Impl {
   store::KvStore* store = nullptr;
   bool initialized = false;
@@ -88,6 +98,7 @@ struct Application::Impl {
   // all (false: skipped, no result). Calls done(i, outcome) for every tried tx.
   Status Simulate(const BlockInput& block, const std::function<bool(size_t)>& keep,
                   const std::function<void(size_t, const TxOutcome&)>& done) const {
+    WarmBlockSignatures(block.txs);
     StateOverlay scratch(store);
     ExecEnv env = BlockEnv(block);
     uint32_t receipts = 0;
@@ -224,6 +235,7 @@ Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
   staged.txs = block.txs;
   ExecEnv env = impl.BlockEnv(block);
 
+  WarmBlockSignatures(block.txs);
   std::vector<Hash32> tx_leaves, receipt_leaves;
   for (const Bytes& tx : block.txs) {
     TxResult result;

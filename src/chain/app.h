@@ -169,6 +169,21 @@ struct AppInfo {
   uint64_t last_time_ms = 0;
 };
 
+// Process-wide performance knobs (tests and benchmarks; neither changes any result or hash).
+// Threads that recover a block's signatures before its txs execute in order (FinalizeBlock,
+// SelectBlockTxs, SimulateBlock); 1: no warm-up, 0: the hardware's cores (the default, at
+// most 16).
+void SetSignatureThreads(int threads);
+int SignatureThreads();
+// The memo of passed checks (chain/execute.cc); on by default.
+void SetPassedCheckMemo(bool enabled);
+// Recovers the secp256k1 signatures of txs (the tx's; a SubmitResult's request and vanilla or
+// tee evidence signatures) into verify's signature cache (verify/sig_cache.h), split over up
+// to `threads` threads (base/parallel.h). Reads no state and decides nothing: ApplyTx run
+// afterwards, in block order, finds the recoveries there; undecodable txs are skipped and
+// invalid signatures are left for ApplyTx to refuse with its own message.
+void WarmSignatures(const std::vector<ByteView>& txs, int threads);
+
 class Application {
  public:
   // Opens (or creates) the state under store. A new store needs InitChain.

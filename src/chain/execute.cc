@@ -1,15 +1,19 @@
 #include "chain/execute.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <deque>
 #include <limits>
 #include <mutex>
 #include <set>
+#include <thread>
 
+#include "base/parallel.h"
 #include "crypto/hash.h"
 #include "protocol/dev_keys.h"
 #include "tee/nitro.h"
+#include "verify/sig_cache.h"
 #include "verify/verify.h"
 
 namespace lucid::chain {
@@ -23,13 +27,17 @@ namespace {
 // validator checks each tx in CheckTx, in every mempool Recheck and in the block: with the
 // memo only the first pays for signature recovery (and zkml proof verification).
 // Thread-safety: thread-safe; bounded (oldest keys dropped first).
+bool MemoEnabled();
+
 class PassedChecks {
  public:
   bool Contains(const Hash32& key) {
+    if (!MemoEnabled()) return false;
     std::lock_guard<std::mutex> lock(mu_);
     return keys_.count(key) != 0;
   }
   void Insert(const Hash32& key) {
+    if (!MemoEnabled()) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (!keys_.insert(key).second) return;
     order_.push_back(key);
@@ -45,6 +53,10 @@ class PassedChecks {
   std::set<Hash32> keys_;
   std::deque<Hash32> order_;
 };
+
+std::atomic<bool> memo_enabled{true};
+std::atomic<int> signature_threads{0};  // 0: not set, use the hardware's
+bool MemoEnabled() { return memo_enabled.load(std::memory_order_relaxed); }
 
 PassedChecks& Passed() {
   static PassedChecks* passed = new PassedChecks();  // never destroyed: used until exit
@@ -505,6 +517,44 @@ bool IsValidRepoName(std::string_view name) {
   return true;
 }
 
+void SetPassedCheckMemo(bool enabled) { memo_enabled.store(enabled); }
+
+void SetSignatureThreads(int threads) { signature_threads.store(threads < 0 ? 0 : threads); }
+
+int SignatureThreads() {
+  const int set = signature_threads.load(std::memory_order_relaxed);
+  if (set > 0) return set;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(std::min(hw, 16u));
+}
+
+void WarmSignatures(const std::vector<ByteView>& txs, int threads) {
+  auto warm_one = [](ByteView tx_bytes) {
+    // Seen and passed before in this process (CheckTx): its recoveries were done then. Only
+    // a shortcut; skipping the warm-up never changes an outcome.
+    if (Passed().Contains(crypto::TaggedSha256("lucid:memo:txsig:v1", tx_bytes))) return;
+    auto decoded = SignedTx::Decode(tx_bytes);
+    if (!decoded.ok()) return;
+    const Tx& tx = decoded->tx;
+    (void)verify::RecoverAddressCached(SigningDigest(tx.SigningHash()), decoded->signature);
+    const auto* submit = std::get_if<SubmitResultTx>(&tx.body);
+    if (submit == nullptr) return;
+    (void)verify::RecoverAddressCached(SigningDigest(submit->request.request.Hash()), submit->request.signature);
+    const Evidence& evidence = submit->evidence;
+    // vanilla and tee evidence: a 65-byte signature over the receipt id (verify::VerifyEvidence).
+    if ((evidence.mode == Mode::kVanilla || evidence.mode == Mode::kTee) && evidence.data.size() == 65 &&
+        evidence.data[64] <= 1) {
+      Signature sig;
+      std::copy(evidence.data.begin(), evidence.data.end(), sig.begin());
+      (void)verify::RecoverAddressCached(SigningDigest(submit->receipt.Id()), sig);
+    }
+  };
+  if (txs.empty()) return;
+  ParallelFor(static_cast<int64_t>(txs.size()), std::max(1, threads), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) warm_one(txs[static_cast<size_t>(i)]);
+  });
+}
+
 TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
   if (tx_bytes.size() > env.params.max_tx_bytes)
     return Fail(TxCode::kMalformed, "tx of " + std::to_string(tx_bytes.size()) + " bytes exceeds max_tx_bytes " +
@@ -517,7 +567,7 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
     return Fail(TxCode::kWrongChain, "tx chain id '" + tx.chain_id + "' is not '" + env.chain_id + "'");
   const Hash32 tx_key = crypto::TaggedSha256("lucid:memo:txsig:v1", tx_bytes);
   if (!Passed().Contains(tx_key)) {
-    if (Status s = signed_tx.CheckSignature(); !s.ok())
+    if (Status s = verify::CheckSignerCached(tx.SigningHash(), signed_tx.signature, tx.from, "tx"); !s.ok())
       return Fail(TxCode::kBadSignature, "tx signature: " + s.message());
     Passed().Insert(tx_key);
   }

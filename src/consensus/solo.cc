@@ -140,6 +140,7 @@ void SoloProducer::RecheckMempoolLocked() {
 }
 
 Result<chain::TxResult> SoloProducer::BroadcastTx(ByteView tx_bytes) {
+  chain::WarmSignatures({tx_bytes}, 1);  // outside the lock: concurrent callers recover in parallel
   std::lock_guard<std::mutex> lock(mu_);
   const Hash32 hash = crypto::Sha256(tx_bytes);
   if (mempool_hashes_.count(hash)) return AlreadyExists("tx " + ToHex(hash) + " is already in the mempool");
@@ -155,6 +156,7 @@ Result<chain::TxResult> SoloProducer::BroadcastTx(ByteView tx_bytes) {
 
 Result<chain::TxResult> SoloProducer::SubmitAndWait(ByteView tx_bytes, std::chrono::milliseconds timeout) {
   const Hash32 hash = crypto::Sha256(tx_bytes);
+  chain::WarmSignatures({tx_bytes}, 1);
   std::unique_lock<std::mutex> lock(mu_);
   if (mempool_hashes_.count(hash)) return AlreadyExists("tx " + ToHex(hash) + " is already in the mempool");
   if (awaited_.count(hash)) return AlreadyExists("tx " + ToHex(hash) + " is already awaited");

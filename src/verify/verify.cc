@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crypto/hash.h"
+#include "verify/sig_cache.h"
 #include "zkml/zkml.h"
 
 namespace lucid::verify {
@@ -61,7 +62,7 @@ Status CheckSignatureBytes(ByteView data, const Hash32& hash, const crypto::Addr
   if (sig[64] > 1)
     return InvalidArgument(std::string(what) + " signature recovery id " + std::to_string(sig[64]) +
                            " is not 0 or 1");
-  return protocol::CheckSigner(hash, sig, expected, what);
+  return CheckSignerCached(hash, sig, expected, what);
 }
 
 }  // namespace
@@ -79,7 +80,8 @@ Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& vi
   const auto& request = result.request.request;
   const auto& receipt = result.receipt;
   Verdict v;
-  v.Add("request_signature", result.request.CheckSignature(), "signed by requester " + request.requester.ToHex());
+  v.Add("request_signature",
+        CheckSignerCached(request.Hash(), result.request.signature, request.requester, "request"), "signed by requester " + request.requester.ToHex());
   v.Add("chain_id", CheckChainId(result, view), "chain " + view.chain_id);
   v.Add("receipt_matches_request", CheckReceiptMatchesRequest(request, receipt),
         "request hash, model, input, mode and node agree");
