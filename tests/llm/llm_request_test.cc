@@ -335,7 +335,9 @@ TEST(RobustnessTest, MutatedInputsAreParsedOrRefused) {
     if (ParseOpenAiRequest(b, iter % 2 == 0, "bafkreitest", &q, &err)) {
       ++parsed;
       auto back = LlmRequest::Decode(q.max_tokens < 0 ? Bytes{} : q.Encode());
-      if (q.max_tokens >= 0) EXPECT_TRUE(back.ok()) << back.status().ToString();
+      if (q.max_tokens >= 0) {
+        EXPECT_TRUE(back.ok()) << back.status().ToString();
+      }
     } else {
       EXPECT_EQ(err.status.code(), Code::kInvalidArgument) << err.status.ToString();
     }
