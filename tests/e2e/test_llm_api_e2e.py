@@ -326,3 +326,14 @@ def test_tee_is_refused_for_gguf_versions(tmp_path, devnet, cli):
     assert p.returncode != 0
     assert "not available for GGUF (LLM) versions: vanilla only" in p.stdout + p.stderr
     assert cli.json("infer", "tiny@1.0", "--prompt", "hi", "--max-tokens", "2")["receipt_id"]
+
+
+def test_smollm2_seed_reproducibility(net, smollm2):
+    c = client(net)
+    args = dict(model=smollm2, max_tokens=24, temperature=0.9, top_p=0.95, extra_body={"top_k": 40},
+                messages=[{"role": "user", "content": "Tell me something about the sea."}])
+    a = lucid_of(c.chat.completions.create(seed=5, **args))
+    b = lucid_of(c.chat.completions.create(seed=5, **args))
+    d = lucid_of(c.chat.completions.create(seed=6, **args))
+    assert a["tokens"] == b["tokens"] and a["output_hash"] == b["output_hash"]
+    assert d["tokens"] != a["tokens"]
