@@ -117,7 +117,9 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   for (const std::string& spec : opts.api_keys) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      return Fail(ctx, InvalidArgument("--api-key takes API_KEY=KEYNAME, got '" + spec + "'"));
+      // Not echoed: the argument holds a secret.
+      return Fail(ctx, InvalidArgument("--api-key takes API_KEY=KEYNAME (a " + std::to_string(spec.size()) +
+                                       "-character argument without '=' or with an empty side was given)"));
     Context as = ctx;
     as.from = spec.substr(eq + 1);
     auto requester = as.FromKey();
