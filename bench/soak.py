@@ -46,6 +46,8 @@ def main():
     for line in p.stdout:
         r = json.loads(line)
         last = r
+        if r.get("done"):
+            break
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{r['receipts']:>10} {r['height']:>7} {mib(r['state_bytes']):>10.1f} {mib(r['rss_bytes']):>8.1f} "
               f"{r.get('tx_per_s_interval', r['tx_per_s_total']):>16.0f} {r['tx_per_s_total']:>11.0f} "
