@@ -1,5 +1,9 @@
 #include "tee/enclave.h"
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <httplib.h>
 #include <openssl/evp.h>
 
@@ -224,6 +228,11 @@ Result<ExecuteResult> DevEnclave::Execute(ByteView model_bytes, const TensorMap&
 struct EnclaveHttp::Impl {
   const DevEnclave* enclave;
   httplib::Server server;
+  // Serve() and Stop() may race (a SIGTERM right after start): both flags are seq_cst, so
+  // either Serve sees `stopped` and never listens, or Stop sees `serving` and waits for the loop.
+  std::atomic<bool> serving{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> finished{false};  // the listen loop has returned (Stop may run twice)
 };
 
 EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Impl>()) {
@@ -286,9 +295,21 @@ Result<int> EnclaveHttp::Bind(const std::string& host, int port) {
   return port;
 }
 
-void EnclaveHttp::Serve() { impl_->server.listen_after_bind(); }
+void EnclaveHttp::Serve() {
+  impl_->serving = true;
+  if (!impl_->stopped) impl_->server.listen_after_bind();
+  impl_->finished = true;
+}
 void EnclaveHttp::Stop() {
-  if (impl_) impl_->server.stop();
+  if (!impl_) return;
+  impl_->stopped = true;
+  // httplib's stop() does nothing until the listen loop runs: a SIGTERM right after start
+  // would leave Serve() blocked in accept() for ever. Wait (bounded) for the loop first.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (impl_->serving && !impl_->finished && !impl_->server.is_running() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl_->server.stop();
 }
 
 // ---- client ----
