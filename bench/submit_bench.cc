@@ -166,36 +166,46 @@ json Report(const std::string& mode, Stats& st, json shape) {
           {"latency_ms", {{"p50", pct(0.5)}, {"p90", pct(0.9)}, {"p99", pct(0.99)}, {"max", pct(1.0)}}}};
 }
 
-// ---- solo ----
-int RunSolo(size_t txs, int senders, int block_ms, size_t max_block_txs) {
-  const std::string chain_id = "lucid-bench-solo";
-  const auto dir = std::filesystem::temp_directory_path() / ("lucid_submit_bench_" + std::to_string(NowMs()));
+// A started solo producer over a fresh store at dir: `senders` funded accounts, one validator,
+// the setup txs (node registrations, the model) settled. Null (and a message) on failure.
+std::unique_ptr<consensus::SoloProducer> StartSolo(const std::filesystem::path& dir, const std::string& chain_id,
+                                                   int senders, uint64_t balance, int block_ms, size_t max_block_txs,
+                                                   size_t max_mempool_txs, const char* what) {
   const crypto::PrivateKey validator = crypto::PrivateKey::FromSeed("bench-validator");
   chain::Genesis g;
   g.chain_id = chain_id;
   g.genesis_time_ms = 1;
   g.params.tx_fee_per_byte = 1;
   g.params.min_node_stake = 1000;
-  for (const auto& a : Accounts(senders)) g.accounts.push_back({*crypto::Address::FromHex(a.get<std::string>()), 1'000'000'000'000});
+  for (const auto& a : Accounts(senders)) g.accounts.push_back({*crypto::Address::FromHex(a.get<std::string>()), balance});
   g.validators = {validator.address()};
   consensus::SoloConfig cfg;
   cfg.block_time = std::chrono::milliseconds(block_ms);
   cfg.max_block_txs = max_block_txs;
-  cfg.max_mempool_txs = txs + 1000;
+  cfg.max_mempool_txs = max_mempool_txs;
   auto producer = consensus::SoloProducer::Open(dir.string(), g, validator, cfg);
   if (!producer.ok()) {
-    std::fprintf(stderr, "solo: %s\n", producer.status().ToString().c_str());
-    return 1;
+    std::fprintf(stderr, "%s: %s\n", what, producer.status().ToString().c_str());
+    return nullptr;
   }
-  auto& p = **producer;
-  if (!p.Start().ok()) return 1;
+  if (!(*producer)->Start().ok()) return nullptr;
   for (const Bytes& tx : SetupTxs(chain_id, senders)) {
-    auto r = p.SubmitAndWait(tx, std::chrono::seconds(30));
+    auto r = (*producer)->SubmitAndWait(tx, std::chrono::seconds(30));
     if (!r.ok() || r->code != chain::TxCode::kOk) {
       std::fprintf(stderr, "setup tx refused: %s\n", r.ok() ? r->log.c_str() : r.status().ToString().c_str());
-      return 1;
+      return nullptr;
     }
   }
+  return std::move(*producer);
+}
+
+// ---- solo ----
+int RunSolo(size_t txs, int senders, int block_ms, size_t max_block_txs) {
+  const std::string chain_id = "lucid-bench-solo";
+  const auto dir = std::filesystem::temp_directory_path() / ("lucid_submit_bench_" + std::to_string(NowMs()));
+  auto producer = StartSolo(dir, chain_id, senders, 1'000'000'000'000, block_ms, max_block_txs, txs + 1000, "solo");
+  if (!producer) return 1;
+  auto& p = *producer;
   std::vector<std::vector<Bytes>> load;
   GenerateLoad(chain_id, senders, txs, load);
   const uint64_t start_height = p.WithApp([](const chain::Application& a) { return a.Info().height; });
@@ -257,7 +267,7 @@ int RunSolo(size_t txs, int senders, int block_ms, size_t max_block_txs) {
                 {"max_block_txs", max_block_txs}, {"in_flight_per_sender", 1}, {"tx_bytes", load[0][0].size()},
                 {"sig_threads", chain::SignatureThreads()}, {"sig_cache", verify::SignatureCacheCapacity()}};
   std::printf("%s\n", Report("solo", st, shape).dump().c_str());
-  producer->reset();
+  producer.reset();
   std::filesystem::remove_all(dir);
   return 0;
 }
@@ -293,34 +303,11 @@ int RunSoak(size_t receipts, int senders, int block_ms, size_t max_block_txs, si
   const auto dir = keep_dir.empty()
                        ? std::filesystem::temp_directory_path() / ("lucid_soak_" + std::to_string(NowMs()))
                        : std::filesystem::path(keep_dir);
-  const crypto::PrivateKey validator = crypto::PrivateKey::FromSeed("bench-validator");
-  chain::Genesis g;
-  g.chain_id = chain_id;
-  g.genesis_time_ms = 1;
-  g.params.tx_fee_per_byte = 1;
-  g.params.min_node_stake = 1000;
-  for (const auto& a : Accounts(senders)) g.accounts.push_back({*crypto::Address::FromHex(a.get<std::string>()), 1'000'000'000'000'000});
-  g.validators = {validator.address()};
   const size_t chunk = std::min<size_t>(every, 20000) / static_cast<size_t>(senders) * static_cast<size_t>(senders);
   if (chunk == 0) return 2;
-  consensus::SoloConfig cfg;
-  cfg.block_time = std::chrono::milliseconds(block_ms);
-  cfg.max_block_txs = max_block_txs;
-  cfg.max_mempool_txs = chunk + 1000;
-  auto producer = consensus::SoloProducer::Open(dir.string(), g, validator, cfg);
-  if (!producer.ok()) {
-    std::fprintf(stderr, "soak: %s\n", producer.status().ToString().c_str());
-    return 1;
-  }
-  auto& p = **producer;
-  if (!p.Start().ok()) return 1;
-  for (const Bytes& tx : SetupTxs(chain_id, senders)) {
-    auto r = p.SubmitAndWait(tx, std::chrono::seconds(30));
-    if (!r.ok() || r->code != chain::TxCode::kOk) {
-      std::fprintf(stderr, "setup tx refused: %s\n", r.ok() ? r->log.c_str() : r.status().ToString().c_str());
-      return 1;
-    }
-  }
+  auto producer = StartSolo(dir, chain_id, senders, 1'000'000'000'000'000, block_ms, max_block_txs, chunk + 1000, "soak");
+  if (!producer) return 1;
+  auto& p = *producer;
   std::vector<Hash32> ids;  // every receipt id (32 bytes each)
   ids.reserve(receipts);
   size_t done = 0, refused = 0, next_report = every;
@@ -441,7 +428,7 @@ int RunSoak(size_t receipts, int senders, int block_ms, size_t max_block_txs, si
               {"shape", {{"senders", senders}, {"block_time_ms", block_ms}, {"max_block_txs", max_block_txs},
                          {"chunk", chunk}}}};
   std::printf("%s\n", end.dump().c_str());
-  producer->reset();
+  producer.reset();
   if (keep_dir.empty()) std::filesystem::remove_all(dir);
   return query_errors == 0 && refused == 0 ? 0 : 1;
 }
