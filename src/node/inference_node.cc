@@ -277,13 +277,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   }
   InferenceResult out;
   protocol::Receipt& receipt = out.result.receipt;
-  receipt.chain_id = req.chain_id;
-  receipt.request_hash = req.Hash();
-  receipt.model = req.model;
-  receipt.input_hash = req.input_hash;
-  receipt.mode = req.mode;
-  receipt.node = address_;
-  receipt.fee = config_.FeeFor(req.mode);
+  receipt = NewReceipt(req);
   out.result.request = signed_request;
   if (req.mode == Mode::kTee) {
     const auto started = std::chrono::steady_clock::now();
@@ -398,13 +392,7 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
   protocol::SignedRequest signed_request{req, {}};
   signed_request.signature = requester_key.Sign(protocol::SigningDigest(req.Hash()));
   protocol::Receipt& receipt = out.result.receipt;
-  receipt.chain_id = req.chain_id;
-  receipt.request_hash = req.Hash();
-  receipt.model = req.model;
-  receipt.input_hash = req.input_hash;
-  receipt.mode = req.mode;
-  receipt.node = address_;
-  receipt.fee = config_.FeeFor(req.mode);
+  receipt = NewReceipt(req);
   receipt.engine = std::string(kLlmEngineId);
   receipt.output_hash = HashTensorMap(outputs);
   out.result.request = signed_request;
@@ -425,6 +413,18 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
                req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
                ToHex(out.receipt_id), ToHex(out.tx_hash));
   return out;
+}
+
+protocol::Receipt InferenceNode::NewReceipt(const protocol::InferenceRequest& req) const {
+  protocol::Receipt receipt;
+  receipt.chain_id = req.chain_id;
+  receipt.request_hash = req.Hash();
+  receipt.model = req.model;
+  receipt.input_hash = req.input_hash;
+  receipt.mode = req.mode;
+  receipt.node = address_;
+  receipt.fee = config_.FeeFor(req.mode);
+  return receipt;
 }
 
 Result<Hash32> InferenceNode::SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,

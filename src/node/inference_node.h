@@ -132,6 +132,8 @@ class InferenceNode {
  private:
   Result<Hash32> SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,
                           BroadcastResult* out);
+  // The receipt fields this node fills for a request (output hash and engine come later).
+  protocol::Receipt NewReceipt(const protocol::InferenceRequest& req) const;
   // The version's proving key, checked against the chain's zkml commitment (cached).
   Result<std::shared_ptr<const zkml::ProvingKey>> ProvingKeyFor(const crypto::Cid& model,
                                                                 const Hash32& chain_commitment);
