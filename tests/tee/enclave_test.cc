@@ -17,6 +17,7 @@
 #include "crypto/hash.h"
 #include "tee/nitro.h"
 #include "tensor/tensor_json.h"
+#include "verify/sig_cache.h"
 #include "verify/verify.h"
 
 namespace lucid::tee {
@@ -247,6 +248,9 @@ TEST_F(EnclaveTest, BenchReceiptSignatureCheck) {
   verify::EnclaveView view{e->address(), e->pcr0(), NowMs() + 60'000, true};
   protocol::Evidence ev{protocol::Mode::kTee, Bytes(r->signature.begin(), r->signature.end())};
   std::vector<double> us;
+  // Every check recovers the signature (no hit in the process's signature cache).
+  const size_t cache = verify::SignatureCacheCapacity();
+  verify::SetSignatureCacheCapacity(0);
   for (int i = 0; i < 2000; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     Status s = verify::VerifyEvidence(r->receipt, ev, std::nullopt, view, NowMs());
@@ -254,6 +258,7 @@ TEST_F(EnclaveTest, BenchReceiptSignatureCheck) {
     ASSERT_TRUE(s.ok());
     us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   }
+  verify::SetSignatureCacheCapacity(cache);
   std::sort(us.begin(), us.end());
   std::printf("tee receipt signature check: median %.1f us, p90 %.1f us (2000 runs; target <= 100 us)\n",
               us[us.size() / 2], us[us.size() * 9 / 10]);
