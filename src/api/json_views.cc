@@ -1,5 +1,6 @@
 #include "api/json_views.h"
 
+#include <array>
 #include <charconv>
 
 namespace lucid::api {
@@ -365,7 +366,12 @@ Result<chain::EnclaveInfo> EnclaveFromJson(const json& j) {
   ASSIGN_OR_RETURN(e.public_key, HexField(j, "public_key"));
   ASSIGN_OR_RETURN(e.enclave_address, AddressField(j, "enclave_address"));
   // The address is derived from the key: a view that disagrees with itself is refused.
-  if (e.public_key.size() != 65) return InvalidArgument("\"public_key\" must be a 65-byte SEC1 point");
+  if (e.public_key.size() != 65 || e.public_key[0] != 0x04)
+    return InvalidArgument("\"public_key\" must be a 65-byte uncompressed SEC1 point");
+  std::array<uint8_t, 64> xy{};
+  std::copy(e.public_key.begin() + 1, e.public_key.end(), xy.begin());
+  if (crypto::AddressFromPublicKey(xy) != e.enclave_address)
+    return DataLoss("\"enclave_address\" is not the address of \"public_key\"");
   ASSIGN_OR_RETURN(e.pcr0, HexField(j, "pcr0"));
   ASSIGN_OR_RETURN(e.registered_at_ms, U64(j, "registered_at_ms"));
   ASSIGN_OR_RETURN(e.expires_at_ms, U64(j, "expires_at_ms"));

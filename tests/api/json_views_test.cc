@@ -64,6 +64,14 @@ TEST(JsonViewsTest, GenesisTeeParamsRoundTrip) {
 namespace lucid::api {
 namespace {
 
+// 0x04 || x || y, as RegisterEnclave carries it.
+Bytes Sec1(const crypto::PrivateKey& k) {
+  const auto xy = k.PublicKey();
+  Bytes out(65, 0x04);
+  std::copy(xy.begin(), xy.end(), out.begin() + 1);
+  return out;
+}
+
 // The inverse views give back the values the views were made from (RemoteChainAccess).
 TEST(JsonViewsTest, ChainValuesRoundTrip) {
   chain::Account a{123, 4, 5};
@@ -125,8 +133,9 @@ TEST(JsonViewsTest, ChainValuesRoundTrip) {
 
   chain::EnclaveInfo e;
   e.node = n.address;
-  e.public_key = Bytes(65, 4);
-  e.enclave_address = r.owner;
+  const crypto::PrivateKey enclave_key = crypto::PrivateKey::FromSeed("enclave");
+  e.public_key = Sec1(enclave_key);
+  e.enclave_address = enclave_key.address();
   e.pcr0 = Bytes(48, 0xaa);
   e.registered_at_ms = 1;
   e.expires_at_ms = 2;
@@ -212,6 +221,13 @@ TEST(JsonViewsTest, InverseViewsNameWhatIsWrong) {
   chain::EnclaveInfo e;
   e.public_key = Bytes(64, 4);  // not a 65-byte point
   EXPECT_FALSE(EnclaveFromJson(EnclaveJson(e)).ok());
+  // An address that is not the key's: refused (a view that disagrees with itself).
+  const crypto::PrivateKey k = crypto::PrivateKey::FromSeed("enclave");
+  e.public_key = Sec1(k);
+  e.enclave_address = crypto::PrivateKey::FromSeed("other").address();
+  EXPECT_EQ(EnclaveFromJson(EnclaveJson(e)).status().code(), Code::kDataLoss);
+  e.enclave_address = k.address();
+  EXPECT_TRUE(EnclaveFromJson(EnclaveJson(e)).ok());
 }
 
 }  // namespace
