@@ -20,9 +20,19 @@ Lucid runs through `lucid-llm llm run ... --json --logits` (LUCID_LLM_BIN, else
 build*/src/cli/lucid-llm); the real model is .cache/models/smollm2-135m-instruct-q4_1.gguf
 (tests/llm/fetch_smollm2.py). Under pytest, absent pieces skip with a message.
 
+Exact weights (--exact; pytest test_parity_smollm2_exact_weights): the same comparison on
+.cache/models/smollm2-135m-instruct-f32.gguf, the Q4_1 file with every tensor dequantized
+exactly to F32 (tests/llm/dequantize_gguf.py; written here when missing). With F32 weights
+neither engine quantizes activations (ggml's F32 matmul and Lucid's DotFloat multiply
+float32 by float32), so only float32 summation order differs, and the check is strict:
+64 identical greedy tokens on every prompt, end-of-generation ignored (a divergence is
+accepted only at a genuine tie, llama.cpp's top-2 gap < EXACT_MARGIN), and logits within
+EXACT_TOLERANCE at the last prompt position and at every STEP_EVERY-th generated step
+(Lucid re-run on the prompt + the generated prefix; llama.cpp's logits_all rows).
+
 Also (pytest): the tiny random models of tests/llm/make_llama_gguf.py, logits only.
 
-Run: .venv/bin/python tests/llm/parity.py [--tokens 64] [--threads 1]
+Run: .venv/bin/python tests/llm/parity.py [--tokens 64] [--threads 1] [--exact [--step-every 16]]
      .venv/bin/python -m pytest -q -s tests/llm/parity.py
 """
 import argparse
@@ -45,6 +55,17 @@ TOLERANCE = 2.5
 # A divergence is accepted only at a near tie: llama.cpp's top-2 gap there below MARGIN.
 MARGIN = 0.5
 
+# Exact weights (F32 file): measured max |logit diff| Lucid vs llama.cpp 2.3e-5..3.9e-5 (logits
+# span about ±25: float32 summation order only; docs/llm.md, "Parity"). EXACT_TOLERANCE leaves
+# ~13x headroom for another CPU's SIMD path in llama.cpp. Two engines within EXACT_TOLERANCE of
+# each other can pick different argmaxes only where the top-2 gap is below 2·EXACT_TOLERANCE,
+# so that is EXACT_MARGIN (~25x the measured max diff; the smallest gap met on the 7 prompts
+# x 64 steps is 0.0035).
+MODEL_F32 = Path(os.environ.get("LUCID_SMOLLM2_F32_GGUF", REPO / ".cache/models/smollm2-135m-instruct-f32.gguf"))
+EXACT_TOLERANCE = 5e-4
+EXACT_MARGIN = 2 * EXACT_TOLERANCE
+STEP_EVERY = 16
+
 # (text, chat): chat prompts are rendered with the model's template (a user message).
 PROMPTS = [
     ("What is the capital of France?", True),
@@ -64,11 +85,14 @@ def lucid_bin() -> str | None:
     return found[0] if found else None
 
 
-def lucid_run(binary, model, prompt, chat, n_tokens, threads):
-    cmd = [binary, "llm", "run", str(model), "--prompt", prompt, "--max-tokens", str(n_tokens),
+def lucid_run(binary, model, prompt, chat, n_tokens, threads, ignore_eos=False, tokens=None):
+    src = ["--tokens", ",".join(map(str, tokens))] if tokens is not None else ["--prompt", prompt]
+    cmd = [binary, "llm", "run", str(model), *src, "--max-tokens", str(n_tokens),
            "--threads", str(threads), "--json", "--logits"]
-    if chat:
+    if chat and tokens is None:
         cmd.append("--chat")
+    if ignore_eos:
+        cmd.append("--ignore-eos")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
@@ -80,7 +104,7 @@ def llama_model(model, threads, defaults):
                  logits_all=True, verbose=False, **kw)
 
 
-def llama_greedy(llm, prompt_tokens, n_tokens):
+def llama_greedy(llm, prompt_tokens, n_tokens, ignore_eos=False):
     llm.reset()
     llm.eval(prompt_tokens)
     logits = np.array(llm.scores[len(prompt_tokens) - 1], dtype=np.float32)
@@ -91,7 +115,7 @@ def llama_greedy(llm, prompt_tokens, n_tokens):
         tok = int(np.argmax(row))
         top2 = np.sort(row)[-2:]
         gaps.append(float(top2[1] - top2[0]))
-        if tok == llm.token_eos() or llm.detokenize([tok], special=True) in end_texts:
+        if not ignore_eos and (tok == llm.token_eos() or llm.detokenize([tok], special=True) in end_texts):
             break
         out.append(tok)
         llm.eval([tok])
@@ -153,6 +177,84 @@ def test_parity_smollm2():
         assert r["near_tie"], r
 
 
+def ensure_f32_model(model_f32=MODEL_F32, source=MODEL):
+    """The exact-weights F32 file, written from the Q4_1 file when missing (about 540 MB)."""
+    model_f32 = Path(model_f32)
+    if not model_f32.exists():
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from dequantize_gguf import convert
+        stats = convert(Path(source), model_f32, quiet=True)
+        if stats["inexact"]:
+            raise RuntimeError(f"{stats['inexact']} dequantized values are not the exact encoded ones")
+    return model_f32
+
+
+def compare_exact(model_f32, n_tokens=64, threads=1, step_every=STEP_EVERY, prompts=PROMPTS):
+    binary = lucid_bin()
+    llm = llama_model(model_f32, threads, False)  # float32 KV cache, flash attention off
+    rows = []
+    for text, chat in prompts:
+        j = lucid_run(binary, model_f32, text, chat, n_tokens, threads, ignore_eos=True)
+        ours, prompt = j["tokens"], j["prompt_tokens"]
+        theirs, their_logits, gaps = llama_greedy(llm, prompt, n_tokens, ignore_eos=True)
+        same = 0
+        while same < min(len(ours), len(theirs)) and ours[same] == theirs[same]:
+            same += 1
+        gap = gaps[same] if same < len(gaps) else float("inf")
+        last = float(np.max(np.abs(np.array(j["last_logits"], dtype=np.float32) - their_logits)))
+        # Generated steps: Lucid's logits after prompt + the first k generated tokens (a re-run),
+        # against llama.cpp's row for the same position (logits_all), while the tokens agree.
+        steps = list(range(step_every, same + 1, step_every)) if step_every > 0 else []
+        step_diff = 0.0
+        for k in steps:
+            jk = lucid_run(binary, model_f32, None, False, 1, threads, tokens=prompt + ours[:k])
+            row = np.array(llm.scores[len(prompt) - 1 + k], dtype=np.float32)
+            step_diff = max(step_diff, float(np.max(np.abs(np.array(jk["last_logits"], dtype=np.float32) - row))))
+        rows.append(dict(prompt=text, chat=chat, prompt_tokens=len(prompt), lucid=len(ours), llama=len(theirs),
+                         identical=same, equal=ours == theirs, gap=gap, min_gap=min(gaps[:same + 1]),
+                         max_logit_diff=last, steps=len(steps), step_logit_diff=step_diff,
+                         tie=ours == theirs or gap < EXACT_MARGIN))
+    return rows
+
+
+def exact_ok(r, n_tokens):
+    return (r["tie"] and r["lucid"] == n_tokens and r["llama"] == n_tokens and r["max_logit_diff"] <= EXACT_TOLERANCE
+            and r["step_logit_diff"] <= EXACT_TOLERANCE)
+
+
+def print_exact(rows, n_tokens):
+    print(f"{'prompt':40} {'chat':4} {'ptok':>4} {'lucid':>5} {'llama':>5} {'same':>4} {'min gap':>7} "
+          f"{'gap@div':>7} {'|dlogit| last':>13} {'steps':>5} {'|dlogit| steps':>14}")
+    for r in rows:
+        status = "identical" if r["equal"] else ("tie" if r["tie"] else "DIVERGED")
+        print(f"{r['prompt'][:40]!r:40} {'yes' if r['chat'] else 'no':4} {r['prompt_tokens']:4} {r['lucid']:5} "
+              f"{r['llama']:5} {r['identical']:4} {r['min_gap']:7.4f} {r['gap']:7.4f} {r['max_logit_diff']:13.2e} "
+              f"{r['steps']:5} {r['step_logit_diff']:14.2e}  {status}")
+    ok = sum(r["equal"] and r["lucid"] == n_tokens for r in rows)
+    worst = max(max(r["max_logit_diff"], r["step_logit_diff"]) for r in rows)
+    print(f"exact weights (F32): {ok}/{len(rows)} prompts with {n_tokens} identical greedy tokens (EOS ignored), "
+          f"{sum(r['tie'] and not r['equal'] for r in rows)} diverging at a tie (gap < {EXACT_MARGIN:g}); "
+          f"max |logit diff| {worst:.2e} (tolerance {EXACT_TOLERANCE:g})")
+    print("min gap: llama.cpp's smallest top-2 logit gap over the compared steps; steps: generated steps whose "
+          "logits were compared (every STEP_EVERY-th)")
+
+
+def test_parity_smollm2_exact_weights():
+    import pytest
+    if not MODEL.exists() and not MODEL_F32.exists():
+        pytest.skip(f"{MODEL} is absent: run .venv/bin/python tests/llm/fetch_smollm2.py")
+    if lucid_bin() is None:
+        pytest.skip("lucid-llm is not built (LUCID_BUILD_DIR=... scripts/build lucid-llm) and LUCID_LLM_BIN is unset")
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gguf")
+    rows = compare_exact(ensure_f32_model())
+    print()
+    print_exact(rows, 64)
+    assert len(rows) == len(PROMPTS)
+    for r in rows:
+        assert exact_ok(r, 64), r
+
+
 # Tiny random-weight models (tests/llm/make_llama_gguf.py: every weight type, GQA, tied
 # embeddings, rope_freqs; qwen2 with NEOX RoPE, biases, linear scaling): logits at several
 # prompt lengths within TINY_TOLERANCE (measured 0.02–0.05; logits span about ±3).
@@ -200,9 +302,18 @@ def main():
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--llama-defaults", action="store_true", help="llama.cpp's default f16 KV cache")
+    ap.add_argument("--exact", action="store_true",
+                    help="exact weights: the F32 dequantized file (written when missing), strict check")
+    ap.add_argument("--step-every", type=int, default=STEP_EVERY,
+                    help="--exact: compare logits at every N-th generated step (1: all; 0: none)")
     a = ap.parse_args()
     if lucid_bin() is None:
         sys.exit("lucid-llm not found: build it (scripts/build lucid-llm) or set LUCID_LLM_BIN")
+    if a.exact:
+        model = Path(a.model) if a.model != str(MODEL) else ensure_f32_model()
+        rows = compare_exact(model, a.tokens, a.threads, a.step_every)
+        print_exact(rows, a.tokens)
+        sys.exit(0 if all(exact_ok(r, a.tokens) for r in rows) else 1)
     rows = compare(Path(a.model), a.tokens, a.threads, a.llama_defaults)
     print_rows(rows, a.tokens)
     bad = [r for r in rows if not r["near_tie"] or r["max_logit_diff"] > TOLERANCE]
