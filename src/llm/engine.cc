@@ -526,6 +526,7 @@ class EngineImpl {
   std::vector<std::shared_ptr<Sequence>> active_;  // scheduler thread only
   // Step buffers (scheduler thread only).
   std::vector<float> x_, h_, q_, k_, v_, att_, ff_, up_, cs_, exp_;
+  MatMulInput in_;  // h_ quantized once for Q/K/V and once for gate/up
 };
 
 void EngineImpl::Loop() {
@@ -758,9 +759,10 @@ void EngineImpl::Step(std::vector<Item>& items) {
   for (size_t l = 0; l < m_.layers.size(); ++l) {
     const LayerWeights& w = m_.layers[l];
     for (int64_t t = 0; t < N; ++t) RmsNorm(x_.data() + t * E, w.attn_norm.data(), E, m_.eps, h_.data() + t * E);
-    MatMul(w.q, N, h_.data(), E, q_.data(), E, threads);
-    MatMul(w.k, N, h_.data(), E, k_.data(), KVD, threads);
-    MatMul(w.v, N, h_.data(), E, v_.data(), KVD, threads);
+    in_.Reset(N, h_.data(), E, E);
+    MatMul(w.q, in_, q_.data(), E, threads);
+    MatMul(w.k, in_, k_.data(), KVD, threads);
+    MatMul(w.v, in_, v_.data(), KVD, threads);
     for (int64_t t = 0; t < N; ++t) {
       if (!w.bq.empty())
         for (int64_t i = 0; i < E; ++i) q_[t * E + i] = q_[t * E + i] + w.bq[i];
@@ -799,8 +801,9 @@ void EngineImpl::Step(std::vector<Item>& items) {
     MatMul(w.o, N, att_.data(), E, h_.data(), E, threads);
     for (int64_t i = 0; i < N * E; ++i) x_[i] = x_[i] + h_[i];
     for (int64_t t = 0; t < N; ++t) RmsNorm(x_.data() + t * E, w.ffn_norm.data(), E, m_.eps, h_.data() + t * E);
-    MatMul(w.gate, N, h_.data(), E, ff_.data(), F, threads);
-    MatMul(w.up, N, h_.data(), E, up_.data(), F, threads);
+    in_.Reset(N, h_.data(), E, E);
+    MatMul(w.gate, in_, ff_.data(), F, threads);
+    MatMul(w.up, in_, up_.data(), F, threads);
     // silu(g)·up = g / (1 + e^-g) · up (ExpArray is Exp bit for bit, vectorised).
     exp_.resize(static_cast<size_t>(N * F));
     for (int64_t i = 0; i < N * F; ++i) exp_[i] = -ff_[i];

@@ -246,6 +246,14 @@ void QuantizeActQ8K(const float* x, int64_t n, ActQ8K* out) {
   }
 }
 
+struct MatMulInput::Quantized {
+  bool has_q8 = false, has_q8k = false;
+  std::vector<ActQ8> q8;              // [batch][cols / 32]
+  std::vector<float> d, s;            // q8's d and s, same layout
+  std::vector<int32_t> sum;           // q8's sum, same layout
+  std::vector<ActQ8K> q8k;            // [batch][cols / 256]
+};
+
 namespace internal {
 namespace {
 
@@ -341,8 +349,15 @@ float DotFloatRef(const uint8_t* w, const float* x, int64_t n) {
   return ReduceLanes(lanes);
 }
 
+// The scalar multi-column kernels are the single-column ones, column by column.
+template <DotQ8 kDot>
+void Dot4Ref(const uint8_t* w, const ActColumns4& a, int64_t nb, float* out) {
+  for (int c = 0; c < 4; ++c) out[c] = kDot(w, a.q[c], nb);
+}
+
 constexpr Kernels kScalar{"scalar",      DotQ8_0Ref,        DotQ4_0Ref,        DotQ4_1Ref,        DotK45Ref<false>,
-                          DotK45Ref<true>, DotQ6KRef,       DotFloatRef<0>,    DotFloatRef<1>,    DotFloatRef<2>};
+                          DotK45Ref<true>, DotQ6KRef,       DotFloatRef<0>,    DotFloatRef<1>,    DotFloatRef<2>,
+                          Dot4Ref<DotQ8_0Ref>, Dot4Ref<DotQ4_0Ref>, Dot4Ref<DotQ4_1Ref>};
 
 const Kernels& Choose() {
   const Kernels* best = CpuHasAvx512Vnni() ? &Avx512Kernels() : CpuHasAvx2() ? &Avx2Kernels() : &kScalar;
@@ -374,19 +389,35 @@ const Kernels& ActiveKernels() {
   return chosen;
 }
 
+namespace {
+inline float Canonical(float v) {
+  // A NaN's sign and payload would depend on the compiler's operand order; whether a result
+  // is NaN does not: every NaN is written as the one canonical quiet NaN.
+  return v != v ? std::bit_cast<float>(0x7FC00000u) : v;
+}
+}  // namespace
+
 void MatMulWith(const Kernels& k, const WeightMatrix& w, int64_t batch, const float* x, int64_t ldx, float* y,
                 int64_t ldy, int threads) {
+  MatMulInput in;
+  in.Reset(batch, x, ldx, w.cols);
+  MatMulWith(k, w, in, y, ldy, threads);
+}
+
+void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float* y, int64_t ldy, int threads) {
+  const int64_t batch = in.batch();
   if (w.rows <= 0 || batch <= 0) return;
   const int64_t n = w.cols;
-  std::vector<ActQ8> q8;
-  std::vector<ActQ8K> q8k;
+  const float* x = in.x();
+  const int64_t ldx = in.ldx();
   DotQ8 dq8 = nullptr;
+  DotQ8x4 dq8x4 = nullptr;
   DotQ8K dq8k = nullptr;
   DotF df = nullptr;
   switch (w.type) {
-    case GgmlType::kQ8_0: dq8 = k.q8_0; break;
-    case GgmlType::kQ4_0: dq8 = k.q4_0; break;
-    case GgmlType::kQ4_1: dq8 = k.q4_1; break;
+    case GgmlType::kQ8_0: dq8 = k.q8_0; dq8x4 = k.q8_0x4; break;
+    case GgmlType::kQ4_0: dq8 = k.q4_0; dq8x4 = k.q4_0x4; break;
+    case GgmlType::kQ4_1: dq8 = k.q4_1; dq8x4 = k.q4_1x4; break;
     case GgmlType::kQ4_K: dq8k = k.q4_k; break;
     case GgmlType::kQ5_K: dq8k = k.q5_k; break;
     case GgmlType::kQ6_K: dq8k = k.q6_k; break;
@@ -395,24 +426,71 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, int64_t batch, const fl
     case GgmlType::kBF16: df = k.bf16; break;
     default: std::abort();  // REQUIRES violated
   }
+  if (in.cols() != n) std::abort();  // REQUIRES violated
   const int64_t nb32 = n / 32, nb256 = n / 256;
-  if (dq8) {
-    q8.resize(static_cast<size_t>(batch * nb32));
-    for (int64_t b = 0; b < batch; ++b) QuantizeActQ8(x + b * ldx, n, q8.data() + b * nb32);
-  } else if (dq8k) {
-    q8k.resize(static_cast<size_t>(batch * nb256));
-    for (int64_t b = 0; b < batch; ++b) QuantizeActQ8K(x + b * ldx, n, q8k.data() + b * nb256);
+  MatMulInput::Quantized& qz = in.quantized();
+  // Quantize the input once per kind (columns in parallel: each column's blocks are its own).
+  if (dq8 && !qz.has_q8) {
+    qz.q8.resize(static_cast<size_t>(batch * nb32));
+    qz.d.resize(static_cast<size_t>(batch * nb32));
+    qz.s.resize(static_cast<size_t>(batch * nb32));
+    qz.sum.resize(static_cast<size_t>(batch * nb32));
+    ParallelFor(batch, std::max(1, threads), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        ActQ8* a = qz.q8.data() + b * nb32;
+        QuantizeActQ8(x + b * ldx, n, a);
+        for (int64_t i = 0; i < nb32; ++i) {
+          qz.d[static_cast<size_t>(b * nb32 + i)] = a[i].d;
+          qz.s[static_cast<size_t>(b * nb32 + i)] = a[i].s;
+          qz.sum[static_cast<size_t>(b * nb32 + i)] = a[i].sum;
+        }
+      }
+    }, 16);
+    qz.has_q8 = true;
+  } else if (dq8k && !qz.has_q8k) {
+    qz.q8k.resize(static_cast<size_t>(batch * nb256));
+    ParallelFor(batch, std::max(1, threads), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) QuantizeActQ8K(x + b * ldx, n, qz.q8k.data() + b * nb256);
+    }, 16);
+    qz.has_q8k = true;
   }
+  const ActQ8* q8 = qz.q8.data();
+  const ActQ8K* q8k = qz.q8k.data();
+  // Weights are tiled by rows (~16 KiB a tile, kept in L1) and each tile is run against the
+  // columns four at a time by the multi-column kernel; every output is still one kernel's
+  // result for its own (row, column), so tiles, chunks and grouping change no bits.
+  const int64_t tile = std::max<int64_t>(4, (int64_t{1} << 14) / std::max<int64_t>(1, w.row_bytes));
   auto rows = [&](int64_t r0, int64_t r1) {
+    if (dq8x4 && batch >= 4) {
+      for (int64_t t0 = r0; t0 < r1; t0 += tile) {
+        const int64_t t1 = std::min(r1, t0 + tile);
+        int64_t b = 0;
+        for (; b + 4 <= batch; b += 4) {
+          ActColumns4 cols;
+          for (int c = 0; c < 4; ++c) {
+            const int64_t o = (b + c) * nb32;
+            cols.q[c] = q8 + o;
+            cols.d[c] = qz.d.data() + o;
+            cols.s[c] = qz.s.data() + o;
+            cols.sum[c] = qz.sum.data() + o;
+          }
+          for (int64_t r = t0; r < t1; ++r) {
+            float o[4];
+            dq8x4(w.data + r * w.row_bytes, cols, nb32, o);
+            for (int c = 0; c < 4; ++c) y[(b + c) * ldy + r] = Canonical(o[c]);
+          }
+        }
+        for (; b < batch; ++b)
+          for (int64_t r = t0; r < t1; ++r) y[b * ldy + r] = Canonical(dq8(w.data + r * w.row_bytes, q8 + b * nb32, nb32));
+      }
+      return;
+    }
     for (int64_t r = r0; r < r1; ++r) {
       const uint8_t* row = w.data + r * w.row_bytes;
       for (int64_t b = 0; b < batch; ++b) {
-        float v = dq8 ? dq8(row, q8.data() + b * nb32, nb32)
-                      : dq8k ? dq8k(row, q8k.data() + b * nb256, nb256) : df(row, x + b * ldx, n);
-        // A NaN's sign and payload would depend on the compiler's operand order; whether a
-        // result is NaN does not: every NaN is written as the one canonical quiet NaN.
-        if (v != v) v = std::bit_cast<float>(0x7FC00000u);
-        y[b * ldy + r] = v;
+        float v = dq8 ? dq8(row, q8 + b * nb32, nb32)
+                      : dq8k ? dq8k(row, q8k + b * nb256, nb256) : df(row, x + b * ldx, n);
+        y[b * ldy + r] = Canonical(v);
       }
     }
   };
@@ -425,6 +503,21 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, int64_t batch, const fl
 
 void MatMul(const WeightMatrix& w, int64_t batch, const float* x, int64_t ldx, float* y, int64_t ldy, int threads) {
   internal::MatMulWith(internal::ActiveKernels(), w, batch, x, ldx, y, ldy, threads);
+}
+
+MatMulInput::MatMulInput() : q_(std::make_unique<Quantized>()) {}
+MatMulInput::~MatMulInput() = default;
+
+void MatMulInput::Reset(int64_t batch, const float* x, int64_t ldx, int64_t cols) {
+  batch_ = batch;
+  x_ = x;
+  ldx_ = ldx;
+  cols_ = cols;
+  q_->has_q8 = q_->has_q8k = false;
+}
+
+void MatMul(const WeightMatrix& w, MatMulInput& in, float* y, int64_t ldy, int threads) {
+  internal::MatMulWith(internal::ActiveKernels(), w, in, y, ldy, threads);
 }
 
 std::string_view ActiveQuantPath() { return internal::ActiveKernels().name; }

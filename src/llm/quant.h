@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -71,6 +72,40 @@ void MatMul(const WeightMatrix& w, int64_t batch, const float* x, int64_t ldx, f
 inline void MatVec(const WeightMatrix& w, const float* x, float* y, int threads) {
   MatMul(w, 1, x, w.cols, y, w.rows, threads);
 }
+
+struct ActQ8;
+struct ActQ8K;
+// One activation matrix for several products (Q/K/V, gate/up share their input): the input
+// is quantized at most once per activation kind (Q8 for Q8_0/Q4_0/Q4_1 weights, Q8_K for
+// K-quants), on the first MatMul that needs it, instead of once per MatMul.
+// MatMul(w, in, y, ldy, threads) writes exactly the bytes of MatMul(w, batch, x, ldx, y, ldy,
+// threads). x is held by pointer: it must stay alive and unchanged until the next Reset.
+// Not thread-safe: one MatMul at a time per MatMulInput.
+class MatMulInput {
+ public:
+  MatMulInput();
+  ~MatMulInput();
+  MatMulInput(const MatMulInput&) = delete;
+  MatMulInput& operator=(const MatMulInput&) = delete;
+  // `batch` columns of `cols` floats, column b at x + b·ldx; forgets earlier quantized forms
+  // (their buffers are kept for reuse).
+  void Reset(int64_t batch, const float* x, int64_t ldx, int64_t cols);
+  int64_t batch() const { return batch_; }
+  int64_t cols() const { return cols_; }
+  int64_t ldx() const { return ldx_; }
+  const float* x() const { return x_; }
+
+  // Internal (quant.cc): the quantized forms, filled on demand.
+  struct Quantized;
+  Quantized& quantized() { return *q_; }
+
+ private:
+  int64_t batch_ = 0, cols_ = 0, ldx_ = 0;
+  const float* x_ = nullptr;
+  std::unique_ptr<Quantized> q_;
+};
+// REQUIRES: in.cols() == w.cols, as for MatMul.
+void MatMul(const WeightMatrix& w, MatMulInput& in, float* y, int64_t ldy, int threads);
 
 // "scalar", "avx2" or "avx512-vnni": the path MatMul runs on this CPU.
 std::string_view ActiveQuantPath();

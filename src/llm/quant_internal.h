@@ -19,11 +19,25 @@ using DotQ8K = float (*)(const uint8_t* w, const ActQ8K* a, int64_t nb);
 // One float-type weight row (n elements) · float activations.
 using DotF = float (*)(const uint8_t* w, const float* x, int64_t n);
 
+// Four activation columns for the multi-column kernels: column c's blocks q[c][0..nb), and
+// the same blocks' d, s and sum as contiguous arrays (8 blocks' scales in one load).
+struct ActColumns4 {
+  const ActQ8* q[4];
+  const float* d[4];
+  const float* s[4];
+  const int32_t* sum[4];
+};
+// One weight row (nb blocks) · four activation columns, each weight block loaded and unpacked
+// once: out[c] == the single-column DotQ8(w, q[c], nb) bit for bit (same integer block sums,
+// same float terms, added in the same block order; only the four columns' chains interleave).
+using DotQ8x4 = void (*)(const uint8_t* w, const ActColumns4& a, int64_t nb, float* out);
+
 struct Kernels {
   std::string_view name;
   DotQ8 q8_0, q4_0, q4_1;
   DotQ8K q4_k, q5_k, q6_k;
   DotF f32, f16, bf16;
+  DotQ8x4 q8_0x4, q4_0x4, q4_1x4;
 };
 
 // Kernels for a path; nullptr when this CPU cannot run it.
@@ -33,6 +47,7 @@ const Kernels& ActiveKernels();
 // MatMul with an explicit path (tests run every path through it).
 void MatMulWith(const Kernels& kernels, const WeightMatrix& w, int64_t batch, const float* x, int64_t ldx,
                 float* y, int64_t ldy, int threads);
+void MatMulWith(const Kernels& kernels, const WeightMatrix& w, MatMulInput& in, float* y, int64_t ldy, int threads);
 
 const Kernels& ScalarKernels();
 const Kernels& Avx2Kernels();    // call only when CpuHasAvx2()

@@ -109,7 +109,7 @@ TEST(Quant, SimdPathsMatchScalarBitForBit) {
       for (int64_t rows : {1, 7, 64}) {
         auto wb = RandomWeights(type, rows, cols, rng);
         WeightMatrix w{type, rows, cols, RowBytes(type, cols), wb.data()};
-        for (int64_t batch : {1, 3}) {
+        for (int64_t batch : {1, 3, 4, 9}) {  // 4 and 9: the four-column kernels (and a remainder)
           std::vector<float> x(batch * cols);
           for (auto& v : x) v = nd(rng);
           if (cols >= 64) x[5] = 40.0f;  // an outlier
@@ -197,6 +197,81 @@ TEST(Quant, ExtremeValues) {
       }
     }
   }
+}
+
+// The four-column kernels and MatMulInput (one quantized input shared by several products,
+// of different weight types): every output equals the scalar single-column product of its
+// own column, bit for bit — NaN scales, extreme weights and outliers included — for every
+// path, batch size and thread count.
+TEST(Quant, MultiColumnAndSharedInputMatchSingleColumn) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t cols = 768, rows = 37;  // 24 blocks of 32 (3 steps of 8), 3 of 256
+  const GgmlType types[] = {GgmlType::kQ4_1, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ4_0, GgmlType::kF16};
+  std::vector<std::vector<uint8_t>> wbs;
+  std::vector<WeightMatrix> ws;
+  for (GgmlType type : types) wbs.push_back(RandomWeights(type, rows, cols, rng));
+  // Row 3 of the Q4_1 matrix: a NaN scale; the Q8_0 matrix: row 5 all −128.
+  const uint16_t nan16 = 0xFE01;
+  std::memcpy(wbs[0].data() + 3 * RowBytes(types[0], cols) + 20 * 7, &nan16, 2);
+  for (int64_t b = 0; b < cols / 32; ++b) std::memset(wbs[1].data() + 5 * RowBytes(types[1], cols) + b * 34 + 2, 0x80, 32);
+  for (size_t i = 0; i < wbs.size(); ++i) ws.push_back({types[i], rows, cols, RowBytes(types[i], cols), wbs[i].data()});
+  int ran = 0;
+  for (int64_t batch : {4, 5, 8, 13}) {
+    const int64_t ldx = cols + 3, ldy = rows + 2;
+    std::vector<float> x(static_cast<size_t>(batch * ldx));
+    for (auto& v : x) v = nd(rng);
+    x[static_cast<size_t>(ldx + 9)] = 60.0f;  // an outlier in column 1
+    for (int64_t i = 0; i < cols; ++i) x[static_cast<size_t>(2 * ldx + i)] = 0.0f;  // column 2 all zero
+    for (size_t m = 0; m < ws.size(); ++m) {
+      std::vector<float> want(static_cast<size_t>(batch * ldy), 0.0f);
+      for (int64_t b = 0; b < batch; ++b)
+        internal::MatMulWith(internal::ScalarKernels(), ws[m], 1, x.data() + b * ldx, cols, want.data() + b * ldy, rows, 1);
+      for (Path p : {Path::kScalar, Path::kAvx2, Path::kAvx512Vnni}) {
+        const internal::Kernels* k = KernelsFor(p);
+        if (!k) continue;
+        for (int threads : {1, 2, 5}) {
+          // A fresh input per matrix, and one input shared by all matrices in turn.
+          MatMulInput shared;
+          shared.Reset(batch, x.data(), ldx, cols);
+          for (size_t other = 0; other < ws.size(); ++other) {
+            std::vector<float> got(static_cast<size_t>(batch * ldy), 0.0f);
+            internal::MatMulWith(*k, ws[other], shared, got.data(), ldy, threads);
+            if (other != m) continue;
+            ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+                << TypeName(types[m]) << " " << k->name << " batch " << batch << " threads " << threads << " (shared)";
+          }
+          std::vector<float> got(static_cast<size_t>(batch * ldy), 0.0f);
+          internal::MatMulWith(*k, ws[m], batch, x.data(), ldx, got.data(), ldy, threads);
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+              << TypeName(types[m]) << " " << k->name << " batch " << batch << " threads " << threads;
+          ++ran;
+        }
+      }
+      if (m == 0) {  // the NaN row is canonical in every column
+        for (int64_t b = 0; b < batch; ++b) {
+          uint32_t bits;
+          std::memcpy(&bits, &want[static_cast<size_t>(b * ldy + 3)], 4);
+          EXPECT_EQ(bits, 0x7FC00000u);
+        }
+      }
+    }
+  }
+  // Reset forgets the quantized forms: new values behind the same pointer are re-quantized.
+  {
+    const int64_t batch = 4;
+    std::vector<float> x(static_cast<size_t>(batch * cols)), a(static_cast<size_t>(batch * rows)), b(a.size());
+    for (auto& v : x) v = nd(rng);
+    MatMulInput in;
+    in.Reset(batch, x.data(), cols, cols);
+    MatMul(ws[0], in, a.data(), rows, 1);
+    for (auto& v : x) v = v * 2.0f + 1.0f;
+    in.Reset(batch, x.data(), cols, cols);
+    MatMul(ws[0], in, a.data(), rows, 1);
+    MatMul(ws[0], batch, x.data(), cols, b.data(), rows, 1);
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0);
+  }
+  std::printf("%d multi-column comparisons\n", ran);
 }
 
 }  // namespace
