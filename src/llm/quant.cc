@@ -357,7 +357,8 @@ void Dot4Ref(const uint8_t* w, const ActColumns4& a, int64_t nb, float* out) {
 
 constexpr Kernels kScalar{"scalar",      DotQ8_0Ref,        DotQ4_0Ref,        DotQ4_1Ref,        DotK45Ref<false>,
                           DotK45Ref<true>, DotQ6KRef,       DotFloatRef<0>,    DotFloatRef<1>,    DotFloatRef<2>,
-                          Dot4Ref<DotQ8_0Ref>, Dot4Ref<DotQ4_0Ref>, Dot4Ref<DotQ4_1Ref>};
+                          Dot4Ref<DotQ8_0Ref>, Dot4Ref<DotQ4_0Ref>, Dot4Ref<DotQ4_1Ref>,
+                          QuantizeActQ8};
 
 const Kernels& Choose() {
   const Kernels* best = CpuHasAvx512Vnni() ? &Avx512Kernels() : CpuHasAvx2() ? &Avx2Kernels() : &kScalar;
@@ -438,7 +439,7 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
     ParallelFor(batch, std::max(1, threads), [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         ActQ8* a = qz.q8.data() + b * nb32;
-        QuantizeActQ8(x + b * ldx, n, a);
+        k.quantize_q8(x + b * ldx, n, a);
         for (int64_t i = 0; i < nb32; ++i) {
           qz.d[static_cast<size_t>(b * nb32 + i)] = a[i].d;
           qz.s[static_cast<size_t>(b * nb32 + i)] = a[i].s;

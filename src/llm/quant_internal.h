@@ -38,6 +38,8 @@ struct Kernels {
   DotQ8K q4_k, q5_k, q6_k;
   DotF f32, f16, bf16;
   DotQ8x4 q8_0x4, q4_0x4, q4_1x4;
+  // QuantizeActQ8 (the scalar path's is that function; the SIMD ones give the same bytes).
+  void (*quantize_q8)(const float* x, int64_t n, ActQ8* out);
 };
 
 // Kernels for a path; nullptr when this CPU cannot run it.

@@ -199,6 +199,47 @@ TEST(Quant, ExtremeValues) {
   }
 }
 
+// The SIMD activation quantizers give QuantizeActQ8's bytes exactly: random blocks of many
+// magnitudes, exact rounding ties (amax 127: v·id = v), NaN, ±inf, subnormals, huge values.
+TEST(Quant, SimdQuantizeActQ8MatchesScalar) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_int_distribution<int> pick(0, 9);
+  const int64_t nblocks = 4000;
+  std::vector<float> x(static_cast<size_t>(nblocks * 32));
+  for (int64_t b = 0; b < nblocks; ++b) {
+    float* v = x.data() + b * 32;
+    const float mag = std::ldexp(1.0f, static_cast<int>(b % 60) - 30);
+    for (int j = 0; j < 32; ++j) v[j] = nd(rng) * mag;
+    switch (b % 12) {
+      case 0: v[0] = v[1] = v[2] = 0.0f; v[3] = 127.0f; for (int j = 4; j < 32; ++j) v[j] = static_cast<float>(j - 18) + 0.5f; break;  // ties
+      case 1: v[7] = NAN; break;
+      case 2: v[0] = INFINITY; break;
+      case 3: v[9] = -INFINITY; v[10] = NAN; break;
+      case 4: for (int j = 0; j < 32; ++j) v[j] = std::ldexp(static_cast<float>(j - 16), -149); break;  // subnormal
+      case 5: v[5] = 3.0e38f; v[6] = -3.0e38f; break;
+      case 6: for (int j = 0; j < 32; ++j) v[j] = 0.0f; v[pick(rng)] = -0.0f; break;
+      case 7: for (int j = 0; j < 32; ++j) v[j] = -0.0f; v[2] = NAN; break;
+      case 8: v[0] = 0.0f; v[1] = -127.0f; for (int j = 2; j < 32; ++j) v[j] = -static_cast<float>(j) - 0.5f; break;
+      default: break;
+    }
+  }
+  std::vector<ActQ8> want(static_cast<size_t>(nblocks)), got(want.size());
+  QuantizeActQ8(x.data(), nblocks * 32, want.data());
+  int ran = 0;
+  for (Path p : {Path::kScalar, Path::kAvx2, Path::kAvx512Vnni}) {
+    const internal::Kernels* k = KernelsFor(p);
+    if (!k) continue;
+    std::memset(got.data(), 0xAB, got.size() * sizeof(ActQ8));
+    k->quantize_q8(x.data(), nblocks * 32, got.data());
+    for (int64_t b = 0; b < nblocks; ++b)
+      ASSERT_EQ(std::memcmp(&got[static_cast<size_t>(b)], &want[static_cast<size_t>(b)], sizeof(ActQ8)), 0)
+          << k->name << " block " << b;
+    ++ran;
+  }
+  EXPECT_GE(ran, 1);
+}
+
 // The four-column kernels and MatMulInput (one quantized input shared by several products,
 // of different weight types): every output equals the scalar single-column product of its
 // own column, bit for bit — NaN scales, extreme weights and outliers included — for every
