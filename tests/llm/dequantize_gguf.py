@@ -45,7 +45,7 @@ def exact_values(raw: np.ndarray, qtype: Q) -> np.ndarray | None:
 def convert(src: Path, dst: Path, quiet: bool = False) -> dict:
     reader = gguf.GGUFReader(str(src))
     arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
-    tmp = dst.with_name(dst.name + ".tmp")
+    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")  # renamed into place when complete
     writer = gguf.GGUFWriter(str(tmp), arch=arch, endianess=reader.endianess)
     alignment = reader.fields.get(gguf.Keys.General.ALIGNMENT)
     if alignment is not None:

@@ -179,9 +179,9 @@ def test_parity_smollm2():
 
 
 def ensure_f32_model(model_f32=MODEL_F32, source=MODEL):
-    """The exact-weights F32 file, written from the Q4_1 file when missing (about 540 MB)."""
-    model_f32 = Path(model_f32)
-    if not model_f32.exists():
+    """The exact-weights F32 file, written from the Q4_1 file when missing or older (about 540 MB)."""
+    model_f32, source = Path(model_f32), Path(source)
+    if not model_f32.exists() or (source.exists() and source.stat().st_mtime > model_f32.stat().st_mtime):
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from dequantize_gguf import convert
         stats = convert(Path(source), model_f32, quiet=True)
