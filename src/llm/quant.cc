@@ -251,6 +251,7 @@ struct MatMulInput::Quantized {
   std::vector<ActQ8> q8;              // [batch][cols / 32]
   std::vector<float> d, s;            // q8's d and s, same layout
   std::vector<int32_t> sum;           // q8's sum, same layout
+  std::vector<int8_t> qt;             // q8's quants transposed per 8 blocks: [batch][cols / 256][256]
   std::vector<ActQ8K> q8k;            // [batch][cols / 256]
 };
 
@@ -350,14 +351,15 @@ float DotFloatRef(const uint8_t* w, const float* x, int64_t n) {
 }
 
 // The scalar multi-column kernels are the single-column ones, column by column.
-template <DotQ8 kDot>
-void Dot4Ref(const uint8_t* w, const ActColumns4& a, int64_t nb, float* out) {
-  for (int c = 0; c < 4; ++c) out[c] = kDot(w, a.q[c], nb);
+template <DotQ8 kDot, int kCols>
+void DotNRef(const uint8_t* w, const ActColumns& a, int64_t nb, float* out) {
+  for (int c = 0; c < kCols; ++c) out[c] = kDot(w, a.q[c], nb);
 }
 
 constexpr Kernels kScalar{"scalar",      DotQ8_0Ref,        DotQ4_0Ref,        DotQ4_1Ref,        DotK45Ref<false>,
                           DotK45Ref<true>, DotQ6KRef,       DotFloatRef<0>,    DotFloatRef<1>,    DotFloatRef<2>,
-                          Dot4Ref<DotQ8_0Ref>, Dot4Ref<DotQ4_0Ref>, Dot4Ref<DotQ4_1Ref>,
+                          DotNRef<DotQ8_0Ref, 4>, DotNRef<DotQ4_0Ref, 4>, DotNRef<DotQ4_1Ref, 4>,
+                          DotNRef<DotQ8_0Ref, 8>, DotNRef<DotQ4_0Ref, 8>, DotNRef<DotQ4_1Ref, 8>,
                           QuantizeActQ8};
 
 const Kernels& Choose() {
@@ -412,13 +414,13 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
   const float* x = in.x();
   const int64_t ldx = in.ldx();
   DotQ8 dq8 = nullptr;
-  DotQ8x4 dq8x4 = nullptr;
+  DotQ8xN dq8x4 = nullptr, dq8x8 = nullptr;
   DotQ8K dq8k = nullptr;
   DotF df = nullptr;
   switch (w.type) {
-    case GgmlType::kQ8_0: dq8 = k.q8_0; dq8x4 = k.q8_0x4; break;
-    case GgmlType::kQ4_0: dq8 = k.q4_0; dq8x4 = k.q4_0x4; break;
-    case GgmlType::kQ4_1: dq8 = k.q4_1; dq8x4 = k.q4_1x4; break;
+    case GgmlType::kQ8_0: dq8 = k.q8_0; dq8x4 = k.q8_0x4; dq8x8 = k.q8_0x8; break;
+    case GgmlType::kQ4_0: dq8 = k.q4_0; dq8x4 = k.q4_0x4; dq8x8 = k.q4_0x8; break;
+    case GgmlType::kQ4_1: dq8 = k.q4_1; dq8x4 = k.q4_1x4; dq8x8 = k.q4_1x8; break;
     case GgmlType::kQ4_K: dq8k = k.q4_k; break;
     case GgmlType::kQ5_K: dq8k = k.q5_k; break;
     case GgmlType::kQ6_K: dq8k = k.q6_k; break;
@@ -432,10 +434,14 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
   MatMulInput::Quantized& qz = in.quantized();
   // Quantize the input once per kind (columns in parallel: each column's blocks are its own).
   if (dq8 && !qz.has_q8) {
+    // d, s, sum: one column after another, nb32 each, zero-padded so that the 8 blocks from
+    // any block of the last group can be loaded; qt: ActGroups(nb32)·256 bytes a column.
+    const int64_t padded = batch * nb32 + 8;
     qz.q8.resize(static_cast<size_t>(batch * nb32));
-    qz.d.resize(static_cast<size_t>(batch * nb32));
-    qz.s.resize(static_cast<size_t>(batch * nb32));
-    qz.sum.resize(static_cast<size_t>(batch * nb32));
+    qz.d.assign(static_cast<size_t>(padded), 0.0f);
+    qz.s.assign(static_cast<size_t>(padded), 0.0f);
+    qz.sum.assign(static_cast<size_t>(padded), 0);
+    qz.qt.resize(static_cast<size_t>(batch * internal::ActGroups(nb32) * 256));
     ParallelFor(batch, std::max(1, threads), [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         ActQ8* a = qz.q8.data() + b * nb32;
@@ -445,6 +451,7 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
           qz.s[static_cast<size_t>(b * nb32 + i)] = a[i].s;
           qz.sum[static_cast<size_t>(b * nb32 + i)] = a[i].sum;
         }
+        internal::TransposeActQ8(a, nb32, qz.qt.data() + b * internal::ActGroups(nb32) * 256);
       }
     }, 16);
     qz.has_q8 = true;
@@ -458,29 +465,32 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
   const ActQ8* q8 = qz.q8.data();
   const ActQ8K* q8k = qz.q8k.data();
   // Weights are tiled by rows (~16 KiB a tile, kept in L1) and each tile is run against the
-  // columns four at a time by the multi-column kernel; every output is still one kernel's
+  // columns eight (then four) at a time by the multi-column kernels; every output is still one kernel's
   // result for its own (row, column), so tiles, chunks and grouping change no bits.
   const int64_t tile = std::max<int64_t>(4, (int64_t{1} << 14) / std::max<int64_t>(1, w.row_bytes));
   auto rows = [&](int64_t r0, int64_t r1) {
     if (dq8x4 && batch >= 4) {
+      auto group = [&](int64_t b, int n, DotQ8xN kernel, int64_t t0, int64_t t1) {
+        ActColumns cols;
+        for (int c = 0; c < n; ++c) {
+          const int64_t o = (b + c) * nb32;
+          cols.q[c] = q8 + o;
+          cols.d[c] = qz.d.data() + o;
+          cols.s[c] = qz.s.data() + o;
+          cols.sum[c] = qz.sum.data() + o;
+          cols.qt[c] = qz.qt.data() + (b + c) * internal::ActGroups(nb32) * 256;
+        }
+        for (int64_t r = t0; r < t1; ++r) {
+          float o[8];
+          kernel(w.data + r * w.row_bytes, cols, nb32, o);
+          for (int c = 0; c < n; ++c) y[(b + c) * ldy + r] = Canonical(o[c]);
+        }
+      };
       for (int64_t t0 = r0; t0 < r1; t0 += tile) {
         const int64_t t1 = std::min(r1, t0 + tile);
         int64_t b = 0;
-        for (; b + 4 <= batch; b += 4) {
-          ActColumns4 cols;
-          for (int c = 0; c < 4; ++c) {
-            const int64_t o = (b + c) * nb32;
-            cols.q[c] = q8 + o;
-            cols.d[c] = qz.d.data() + o;
-            cols.s[c] = qz.s.data() + o;
-            cols.sum[c] = qz.sum.data() + o;
-          }
-          for (int64_t r = t0; r < t1; ++r) {
-            float o[4];
-            dq8x4(w.data + r * w.row_bytes, cols, nb32, o);
-            for (int c = 0; c < 4; ++c) y[(b + c) * ldy + r] = Canonical(o[c]);
-          }
-        }
+        for (; b + 8 <= batch; b += 8) group(b, 8, dq8x8, t0, t1);
+        for (; b + 4 <= batch; b += 4) group(b, 4, dq8x4, t0, t1);
         for (; b < batch; ++b)
           for (int64_t r = t0; r < t1; ++r) y[b * ldy + r] = Canonical(dq8(w.data + r * w.row_bytes, q8 + b * nb32, nb32));
       }

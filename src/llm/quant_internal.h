@@ -19,25 +19,39 @@ using DotQ8K = float (*)(const uint8_t* w, const ActQ8K* a, int64_t nb);
 // One float-type weight row (n elements) · float activations.
 using DotF = float (*)(const uint8_t* w, const float* x, int64_t n);
 
-// Four activation columns for the multi-column kernels: column c's blocks q[c][0..nb), and
-// the same blocks' d, s and sum as contiguous arrays (8 blocks' scales in one load).
-struct ActColumns4 {
-  const ActQ8* q[4];
-  const float* d[4];
-  const float* s[4];
-  const int32_t* sum[4];
+// Up to eight activation columns for the multi-column kernels: column c's blocks q[c][0..nb);
+// the same blocks' d, s and sum as contiguous arrays (8 blocks' scales in one load; readable
+// up to the next multiple of 8 blocks); and qt[c], the quants of each group of 8 blocks (the
+// last one zero-padded) transposed in 4-byte pieces: group G's 256 bytes at qt[c] + 256·G,
+// byte 32·g + 4·l + k = q[c][8G + l].qs[4g + k] (see TransposeActQ8).
+struct ActColumns {
+  const ActQ8* q[8];
+  const float* d[8];
+  const float* s[8];
+  const int32_t* sum[8];
+  const int8_t* qt[8];
 };
-// One weight row (nb blocks) · four activation columns, each weight block loaded and unpacked
-// once: out[c] == the single-column DotQ8(w, q[c], nb) bit for bit (same integer block sums,
-// same float terms, added in the same block order; only the four columns' chains interleave).
-using DotQ8x4 = void (*)(const uint8_t* w, const ActColumns4& a, int64_t nb, float* out);
+inline int64_t ActGroups(int64_t nb) { return (nb + 7) / 8; }
+// Writes qt (above) for nb blocks: ActGroups(nb)·256 bytes.
+inline void TransposeActQ8(const ActQ8* q, int64_t nb, int8_t* qt) {
+  for (int64_t g8 = 0; g8 < nb; g8 += 8, qt += 256)
+    for (int g = 0; g < 8; ++g)
+      for (int l = 0; l < 8; ++l)
+        for (int k = 0; k < 4; ++k) qt[32 * g + 4 * l + k] = g8 + l < nb ? q[g8 + l].qs[4 * g + k] : int8_t{0};
+}
+// One weight row (nb blocks) · four (x4) or eight (x8) activation columns, each weight block
+// loaded and unpacked once: out[c] == the single-column DotQ8(w, q[c], nb) bit for bit (same
+// integer block sums, same float terms, added in the same block order; only the columns'
+// chains interleave).
+using DotQ8xN = void (*)(const uint8_t* w, const ActColumns& a, int64_t nb, float* out);
 
 struct Kernels {
   std::string_view name;
   DotQ8 q8_0, q4_0, q4_1;
   DotQ8K q4_k, q5_k, q6_k;
   DotF f32, f16, bf16;
-  DotQ8x4 q8_0x4, q4_0x4, q4_1x4;
+  DotQ8xN q8_0x4, q4_0x4, q4_1x4;
+  DotQ8xN q8_0x8, q4_0x8, q4_1x8;
   // QuantizeActQ8 (the scalar path's is that function; the SIMD ones give the same bytes).
   void (*quantize_q8)(const float* x, int64_t n, ActQ8* out);
 };

@@ -240,7 +240,7 @@ TEST(Quant, SimdQuantizeActQ8MatchesScalar) {
   EXPECT_GE(ran, 1);
 }
 
-// The four-column kernels and MatMulInput (one quantized input shared by several products,
+// The multi-column kernels and MatMulInput (one quantized input shared by several products,
 // of different weight types): every output equals the scalar single-column product of its
 // own column, bit for bit — NaN scales, extreme weights and outliers included — for every
 // path, batch size and thread count.
@@ -258,7 +258,7 @@ TEST(Quant, MultiColumnAndSharedInputMatchSingleColumn) {
   for (int64_t b = 0; b < cols / 32; ++b) std::memset(wbs[1].data() + 5 * RowBytes(types[1], cols) + b * 34 + 2, 0x80, 32);
   for (size_t i = 0; i < wbs.size(); ++i) ws.push_back({types[i], rows, cols, RowBytes(types[i], cols), wbs[i].data()});
   int ran = 0;
-  for (int64_t batch : {4, 5, 8, 13}) {
+  for (int64_t batch : {4, 5, 8, 13, 20}) {  // groups of 8, then 4, then single columns
     const int64_t ldx = cols + 3, ldy = rows + 2;
     std::vector<float> x(static_cast<size_t>(batch * ldx));
     for (auto& v : x) v = nd(rng);
