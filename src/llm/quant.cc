@@ -355,11 +355,16 @@ template <DotQ8 kDot, int kCols>
 void DotNRef(const uint8_t* w, const ActColumns& a, int64_t nb, float* out) {
   for (int c = 0; c < kCols; ++c) out[c] = kDot(w, a.q[c], nb);
 }
+template <DotQ8 kDot>
+void Rows4Ref(const uint8_t* w, int64_t row_bytes, const ActColumns& a, int64_t nb, float* out) {
+  for (int i = 0; i < 4; ++i) out[i] = kDot(w + i * row_bytes, a.q[0], nb);
+}
 
 constexpr Kernels kScalar{"scalar",      DotQ8_0Ref,        DotQ4_0Ref,        DotQ4_1Ref,        DotK45Ref<false>,
                           DotK45Ref<true>, DotQ6KRef,       DotFloatRef<0>,    DotFloatRef<1>,    DotFloatRef<2>,
                           DotNRef<DotQ8_0Ref, 4>, DotNRef<DotQ4_0Ref, 4>, DotNRef<DotQ4_1Ref, 4>,
                           DotNRef<DotQ8_0Ref, 8>, DotNRef<DotQ4_0Ref, 8>, DotNRef<DotQ4_1Ref, 8>,
+                          Rows4Ref<DotQ8_0Ref>, Rows4Ref<DotQ4_0Ref>, Rows4Ref<DotQ4_1Ref>,
                           QuantizeActQ8};
 
 const Kernels& Choose() {
@@ -415,12 +420,13 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
   const int64_t ldx = in.ldx();
   DotQ8 dq8 = nullptr;
   DotQ8xN dq8x4 = nullptr, dq8x8 = nullptr;
+  DotQ8R4 dq8r4 = nullptr;
   DotQ8K dq8k = nullptr;
   DotF df = nullptr;
   switch (w.type) {
-    case GgmlType::kQ8_0: dq8 = k.q8_0; dq8x4 = k.q8_0x4; dq8x8 = k.q8_0x8; break;
-    case GgmlType::kQ4_0: dq8 = k.q4_0; dq8x4 = k.q4_0x4; dq8x8 = k.q4_0x8; break;
-    case GgmlType::kQ4_1: dq8 = k.q4_1; dq8x4 = k.q4_1x4; dq8x8 = k.q4_1x8; break;
+    case GgmlType::kQ8_0: dq8 = k.q8_0; dq8x4 = k.q8_0x4; dq8x8 = k.q8_0x8; dq8r4 = k.q8_0r4; break;
+    case GgmlType::kQ4_0: dq8 = k.q4_0; dq8x4 = k.q4_0x4; dq8x8 = k.q4_0x8; dq8r4 = k.q4_0r4; break;
+    case GgmlType::kQ4_1: dq8 = k.q4_1; dq8x4 = k.q4_1x4; dq8x8 = k.q4_1x8; dq8r4 = k.q4_1r4; break;
     case GgmlType::kQ4_K: dq8k = k.q4_k; break;
     case GgmlType::kQ5_K: dq8k = k.q5_k; break;
     case GgmlType::kQ6_K: dq8k = k.q6_k; break;
@@ -494,6 +500,24 @@ void MatMulWith(const Kernels& k, const WeightMatrix& w, MatMulInput& in, float*
         for (; b < batch; ++b)
           for (int64_t r = t0; r < t1; ++r) y[b * ldy + r] = Canonical(dq8(w.data + r * w.row_bytes, q8 + b * nb32, nb32));
       }
+      return;
+    }
+    if (dq8r4) {  // fewer than 4 columns (decode): four rows at a time per column
+      int64_t r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        for (int64_t b = 0; b < batch; ++b) {
+          ActColumns col;
+          col.q[0] = q8 + b * nb32;
+          col.d[0] = qz.d.data() + b * nb32;
+          col.s[0] = qz.s.data() + b * nb32;
+          col.sum[0] = qz.sum.data() + b * nb32;
+          float o[4];
+          dq8r4(w.data + r * w.row_bytes, w.row_bytes, col, nb32, o);
+          for (int i = 0; i < 4; ++i) y[b * ldy + r + i] = Canonical(o[i]);
+        }
+      }
+      for (; r < r1; ++r)
+        for (int64_t b = 0; b < batch; ++b) y[b * ldy + r] = Canonical(dq8(w.data + r * w.row_bytes, q8 + b * nb32, nb32));
       return;
     }
     for (int64_t r = r0; r < r1; ++r) {

@@ -17,7 +17,8 @@ const Kernels& Avx512Kernels() {
   using namespace vnni;
   static constexpr Kernels k{"avx512-vnni", DotQ8_0, DotQ4_0, DotQ4_1, DotK45<false>, DotK45<true>, DotQ6K,
                              DotFloat<0>, DotFloat<1>, DotFloat<2>, DotQ8_0x4, DotQ4_0x4, DotQ4_1x4,
-                             DotQ8_0x8, DotQ4_0x8, DotQ4_1x8, QuantizeQ8};
+                             DotQ8_0x8, DotQ4_0x8, DotQ4_1x8,
+                             DotQ8_0r4, DotQ4_0r4, DotQ4_1r4, QuantizeQ8};
   return k;
 }
 }  // namespace lucid::llm::internal

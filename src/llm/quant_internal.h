@@ -44,6 +44,9 @@ inline void TransposeActQ8(const ActQ8* q, int64_t nb, int8_t* qt) {
 // integer block sums, same float terms, added in the same block order; only the columns'
 // chains interleave).
 using DotQ8xN = void (*)(const uint8_t* w, const ActColumns& a, int64_t nb, float* out);
+// Four weight rows (row i at w + i·row_bytes) · activation column 0 of `a` (mat-vec): out[i]
+// == DotQ8(row i, q[0], nb) bit for bit (the rows' add chains interleave).
+using DotQ8R4 = void (*)(const uint8_t* w, int64_t row_bytes, const ActColumns& a, int64_t nb, float* out);
 
 struct Kernels {
   std::string_view name;
@@ -52,6 +55,7 @@ struct Kernels {
   DotF f32, f16, bf16;
   DotQ8xN q8_0x4, q4_0x4, q4_1x4;
   DotQ8xN q8_0x8, q4_0x8, q4_1x8;
+  DotQ8R4 q8_0r4, q4_0r4, q4_1r4;
   // QuantizeActQ8 (the scalar path's is that function; the SIMD ones give the same bytes).
   void (*quantize_q8)(const float* x, int64_t n, ActQ8* out);
 };

@@ -240,7 +240,7 @@ TEST(Quant, SimdQuantizeActQ8MatchesScalar) {
   EXPECT_GE(ran, 1);
 }
 
-// The multi-column kernels and MatMulInput (one quantized input shared by several products,
+// The multi-column and four-row kernels and MatMulInput (one quantized input shared by several products,
 // of different weight types): every output equals the scalar single-column product of its
 // own column, bit for bit — NaN scales, extreme weights and outliers included — for every
 // path, batch size and thread count.
@@ -258,12 +258,13 @@ TEST(Quant, MultiColumnAndSharedInputMatchSingleColumn) {
   for (int64_t b = 0; b < cols / 32; ++b) std::memset(wbs[1].data() + 5 * RowBytes(types[1], cols) + b * 34 + 2, 0x80, 32);
   for (size_t i = 0; i < wbs.size(); ++i) ws.push_back({types[i], rows, cols, RowBytes(types[i], cols), wbs[i].data()});
   int ran = 0;
-  for (int64_t batch : {4, 5, 8, 13, 20}) {  // groups of 8, then 4, then single columns
+  for (int64_t batch : {1, 3, 4, 5, 8, 13, 20}) {  // 1, 3: four rows at a time; else groups of 8, 4, 1 columns
     const int64_t ldx = cols + 3, ldy = rows + 2;
     std::vector<float> x(static_cast<size_t>(batch * ldx));
     for (auto& v : x) v = nd(rng);
-    x[static_cast<size_t>(ldx + 9)] = 60.0f;  // an outlier in column 1
-    for (int64_t i = 0; i < cols; ++i) x[static_cast<size_t>(2 * ldx + i)] = 0.0f;  // column 2 all zero
+    if (batch > 1) x[static_cast<size_t>(ldx + 9)] = 60.0f;  // an outlier in column 1
+    if (batch > 2)
+      for (int64_t i = 0; i < cols; ++i) x[static_cast<size_t>(2 * ldx + i)] = 0.0f;  // column 2 all zero
     for (size_t m = 0; m < ws.size(); ++m) {
       std::vector<float> want(static_cast<size_t>(batch * ldy), 0.0f);
       for (int64_t b = 0; b < batch; ++b)
