@@ -15,7 +15,10 @@
 // submission).
 //   submit_bench accounts [--senders S]                   addresses to fund (JSON)
 //   submit_bench solo [--txs N] [--senders S] [--block-time MS] [--max-block-txs M]
-//   submit_bench comet --rpc URL[,URL...] --chain-id ID [--txs N] [--senders S]
+//   submit_bench comet --rpc URL[,URL...] --chain-id ID [--txs N] [--senders S] [--kvstore]
+//                       --kvstore: the network runs CometBFT's example app (abci-cli kvstore)
+//                       instead of Lucid; the load is "key=value" txs of the Lucid txs' size,
+//                       so the figure is CometBFT's own ceiling on this machine
 //   submit_bench soak [--receipts N] [--report-every K] [--queries Q] [--senders S] [--dir D]
 //                                                         settle N receipts on solo (bench/soak.py)
 // solo and soak also take --sig-threads T (block signature warm-up threads, 1 = off) and
@@ -308,8 +311,14 @@ int RunSoak(size_t receipts, int senders, int block_ms, size_t max_block_txs, si
   auto producer = StartSolo(dir, chain_id, senders, 1'000'000'000'000'000, block_ms, max_block_txs, chunk + 1000, "soak");
   if (!producer) return 1;
   auto& p = *producer;
-  std::vector<Hash32> ids;  // every receipt id (32 bytes each)
-  ids.reserve(receipts);
+  // A uniform sample of the receipt ids (reservoir sampling, fixed size) for the queries at the
+  // end: keeping every id would grow the bench's own memory with the chain (32 MB at 1M) and
+  // blur the RSS figure, which is meant to show the node's memory staying flat.
+  constexpr size_t kSampledIds = 1 << 16;
+  std::vector<Hash32> ids;
+  ids.reserve(kSampledIds);
+  std::mt19937_64 sample_rng(11);
+  size_t ids_seen = 0;
   size_t done = 0, refused = 0, next_report = every;
   double settle_s = 0, sign_s = 0, interval_settle_s = 0;
   size_t interval_done = 0;
@@ -329,7 +338,12 @@ int RunSoak(size_t receipts, int senders, int block_ms, size_t max_block_txs, si
         threads.emplace_back([&, s] { load[s] = LoadTxs(chain_id, s, per, first, &chunk_ids[s]); });
       for (auto& t : threads) t.join();
     }
-    for (auto& v : chunk_ids) ids.insert(ids.end(), v.begin(), v.end());
+    for (auto& v : chunk_ids)
+      for (const Hash32& id : v) {
+        if (ids.size() < kSampledIds) ids.push_back(id);
+        else if (const size_t j = sample_rng() % (ids_seen + 1); j < kSampledIds) ids[j] = id;
+        ++ids_seen;
+      }
     const double tb = NowMsF();
     sign_s += (tb - ts) / 1000.0;
     std::atomic<size_t> chunk_refused{0};
@@ -522,29 +536,50 @@ int64_t Height(Rpc& rpc) {
   return std::stoll((*s)["sync_info"]["latest_block_height"].get<std::string>());
 }
 
-int RunComet(const std::vector<std::string>& urls, const std::string& chain_id, size_t txs, int senders) {
+// CometBFT's own example app (abci-cli kvstore) takes "key=value" txs: the same count and size
+// as the Lucid load, so the two localnets carry the same bytes and differ only in the app.
+void GenerateKvstoreLoad(int senders, size_t txs, size_t tx_bytes, std::vector<std::vector<Bytes>>& per_sender) {
+  per_sender.assign(static_cast<size_t>(senders), {});
+  for (int s = 0; s < senders; ++s)
+    for (size_t i = 0; i < txs / static_cast<size_t>(senders); ++i) {
+      std::string kv = "bench-s" + std::to_string(s) + "-n" + std::to_string(i) + "=";
+      kv.resize(std::max(tx_bytes, kv.size() + 1), 'v');
+      per_sender[static_cast<size_t>(s)].push_back(Bytes(kv.begin(), kv.end()));
+    }
+}
+
+// kvstore: the load is GenerateKvstoreLoad's, sized like the Lucid load (no setup txs).
+int RunComet(const std::vector<std::string>& urls, const std::string& chain_id, size_t txs, int senders,
+             bool kvstore) {
   Rpc setup(urls[0]);
   const int64_t h0 = Height(setup);
   if (h0 < 0) {
     std::fprintf(stderr, "comet: no RPC at %s\n", urls[0].c_str());
     return 1;
   }
+  std::vector<std::vector<Bytes>> load;
+  if (kvstore) {
+    std::vector<std::vector<Bytes>> lucid_load;
+    GenerateLoad(chain_id, senders, static_cast<size_t>(senders), lucid_load);
+    GenerateKvstoreLoad(senders, txs, lucid_load[0][0].size(), load);
+  }
   // Setup txs (repo, version, node registrations), then wait two blocks.
-  for (const Bytes& tx : SetupTxs(chain_id, senders)) {
+  for (const Bytes& tx : kvstore ? std::vector<Bytes>{} : SetupTxs(chain_id, senders)) {
     auto r = setup.Call("broadcast_tx_sync", {{"tx", B64(tx)}});
     if (!r.ok() || (*r)["code"].get<int>() != 0) {
       std::fprintf(stderr, "setup tx refused: %s\n", r.ok() ? r->dump().c_str() : r.status().ToString().c_str());
       return 1;
     }
   }
-  const Hash32 last_setup = crypto::Sha256(SetupTxs(chain_id, senders).back());
-  for (int i = 0; i < 600; ++i) {
-    auto r = setup.Call("tx", {{"hash", B64(last_setup)}});  // tx takes the hash as base64 bytes in JSON-RPC
-    if (r.ok()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!kvstore) {
+    const Hash32 last_setup = crypto::Sha256(SetupTxs(chain_id, senders).back());
+    for (int i = 0; i < 600; ++i) {
+      auto r = setup.Call("tx", {{"hash", B64(last_setup)}});  // tx takes the hash as base64 bytes in JSON-RPC
+      if (r.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    GenerateLoad(chain_id, senders, txs, load);
   }
-  std::vector<std::vector<Bytes>> load;
-  GenerateLoad(chain_id, senders, txs, load);
   const int64_t start_height = Height(setup);
 
   Stats st;
@@ -638,8 +673,9 @@ int RunComet(const std::vector<std::string>& urls, const std::string& chain_id, 
   st.first_height = static_cast<uint64_t>(start_height + 1);
   st.last_height = static_cast<uint64_t>(last_included);
   json shape = {{"senders", senders}, {"txs", st.submitted}, {"validators_rpc", urls.size()},
-                {"in_flight_per_sender", 1}, {"broadcast", "broadcast_tx_sync"}, {"tx_bytes", load[0][0].size()}};
-  std::printf("%s\n", Report("comet", st, shape).dump().c_str());
+                {"in_flight_per_sender", 1}, {"broadcast", "broadcast_tx_sync"}, {"tx_bytes", load[0][0].size()},
+                {"app", kvstore ? "abci-cli kvstore" : "lucid validator"}};
+  std::printf("%s\n", Report(kvstore ? "kvstore" : "comet", st, shape).dump().c_str());
   return 0;
 }
 
@@ -648,7 +684,7 @@ int RunComet(const std::vector<std::string>& urls, const std::string& chain_id, 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: submit_bench accounts|solo|comet|soak [--txs N] [--senders S] [--block-time MS] "
-                         "[--max-block-txs M] [--rpc URL,..] [--chain-id ID]\n");
+                         "[--max-block-txs M] [--rpc URL,..] [--chain-id ID] [--kvstore]\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -657,6 +693,14 @@ int main(int argc, char** argv) {
   int senders = 4, block_ms = 200;
   std::vector<std::string> urls;
   std::string chain_id;
+  bool kvstore = false;
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--kvstore") {  // a flag without a value: take it out of the pairs
+      kvstore = true;
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--txs") txs = std::stoul(v);
@@ -695,7 +739,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "comet needs --rpc and --chain-id\n");
       return 2;
     }
-    return RunComet(urls, chain_id, txs, senders);
+    return RunComet(urls, chain_id, txs, senders, kvstore);
   }
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;

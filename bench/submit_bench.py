@@ -2,8 +2,11 @@
 """SubmitResult (vanilla) throughput and latency, solo vs a 4-validator CometBFT localnet on
 this machine (issue 7). Runs bench/submit_bench (solo in process; comet through
 broadcast_tx_sync to every validator's RPC) and prints the load shape, the measured figures
-and their ratios to published figures for scale.
-  bench/submit_bench.py [--txs N] [--senders S] [--validators V]
+and their ratios to published figures for scale. The peer baseline, in the same run: the
+same 4-validator localnet with CometBFT's own example app (abci-cli kvstore, installed by
+./scripts/setup) taking "key=value" txs of the same size from the same senders: CometBFT's
+ceiling on this machine, which no app behind it can exceed.
+  bench/submit_bench.py [--txs N] [--senders S] [--validators V] [--no-kvstore] [--quick]
 Needs .tools/bin/cometbft (./scripts/setup) and a build with lucid validator and submit_bench
 ($LUCID_BUILD_DIR, default build/). Loopback only."""
 import argparse
@@ -55,7 +58,12 @@ def main():
     ap.add_argument("--senders", type=int, default=32)
     ap.add_argument("--validators", type=int, default=4)
     ap.add_argument("--base-ip", type=int, default=61)
+    ap.add_argument("--quick", action="store_true", help="CI smoke: 2,048 txs")
+    ap.add_argument("--no-kvstore", action="store_true",
+                    help="skip the baseline: the same localnet running CometBFT's abci-cli kvstore")
     a = ap.parse_args()
+    if a.quick:
+        a.txs = 2048
     a.txs = a.txs // a.senders * a.senders  # each sender sends the same number
     build = REPO / os.environ.get("LUCID_BUILD_DIR", "build")
     bench = build / "bench" / "submit_bench"
@@ -66,33 +74,48 @@ def main():
     results = []
     solo = run([bench, "solo", "--txs", a.txs, "--senders", a.senders])
     results.append(solo)
-    with tempfile.TemporaryDirectory(prefix="lucid-bench-net-") as tmp:
-        accounts = run([bench, "accounts", "--senders", a.senders])
-        net = Net(Path(tmp) / "net", n=a.validators, base_ip=a.base_ip, lucid=lucid, chain_id="lucid-bench")
-        net.init(extra_accounts=[{"address": x, "balance": 10**15} for x in accounts])
-        try:
-            net.up(timeout=90)
-            comet = run([bench, "comet", "--txs", a.txs, "--senders", a.senders, "--chain-id", net.chain_id,
-                         "--rpc", ",".join(net.rpc(i) for i in range(net.n))])
-            heights = [net.height(i) for i in range(net.n)]
-            cpu = {"cometbft": 0.0, "lucid validator": 0.0}
-            for i in range(net.n):
-                cpu["cometbft"] += cpu_seconds(net.pid(f"comet-v{i}"))
-                cpu["lucid validator"] += cpu_seconds(net.pid(f"lucid-v{i}"))
-        finally:
-            net.down()
-        comet["shape"]["validators"] = a.validators
-        comet["shape"]["timeout_commit"] = net.timeout_commit
-        results.append(comet)
+    nets = {}
+    for app in ("lucid", "kvstore"):
+        if app == "kvstore" and a.no_kvstore:
+            continue
+        with tempfile.TemporaryDirectory(prefix="lucid-bench-net-") as tmp:
+            accounts = run([bench, "accounts", "--senders", a.senders])
+            net = Net(Path(tmp) / "net", n=a.validators, base_ip=a.base_ip, lucid=lucid, chain_id="lucid-bench", app=app)
+            net.init(extra_accounts=[{"address": x, "balance": 10**15} for x in accounts])
+            try:
+                net.up(timeout=90)
+                cmd = [bench, "comet", "--txs", a.txs, "--senders", a.senders, "--chain-id", net.chain_id,
+                       "--rpc", ",".join(net.rpc(i) for i in range(net.n))]
+                r = run(cmd + (["--kvstore"] if app == "kvstore" else []))
+                heights = [net.height(i) for i in range(net.n)]
+                cpu = {"cometbft": 0.0, "app": 0.0}
+                for i in range(net.n):
+                    cpu["cometbft"] += cpu_seconds(net.pid(f"comet-v{i}"))
+                    cpu["app"] += cpu_seconds(net.pid(f"lucid-v{i}"))
+            finally:
+                net.down()
+            r["shape"]["validators"] = a.validators
+            r["shape"]["timeout_commit"] = net.timeout_commit
+            r["cpu_s"] = cpu
+            r["final_heights"] = heights
+            nets[app] = r
+            results.append(r)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("Measured (this run):")
     for r in results:
         show(r)
-    print(f"  validators' final heights: {heights}")
-    print("  CPU seconds over the localnet's life (all 4 validators): " +
-          ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
+        if "cpu_s" in r:
+            n = max(1, r["committed"])
+            print(f"         validators' final heights {r['final_heights']}; CPU over the network's life (all "
+                  f"{a.validators}): cometbft {r['cpu_s']['cometbft']:.1f} s, {r['shape']['app']} {r['cpu_s']['app']:.1f} s "
+                  f"= {1e3 * (r['cpu_s']['cometbft'] + r['cpu_s']['app']) / n:.2f} CPU ms per committed tx")
+    comet = nets["lucid"]
     print("Ratios:")
     print(f"  localnet / solo: {comet['tx_per_s'] / solo['tx_per_s']:.2f}")
+    if "kvstore" in nets:
+        kv = nets["kvstore"]
+        print(f"  Lucid localnet / CometBFT's own kvstore localnet (same machine, load, tx size): "
+              f"{comet['tx_per_s'] / kv['tx_per_s']:.2f}x (kvstore {kv['tx_per_s']:.0f} tx/s)")
     for name, goal in GOALS.items():
         r = solo if name == "solo" else comet
         print(f"  {name} vs issue-7 goal {goal} tx/s: {r['tx_per_s'] / goal:.2f}x")

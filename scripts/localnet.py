@@ -31,6 +31,12 @@ def default_cometbft():
     return Path(os.environ.get("COMETBFT_BIN", REPO / ".tools/bin/cometbft"))
 
 
+def default_abci_cli():
+    """CometBFT's example ABCI app (abci-cli kvstore), installed beside cometbft by ./scripts/setup:
+    the benchmark's baseline app (bench/submit_bench.py)."""
+    return Path(os.environ.get("ABCI_CLI_BIN", REPO / ".tools/bin/abci-cli"))
+
+
 def http_json(url, body=None, timeout=10):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
@@ -56,7 +62,12 @@ def set_toml(text, section, key, value):
 
 class Net:
     def __init__(self, root, n=4, base_ip=11, lucid=None, cometbft=None, chain_id="lucid-localnet",
-                 timeout_commit="300ms", empty_blocks=True):
+                 timeout_commit="300ms", empty_blocks=True, app="lucid"):
+        """app: "lucid" (lucid validator) or "kvstore" (CometBFT's abci-cli kvstore, for the
+        benchmark's baseline; no Lucid API then)."""
+        if app not in ("lucid", "kvstore"):
+            raise ValueError(f"unknown app {app!r}")
+        self.app = app
         self.root = Path(root)
         self.n = n
         self.base_ip = base_ip
@@ -106,9 +117,9 @@ class Net:
         (keys created in root/client); extra_accounts: more {"address", "balance"} entries."""
         if self.root.exists():
             raise RuntimeError(f"{self.root} exists: `down --clean` first")
-        for b in (self.lucid, self.cometbft):
+        for b in (self.lucid, self.cometbft) + ((default_abci_cli(),) if self.app == "kvstore" else ()):
             if not b.exists():
-                raise RuntimeError(f"{b} not found (build lucid; ./scripts/setup installs cometbft)")
+                raise RuntimeError(f"{b} not found (build lucid; ./scripts/setup installs cometbft and abci-cli)")
         self.root.mkdir(parents=True)
         self.logs.mkdir()
         accounts = accounts or {"alice": 10**12, "bob": 10**12, "node0": 10**12, "publisher": 10**12}
@@ -200,6 +211,10 @@ class Net:
         return pid if str(self.root) in cmdline else None
 
     def start_app(self, i):
+        if self.app == "kvstore":
+            return self._spawn(f"lucid-v{i}", [
+                str(default_abci_cli()), "kvstore", "--address", f"tcp://{self.ip(i)}:{ABCI_PORT}",
+                "--persist", str(self.lucid_home(i))])
         return self._spawn(f"lucid-v{i}", [
             str(self.lucid), "--home", str(self.lucid_home(i)), "--json", "validator",
             "--abci", f"tcp://{self.ip(i)}:{ABCI_PORT}", "--http", f"{self.ip(i)}:{HTTP_PORT}",
