@@ -881,15 +881,18 @@ void EngineImpl::Step(std::vector<Item>& items) {
     in_.Reset(N, h_.data(), E, E);
     MatMul(w.gate, in_, ff_.data(), F, threads);
     MatMul(w.up, in_, up_.data(), F, threads);
-    // silu(g)·up = g / (1 + e^-g) · up (ExpArray is Exp bit for bit, vectorised).
+    // silu(g)·up = g / (1 + e^-g) · up (ExpArray is Exp bit for bit, vectorised), tokens
+    // split across threads (element-wise: the same bits for any split).
     exp_.resize(static_cast<size_t>(N * F));
-    for (int64_t i = 0; i < N * F; ++i) exp_[i] = -ff_[i];
-    math::ExpArray(exp_.data(), exp_.size());
-    for (int64_t i = 0; i < N * F; ++i) {
-      const float g = ff_[i];
-      const float silu = g / (1.0f + exp_[i]);
-      ff_[i] = silu * up_[i];
-    }
+    ParallelFor(N, threads, [&](int64_t t0, int64_t t1) {
+      for (int64_t i = t0 * F; i < t1 * F; ++i) exp_[i] = -ff_[i];
+      math::ExpArray(exp_.data() + t0 * F, static_cast<size_t>((t1 - t0) * F));
+      for (int64_t i = t0 * F; i < t1 * F; ++i) {
+        const float g = ff_[i];
+        const float silu = g / (1.0f + exp_[i]);
+        ff_[i] = silu * up_[i];
+      }
+    }, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, F)));
     MatMul(w.down, N, ff_.data(), F, h_.data(), E, threads);
     for (int64_t i = 0; i < N * E; ++i) x_[i] = x_[i] + h_[i];
   }
