@@ -55,7 +55,7 @@ def show(r):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--txs", type=int, default=10000)
-    ap.add_argument("--senders", type=int, default=32)
+    ap.add_argument("--senders", type=int, default=128)
     ap.add_argument("--validators", type=int, default=4)
     ap.add_argument("--base-ip", type=int, default=61)
     ap.add_argument("--quick", action="store_true", help="CI smoke: 2,048 txs")
