@@ -79,6 +79,7 @@ struct Prepared {
   protocol::InferenceRequest unsigned_request;
   bool stream = false;
   int32_t prompt_tokens = 0;
+  protocol::Mode mode = protocol::Mode::kVanilla;
 };
 
 class OpenAi {
@@ -122,6 +123,28 @@ class OpenAi {
       if (!body["stream"].is_boolean()) return Err(e, 400, "stream must be true or false", "invalid_request_error", "stream", "");
       p->stream = body["stream"].get<bool>();
     }
+    // Lucid's mode (docs/llm.md "Modes"): the body's "lucid_mode" or the X-Lucid-Mode header,
+    // "vanilla" (default) or "tee" (the answer is generated and signed in the node's enclave).
+    std::string mode_name;
+    if (body.contains("lucid_mode") && !body["lucid_mode"].is_null()) {
+      if (!body["lucid_mode"].is_string())
+        return Err(e, 400, "lucid_mode must be \"vanilla\" or \"tee\"", "invalid_request_error", "lucid_mode", "invalid_value");
+      mode_name = body["lucid_mode"].get<std::string>();
+    }
+    if (req.has_header("X-Lucid-Mode")) {
+      const std::string header = req.get_header_value("X-Lucid-Mode");
+      if (!mode_name.empty() && header != mode_name)
+        return Err(e, 400, "X-Lucid-Mode says '" + header + "', lucid_mode '" + mode_name + "'", "invalid_request_error",
+                   "lucid_mode", "invalid_value");
+      mode_name = header;
+    }
+    if (!mode_name.empty() && mode_name != "vanilla" && mode_name != "tee")
+      return Err(e, 400, "lucid_mode must be \"vanilla\" or \"tee\", not '" + mode_name + "'", "invalid_request_error",
+                 "lucid_mode", "invalid_value");
+    p->mode = mode_name == "tee" ? protocol::Mode::kTee : protocol::Mode::kVanilla;
+    if ((node_->config().modes & protocol::ModeBit(p->mode)) == 0)
+      return Err(e, 400, "this node does not serve mode " + std::string(protocol::ModeName(p->mode)),
+                 "invalid_request_error", "lucid_mode", "unsupported");
     llm::ApiError perr;
     if (!llm::ParseOpenAiRequest(req.body, chat, p->model.ToString(), &p->request, &perr))
       return Fail(e, OaiError{400, perr.status.message(), "invalid_request_error", perr.param, "invalid_value"});
@@ -149,10 +172,10 @@ class OpenAi {
     p->inputs = p->request.ToInputs();
     protocol::InferenceRequest& r = p->unsigned_request;
     r.model = p->model;
-    r.mode = protocol::Mode::kVanilla;
+    r.mode = p->mode;
     r.input_hash = HashTensorMap(p->inputs);
     r.seed = p->request.sampling.seed;
-    auto fee = node_->QuoteFee(p->model);
+    auto fee = node_->QuoteFee(p->model, p->mode);
     if (!fee.ok()) return Fail(e, FromStatus(fee.status(), "model"));
     r.max_fee = *fee;
     r.node = node_->address();
@@ -170,6 +193,7 @@ class OpenAi {
                {"request_nonce", r.result.request.request.nonce},
                {"node", r.result.receipt.node.ToHex()},
                {"engine", r.result.receipt.engine},
+               {"mode", std::string(protocol::ModeName(r.result.receipt.mode))},
                {"tokens", out.tokens},
                {"prefill_ms", r.llm.prefill_ms},
                {"decode_ms", r.llm.decode_ms},

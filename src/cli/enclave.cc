@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "crypto/hash.h"
 #include "tee/enclave.h"
+#include "tee/enclave_llm.h"
 
 namespace lucid::cli {
 
@@ -37,6 +38,7 @@ int Enclave(const Context& ctx, const EnclaveOptions& opts) {
   tee::EnclaveConfig config;
   config.pki = std::move(*pki);
   config.threads = opts.threads;
+  config.llm = tee::MakeEngineEnclaveLlm(opts.threads);  // GGUF (LLM) versions
   auto enclave = tee::DevEnclave::Create(std::move(config));
   if (!enclave.ok()) return Fail(ctx, enclave.status());
   tee::EnclaveHttp http(enclave->get());

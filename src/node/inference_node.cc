@@ -77,7 +77,7 @@ void InferenceNode::StartEnclaveHeartbeat(std::chrono::milliseconds period) {
 }
 
 Status InferenceNode::ExecuteInEnclave(const protocol::InferenceRequest& req, const TensorMap& inputs,
-                                       InferenceResult& out) {
+                                       InferenceResult& out, const std::function<bool(std::string_view)>& on_text) {
   if (config_.enclave_addr.empty()) return FailedPrecondition("this node has no enclave (--enclave ADDR)");
   std::optional<crypto::Address> enclave_address;
   {
@@ -85,19 +85,28 @@ Status InferenceNode::ExecuteInEnclave(const protocol::InferenceRequest& req, co
     enclave_address = enclave_address_;
   }
   if (!enclave_address) return FailedPrecondition("the node's enclave is not registered yet");
-  // The model file, every byte checked against its CID by the hub.
   ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
-  Bytes model_bytes;
-  bool found = false;
-  for (const auto& f : manifest.files) {
-    if (f.path != manifest.model_file) continue;
-    ASSIGN_OR_RETURN(model_bytes, hub_->GetFile(f.cid));
-    found = true;
-  }
-  if (!found) return DataLoss("manifest has no file named " + manifest.model_file);
+  const hub::ManifestFile* file = manifest.FindFile(manifest.model_file);
+  if (file == nullptr) return DataLoss("manifest has no file named " + manifest.model_file);
+  const bool gguf = manifest.format == "gguf";
   protocol::Receipt& receipt = out.result.receipt;
   tee::EnclaveClient client(config_.enclave_addr);
-  ASSIGN_OR_RETURN(tee::ExecuteResult r, client.Execute(model_bytes, inputs, receipt));
+  tee::ExecuteResult r;
+  if (gguf) {
+    // LLM: the enclave gets the manifest (its CID is the receipt's model) and the canonical
+    // request; the model file only when it does not hold it yet (checked there by its CID).
+    ASSIGN_OR_RETURN(Bytes manifest_bytes, hub_->GetFile(req.model));
+    const crypto::Cid file_cid = file->cid;
+    auto model_file = [this, file_cid]() { return hub_->GetFile(file_cid); };
+    ASSIGN_OR_RETURN(r, client.ExecuteLlm(manifest_bytes, model_file, inputs, receipt, on_text));
+    if (r.receipt.engine != kLlmEngineId)
+      return DataLoss("the enclave answered with engine '" + r.receipt.engine + "', not " + std::string(kLlmEngineId));
+    out.llm = LlmRunInfo{r.prompt_tokens, r.prefill_ms, r.decode_ms};
+  } else {
+    // The model file, every byte checked against its CID by the hub.
+    ASSIGN_OR_RETURN(Bytes model_bytes, hub_->GetFile(file->cid));
+    ASSIGN_OR_RETURN(r, client.Execute(model_bytes, inputs, receipt));
+  }
   // The enclave may fill in only the output hash and the engine.
   protocol::Receipt expected = receipt;
   expected.output_hash = r.receipt.output_hash;
@@ -265,9 +274,9 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
 
   ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
   const bool gguf = manifest.format == "gguf";
-  if (gguf && req.mode != Mode::kVanilla)
+  if (gguf && req.mode != Mode::kVanilla && req.mode != Mode::kTee)
     return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) +
-                         " is not available for GGUF (LLM) versions: vanilla only (docs/llm.md)");
+                         " is not available for GGUF (LLM) versions: vanilla and tee only (docs/llm.md)");
   std::shared_ptr<const zkml::ProvingKey> proving_key;
   if (req.mode == Mode::kZkml) {
     ASSIGN_OR_RETURN(chain::VersionEntry entry, PublishedVersion(req.model));
@@ -281,7 +290,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   out.result.request = signed_request;
   if (req.mode == Mode::kTee) {
     const auto started = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(ExecuteInEnclave(req, inputs, out).WithContext("tee"));
+    RETURN_IF_ERROR(ExecuteInEnclave(req, inputs, out, on_text).WithContext("tee"));
     out.receipt_id = receipt.Id();
     const auto run_us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
@@ -293,10 +302,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   TensorMap outputs;
   int64_t run_us = 0;
   if (gguf) {
-    // LLM: the input is the canonical request (llm/request.h); vanilla only.
-    if (req.mode != Mode::kVanilla)
-      return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) +
-                           " is not available for GGUF (LLM) versions: vanilla only (docs/llm.md)");
+    // LLM: the input is the canonical request (llm/request.h); tee runs in the enclave above.
     if (!config_.llm) return Unimplemented("this node runs no LLM engine");
     const auto started = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
@@ -361,10 +367,13 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
   chain::AppInfo info = chain_->Info();
   req.chain_id = info.chain_id;
   req.requester = requester_key.address();
-  if (req.mode != Mode::kVanilla) return Unimplemented("the gateway serves vanilla requests only");
+  if (req.mode != Mode::kVanilla && req.mode != Mode::kTee)
+    return Unimplemented("the gateway serves vanilla and tee requests only");
+  if ((config_.modes & protocol::ModeBit(req.mode)) == 0)
+    return Unimplemented("this node does not serve mode " + std::string(protocol::ModeName(req.mode)));
   if (req.node != crypto::Address{} && req.node != address_)
     return PermissionDenied("request is addressed to node " + req.node.ToHex() + ", not " + address_.ToHex());
-  if (!config_.llm) return Unimplemented("this node runs no LLM engine");
+  if (req.mode == Mode::kVanilla && !config_.llm) return Unimplemented("this node runs no LLM engine");
   ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(req.model));
   if (manifest.format != "gguf") return InvalidArgument("model " + req.model.ToString() + " is not a GGUF (LLM) version");
   ASSIGN_OR_RETURN(uint64_t fee, QuoteFee(req.model, req.mode));
@@ -381,6 +390,34 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
 
   InferenceResult out;
   const auto started = std::chrono::steady_clock::now();
+  if (req.mode == Mode::kTee) {
+    // The enclave signs a receipt naming the request hash (nonce included): assign the nonce
+    // and sign first, run, submit, all under the gateway lock.
+    std::lock_guard<std::mutex> lock(gateway_mu_);
+    ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
+    uint64_t& next = gateway_next_nonce_[req.requester];
+    req.nonce = std::max(next, requester.request_nonce);
+    protocol::SignedRequest signed_request{req, {}};
+    signed_request.signature = requester_key.Sign(protocol::SigningDigest(req.Hash()));
+    out.result.request = signed_request;
+    out.result.receipt = NewReceipt(req);
+    RETURN_IF_ERROR(ExecuteInEnclave(req, inputs, out, on_text).WithContext("tee"));
+    out.receipt_id = out.result.receipt.Id();
+    const auto run_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    auto tx_hash = SubmitTx(out.result, wait_for_inclusion, &out.submitted);
+    if (!tx_hash.ok()) {
+      next = 0;  // re-read from the chain next time
+      return tx_hash.status();
+    }
+    next = req.nonce + 1;
+    out.tx_hash = *tx_hash;
+    spdlog::info("inference: llm model {} mode tee requester {} (gateway) nonce {} ran in the enclave in {} us ({} "
+                 "prompt tokens); receipt {} submitted in tx {}",
+                 req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
+                 ToHex(out.receipt_id), ToHex(out.tx_hash));
+    return out;
+  }
   ASSIGN_OR_RETURN(TensorMap outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
   const auto run_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();

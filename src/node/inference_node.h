@@ -112,7 +112,9 @@ class InferenceNode {
   // key (an API key maps to it). `request` is complete except nonce and signature; the node
   // checks it as Infer does, runs it (GGUF versions, vanilla), then assigns the requester's
   // next request nonce, signs and submits under one lock, so concurrent answers settle in
-  // nonce order whatever order they finish in.
+  // nonce order whatever order they finish in. tee: the receipt the enclave signs names the
+  // request hash, so the nonce is assigned and the request signed before the run, and the
+  // run happens under that lock too (gateway tee requests run one at a time).
   Result<InferenceResult> InferAsRequester(protocol::InferenceRequest request, const crypto::PrivateKey& requester,
                                            const TensorMap& inputs, std::chrono::milliseconds wait_for_inclusion,
                                            const std::function<bool(std::string_view)>& on_text = {});
@@ -152,7 +154,10 @@ class InferenceNode {
   void ProverLoop();
 
   // tee: forwards the run to the enclave and fills in the signed receipt and evidence.
-  Status ExecuteInEnclave(const protocol::InferenceRequest& req, const TensorMap& inputs, InferenceResult& out);
+  // GGUF versions: the enclave gets the manifest with the request (and the model file once,
+  // by CID) and streams the text to on_text as it generates.
+  Status ExecuteInEnclave(const protocol::InferenceRequest& req, const TensorMap& inputs, InferenceResult& out,
+                          const std::function<bool(std::string_view)>& on_text = {});
 
   NodeConfig config_;
   crypto::Address address_;

@@ -23,7 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxModelBytes = 512ull << 20;
+constexpr size_t kMaxModelBytes = kMaxOnnxModelBytes;
 constexpr size_t kMaxPkiFileBytes = 16 * 1024;
 
 Result<Bytes> ReadFile(const std::string& path, size_t limit) {
@@ -76,6 +76,51 @@ Result<Bytes> JsonHex(const json& j, const char* key) {
   auto b = FromHex(s);
   if (!b.ok()) return b.status().WithContext(key);
   return std::move(*b);
+}
+
+// A request body read through httplib's reader, refusing more than `limit` bytes (so each
+// route keeps its own limit whatever the server's payload maximum).
+Result<std::string> ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, size_t limit) {
+  std::string body;
+  if (req.has_header("Content-Length")) {
+    const uint64_t n = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+    if (n > limit) return OutOfRange("request body is " + std::to_string(n) + " bytes, limit " + std::to_string(limit));
+    body.reserve(n);
+  }
+  bool over = false;
+  reader([&](const char* data, size_t n) {
+    if (body.size() + n > limit) {
+      over = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (over) return OutOfRange("request body above " + std::to_string(limit) + " bytes");
+  return body;
+}
+
+Result<ExecuteResult> ResultFromJson(const json& j) {
+  ExecuteResult r;
+  if (!j.contains("outputs")) return DataLoss("enclave answer has no outputs");
+  ASSIGN_OR_RETURN(r.outputs, TensorMapFromJson(j["outputs"]));
+  ASSIGN_OR_RETURN(Bytes rb, JsonHex(j, "receipt"));
+  ASSIGN_OR_RETURN(r.receipt, protocol::Receipt::Decode(rb));
+  ASSIGN_OR_RETURN(Bytes sig, JsonHex(j, "signature"));
+  if (sig.size() != r.signature.size()) return DataLoss("enclave signature is not 65 bytes");
+  std::copy(sig.begin(), sig.end(), r.signature.begin());
+  if (j.contains("prompt_tokens") && j["prompt_tokens"].is_number_integer())
+    r.prompt_tokens = j["prompt_tokens"].get<int32_t>();
+  if (j.contains("prefill_ms") && j["prefill_ms"].is_number()) r.prefill_ms = j["prefill_ms"].get<double>();
+  if (j.contains("decode_ms") && j["decode_ms"].is_number()) r.decode_ms = j["decode_ms"].get<double>();
+  return r;
+}
+
+json ResultToJson(const ExecuteResult& r) {
+  return json{{"outputs", TensorMapToJson(r.outputs)},
+              {"receipt", ToHex(r.receipt.Encode())},
+              {"receipt_id", ToHex(r.receipt.Id())},
+              {"signature", ToHex(r.signature)}};
 }
 
 }  // namespace
@@ -151,7 +196,10 @@ DevEnclave::DevEnclave(EnclaveConfig config, crypto::PrivateKey key, Bytes pcr0)
       public_key_(UncompressedPublicKey(key)),
       pcr0_(std::move(pcr0)),
       threads_(config.threads),
-      model_cache_(config.model_cache) {}
+      model_cache_(config.model_cache),
+      llm_(std::move(config.llm)),
+      max_model_file_bytes_(config.max_model_file_bytes),
+      model_files_(std::max<size_t>(1, config.model_files)) {}
 
 Result<std::unique_ptr<DevEnclave>> DevEnclave::Create(EnclaveConfig config) {
   Bytes pcr0;
@@ -212,14 +260,84 @@ Result<ExecuteResult> DevEnclave::Execute(ByteView model_bytes, const TensorMap&
   ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, ModelFor(model_bytes));
   onnx::RunOptions options;
   options.threads = threads_;
-  ExecuteResult out;
-  ASSIGN_OR_RETURN(out.outputs, model->Run(inputs, options));
-  receipt.output_hash = HashTensorMap(out.outputs);
+  ASSIGN_OR_RETURN(TensorMap outputs, model->Run(inputs, options));
+  receipt.output_hash = HashTensorMap(outputs);
   receipt.engine = std::string(onnx::kEngineId);
-  const protocol::Evidence evidence = verify::MakeTeeEvidence(receipt, key_);
-  if (evidence.data.size() != out.signature.size()) return Internal("tee evidence is not 65 bytes");
-  std::copy(evidence.data.begin(), evidence.data.end(), out.signature.begin());
+  ExecuteResult out = Sign(std::move(receipt));
+  out.outputs = std::move(outputs);
+  return out;
+}
+
+ExecuteResult DevEnclave::Sign(protocol::Receipt receipt) const {
+  ExecuteResult out;
+  const protocol::Evidence evidence = verify::MakeTeeEvidence(receipt, key_);  // 65 bytes
+  std::copy_n(evidence.data.begin(), std::min(evidence.data.size(), out.signature.size()), out.signature.begin());
   out.receipt = std::move(receipt);
+  return out;
+}
+
+Status DevEnclave::PutModelFile(const crypto::Cid& cid, Bytes bytes) const {
+  if (bytes.size() > max_model_file_bytes_)
+    return OutOfRange("model file is " + std::to_string(bytes.size()) + " bytes, the enclave's limit is " +
+                      std::to_string(max_model_file_bytes_));
+  RETURN_IF_ERROR(cid.Check(bytes).WithContext("model file"));
+  auto shared = std::make_shared<const Bytes>(std::move(bytes));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (files_.count(cid)) return Status::Ok();
+  while (files_.size() >= model_files_ && !file_order_.empty()) {
+    files_.erase(file_order_.front());
+    file_order_.pop_front();
+  }
+  files_[cid] = std::move(shared);
+  file_order_.push_back(cid);
+  return Status::Ok();
+}
+
+std::optional<uint64_t> DevEnclave::ModelFileSize(const crypto::Cid& cid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(cid);
+  if (it == files_.end()) return std::nullopt;
+  return it->second->size();
+}
+
+Result<crypto::Cid> DevEnclave::CheckLlm(ByteView manifest, const protocol::Receipt& receipt) const {
+  if (!llm_) return Unimplemented("this enclave runs no LLM engine");
+  if (receipt.mode != protocol::Mode::kTee)
+    return InvalidArgument("receipt mode is " + std::string(protocol::ModeName(receipt.mode)) + ", not tee");
+  const crypto::Cid manifest_cid = crypto::Cid::Of(manifest);
+  if (manifest_cid != receipt.model)
+    return InvalidArgument("the manifest given has CID " + manifest_cid.ToString() + ", the receipt names model " +
+                           receipt.model.ToString());
+  ASSIGN_OR_RETURN(auto file, llm_->ModelFile(manifest));
+  return file.first;
+}
+
+Result<ExecuteResult> DevEnclave::ExecuteLlm(ByteView manifest, const TensorMap& inputs, protocol::Receipt receipt,
+                                             const std::function<bool(std::string_view)>& on_text) const {
+  ASSIGN_OR_RETURN(crypto::Cid file_cid, CheckLlm(manifest, receipt));
+  if (HashTensorMap(inputs) != receipt.input_hash)
+    return InvalidArgument("input tensors do not hash to the receipt's input_hash");
+  ASSIGN_OR_RETURN(auto file, llm_->ModelFile(manifest));
+  std::shared_ptr<const Bytes> gguf;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(file_cid);
+    if (it != files_.end()) gguf = it->second;
+  }
+  if (!gguf) return NotFound("model file " + file_cid.ToString() + " is not held by the enclave (PUT /models/CID)");
+  // The bytes hashed to this CID when they were kept; the manifest also names their size.
+  if (gguf->size() != file.second)
+    return DataLoss("model file " + file_cid.ToString() + " has " + std::to_string(gguf->size()) +
+                    " bytes, the manifest says " + std::to_string(file.second));
+  ASSIGN_OR_RETURN(LlmRun run, llm_->Run(receipt.model, manifest, std::move(gguf), inputs, on_text));
+  // The output hash is of what this enclave generated: the node cannot choose the output.
+  receipt.output_hash = HashTensorMap(run.outputs);
+  receipt.engine = run.engine;
+  ExecuteResult out = Sign(std::move(receipt));
+  out.outputs = std::move(run.outputs);
+  out.prompt_tokens = run.prompt_tokens;
+  out.prefill_ms = run.prefill_ms;
+  out.decode_ms = run.decode_ms;
   return out;
 }
 
@@ -238,7 +356,8 @@ struct EnclaveHttp::Impl {
 EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Impl>()) {
   impl_->enclave = enclave;
   auto& s = impl_->server;
-  s.set_payload_max_length(kMaxModelBytes * 2 + (64u << 20));
+  // Each route reads its body with its own limit (ReadBody); this is the largest of them.
+  s.set_payload_max_length(std::max<uint64_t>(kMaxModelBytes * 2 + (64u << 20), enclave->max_model_file_bytes()));
   auto fail = [](httplib::Response& res, const Status& st, int code) {
     res.status = code;
     res.set_content(json{{"error", st.ToString()}}.dump(), "application/json");
@@ -258,9 +377,11 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
                         .dump(),
                     "application/json");
   });
-  s.Post("/execute", [enclave, fail](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/execute", [enclave, fail](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
     auto run = [&]() -> Result<json> {
-      json j = json::parse(req.body, nullptr, false);
+      ASSIGN_OR_RETURN(std::string body, ReadBody(req, reader, kMaxModelBytes * 2 + (64u << 20)));
+      json j = json::parse(body, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return InvalidArgument("body is not a JSON object");
       // The model comes in the request: the enclave runs what it was sent, never a file a
       // local caller names (it would read any file it can access for whoever asks).
@@ -271,14 +392,96 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
       ASSIGN_OR_RETURN(Bytes receipt_bytes, JsonHex(j, "receipt"));
       ASSIGN_OR_RETURN(protocol::Receipt receipt, protocol::Receipt::Decode(receipt_bytes));
       ASSIGN_OR_RETURN(ExecuteResult r, enclave->Execute(model, inputs, std::move(receipt)));
-      return json{{"outputs", TensorMapToJson(r.outputs)},
-                  {"receipt", ToHex(r.receipt.Encode())},
-                  {"receipt_id", ToHex(r.receipt.Id())},
-                  {"signature", ToHex(r.signature)}};
+      return ResultToJson(r);
     };
     auto out = run();
-    if (!out.ok()) return fail(res, out.status(), 400);
+    if (!out.ok()) return fail(res, out.status(), out.status().code() == Code::kOutOfRange ? 413 : 400);
     res.set_content(out->dump(), "application/json");
+  });
+  // GGUF versions: the model file once, by CID (streamed in as the raw body, checked here).
+  s.Put(R"(/models/([a-z0-9]{1,128}))", [enclave, fail](const httplib::Request& req, httplib::Response& res,
+                                                          const httplib::ContentReader& reader) {
+    auto cid = crypto::Cid::Parse(req.matches[1].str());
+    if (!cid.ok()) return fail(res, cid.status().WithContext("CID"), 400);
+    auto body = ReadBody(req, reader, enclave->max_model_file_bytes());
+    if (!body.ok()) return fail(res, body.status().WithContext("model file"), 413);
+    Bytes bytes(body->begin(), body->end());
+    body->clear();
+    body->shrink_to_fit();
+    const size_t size = bytes.size();
+    Status put = enclave->PutModelFile(*cid, std::move(bytes));
+    if (!put.ok()) return fail(res, put, put.code() == Code::kOutOfRange ? 413 : 400);
+    res.set_content(json{{"cid", cid->ToString()}, {"size", size}}.dump(), "application/json");
+  });
+  s.Get(R"(/models/([a-z0-9]{1,128}))", [enclave, fail](const httplib::Request& req, httplib::Response& res) {
+    auto cid = crypto::Cid::Parse(req.matches[1].str());
+    if (!cid.ok()) return fail(res, cid.status().WithContext("CID"), 400);
+    auto size = enclave->ModelFileSize(*cid);
+    if (!size) return fail(res, NotFound("model file " + cid->ToString() + " is not held"), 404);
+    res.set_content(json{{"cid", cid->ToString()}, {"size", *size}}.dump(), "application/json");
+  });
+  // An LLM request: checked before the answer starts (HTTP errors), then generated here with
+  // the text relayed as it is decided and the signed receipt last (newline-delimited JSON).
+  s.Post("/execute_llm", [enclave, fail](const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& reader) {
+    struct Job {
+      Bytes manifest;
+      TensorMap inputs;
+      protocol::Receipt receipt;
+    };
+    auto job = std::make_shared<Job>();
+    std::optional<crypto::Cid> missing;
+    Status checked = [&]() -> Status {
+      ASSIGN_OR_RETURN(std::string body, ReadBody(req, reader, kMaxLlmRequestBytes));
+      json j = json::parse(body, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return InvalidArgument("body is not a JSON object");
+      ASSIGN_OR_RETURN(job->manifest, JsonHex(j, "manifest_hex"));
+      if (!j.contains("inputs")) return InvalidArgument("missing \"inputs\"");
+      ASSIGN_OR_RETURN(job->inputs, TensorMapFromJson(j["inputs"]));
+      ASSIGN_OR_RETURN(Bytes receipt_bytes, JsonHex(j, "receipt"));
+      ASSIGN_OR_RETURN(job->receipt, protocol::Receipt::Decode(receipt_bytes));
+      ASSIGN_OR_RETURN(crypto::Cid file, enclave->CheckLlm(job->manifest, job->receipt));
+      if (HashTensorMap(job->inputs) != job->receipt.input_hash)
+        return InvalidArgument("input tensors do not hash to the receipt's input_hash");
+      if (!enclave->ModelFileSize(file)) {
+        missing = file;
+        return NotFound("model file " + file.ToString() + " is not held by the enclave: PUT /models/" + file.ToString());
+      }
+      return Status::Ok();
+    }();
+    if (!checked.ok()) {
+      const int code = missing ? 404
+                       : checked.code() == Code::kOutOfRange ? 413
+                       : checked.code() == Code::kUnimplemented ? 501
+                                                                : 400;
+      res.status = code;
+      json e{{"error", checked.ToString()}};
+      if (missing) e["missing_model_file"] = missing->ToString();
+      res.set_content(e.dump(), "application/json");
+      return;
+    }
+    res.set_chunked_content_provider("application/x-ndjson", [enclave, job](size_t, httplib::DataSink& sink) {
+      auto line = [&](const json& j) {
+        const std::string s = j.dump() + "\n";
+        return sink.write(s.data(), s.size());
+      };
+      auto on_text = [&](std::string_view piece) {
+        if (piece.empty()) return true;
+        return line(json{{"text_hex", ToHex(AsBytes(piece))}});  // the caller gone: cancel
+      };
+      auto r = enclave->ExecuteLlm(job->manifest, job->inputs, job->receipt, on_text);
+      if (!r.ok()) {
+        line(json{{"error", r.status().ToString()}});
+      } else {
+        json j = ResultToJson(*r);
+        j["prompt_tokens"] = r->prompt_tokens;
+        j["prefill_ms"] = r->prefill_ms;
+        j["decode_ms"] = r->decode_ms;
+        line(j);
+      }
+      sink.done();
+      return true;
+    });
   });
 }
 
@@ -371,15 +574,128 @@ Result<ExecuteResult> EnclaveClient::Post(const nlohmann::json& body) const {
   httplib::Client cli(host_, port_);
   cli.set_read_timeout(600, 0);
   ASSIGN_OR_RETURN(json j, Call(host_, port_, cli.Post("/execute", body.dump(), "application/json")));
-  ExecuteResult r;
-  if (!j.contains("outputs")) return DataLoss("enclave answer has no outputs");
-  ASSIGN_OR_RETURN(r.outputs, TensorMapFromJson(j["outputs"]));
-  ASSIGN_OR_RETURN(Bytes rb, JsonHex(j, "receipt"));
-  ASSIGN_OR_RETURN(r.receipt, protocol::Receipt::Decode(rb));
-  ASSIGN_OR_RETURN(Bytes sig, JsonHex(j, "signature"));
-  if (sig.size() != r.signature.size()) return DataLoss("enclave signature is not 65 bytes");
-  std::copy(sig.begin(), sig.end(), r.signature.begin());
-  return r;
+  return ResultFromJson(j);
+}
+
+Status EnclaveClient::UploadModelFile(const crypto::Cid& cid, ByteView bytes) const {
+  if (port_ == 0) return InvalidArgument("enclave address must be HOST:PORT");
+  httplib::Client cli(host_, port_);
+  cli.set_read_timeout(600, 0);
+  cli.set_write_timeout(600, 0);
+  ASSIGN_OR_RETURN(json j, Call(host_, port_,
+                                cli.Put("/models/" + cid.ToString(), reinterpret_cast<const char*>(bytes.data()),
+                                        bytes.size(), "application/octet-stream")));
+  if (!j.contains("size") || !j["size"].is_number_unsigned() || j["size"].get<uint64_t>() != bytes.size())
+    return DataLoss("the enclave did not confirm the model file's size");
+  return Status::Ok();
+}
+
+Result<bool> EnclaveClient::HasModelFile(const crypto::Cid& cid) const {
+  if (port_ == 0) return InvalidArgument("enclave address must be HOST:PORT");
+  httplib::Client cli(host_, port_);
+  cli.set_read_timeout(30, 0);
+  auto res = cli.Get("/models/" + cid.ToString());
+  if (res && res->status == 404) return false;
+  ASSIGN_OR_RETURN(json j, Call(host_, port_, res));
+  return true;
+}
+
+Result<ExecuteResult> EnclaveClient::PostLlm(const std::string& body,
+                                             const std::function<bool(std::string_view)>& on_text,
+                                             std::optional<crypto::Cid>* missing) const {
+  if (port_ == 0) return InvalidArgument("enclave address must be HOST:PORT");
+  const std::string where = "enclave at " + host_ + ":" + std::to_string(port_);
+  httplib::Client cli(host_, port_);
+  cli.set_read_timeout(600, 0);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/execute_llm";
+  req.body = body;
+  req.set_header("Content-Type", "application/json");
+  int status = 0;
+  std::string error_body, pending;
+  std::optional<json> last;
+  Status broken = Status::Ok();
+  bool cancelled = false;
+  req.response_handler = [&](const httplib::Response& r) {
+    status = r.status;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (status != 200) {
+      error_body.append(data, n);
+      return error_body.size() < (1u << 20);
+    }
+    pending.append(data, n);
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      json j = json::parse(std::string_view(pending).substr(0, nl), nullptr, false);
+      pending.erase(0, nl + 1);
+      if (j.is_discarded() || !j.is_object()) {
+        broken = DataLoss(where + " streamed a line that is not a JSON object");
+        return false;
+      }
+      if (j.contains("text_hex")) {
+        if (last) {
+          broken = DataLoss(where + " streamed text after its answer");
+          return false;
+        }
+        auto piece = JsonHex(j, "text_hex");
+        if (!piece.ok()) {
+          broken = piece.status().WithContext(where);
+          return false;
+        }
+        if (on_text && !on_text(AsString(*piece))) {
+          cancelled = true;
+          return false;
+        }
+        continue;
+      }
+      last = std::move(j);
+    }
+    return pending.size() < (256u << 20);
+  };
+  auto res = cli.send(req);
+  if (cancelled) return Unavailable("the caller stopped reading the answer (cancelled)");
+  if (!broken.ok()) return broken;
+  if (!res) return Unavailable("cannot reach the " + where + " (" + httplib::to_string(res.error()) + ")");
+  if (status != 200) {
+    json e = json::parse(error_body, nullptr, false);
+    std::string msg = e.is_object() && e.contains("error") && e["error"].is_string() ? e["error"].get<std::string>()
+                                                                                      : error_body.substr(0, 200);
+    if (status == 404 && e.is_object() && e.contains("missing_model_file") && e["missing_model_file"].is_string()) {
+      auto cid = crypto::Cid::Parse(e["missing_model_file"].get<std::string>());
+      if (cid.ok()) *missing = *cid;
+    }
+    if (status == 501) return Unimplemented(where + " refused: " + msg);
+    return FailedPrecondition(where + " refused: " + msg);
+  }
+  if (!last) return DataLoss(where + " ended the answer without a receipt");
+  if (last->contains("error")) {
+    const json& e = (*last)["error"];
+    return FailedPrecondition(where + " failed: " + (e.is_string() ? e.get<std::string>() : e.dump()));
+  }
+  return ResultFromJson(*last);
+}
+
+Result<ExecuteResult> EnclaveClient::ExecuteLlm(ByteView manifest, const std::function<Result<Bytes>()>& model_file,
+                                                const TensorMap& inputs, const protocol::Receipt& receipt,
+                                                const std::function<bool(std::string_view)>& on_text) const {
+  const std::string body =
+      json{{"manifest_hex", ToHex(manifest)}, {"inputs", TensorMapToJson(inputs)}, {"receipt", ToHex(receipt.Encode())}}
+          .dump();
+  std::optional<crypto::Cid> missing;
+  auto r = PostLlm(body, on_text, &missing);
+  if (r.ok() || !missing) return r;
+  // The enclave does not hold the model file yet (first request, or restarted): send it once.
+  ASSIGN_OR_RETURN(Bytes file, model_file());
+  if (crypto::Cid::Of(file) != *missing)
+    return DataLoss("the model file at hand does not hash to " + missing->ToString() + ", which the enclave asks for");
+  RETURN_IF_ERROR(UploadModelFile(*missing, file).WithContext("uploading the model file to the enclave"));
+  file.clear();
+  file.shrink_to_fit();
+  missing.reset();
+  return PostLlm(body, on_text, &missing);
 }
 
 }  // namespace lucid::tee
