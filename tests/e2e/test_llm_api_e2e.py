@@ -316,18 +316,6 @@ def test_smollm2_chat_stream_and_replay(net, smollm2):
     assert verify_bundle(net, lucid_of(s)).returncode == 0
 
 
-def test_tee_is_refused_for_gguf_versions(tmp_path, devnet, cli):
-    # The dev enclave runs ONNX models only: a tee request for an LLM version is refused by name.
-    subprocess.run([sys.executable, str(REPO / "tests" / "llm" / "make_llama_gguf.py"), str(tmp_path)], check=True,
-                   capture_output=True)
-    cli.run("hub", "create", "tiny")
-    cli.run("hub", "upload", "tiny", tmp_path / "tiny_llama.gguf", "--version", "1.0")
-    p = cli.run("infer", "tiny@1.0", "--prompt", "hi", "--max-tokens", "2", "--mode", "tee", expect=None)
-    assert p.returncode != 0
-    assert "not available for GGUF (LLM) versions: vanilla only" in p.stdout + p.stderr
-    assert cli.json("infer", "tiny@1.0", "--prompt", "hi", "--max-tokens", "2")["receipt_id"]
-
-
 def test_smollm2_seed_reproducibility(net, smollm2):
     c = client(net)
     args = dict(model=smollm2, max_tokens=24, temperature=0.9, top_p=0.95, extra_body={"top_k": 40},
