@@ -9,6 +9,7 @@
 
 #include "api/json_views.h"
 #include "api/openai.h"
+#include "api/web.h"
 #include "hub/hub.h"
 #include "node/chain_access.h"
 #include "node/inference_node.h"
@@ -335,6 +336,7 @@ void Server::Routes() {
 
   // ---- OpenAI-compatible LLM routes (api/openai.h) ----
   AddOpenAiRoutes(s, chain_, hub_, node_, OpenAiOptions{options_.api_keys, options_.max_json_bytes});
+  AddWebRoutes(s, chain_, hub_, node_, WebOptions{options_.api_keys, options_.max_json_bytes});  // web UI (api/web.h)
 
   // ---- inference ----
   s.Post("/infer", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
