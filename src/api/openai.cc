@@ -203,6 +203,16 @@ class OpenAi {
                {"llm_request", ToHex(p.request.Encode())},
                {"llm_output", ToHex(out.EncodeOutput())}};
     if (r.submitted.height) j["height"] = *r.submitted.height;
+    if (r.result.receipt.mode == protocol::Mode::kTee && r.result.evidence.data.size() == 65) {
+      // The registration the enclave signed under (`lucid verify` re-checks it from its block,
+      // so the receipt keeps verifying after the enclave restarts with another key).
+      crypto::Signature sig{};
+      std::copy(r.result.evidence.data.begin(), r.result.evidence.data.end(), sig.begin());
+      auto signer = crypto::RecoverAddress(protocol::SigningDigest(r.receipt_id), sig);
+      auto enclave = chain_->GetEnclave(r.result.receipt.node);
+      if (signer.ok() && enclave.ok() && enclave->enclave_address == *signer)
+        j["enclave_registration"] = {{"registered_height", enclave->registered_height}};
+    }
     return j;
   }
 

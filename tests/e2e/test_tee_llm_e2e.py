@@ -138,6 +138,7 @@ def test_openai_client_tee_stream_and_not(net):
     whole = c.chat.completions.create(extra_body={"lucid_mode": "tee"}, **args)
     lw = lucid_of(whole)
     assert lw["mode"] == "tee" and lw["engine"] == "lucid-llm/1"
+    assert lw["enclave_registration"]["registered_height"] > 1  # the registration it was signed under
     chunks = list(c.chat.completions.create(stream=True, extra_headers={"X-Lucid-Mode": "tee"}, **args))
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == whole.choices[0].message.content
