@@ -195,3 +195,35 @@ def test_enclave_holds_the_model_file_by_cid(net):
     r = requests.put(f"http://{enclave}/models/{other}", data=bytes(bad), timeout=30)
     assert r.status_code == 400 and "DATA_LOSS" in r.json()["error"], r.text
     assert requests.get(f"http://{enclave}/models/{other}", timeout=30).status_code == 404
+
+
+SMOLLM2 = REPO / ".cache" / "models" / "smollm2-135m-instruct-q4_1.gguf"
+
+
+def test_smollm2_tee_uploads_once_and_replays(net):
+    # A real 98 MB GGUF: sent to the enclave once (raw bytes, by CID), then only the manifest.
+    if not SMOLLM2.exists():
+        pytest.skip("SmolLM2 not fetched (tests/llm/fetch_smollm2.py)")
+    cli = net.cli
+    cli.run("hub", "create", "smollm2")
+    cli.run("hub", "upload", "smollm2", SMOLLM2, "--version", "1.0")
+    c = client(net)
+    args = dict(model="smollm2@1.0", max_tokens=16, temperature=0,
+                messages=[{"role": "user", "content": "What is the capital of France? Answer in one word."}])
+    t0 = time.time()
+    first = c.chat.completions.create(extra_body={"lucid_mode": "tee"}, **args)
+    first_s = time.time() - t0
+    t0 = time.time()
+    chunks = list(c.chat.completions.create(stream=True, extra_body={"lucid_mode": "tee"}, **args))
+    second_s = time.time() - t0
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert text == first.choices[0].message.content and "Paris" in text
+    lf, ls = lucid_of(first), lucid_of(chunks[-1])
+    assert lf["mode"] == ls["mode"] == "tee" and lf["output_hash"] == ls["output_hash"]
+    vanilla = lucid_of(c.chat.completions.create(**args))
+    assert vanilla["output_hash"] == lf["output_hash"]
+    print(f"\nsmollm2 tee: first request (upload {SMOLLM2.stat().st_size} bytes + load + run) {first_s * 1000:.0f} ms, "
+          f"second (streamed) {second_s * 1000:.0f} ms")
+    wait_settled(net, lf["receipt_id"])
+    report = verify(net, lf["receipt_id"], lf, replay=True)
+    assert report["valid"] is True and "replay" in ok_checks(report), report
