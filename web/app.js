@@ -124,7 +124,9 @@ async function pageModel(name, version) {
     try {
       vectors = await api("/hub/files/" + manifest.test_vectors.cid);
       box.append(kv([["file", link("/hub/files/" + manifest.test_vectors.cid, mono(manifest.test_vectors.cid))],
-        ["vectors", String(vectors.length)], ["tolerance", manifest.test_vectors.exact_match ? "exact" : JSON.stringify({ rtol: manifest.test_vectors.rtol, atol: manifest.test_vectors.atol })]]),
+        ["vectors", String(vectors.length)],
+        ["match", manifest.test_vectors.match === "tolerance" ? "tolerance (abs " + manifest.test_vectors.abs_tolerance + ", rel " + manifest.test_vectors.rel_tolerance + ")" : manifest.test_vectors.match],
+        ["output hashes", el("div", {}, (manifest.test_vectors.output_hashes || []).map((h) => el("div", { class: "mono" }, h)))]]),
         table(["#", "inputs", "expected outputs"], vectors.slice(0, 5).map((v, i) => [String(i), summarize(v.inputs), summarize(v.outputs)])));
     } catch (e) { box.append(errorBox(e)); }
   }
@@ -146,11 +148,11 @@ function tryIt(ref, manifest, vectors) {
     return box;
   }
   const inputs = el("textarea", { id: "try-inputs", "aria-label": "inputs JSON", spellcheck: "false" });
-  inputs.value = JSON.stringify(vectors && vectors.length ? vectors[0].inputs : {}, null, 1);
+  inputs.value = tensorsText(vectors && vectors.length ? vectors[0].inputs : {});
   const key = el("input", { type: "text", id: "try-key", class: "wide", placeholder: "API key", value: STATUS && STATUS.dev_mode ? "lucid-dev-key" : "" });
   const mode = el("select", { id: "try-mode" }, ["vanilla", "zkml", "tee"].map((m) => el("option", { value: m }, m)));
   const pick = el("select", { id: "try-vector" }, (vectors || []).map((_, i) => el("option", { value: i }, "test vector " + i)));
-  pick.addEventListener("change", () => { inputs.value = JSON.stringify(vectors[Number(pick.value)].inputs, null, 1); });
+  pick.addEventListener("change", () => { inputs.value = tensorsText(vectors[Number(pick.value)].inputs); });
   const run = el("button", { type: "submit", id: "try-run" }, "Run inference");
   const result = el("div", { id: "try-result" });
   const form = el("form", {
@@ -177,6 +179,12 @@ function tryIt(ref, manifest, vectors) {
     el("p", { class: "muted" }, "The node's gateway signs the request for the requester its API key maps to (lucid devnet: lucid-dev-key → dev1), runs it and settles the receipt on chain."),
     form, result);
   return box;
+}
+
+// Named tensors as JSON, one tensor per line.
+function tensorsText(tensors) {
+  const lines = Object.entries(tensors).map(([n, t]) => "  " + JSON.stringify(n) + ": " + JSON.stringify(t));
+  return "{\n" + lines.join(",\n") + "\n}";
 }
 
 function renderInference(r) {
