@@ -240,6 +240,27 @@ def test_web_ui_in_chromium(devnet):
         expect(page.locator("#verify-result .error")).to_contain_text("NOT_FOUND")
         shot("14-verify-unknown")
 
+        # --- a hostile description renders as text: no element, handler or script URL from it ---
+        probe = devnet.home.parent / "probe.md"
+        probe.write_text("# Probe <script>window.__xss = 1</script>\n\n"
+                         '<img src=x onerror="window.__xss = 2"> [click](javascript:window.__xss=3) '
+                         '[ok](https://example.invalid/x) **bold <b>tag</b>**\n\n'
+                         "| a | b |\n|---|---|\n| <i>x</i> | `<svg onload=1>` |\n")
+        _e2e.Cli(devnet).json("hub", "create", "xss-probe", "--description", probe, "--task", "test",
+                              "--license", "MIT", "--tags", "probe", key="dev0")
+        page.goto(f"{url}/#/model/xss-probe")
+        md = page.locator("#model-description")
+        expect(md.locator("h1")).to_contain_text("Probe <script>window.__xss = 1</script>")
+        expect(md).to_contain_text('<img src=x onerror="window.__xss = 2">')
+        assert md.locator("script, img, b, i, svg, [onerror], [onload]").count() == 0
+        assert md.locator('a[href^="javascript"]').count() == 0
+        expect(md).to_contain_text("[click](javascript:window.__xss=3)")
+        expect(md.locator('a[href="https://example.invalid/x"]')).to_have_attribute("rel", "noopener noreferrer")
+        expect(md.locator("strong")).to_have_text("bold <b>tag</b>")
+        expect(md.locator("table code")).to_have_text("<svg onload=1>")
+        assert page.evaluate("window.__xss") is None
+        shot("15-markdown-escaped")
+
         browser.close()
 
     assert not elsewhere, f"the UI requested non-local URLs: {elsewhere}"
@@ -247,7 +268,7 @@ def test_web_ui_in_chromium(devnet):
     unexpected = [e for e in console_errors if "404" not in e and "Failed to load resource" not in e]
     assert not unexpected, unexpected
     saved = sorted(p.name for p in shots.glob("*.png"))
-    assert len(saved) >= 14, saved
+    assert len(saved) >= 15, saved
     print(f"screenshots: {shots} ({len(saved)} files)")
 
 
