@@ -123,15 +123,17 @@ class LucidClient:
         """POSTs a signed tx; waits up to ``wait_ms`` for its block. Raises :class:`TxRefused` if refused."""
         r = self.session.post(self.url + "/chain/txs", json={"tx": tx.encode().hex(), "wait_ms": wait_ms},
                               timeout=self.timeout)
+        j: Any = None
         try:
             j = r.json()
         except ValueError:
-            j = None
+            pass
         if r.status_code == 422 and isinstance(j, dict):
-            res = j["check"] if j["check"]["code"] != 0 else j.get("deliver", j["check"])
+            res: Dict[str, Any] = j["check"] if j["check"]["code"] != 0 else j.get("deliver") or j["check"]
             raise TxRefused(f"transaction refused: {res['code_name']}: {res['log']}", 422, j)
         self._check(r)
-        assert isinstance(j, dict)
+        if not isinstance(j, dict):
+            raise ApiError("POST /chain/txs: the node answered no JSON object", r.status_code, j)
         return j
 
     def send_tx(self, key: PrivateKey, body: TxBody, max_tx_fee: int = DEFAULT_MAX_TX_FEE,

@@ -386,6 +386,8 @@ class SignedHeader:
 
 @dataclass
 class TransferTx:
+    """Type 1: move ``amount`` to ``to``."""
+
     to: bytes
     amount: int
 
@@ -397,6 +399,8 @@ class TransferTx:
 
 @dataclass
 class CreateRepoTx:
+    """Type 2: create a hub repository owned by the sender."""
+
     name: str
     description: str = ""
     task: str = ""
@@ -413,6 +417,8 @@ class CreateRepoTx:
 
 @dataclass
 class PublishVersionTx:
+    """Type 3: publish ``name@major.minor`` as the manifest with CID digest ``manifest``."""
+
     name: str
     major: int
     minor: int

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-from eth_keys import keys as _eth_keys
-from eth_keys.exceptions import BadSignature, ValidationError
+from eth_keys.datatypes import PrivateKey as _EthPrivateKey
+from eth_keys.datatypes import Signature as _EthSignature
 
 from .hashing import keccak256, signing_digest
 
@@ -77,8 +77,8 @@ def recover_address(digest: bytes, signature: bytes) -> bytes:
     if s > HALF_N:
         raise SignatureError("high s")
     try:
-        pub = _eth_keys.Signature(vrs=(v, r, s)).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError, ValueError) as e:
+        pub = _EthSignature(vrs=(v, r, s)).recover_public_key_from_msg_hash(digest)
+    except Exception as e:  # eth-keys raises BadSignature / ValidationError / ValueError
         raise SignatureError(f"signature recovers no public key: {e}") from e
     return address_from_public_key(pub.to_bytes())
 
@@ -137,7 +137,7 @@ class PrivateKey:
     @property
     def public_key(self) -> bytes:
         """Uncompressed public key ``x || y`` (64 bytes)."""
-        return _eth_keys.PrivateKey(self.secret).public_key.to_bytes()
+        return bytes(_EthPrivateKey(self.secret).public_key.to_bytes())
 
     @property
     def address(self) -> bytes:
@@ -151,8 +151,8 @@ class PrivateKey:
 
     def sign_digest(self, digest: bytes) -> bytes:
         """Signs a 32-byte digest: RFC 6979 ECDSA, low s, 65 bytes ``r || s || v`` with v in {0, 1}."""
-        sig = _eth_keys.PrivateKey(self.secret).sign_msg_hash(digest)
-        r, s, v = sig.r, sig.s, sig.v
+        sig = _EthPrivateKey(self.secret).sign_msg_hash(digest)
+        r, s, v = int(sig.r), int(sig.s), int(sig.v)
         if s > HALF_N:  # normalise (eth-keys already gives low s)
             s, v = SECP256K1_N - s, v ^ 1
         return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])

@@ -344,9 +344,9 @@ def chain_facts(client: Any, bundle: Mapping[str, Any], receipt_id: Optional[str
     try:
         rec = Receipt.decode(bytes.fromhex(str(bundle.get("receipt", ""))))
         if rec.mode == Mode.TEE:
-            e = client.enclave("0x" + rec.node.hex())
-            facts.enclave = EnclaveFacts(address_from_hex(e["enclave_address"]), int(e["expires_at_ms"]),
-                                         bool(e.get("pcr0_allowed", False)))
+            reg = client.enclave("0x" + rec.node.hex())
+            facts.enclave = EnclaveFacts(address_from_hex(reg["enclave_address"]), int(reg["expires_at_ms"]),
+                                         bool(reg.get("pcr0_allowed", False)))
     except (ValueError, DecodeError, ApiError):
         pass
     return facts
