@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "cli/llm.h"
 #ifdef LUCID_HAVE_ABCI
 #include "cli/validator.h"
@@ -292,6 +293,9 @@ int main(int argc, char** argv) {
 
   // llm run|bench (docs/llm.md, "CLI")
   AddLlmCommands(app, &rc);
+
+  // completion bash|zsh: added last, so the script covers every command above
+  AddCompletionCommand(app, rc);
 
   try {
     app.parse(argc, argv);
