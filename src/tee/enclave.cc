@@ -100,6 +100,27 @@ Result<std::string> ReadBody(const httplib::Request& req, const httplib::Content
   return body;
 }
 
+// The same into bytes (model files: no second copy of a large body).
+Result<Bytes> ReadBodyBytes(const httplib::Request& req, const httplib::ContentReader& reader, uint64_t limit) {
+  Bytes body;
+  if (req.has_header("Content-Length")) {
+    const uint64_t n = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+    if (n > limit) return OutOfRange("body is " + std::to_string(n) + " bytes, limit " + std::to_string(limit));
+    body.reserve(n);
+  }
+  bool over = false;
+  reader([&](const char* data, size_t n) {
+    if (body.size() + n > limit) {
+      over = true;
+      return false;
+    }
+    body.insert(body.end(), reinterpret_cast<const uint8_t*>(data), reinterpret_cast<const uint8_t*>(data) + n);
+    return true;
+  });
+  if (over) return OutOfRange("body above " + std::to_string(limit) + " bytes");
+  return body;
+}
+
 Result<ExecuteResult> ResultFromJson(const json& j) {
   ExecuteResult r;
   if (!j.contains("outputs")) return DataLoss("enclave answer has no outputs");
@@ -403,13 +424,10 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
                                                           const httplib::ContentReader& reader) {
     auto cid = crypto::Cid::Parse(req.matches[1].str());
     if (!cid.ok()) return fail(res, cid.status().WithContext("CID"), 400);
-    auto body = ReadBody(req, reader, enclave->max_model_file_bytes());
-    if (!body.ok()) return fail(res, body.status().WithContext("model file"), 413);
-    Bytes bytes(body->begin(), body->end());
-    body->clear();
-    body->shrink_to_fit();
-    const size_t size = bytes.size();
-    Status put = enclave->PutModelFile(*cid, std::move(bytes));
+    auto bytes = ReadBodyBytes(req, reader, enclave->max_model_file_bytes());
+    if (!bytes.ok()) return fail(res, bytes.status().WithContext("model file"), 413);
+    const size_t size = bytes->size();
+    Status put = enclave->PutModelFile(*cid, std::move(*bytes));
     if (!put.ok()) return fail(res, put, put.code() == Code::kOutOfRange ? 413 : 400);
     res.set_content(json{{"cid", cid->ToString()}, {"size", size}}.dump(), "application/json");
   });
@@ -582,9 +600,13 @@ Status EnclaveClient::UploadModelFile(const crypto::Cid& cid, ByteView bytes) co
   httplib::Client cli(host_, port_);
   cli.set_read_timeout(600, 0);
   cli.set_write_timeout(600, 0);
+  // Streamed from the caller's buffer (httplib would copy a body given as a pointer).
+  auto provider = [&bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+    const size_t n = std::min<size_t>(length, 1u << 20);
+    return sink.write(reinterpret_cast<const char*>(bytes.data()) + offset, n);
+  };
   ASSIGN_OR_RETURN(json j, Call(host_, port_,
-                                cli.Put("/models/" + cid.ToString(), reinterpret_cast<const char*>(bytes.data()),
-                                        bytes.size(), "application/octet-stream")));
+                                cli.Put("/models/" + cid.ToString(), bytes.size(), provider, "application/octet-stream")));
   if (!j.contains("size") || !j["size"].is_number_unsigned() || j["size"].get<uint64_t>() != bytes.size())
     return DataLoss("the enclave did not confirm the model file's size");
   return Status::Ok();

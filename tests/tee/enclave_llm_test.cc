@@ -330,6 +330,13 @@ TEST_F(EnclaveLlmTest, HttpUploadsOnceAndStreams) {
                                   ReceiptFor(*manifest_, inputs));
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), Code::kDataLoss) << wrong.status().ToString();
+  // A fresh (restarted) enclave asks for the file again and gets it once.
+  const int before = uploads;
+  auto fresh_run = client2.ExecuteLlm(*manifest_, model_file, inputs, ReceiptFor(*manifest_, inputs));
+  ASSERT_TRUE(fresh_run.ok()) << fresh_run.status().ToString();
+  EXPECT_EQ(uploads, before + 1);
+  EXPECT_EQ(fresh_run->receipt.output_hash, r->receipt.output_hash);
+  EXPECT_NE(fresh_run->signature, r->signature);  // another enclave key
   http2.Stop();
   server2.join();
 
