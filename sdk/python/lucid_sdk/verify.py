@@ -175,6 +175,39 @@ def verify_evidence(receipt: Receipt, evidence: Evidence, time_ms: Optional[int]
     raise CheckFailed(f"mode {evidence.mode.api_name} evidence is not supported yet")
 
 
+def llm_tensors(bundle: Mapping[str, Any]) -> "tuple[Optional[Dict[str, Any]], Optional[Dict[str, Any]]]":
+    """An LLM answer's bundle (the OpenAI routes' ``lucid`` field) carries the canonical request and
+    output bytes instead of tensors: the tensors they stand for (docs/formats/llm.md), or None.
+
+    ``llm_request`` becomes ``{"llm_request": uint8[n]}`` as is (Python does not decode the LLM
+    request: ``lucid verify`` decodes it first and treats one that does not decode as absent);
+    ``llm_output`` + ``tokens`` become ``{"llm_output": uint8[m], "tokens": int32[k]}``.
+    """
+    inputs: Optional[Dict[str, Any]] = None
+    outputs: Optional[Dict[str, Any]] = None
+    try:
+        if "inputs" not in bundle and isinstance(bundle.get("llm_request"), str):
+            b = bytes.fromhex(bundle["llm_request"])
+            inputs = {"llm_request": {"dtype": "uint8", "shape": [len(b)], "data": list(b)}}
+    except ValueError:
+        inputs = None
+    try:
+        toks = bundle.get("tokens")
+        if "outputs" not in bundle and isinstance(bundle.get("llm_output"), str) and isinstance(toks, list):
+            b = bytes.fromhex(bundle["llm_output"])
+            ids = []
+            for t in toks:
+                if isinstance(t, bool) or not isinstance(t, int):
+                    raise ValueError("token ids are integers")
+                u = t & 0xFFFFFFFF  # as the C++ view: int64 -> uint32 -> int32
+                ids.append(u - (1 << 32) if u >= 1 << 31 else u)
+            outputs = {"llm_output": {"dtype": "uint8", "shape": [len(b)], "data": list(b)},
+                       "tokens": {"dtype": "int32", "shape": [len(ids)], "data": ids}}
+    except ValueError:
+        outputs = None
+    return inputs, outputs
+
+
 def verify_bundle(bundle: Mapping[str, Any], trusted: TrustedChain, facts: Optional[ChainFacts] = None,
                   receipt_id: Optional[str] = None) -> Verdict:
     """Verifies a result bundle. ``receipt_id`` defaults to the bundle's ``receipt_id``.
@@ -291,6 +324,13 @@ def verify_bundle(bundle: Mapping[str, Any], trusted: TrustedChain, facts: Optio
                 raise CheckFailed(f"{key} do not hash to the {what}")
             return f"{key} hash to the {what}"
         run(name, fn)
+    llm_inputs, llm_outputs = llm_tensors(bundle)
+    if llm_inputs is not None or llm_outputs is not None:
+        bundle = dict(bundle)
+        if llm_inputs is not None:
+            bundle["inputs"] = llm_inputs
+        if llm_outputs is not None:
+            bundle["outputs"] = llm_outputs
     io("inputs_hash", "inputs", r.input_hash, "signed request's input_hash")
     io("outputs_hash", "outputs", rec.output_hash, "signed receipt's output_hash")
 
