@@ -227,3 +227,22 @@ def test_smollm2_tee_uploads_once_and_replays(net):
     wait_settled(net, lf["receipt_id"])
     report = verify(net, lf["receipt_id"], lf, replay=True)
     assert report["valid"] is True and "replay" in ok_checks(report), report
+
+
+def test_restarted_enclave_gets_the_file_again_old_receipts_verify(net):
+    # Last in this module: restarts the devnet (a new enclave process, a new key, no files).
+    c = client(net)
+    args = dict(model="tiny@1.0", messages=[{"role": "user", "content": "before the restart"}], max_tokens=6,
+                temperature=0)
+    before = lucid_of(c.chat.completions.create(extra_body={"lucid_mode": "tee"}, **args))
+    wait_settled(net, before["receipt_id"])
+    old_key = requests.get(f"http://{net.info['enclave']}/attestation", timeout=30).json()["public_key"]
+    net.stop()
+    net.start()
+    assert requests.get(f"http://{net.info['enclave']}/attestation", timeout=30).json()["public_key"] != old_key
+    after = lucid_of(c.chat.completions.create(extra_body={"lucid_mode": "tee"}, **args))
+    assert after["output_hash"] == before["output_hash"] and after["evidence"] != before["evidence"]
+    wait_settled(net, after["receipt_id"])
+    for lucid in (before, after):
+        report = verify(net, lucid["receipt_id"], lucid, replay=True)
+        assert report["valid"] is True and {"replay", "enclave_registration"} <= ok_checks(report), report
