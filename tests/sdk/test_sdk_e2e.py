@@ -3,7 +3,7 @@
 - keys: generated keys and an eth-account key (whose own personal_sign signature the chain accepts);
 - hub: create a repository, upload a version with a progress callback, list versions, download
   with CID checks (and a download through a tampering proxy is refused, nothing written);
-- infer: several inferences settled in one block (so inclusion proofs have siblings);
+- infer: several inferences (vanilla and tee) settled in one block (so inclusion proofs have siblings);
 - cross-check: for every valid bundle and many tampered variants (flipped bytes in signatures,
   hashes, ids, proof siblings, header fields, model CIDs, fees, tensors ...) the C++ verifier
   (`lucid verify ID --bundle FILE`) and the Python verifier (lucid_sdk.verify) must give the same
@@ -129,14 +129,14 @@ def test_hub_upload_versions_download(world, devnet):
 
 @pytest.fixture(scope="module")
 def settled(world, devnet):
-    """Four inferences from four requesters (one an eth-account key signing with eth-account itself),
-    sent together so they settle in one block."""
+    """Six inferences from six requesters, four vanilla (one from an eth-account key signing with
+    eth-account itself) and two tee (the devnet's dev enclave), sent together so they settle in one block."""
     eth_account = pytest.importorskip("eth_account")
     from eth_account.messages import encode_defunct
     client, dev0 = world["client"], world["dev0"]
     acct = eth_account.Account.create()
     eth_key = PrivateKey.from_eth_account(acct)
-    requesters = [eth_key] + [PrivateKey.generate() for _ in range(3)]
+    requesters = [eth_key] + [PrivateKey.generate() for _ in range(5)]
     for k in requesters:
         client.transfer(dev0, k.address, 1_000_000)
     vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
@@ -160,8 +160,12 @@ def settled(world, devnet):
     def sdk_inference(i):
         return infer(client, requesters[i], ref, vectors[i % len(vectors)]["inputs"]).bundle
 
-    with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(eth_signed_inference)] + [pool.submit(sdk_inference, i) for i in (1, 2, 3)]
+    def tee_inference(i):
+        return infer(client, requesters[i], ref, vectors[i % len(vectors)]["inputs"], mode="tee").bundle
+
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(eth_signed_inference)] + [pool.submit(sdk_inference, i) for i in (1, 2, 3)] + \
+                  [pool.submit(tee_inference, i) for i in (4, 5)]
         bundles = [f.result() for f in futures]
     # The chain accepted the eth-account-signed request: requester = the eth address, settled.
     on = client.receipt(bundles[0]["receipt_id"])
@@ -171,6 +175,8 @@ def settled(world, devnet):
 
 def test_inference_outputs_and_settlement(settled):
     vectors = json.loads((MODELS / "mlp.vectors.json").read_text())
+    from lucid_sdk import Receipt
+    assert [Receipt.decode(bytes.fromhex(b["receipt"])).mode.api_name for b in settled] == ["vanilla"] * 4 + ["tee"] * 2
     for i, b in enumerate(settled):
         got, want = b["outputs"]["probs"]["data"], vectors[i % len(vectors)]["outputs"]["probs"]["data"]
         assert max(abs(x - y) for x, y in zip(got, want)) < 1e-4
@@ -205,6 +211,8 @@ def tampered_variants(b, other, other_header):
     field("request.chain_id_length", "request", 4)
     field("request.requester", "request", 5 + L + 3)
     field("request.model_cid", "request", 25 + L + 7)
+    mode = rec[133 + RL]
+    other_mode = 1 if mode == 2 else 2  # vanilla <-> tee
     field("request.mode", "request", 57 + L, "set", 3)
     field("request.input_hash", "request", 58 + L + 31)
     field("request.seed", "request", 94 + L + P + 7)
@@ -217,7 +225,7 @@ def tampered_variants(b, other, other_header):
     field("receipt.model_cid", "receipt", 37 + RL + 10)
     field("receipt.input_hash", "receipt", 69 + RL)
     field("receipt.output_hash", "receipt", 101 + RL + 31)
-    field("receipt.mode", "receipt", 133 + RL, "set", 2)
+    field("receipt.mode", "receipt", 133 + RL, "set", other_mode)
     field("receipt.node", "receipt", 134 + RL + 19)
     field("receipt.engine", "receipt", 158 + RL)
     field("receipt.fee", "receipt", 158 + RL + E + 7)
@@ -229,7 +237,7 @@ def tampered_variants(b, other, other_header):
     cases.append(("receipt.truncated", t, rid))
     # the evidence (vanilla: the node's signature over the receipt id)
     field("evidence.mode=zkml", "evidence", 1, "set", 3)
-    field("evidence.mode=tee", "evidence", 1, "set", 2)
+    field("evidence.mode=other", "evidence", 1, "set", other_mode)
     field("evidence.length", "evidence", 5)
     field("evidence.signature.r", "evidence", 6 + 1)
     field("evidence.signature.s", "evidence", 38 + 30)

@@ -2,6 +2,7 @@
 answer at once, wait for settlement and keep a result bundle (as ``lucid infer`` does)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Union
 
@@ -11,7 +12,7 @@ from .encoding import Evidence, InferenceRequest, Mode, Receipt, SignedRequest
 from .keys import PrivateKey, address_from_hex
 from .receipts import BUNDLE_FORMAT, Bundle, wait_for_receipt
 from .tensor import hash_tensor_map
-from .verify import CheckFailed, verify_evidence
+from .verify import CheckFailed, EnclaveFacts, verify_evidence
 
 
 class AnswerRejected(RuntimeError):
@@ -56,7 +57,7 @@ def infer(client: LucidClient, key: PrivateKey, ref: str, inputs: Mapping[str, A
     """Runs one inference on ``ref`` (``NAME@MAJOR.MINOR``) with tensor-JSON ``inputs``.
 
     Before returning, checks that the outputs hash to the receipt, that the receipt answers
-    this request, and (vanilla) that the node's signature is valid; raises :class:`AnswerRejected`
+    this request, and (vanilla, tee) that the node's or its registered enclave's signature is valid; raises :class:`AnswerRejected`
     otherwise. With ``wait`` it waits for the block and adds ``height``, ``proof``, ``header``.
     """
     sr = build_request(client, key, ref, inputs, mode, max_fee, seed)
@@ -70,15 +71,26 @@ def infer(client: LucidClient, key: PrivateKey, ref: str, inputs: Mapping[str, A
             or rec.node != r.node or rec.fee > r.max_fee or rec.chain_id != r.chain_id:
         raise AnswerRejected("the receipt does not answer the signed request")
     proving = resp.get("status") == "proving"
-    if rec.mode == Mode.VANILLA:
+    enclave_height: Optional[int] = None
+    if rec.mode in (Mode.VANILLA, Mode.TEE):
+        enclave = None
+        if rec.mode == Mode.TEE:
+            # The node's current enclave registration, as the node's API reports it.
+            reg = client.enclave("0x" + rec.node.hex())
+            enclave = EnclaveFacts(address_from_hex(reg["enclave_address"]), int(reg["expires_at_ms"]),
+                                   bool(reg.get("pcr0_allowed", False)))
+            enclave_height = int(reg["registered_height"])
         try:
-            verify_evidence(rec, Evidence.decode(bytes.fromhex(resp["raw"]["evidence"])))
+            verify_evidence(rec, Evidence.decode(bytes.fromhex(resp["raw"]["evidence"])), int(time.time() * 1000),
+                            enclave)
         except CheckFailed as e:
             raise AnswerRejected(str(e)) from None
     rid = resp["receipt_id"]
     bundle: Bundle = {"format": BUNDLE_FORMAT, "receipt_id": rid, "model": ref, "request": sr.encode().hex(),
                       "receipt": resp["raw"]["receipt"], "evidence": resp["raw"]["evidence"],
                       "inputs": dict(inputs), "outputs": outputs}
+    if enclave_height is not None:
+        bundle["enclave_registration"] = {"registered_height": enclave_height}
     if proving and not wait:
         del bundle["evidence"]
     if wait:
