@@ -1,15 +1,24 @@
-"""A `lucid devnet` process for the SDK tests (same protocol as tests/e2e/conftest.py: a temp home,
-a free 127.0.0.1 port, the devnet's JSON info on stdout once ready)."""
+"""Helpers and the `devnet` fixture for the SDK tests: a `lucid devnet` process (same protocol as
+tests/e2e/conftest.py: a temp home, a free 127.0.0.1 port, the devnet's JSON info on stdout once
+ready). Test modules import this module first (it also puts this checkout's sdk/python on
+sys.path). There is no conftest.py here on purpose: tests/e2e's modules import `conftest` by
+name, and a second conftest.py collected in the same session would shadow theirs."""
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 LUCID = Path(os.environ.get("LUCID_BIN", REPO / "build" / "src" / "cli" / "lucid"))
+SDK = REPO / "sdk" / "python"
+if str(SDK) not in sys.path:  # the SDK of this checkout even when scripts/test did not set PYTHONPATH
+    sys.path.insert(0, str(SDK))
 
 
 def free_port() -> int:
@@ -64,3 +73,14 @@ class Devnet:
         """Runs the C++ CLI against this devnet (--home for its genesis.json, --json output)."""
         cmd = [str(LUCID), "--home", str(self.home), "--node", self.url, "--json", *[str(a) for a in args]]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory):
+    """A devnet per test module, 1 s blocks: concurrent inferences settle in one block, so
+    inclusion proofs have siblings."""
+    if not LUCID.exists():
+        pytest.skip(f"{LUCID} is not built")
+    net = Devnet(tmp_path_factory.mktemp("sdk") / "home", block_time="1s").start()
+    yield net
+    net.stop()

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from sdk_devnet import REPO, devnet  # noqa: F401  (devnet: fixture; import first: puts the SDK on sys.path)
 from lucid_sdk import Hub, LucidClient, PrivateKey, TrustedChain, chat, verify_with_node
 from lucid_sdk.chat import models
 from lucid_sdk.receipts import wait_for_receipt
-from sdk_devnet import REPO
 
 API_KEY = "lucid-dev-key"  # the devnet gateway's dev API key (requester dev1)
 

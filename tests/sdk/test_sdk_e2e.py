@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from sdk_devnet import REPO, devnet  # noqa: F401  (devnet: fixture; import first: puts the SDK on sys.path)
 from lucid_sdk import (CidError, Hub, LucidClient, PrivateKey, SignedRequest, TrustedChain, build_request, infer,
                        verify_with_node)
 from lucid_sdk.hashing import signing_digest
 from lucid_sdk.receipts import wait_for_receipt
-from sdk_devnet import REPO
 
 MODELS = REPO / "models" / "digits"
 REPO_NAME = "sdk-digits"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import sdk_devnet  # noqa: F401  (first: puts this checkout's sdk/python on sys.path)
 from lucid_sdk import cid, encoding, hashing, keys, merkle, tensor
 from lucid_sdk.encoding import (BlockHeader, DecodeError, Evidence, InferenceRequest, Mode, PublishVersionTx,
                                 Receipt, SignedHeader, SignedRequest, SignedTx, TransferTx, Tx)
