@@ -340,3 +340,36 @@ def test_cpp_and_python_verifiers_agree(settled, devnet, world):
     for i, name, cpp_valid, py_valid, _, _ in results:
         assert cpp_valid == (name == "valid" or name.startswith("ok.")), f"bundle {i} {name}: C++ valid={cpp_valid}"
     assert any(b["proof"]["path"] for b in settled), "no receipt had proof siblings: the sibling cases did not run"
+
+
+def test_zkml_result_is_not_accepted_unchecked(world, devnet):
+    """zkml proofs are not verified in Python (docs/sdk.md): on a valid zkml result `lucid verify`
+    says VALID and Python says INVALID with only `evidence` failing ("not checked in Python");
+    a tampered proof is refused by both."""
+    client = world["client"]
+    ref = next(m["ref"] for m in devnet.info["demo_models"] if client.model(m["ref"]).get("zkml_commitment"))
+    key = PrivateKey.generate()
+    client.transfer(world["dev0"], key.address, 3_000_000)
+    inputs = json.loads((MODELS / "sample_input_mlp.json").read_text())
+    t0 = time.time()
+    b = infer(client, key, ref, inputs, mode="zkml", timeout_s=600).bundle
+    settle_s = time.time() - t0
+    trusted = TrustedChain.from_genesis_file(devnet.home / "genesis.json")
+    tmp = world["tmp"]
+    path = tmp / "zkml.json"
+    path.write_text(json.dumps(b))
+    p = devnet.lucid("verify", b["receipt_id"], "--bundle", path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    py = verify_with_node(client, b["receipt_id"], b, trusted)
+    assert not py.valid and py.failed() == ["evidence"], str(py)
+    assert "not checked in Python" in next(c.detail for c in py.checks if c.name == "evidence")
+    t = copy.deepcopy(b)
+    ev = bytes.fromhex(t["evidence"])
+    t["evidence"] = flip(t["evidence"], len(ev) // 2)
+    path = tmp / "zkml-tampered.json"
+    path.write_text(json.dumps(t))
+    p = devnet.lucid("verify", b["receipt_id"], "--bundle", path)
+    assert p.returncode == 1 and "evidence" in {c["name"] for c in json.loads(p.stdout)["checks"] if not c["ok"]}
+    assert "evidence" in verify_with_node(client, b["receipt_id"], t, trusted).failed()
+    print(f"\nzkml {ref}: settled with its proof in {settle_s:.1f} s; evidence {len(ev)} bytes; "
+          f"C++ VALID, Python INVALID (evidence not checked in Python); tampered proof refused by both")
