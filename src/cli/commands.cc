@@ -721,12 +721,19 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
 
   // An LLM answer's bundle (the "lucid" field of an OpenAI-route answer, or `lucid chat`'s)
   // carries the canonical request and output bytes: they are the input and output tensors.
-  if (bundle.is_object() && !bundle.contains("inputs") && bundle.contains("llm_request") &&
-      bundle["llm_request"].is_string()) {
-    auto b = FromHex(bundle["llm_request"].get<std::string>());
+  // The request bytes are taken as they are (the input tensor is exactly those bytes), so
+  // bytes that are not the signed request fail inputs_hash instead of being skipped.
+  std::optional<Status> llm_request_error;
+  if (bundle.is_object() && !bundle.contains("inputs") && bundle.contains("llm_request")) {
+    auto b = bundle["llm_request"].is_string() ? FromHex(bundle["llm_request"].get<std::string>())
+                                               : Result<Bytes>(InvalidArgument("llm_request is not a string"));
     if (b.ok()) {
-      auto q = llm::LlmRequest::Decode(*b);
-      if (q.ok()) bundle["inputs"] = TensorMapToJson(q->ToInputs());
+      TensorMap ins;
+      const int64_t n = static_cast<int64_t>(b->size());
+      ins.emplace(std::string(llm::kRequestTensor), *Tensor::FromBytes(DType::kUint8, {n}, std::move(*b)));
+      bundle["inputs"] = TensorMapToJson(ins);
+    } else {
+      llm_request_error = b.status().WithContext("the bundle's llm_request");
     }
   }
   if (bundle.is_object() && !bundle.contains("outputs") && bundle.contains("llm_output") &&
@@ -832,7 +839,9 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
     verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
     for (auto& c : v.checks) report.checks.push_back({c, false});
 
-    if (bundle.contains("inputs")) {
+    if (llm_request_error) {
+      report.Add("inputs_hash", *llm_request_error, "inputs hash to the signed request");
+    } else if (bundle.contains("inputs")) {
       auto inputs = TensorMapFromJson(bundle["inputs"]);
       report.Add("inputs_hash",
                  !inputs.ok() ? inputs.status()

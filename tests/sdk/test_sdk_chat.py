@@ -63,7 +63,7 @@ def test_sdk_chat_and_openai_client_bundles_verify(llm, devnet):
     assert r.choices[0].message.content == answer["choices"][0]["message"]["content"]  # same seed, same answer
     assert lucid["output_hash"] == answer["lucid"]["output_hash"]
     bundles.append(lucid)
-    results, divergent = [], 0
+    results = []
     for i, b in enumerate(bundles):
         rid = b["receipt_id"]
         wait_for_receipt(client, rid)
@@ -84,16 +84,15 @@ def test_sdk_chat_and_openai_client_bundles_verify(llm, devnet):
             assert cpp["valid"] == py.valid == (name == "valid"), (name, cpp, str(py))
             cpp_failed = sorted(c["name"] for c in cpp["checks"] if not c["ok"])
             assert cpp_failed == sorted(py.failed()), (name, cpp_failed, py.failed())
-        # Known divergence (docs/sdk.md): an llm_request that is not a canonical LLM request is
-        # treated as absent by `lucid verify` (inputs_hash SKIP, still VALID); Python does not
-        # decode LLM requests and checks the bytes as given against the signed input_hash (INVALID).
+        # An llm_request that is not the signed request's bytes (a trailing byte: it does not
+        # even decode) fails inputs_hash in both verifiers (lucid verify once treated it as
+        # absent and said VALID; fixed in src/cli/commands.cc).
         t = copy.deepcopy(b)
-        t["llm_request"] = t["llm_request"] + "00"  # trailing byte: does not decode
+        t["llm_request"] = t["llm_request"] + "00"
         cpp, py = both_verdicts(devnet, client, t, rid, llm["tmp"] / f"chat{i}-llm_request.trailing.json")
-        cpp_inputs = next(c for c in cpp["checks"] if c["name"] == "inputs_hash")
-        assert cpp["valid"] and cpp_inputs["skipped"], cpp
+        results.append((i, "llm_request.trailing", cpp["valid"], py.valid))
+        cpp_failed = sorted(c["name"] for c in cpp["checks"] if not c["ok"])
+        assert not cpp["valid"] and cpp_failed == ["inputs_hash"], cpp
         assert not py.valid and py.failed() == ["inputs_hash"], str(py)
-        divergent += 1
     print(f"\nchat bundles: {len(results)} cases, C++ and Python agree on all: "
-          f"{sum(1 for r in results if r[2])} valid, {sum(1 for r in results if not r[2])} invalid; "
-          f"{divergent} undecodable llm_request cases: C++ VALID (inputs SKIP), Python INVALID, as documented")
+          f"{sum(1 for r in results if r[2])} valid, {sum(1 for r in results if not r[2])} invalid")
