@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json_views.h"
+#include "api/metrics_text.h"
 #include "api/openai.h"
 #include "api/web.h"
+#include "base/metrics.h"
 #include "hub/hub.h"
 #include "node/chain_access.h"
 #include "node/inference_node.h"
@@ -35,7 +37,9 @@ int HttpStatusFor(Code code) {
 
 void SendJson(httplib::Response& res, const json& body, int status = 200) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // replace: an error message may quote caller bytes that are not UTF-8 (found by schemathesis:
+  // GET /hub/manifests/<a binary file's CID> threw from dump() and answered 500).
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void SendError(httplib::Response& res, const Status& s) {
@@ -85,6 +89,12 @@ Result<int> Server::Start() {
   // Long-lived LLM streams hold a handler thread each: enough threads that 8+ concurrent
   // streams never starve chain queries and other requests.
   http_->new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // /metrics: every response counted by status class (lock-free; httplib calls the logger
+  // once per request, router 404s included).
+  http_->set_logger([](const httplib::Request&, const httplib::Response& res) {
+    const int cls = res.status / 100;
+    if (cls >= 1 && cls <= 5) metrics::Global().http_responses[static_cast<size_t>(cls)].Inc();
+  });
   int port = options_.port;
   if (port == 0) {
     port = http_->bind_to_any_port(options_.host);
@@ -331,6 +341,17 @@ void Server::Routes() {
     json out = {{"receipt_id", ToHex(id)}, {"status", node::ProofStateName(job.state)}, {"detail", job.detail}};
     if (job.state == node::ProofJob::State::kSubmitted) out["tx_hash"] = ToHex(job.tx_hash);
     SendJson(res, out);
+    return Status::Ok();
+  }));
+
+  // ---- meta (docs/api.md): the OpenAPI document of every route here, and Prometheus metrics ----
+  // A route added anywhere in this server must be added to src/api/openapi.json too
+  // (tests/e2e/test_openapi_e2e.py checks both directions).
+  s.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(OpenApiJson()), "application/json");
+  });
+  s.Get("/metrics", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
+    res.set_content(PrometheusText(chain_->Info().height), "text/plain; version=0.0.4; charset=utf-8");
     return Status::Ok();
   }));
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "base/metrics.h"
 #include "chain/execute.h"
 #include "chain/state.h"
 #include "crypto/hash.h"
@@ -356,6 +357,10 @@ Status Application::CommitStaged(const SignedHeader& signed_header) {
   batch.Put(std::string(keys::kInfo), EncodeAppInfo(info));
   RETURN_IF_ERROR(impl.store->Write(batch));
 
+  metrics::Registry& m = metrics::Global();  // /metrics: lock-free counters
+  m.blocks_committed.Inc();
+  for (const TxResult& r : impl.staged->results)
+    m.txs_committed[std::min<size_t>(static_cast<size_t>(r.code), metrics::kTxCodes - 1)].Inc();
   impl.info = info;
   impl.staged.reset();
   impl.ResetCheckState();

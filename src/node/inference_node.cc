@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/metrics.h"
 #include "onnx/model.h"
 #include "tee/enclave.h"
 #include "verify/verify.h"
@@ -143,14 +144,45 @@ void InferenceNode::ProverLoop() {
         for (const ProveTask& left : prove_queue_)
           proof_jobs_[left.receipt_id] = ProofJob{ProofJob::State::kFailed, "the node stopped before proving", {}};
         prove_queue_.clear();
+        metrics::Global().zkml_proofs_waiting.Set(0);
         return;
       }
       task = std::move(prove_queue_.front());
       prove_queue_.pop_front();
+      metrics::Global().zkml_proofs_waiting.Set(static_cast<int64_t>(prove_queue_.size()));
     }
     ProveAndSubmit(task);
   }
 }
+
+namespace {
+// Counts an inference for /metrics (base/metrics.h): in flight while it lives, then ok with
+// its latency, or error. Lock-free.
+class InferenceMeter {
+ public:
+  explicit InferenceMeter(Mode mode) : mode_(static_cast<size_t>(mode) % metrics::kModes) {
+    metrics::Global().inference_in_flight.Add(1);
+  }
+  ~InferenceMeter() {
+    metrics::Registry& m = metrics::Global();
+    m.inference_in_flight.Add(-1);
+    if (ok_) {
+      m.inference_seconds[mode_].Observe(metrics::SecondsSince(t0_));
+      m.inference_ok[mode_].Inc();
+    } else {
+      m.inference_error[mode_].Inc();
+    }
+  }
+  InferenceMeter(const InferenceMeter&) = delete;
+  InferenceMeter& operator=(const InferenceMeter&) = delete;
+  void Ok() { ok_ = true; }
+
+ private:
+  size_t mode_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  bool ok_ = false;
+};
+}  // namespace
 
 std::string_view ProofStateName(ProofJob::State s) {
   switch (s) {
@@ -193,8 +225,16 @@ void InferenceNode::ProveAndSubmit(const ProveTask& task) {
   const zkml::ProvingKey* key = task.key.get();
   const Hash32& receipt_id = task.receipt_id;
   protocol::SubmitResultTx result = task.result;
+  const auto t0 = std::chrono::steady_clock::now();
   auto finish = [&](ProofJob::State state, std::string detail, Hash32 tx_hash = {}) {
     if (state == ProofJob::State::kFailed) spdlog::warn("zkml: receipt {}: {}", ToHex(receipt_id), detail);
+    metrics::Registry& m = metrics::Global();
+    if (state == ProofJob::State::kSubmitted) {
+      m.zkml_proof_seconds.Observe(metrics::SecondsSince(t0));
+      m.zkml_proofs_submitted.Inc();
+    } else {
+      m.zkml_proofs_failed.Inc();
+    }
     std::lock_guard<std::mutex> lock(zk_mu_);
     proof_jobs_[receipt_id] = ProofJob{state, std::move(detail), tx_hash};
   };
@@ -241,6 +281,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
                                              std::chrono::milliseconds wait_for_inclusion,
                                              const std::function<bool(std::string_view)>& on_text) {
   const protocol::InferenceRequest& req = signed_request.request;
+  InferenceMeter meter(req.mode);
   chain::AppInfo info = chain_->Info();
   if (req.chain_id != info.chain_id)
     return InvalidArgument("request is for chain '" + req.chain_id + "', this node serves '" + info.chain_id + "'");
@@ -297,6 +338,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
     ASSIGN_OR_RETURN(out.tx_hash, SubmitTx(out.result, wait_for_inclusion, &out.submitted));
     spdlog::info("inference: model {} mode tee requester {} ran in the enclave in {} us; receipt {} submitted in tx {}",
                  req.model.ToString(), req.requester.ToHex(), run_us, ToHex(out.receipt_id), ToHex(out.tx_hash));
+    meter.Ok();
     return out;
   }
   TensorMap outputs;
@@ -330,10 +372,12 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
       return AlreadyExists("receipt " + ToHex(out.receipt_id) + " is already being proved");
     proof_jobs_[out.receipt_id] = ProofJob{};
     prove_queue_.push_back(ProveTask{proving_key, out.result, inputs, std::move(outputs), out.receipt_id});
+    metrics::Global().zkml_proofs_waiting.Set(static_cast<int64_t>(prove_queue_.size()));
     if (!prover_.joinable()) prover_ = std::thread(&InferenceNode::ProverLoop, this);
     prove_cv_.notify_one();
     spdlog::info("inference: model {} mode zkml requester {} ran in {} us; receipt {} proving", req.model.ToString(),
                  req.requester.ToHex(), run_us, ToHex(out.receipt_id));
+    meter.Ok();
     return out;
   }
   if (req.mode != Mode::kVanilla)
@@ -351,6 +395,7 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   spdlog::info("inference: model {} mode {} requester {} ran in {} us; receipt {} submitted in tx {}",
                req.model.ToString(), protocol::ModeName(req.mode), req.requester.ToHex(), run_us,
                ToHex(out.receipt_id), ToHex(out.tx_hash));
+  meter.Ok();
   return out;
 }
 
@@ -364,6 +409,7 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
                                                         const TensorMap& inputs,
                                                         std::chrono::milliseconds wait_for_inclusion,
                                                         const std::function<bool(std::string_view)>& on_text) {
+  InferenceMeter meter(req.mode);
   chain::AppInfo info = chain_->Info();
   req.chain_id = info.chain_id;
   req.requester = requester_key.address();
@@ -416,6 +462,7 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
                  "prompt tokens); receipt {} submitted in tx {}",
                  req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
                  ToHex(out.receipt_id), ToHex(out.tx_hash));
+    meter.Ok();
     return out;
   }
   ASSIGN_OR_RETURN(TensorMap outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
@@ -449,6 +496,7 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
                "submitted in tx {}",
                req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
                ToHex(out.receipt_id), ToHex(out.tx_hash));
+  meter.Ok();
   return out;
 }
 
