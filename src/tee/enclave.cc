@@ -78,10 +78,12 @@ Result<Bytes> JsonHex(const json& j, const char* key) {
   return std::move(*b);
 }
 
-// A request body read through httplib's reader, refusing more than `limit` bytes (so each
-// route keeps its own limit whatever the server's payload maximum).
-Result<std::string> ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, size_t limit) {
-  std::string body;
+// A request body read through httplib's reader into a std::string (JSON) or Bytes (model
+// files: no second copy of a large body), refusing more than `limit` bytes (so each route
+// keeps its own limit whatever the server's payload maximum).
+template <typename Body>
+Result<Body> ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, uint64_t limit) {
+  Body body;
   if (req.has_header("Content-Length")) {
     const uint64_t n = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
     if (n > limit) return OutOfRange("request body is " + std::to_string(n) + " bytes, limit " + std::to_string(limit));
@@ -93,31 +95,10 @@ Result<std::string> ReadBody(const httplib::Request& req, const httplib::Content
       over = true;
       return false;
     }
-    body.append(data, n);
+    body.insert(body.end(), data, data + n);
     return true;
   });
   if (over) return OutOfRange("request body above " + std::to_string(limit) + " bytes");
-  return body;
-}
-
-// The same into bytes (model files: no second copy of a large body).
-Result<Bytes> ReadBodyBytes(const httplib::Request& req, const httplib::ContentReader& reader, uint64_t limit) {
-  Bytes body;
-  if (req.has_header("Content-Length")) {
-    const uint64_t n = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-    if (n > limit) return OutOfRange("body is " + std::to_string(n) + " bytes, limit " + std::to_string(limit));
-    body.reserve(n);
-  }
-  bool over = false;
-  reader([&](const char* data, size_t n) {
-    if (body.size() + n > limit) {
-      over = true;
-      return false;
-    }
-    body.insert(body.end(), reinterpret_cast<const uint8_t*>(data), reinterpret_cast<const uint8_t*>(data) + n);
-    return true;
-  });
-  if (over) return OutOfRange("body above " + std::to_string(limit) + " bytes");
   return body;
 }
 
@@ -401,7 +382,7 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
   s.Post("/execute", [enclave, fail](const httplib::Request& req, httplib::Response& res,
                                      const httplib::ContentReader& reader) {
     auto run = [&]() -> Result<json> {
-      ASSIGN_OR_RETURN(std::string body, ReadBody(req, reader, kMaxModelBytes * 2 + (64u << 20)));
+      ASSIGN_OR_RETURN(std::string body, ReadBody<std::string>(req, reader, kMaxModelBytes * 2 + (64u << 20)));
       json j = json::parse(body, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return InvalidArgument("body is not a JSON object");
       // The model comes in the request: the enclave runs what it was sent, never a file a
@@ -424,7 +405,7 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
                                                           const httplib::ContentReader& reader) {
     auto cid = crypto::Cid::Parse(req.matches[1].str());
     if (!cid.ok()) return fail(res, cid.status().WithContext("CID"), 400);
-    auto bytes = ReadBodyBytes(req, reader, enclave->max_model_file_bytes());
+    auto bytes = ReadBody<Bytes>(req, reader, enclave->max_model_file_bytes());
     if (!bytes.ok()) return fail(res, bytes.status().WithContext("model file"), 413);
     const size_t size = bytes->size();
     Status put = enclave->PutModelFile(*cid, std::move(*bytes));
@@ -450,7 +431,7 @@ EnclaveHttp::EnclaveHttp(const DevEnclave* enclave) : impl_(std::make_unique<Imp
     auto job = std::make_shared<Job>();
     std::optional<crypto::Cid> missing;
     Status checked = [&]() -> Status {
-      ASSIGN_OR_RETURN(std::string body, ReadBody(req, reader, kMaxLlmRequestBytes));
+      ASSIGN_OR_RETURN(std::string body, ReadBody<std::string>(req, reader, kMaxLlmRequestBytes));
       json j = json::parse(body, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return InvalidArgument("body is not a JSON object");
       ASSIGN_OR_RETURN(job->manifest, JsonHex(j, "manifest_hex"));
