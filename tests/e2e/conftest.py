@@ -102,6 +102,22 @@ class Cli:
         return json.loads(p.stdout)
 
 
+def tiny_llm_devnet(tmp, extra_args=()):
+    """A devnet with the tiny random llama GGUF (tests/llm/make_llama_gguf.py) published as
+    tiny@1.0; `d.tmp` is the folder, `d.cli` a Cli. The caller stops it."""
+    import sys
+    subprocess.run([sys.executable, str(REPO / "tests" / "llm" / "make_llama_gguf.py"), str(tmp)], check=True,
+                   capture_output=True)
+    d = Devnet(tmp / "home", free_port(), block_time="200ms", extra_args=extra_args)
+    d.start()
+    cli = Cli(d)
+    cli.run("hub", "create", "tiny")
+    cli.run("hub", "upload", "tiny", tmp / "tiny_llama.gguf", "--version", "1.0")
+    d.tmp = tmp
+    d.cli = cli
+    return d
+
+
 @pytest.fixture()
 def devnet(tmp_path):
     net = Devnet(tmp_path / "home", free_port())

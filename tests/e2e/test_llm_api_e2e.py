@@ -8,8 +8,6 @@ keeps serving after bad input. The model: a tiny random-weight llama written by
 tests/llm/make_llama_gguf.py; SmolLM2-135M-Instruct too when tests/llm/fetch_smollm2.py
 fetched it (skipped otherwise)."""
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import openai
 import pytest
 import requests
 
-from conftest import REPO, Cli, Devnet, free_port
+from conftest import REPO, tiny_llm_devnet
 
 KEY = "lucid-dev-key"
 SMOLLM2 = REPO / ".cache" / "models" / "smollm2-135m-instruct-q4_1.gguf"
@@ -25,16 +23,7 @@ SMOLLM2 = REPO / ".cache" / "models" / "smollm2-135m-instruct-q4_1.gguf"
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("llm")
-    subprocess.run([sys.executable, str(REPO / "tests" / "llm" / "make_llama_gguf.py"), str(tmp)], check=True,
-                   capture_output=True)
-    d = Devnet(tmp / "home", free_port(), block_time="200ms", extra_args=["--no-tee"])
-    d.start()
-    cli = Cli(d)
-    cli.run("hub", "create", "tiny")
-    cli.run("hub", "upload", "tiny", tmp / "tiny_llama.gguf", "--version", "1.0")
-    d.tmp = tmp
-    d.cli = cli
+    d = tiny_llm_devnet(tmp_path_factory.mktemp("llm"), extra_args=["--no-tee"])
     yield d
     d.stop()
 

@@ -8,8 +8,6 @@ byte in the output or in the enclave signature is rejected. The enclave gets the
 (by CID) and refuses bytes that do not hash to it."""
 import copy
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,23 +15,14 @@ import openai
 import pytest
 import requests
 
-from conftest import REPO, Cli, Devnet, free_port
+from conftest import REPO, tiny_llm_devnet
 
 KEY = "lucid-dev-key"
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("teellm")
-    subprocess.run([sys.executable, str(REPO / "tests" / "llm" / "make_llama_gguf.py"), str(tmp)], check=True,
-                   capture_output=True)
-    d = Devnet(tmp / "home", free_port(), block_time="200ms")  # tee on: the dev enclave runs
-    d.start()
-    cli = Cli(d)
-    cli.run("hub", "create", "tiny")
-    cli.run("hub", "upload", "tiny", tmp / "tiny_llama.gguf", "--version", "1.0")
-    d.tmp = tmp
-    d.cli = cli
+    d = tiny_llm_devnet(tmp_path_factory.mktemp("teellm"))  # tee on: the dev enclave runs
     yield d
     d.stop()
 
