@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import List, Optional, Union
+from typing import List, Optional, Protocol, TypeVar, Union
 
 from .hashing import BLOCK_TAG, RECEIPT_TAG, REQUEST_TAG, TX_TAG, sha256, tagged_sha256
 
@@ -225,6 +225,35 @@ class InferenceRequest:
         return v
 
 
+class _Encodable(Protocol):
+    def write(self, w: "Writer") -> None: ...
+
+
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class _Readable(Protocol[_T_co]):
+    def read(self, r: "Reader") -> _T_co: ...
+
+
+def _encode_signed(value: _Encodable, signature: bytes) -> bytes:
+    """A value's canonical fields followed by its 65-byte signature (SignedRequest, SignedHeader)."""
+    w = Writer()
+    value.write(w)
+    w.fixed(signature, 65)
+    return w.bytes()
+
+
+def _decode_signed(kind: "_Readable[_T]", data: bytes, name: str) -> "tuple[_T, bytes]":
+    """The inverse of :func:`_encode_signed`: the value, then exactly a 65-byte signature."""
+    r = Reader(data)
+    value = kind.read(r)
+    sig = r.signature(f"{name}.signature")
+    r.done(name)
+    return value, sig
+
+
 @dataclass
 class SignedRequest:
     """An :class:`InferenceRequest` and the requester's signature over its hash."""
@@ -233,18 +262,11 @@ class SignedRequest:
     signature: bytes
 
     def encode(self) -> bytes:
-        w = Writer()
-        self.request.write(w)
-        w.fixed(self.signature, 65)
-        return w.bytes()
+        return _encode_signed(self.request, self.signature)
 
     @classmethod
     def decode(cls, data: bytes) -> "SignedRequest":
-        r = Reader(data)
-        req = InferenceRequest.read(r)
-        sig = r.signature("signed_request.signature")
-        r.done("signed_request")
-        return cls(req, sig)
+        return cls(*_decode_signed(InferenceRequest, data, "signed_request"))
 
 
 @dataclass
@@ -367,18 +389,11 @@ class SignedHeader:
     signature: bytes
 
     def encode(self) -> bytes:
-        w = Writer()
-        self.header.write(w)
-        w.fixed(self.signature, 65)
-        return w.bytes()
+        return _encode_signed(self.header, self.signature)
 
     @classmethod
     def decode(cls, data: bytes) -> "SignedHeader":
-        r = Reader(data)
-        h = BlockHeader.read(r)
-        sig = r.signature("signed_header.signature")
-        r.done("signed_header")
-        return cls(h, sig)
+        return cls(*_decode_signed(BlockHeader, data, "signed_header"))
 
 
 # ---------------------------------------------------------------- transactions (the ones the SDK sends)
