@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -37,7 +38,8 @@ std::string SourceDir() {
 
 const std::string& GgufPath() {
   static const std::string path = [] {
-    const std::string out = "tee_enclave_llm_testdata";
+    // A temp folder, not the working directory (the test may be run from the source tree).
+    const std::string out = (std::filesystem::temp_directory_path() / "lucid_tee_enclave_llm_testdata").string();
     std::string py = SourceDir() + "/.venv/bin/python";
     if (const char* p = std::getenv("LUCID_PYTHON")) py = p;
     const std::string cmd = py + " " + SourceDir() + "/tests/llm/make_llama_gguf.py " + out;
