@@ -1,5 +1,7 @@
 #include "api/client.h"
 
+#include <algorithm>
+
 #include <httplib.h>
 
 namespace lucid::api {
@@ -61,17 +63,31 @@ Result<std::pair<int, json>> ApiClient::PostWithStatus(const std::string& path, 
   return std::make_pair(res->status, j);
 }
 
-Result<Bytes> ApiClient::GetRaw(const std::string& path) const {
+Result<Bytes> ApiClient::GetRaw(const std::string& path, const TransferProgress& progress) const {
   auto c = MakeClient(base_url_);
-  auto res = c->Get(path);
+  auto res = progress ? c->Get(path, [&](uint64_t done, uint64_t total) {
+    progress(done, total);
+    return true;
+  })
+                      : c->Get(path);
   if (!res || res->status != 200) return ErrorFrom(res, base_url_ + path);
   return ToBytes(res->body);
 }
 
-Result<json> ApiClient::PostRaw(const std::string& path, ByteView body, const std::string& content_type) const {
+Result<json> ApiClient::PostRaw(const std::string& path, ByteView body, const std::string& content_type,
+                                const TransferProgress& progress) const {
   auto c = MakeClient(base_url_);
-  return JsonBody(c->Post(path, reinterpret_cast<const char*>(body.data()), body.size(), content_type),
-                  base_url_ + path);
+  if (!progress)
+    return JsonBody(c->Post(path, reinterpret_cast<const char*>(body.data()), body.size(), content_type),
+                    base_url_ + path);
+  constexpr size_t kPiece = 1 << 20;
+  auto provider = [&](size_t offset, size_t length, httplib::DataSink& sink) {
+    const size_t n = std::min(length, kPiece);
+    if (!sink.write(reinterpret_cast<const char*>(body.data()) + offset, n)) return false;
+    progress(offset + n, body.size());
+    return true;
+  };
+  return JsonBody(c->Post(path, httplib::Headers{}, body.size(), provider, content_type), base_url_ + path);
 }
 
 }  // namespace lucid::api

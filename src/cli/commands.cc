@@ -3,14 +3,18 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <functional>
 #include <tuple>
+
+#include <unistd.h>
 
 #include "api/json_views.h"
 #include "cli/comet_verify.h"
@@ -68,6 +72,31 @@ Result<crypto::Address> Context::ResolveAddress(const std::string& who) const {
 }
 
 namespace {
+
+// A one-line progress bar on stderr for a transfer ("  label  12.3 / 98.0 MiB  12 %"), drawn
+// when stderr is a terminal (or LUCID_PROGRESS=1, for tests and logs) and never with --json;
+// redrawn at most every 100 ms and once at the end. nullptr when not drawn.
+api::TransferProgress ProgressBar(const Context& ctx, const std::string& label) {
+  const char* force = std::getenv("LUCID_PROGRESS");
+  const bool on = force ? std::string(force) == "1" : ::isatty(STDERR_FILENO) == 1;
+  if (ctx.json_output || !on) return nullptr;
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+  return [label, last](uint64_t done, uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool finished = total > 0 && done >= total;
+    if (!finished && now - *last < std::chrono::milliseconds(100)) return;
+    *last = now;
+    char line[160];
+    const double mib = 1024.0 * 1024.0;
+    if (total > 0)
+      std::snprintf(line, sizeof line, "\r  %s  %.1f / %.1f MiB  %3d %%", label.c_str(), done / mib, total / mib,
+                    static_cast<int>(100 * done / total));
+    else
+      std::snprintf(line, sizeof line, "\r  %s  %.1f MiB", label.c_str(), done / mib);
+    std::cerr << line << (finished ? "\n" : "") << std::flush;
+  };
+}
+
 
 Result<Bytes> ReadFile(const std::string& path) {
   std::error_code ec;
@@ -302,13 +331,14 @@ int HubUpload(const Context& ctx, const std::string& name, const std::vector<std
     if (!data.ok()) return Fail(ctx, data.status());
     if (fs::path(path).extension() == ".onnx") onnx_bytes = *data;
     crypto::Cid local = crypto::Cid::Of(*data);
-    if (!ctx.json_output) std::cerr << "uploading " << path << " (" << data->size() << " bytes) ... ";
-    auto r = api.PostRaw("/hub/files", *data, "application/octet-stream");
+    if (!ctx.json_output) std::cerr << "uploading " << path << " (" << data->size() << " bytes)\n";
+    auto r = api.PostRaw("/hub/files", *data, "application/octet-stream",
+                         ProgressBar(ctx, fs::path(path).filename().string()));
     if (!r.ok()) return Fail(ctx, r.status());
     if ((*r)["cid"].get<std::string>() != local.ToString())
       return Fail(ctx, DataLoss("hub stored " + path + " under " + (*r)["cid"].get<std::string>() + ", expected " +
                                 local.ToString()));
-    if (!ctx.json_output) std::cerr << local.ToString() << "\n";
+    if (!ctx.json_output) std::cerr << "  stored as " << local.ToString() << "\n";
     file_list.push_back({{"path", fs::path(path).filename().string()}, {"cid", local.ToString()}});
   }
   json body = {{"name", name}, {"version", version}, {"files", file_list}};
@@ -380,8 +410,9 @@ Result<std::pair<hub::Manifest, Bytes>> FetchManifest(const ApiClient& api, cons
   return std::make_pair(std::move(m), std::move(bytes));
 }
 
-Result<Bytes> FetchFile(const ApiClient& api, const hub::ManifestFile& f) {
-  ASSIGN_OR_RETURN(Bytes bytes, api.GetRaw("/hub/files/" + f.cid.ToString()));
+Result<Bytes> FetchFile(const ApiClient& api, const hub::ManifestFile& f,
+                        const api::TransferProgress& progress = nullptr) {
+  ASSIGN_OR_RETURN(Bytes bytes, api.GetRaw("/hub/files/" + f.cid.ToString(), progress));
   RETURN_IF_ERROR(f.cid.Check(bytes).WithContext(f.path));
   if (bytes.size() != f.size) return DataLoss(f.path + ": size differs from the manifest");
   return bytes;
@@ -406,11 +437,11 @@ int HubDownload(const Context& ctx, const std::string& ref, const std::string& o
   if (ec) return Fail(ctx, Unavailable("cannot create " + out_dir + ": " + ec.message()));
   json files = json::array();
   for (const auto& f : manifest->first.files) {
-    if (!ctx.json_output) std::cerr << "downloading " << f.path << " (" << f.size << " bytes) ... ";
-    auto bytes = FetchFile(api, f);
+    if (!ctx.json_output) std::cerr << "downloading " << f.path << " (" << f.size << " bytes)\n";
+    auto bytes = FetchFile(api, f, ProgressBar(ctx, f.path));
     if (!bytes.ok()) return Fail(ctx, bytes.status());
     if (Status s = WriteFile((fs::path(out_dir) / f.path).string(), *bytes); !s.ok()) return Fail(ctx, s);
-    if (!ctx.json_output) std::cerr << "CID ok\n";
+    if (!ctx.json_output) std::cerr << "  " << f.path << ": CID ok\n";
     files.push_back({{"path", f.path}, {"cid", f.cid.ToString()}, {"size", f.size}});
   }
   if (Status s = WriteFile((fs::path(out_dir) / "manifest.json").string(), manifest->second); !s.ok())
