@@ -89,6 +89,21 @@ Result<int> Server::Start() {
   // Long-lived LLM streams hold a handler thread each: enough threads that 8+ concurrent
   // streams never starve chain queries and other requests.
   http_->new_task_queue = [] { return new httplib::ThreadPool(32); };
+  // An error httplib answers itself (no route: 404; an unreadable request: 400; too large:
+  // 413) gets the same JSON error body as a handler's, so every response of this API is
+  // what /openapi.json says it is. Handler errors already have a body and pass through.
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    Code code = res.status == 404 ? Code::kNotFound : res.status == 413 ? Code::kOutOfRange
+              : res.status < 500 ? Code::kInvalidArgument : Code::kInternal;
+    std::string message = res.status == 404 ? "no route for " + req.method + " " + req.path
+                                            : "the HTTP layer refused the request (status " +
+                                                  std::to_string(res.status) + ")";
+    res.set_content(json{{"error", {{"code", CodeName(code)}, {"message", message}}}}.dump(
+                        -1, ' ', false, json::error_handler_t::replace),
+                    "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   // /metrics: every response counted by status class (lock-free; httplib calls the logger
   // once per request, router 404s included).
   http_->set_logger([](const httplib::Request&, const httplib::Response& res) {
