@@ -207,6 +207,9 @@ def test_metrics_move_after_an_inference(devnet: Devnet, cli: Cli, tmp_path: Pat
     result = cli.json("infer", "digits-mlp@1.0", "--input", inp, key="dev1")
     wall = time.time() - t0
     assert result["receipt_id"]
+    # zkml (the devnet's int8 MLP): answered, proved in the background, settled before the CLI returns.
+    zk = cli.json("infer", "digits-mlp-int8@1.0", "--mode", "zkml", "--input", inp, key="dev1")
+    assert devnet.get(f"/node/proofs/{zk['receipt_id']}").json()["status"] == "submitted"
     cli.run("infer", "nosuchmodel@1.0", "--input", inp, key="dev1", expect=1)  # refused by the CLI or the node
     requests.get(devnet.url + "/no/such/route", timeout=10)  # one 4xx
     devnet.wait_height(int(value(before, "lucid_chain_height")) + 2)
@@ -219,15 +222,22 @@ def test_metrics_move_after_an_inference(devnet: Devnet, cli: Cli, tmp_path: Pat
     took = hist(after, "_sum") - hist(before, "_sum")
     assert 0 < took <= wall, (took, wall)
     assert value(after, "lucid_inference_in_flight") == 0
+    zk_ok = lambda f: value(f, "lucid_inference_requests_total", mode="zkml", result="ok")
+    assert zk_ok(after) == zk_ok(before) + 1
+    proof = lambda f, s: value(f, "lucid_zkml_proof_duration_seconds", "lucid_zkml_proof_duration_seconds" + s)
+    assert proof(after, "_count") == proof(before, "_count") + 1 and proof(after, "_sum") > proof(before, "_sum")
+    submitted = lambda f: value(f, "lucid_zkml_proofs_total", result="submitted")
+    assert submitted(after) == submitted(before) + 1 and value(after, "lucid_zkml_proofs_waiting") == 0
     assert value(after, "lucid_chain_height") >= value(before, "lucid_chain_height") + 2
     assert value(after, "lucid_blocks_committed_total") >= value(before, "lucid_blocks_committed_total") + 2
     assert value(after, "lucid_blocks_committed_total") == value(after, "lucid_chain_height")  # one process from genesis
     txs_ok = lambda f: value(f, "lucid_txs_committed_total", code="OK")
-    assert txs_ok(after) >= txs_ok(before) + 1  # the inference's SubmitResult
+    assert txs_ok(after) >= txs_ok(before) + 2  # the two inferences' SubmitResults
     http = lambda f, c: value(f, "lucid_http_responses_total", **{"class": c})
     assert http(after, "2xx") > http(before, "2xx") and http(after, "4xx") >= http(before, "4xx") + 1
     print(f"metrics: {len(after)} families, {sum(len(f['samples']) for f in after.values())} samples; "
           f"vanilla inference {took * 1000:.1f} ms by the histogram (CLI wall {wall * 1000:.0f} ms); "
+          f"zkml proof {(proof(after, '_sum') - proof(before, '_sum')) * 1000:.1f} ms; "
           f"height {value(after, 'lucid_chain_height'):.0f}, txs ok {txs_ok(after):.0f}, "
           f"http 2xx {http(after, '2xx'):.0f} 4xx {http(after, '4xx'):.0f}")
 
