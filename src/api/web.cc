@@ -1,5 +1,7 @@
 #include "api/web.h"
 
+#include "api/http_util.h"
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -23,53 +25,14 @@
 namespace lucid::api {
 namespace {
 
+using http::Guard;
+using http::HttpStatusFor;
+using http::ParseBody;
+using http::SendError;
+using http::SendJson;
+
 // Scans back at most this many blocks for a tx by hash or for non-empty blocks.
 constexpr uint64_t kMaxScan = 5000;
-
-int HttpStatusFor(Code code) {
-  switch (code) {
-    case Code::kInvalidArgument: return 400;
-    case Code::kNotFound: return 404;
-    case Code::kAlreadyExists: return 409;
-    case Code::kPermissionDenied: return 403;
-    case Code::kFailedPrecondition: return 422;
-    case Code::kOutOfRange: return 413;
-    case Code::kDataLoss: return 422;
-    case Code::kUnimplemented: return 501;
-    case Code::kUnavailable: return 503;
-    default: return 500;
-  }
-}
-
-void SendJson(httplib::Response& res, const json& body, int status = 200) {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-void SendError(httplib::Response& res, const Status& s) {
-  SendJson(res, {{"error", {{"code", CodeName(s.code())}, {"message", s.message()}}}}, HttpStatusFor(s.code()));
-}
-
-template <typename Fn>
-httplib::Server::Handler Guard(Fn fn) {
-  return [fn](const httplib::Request& req, httplib::Response& res) {
-    try {
-      Status s = fn(req, res);
-      if (!s.ok()) SendError(res, s);
-    } catch (const std::exception& e) {
-      SendError(res, Internal(std::string("unexpected: ") + e.what()));
-    }
-  };
-}
-
-Result<json> ParseBody(const httplib::Request& req, uint64_t limit) {
-  if (req.body.size() > limit)
-    return OutOfRange("request body is " + std::to_string(req.body.size()) + " bytes, limit " + std::to_string(limit));
-  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return InvalidArgument("request body must be a JSON object");
-  return j;
-}
 
 Result<uint64_t> ParamU64(const httplib::Request& req, const char* name, uint64_t fallback) {
   if (!req.has_param(name)) return fallback;
