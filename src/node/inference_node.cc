@@ -436,55 +436,40 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
 
   InferenceResult out;
   const auto started = std::chrono::steady_clock::now();
-  if (req.mode == Mode::kTee) {
-    // The enclave signs a receipt naming the request hash (nonce included): assign the nonce
-    // and sign first, run, submit, all under the gateway lock.
-    std::lock_guard<std::mutex> lock(gateway_mu_);
-    ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
-    uint64_t& next = gateway_next_nonce_[req.requester];
-    req.nonce = std::max(next, requester.request_nonce);
-    protocol::SignedRequest signed_request{req, {}};
-    signed_request.signature = requester_key.Sign(protocol::SigningDigest(req.Hash()));
-    out.result.request = signed_request;
-    out.result.receipt = NewReceipt(req);
-    RETURN_IF_ERROR(ExecuteInEnclave(req, inputs, out, on_text).WithContext("tee"));
-    out.receipt_id = out.result.receipt.Id();
-    const auto run_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-    auto tx_hash = SubmitTx(out.result, wait_for_inclusion, &out.submitted);
-    if (!tx_hash.ok()) {
-      next = 0;  // re-read from the chain next time
-      return tx_hash.status();
-    }
-    next = req.nonce + 1;
-    out.tx_hash = *tx_hash;
-    spdlog::info("inference: llm model {} mode tee requester {} (gateway) nonce {} ran in the enclave in {} us ({} "
-                 "prompt tokens); receipt {} submitted in tx {}",
-                 req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
-                 ToHex(out.receipt_id), ToHex(out.tx_hash));
-    meter.Ok();
-    return out;
+  const auto elapsed_us = [&] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  };
+  // vanilla: the engine runs before the lock (answers are generated concurrently); the nonce
+  // is assigned and the request signed when the answer is complete.
+  TensorMap outputs;
+  int64_t run_us = 0;
+  if (req.mode == Mode::kVanilla) {
+    ASSIGN_OR_RETURN(outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
+    run_us = elapsed_us();
   }
-  ASSIGN_OR_RETURN(TensorMap outputs, config_.llm->Run(req.model, inputs, on_text, &out.llm));
-  const auto run_us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
-
   std::lock_guard<std::mutex> lock(gateway_mu_);
   ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
   uint64_t& next = gateway_next_nonce_[req.requester];
   req.nonce = std::max(next, requester.request_nonce);
   protocol::SignedRequest signed_request{req, {}};
   signed_request.signature = requester_key.Sign(protocol::SigningDigest(req.Hash()));
+  out.result.request = signed_request;
   protocol::Receipt& receipt = out.result.receipt;
   receipt = NewReceipt(req);
-  receipt.engine = std::string(kLlmEngineId);
-  receipt.output_hash = HashTensorMap(outputs);
-  out.result.request = signed_request;
-  out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);
+  if (req.mode == Mode::kTee) {
+    // The enclave signs a receipt naming the request hash (nonce included), so it runs under
+    // the lock, after the nonce is assigned: tee gateway answers are serialized.
+    RETURN_IF_ERROR(ExecuteInEnclave(req, inputs, out, on_text).WithContext("tee"));
+    run_us = elapsed_us();
+  } else {
+    receipt.engine = std::string(kLlmEngineId);
+    receipt.output_hash = HashTensorMap(outputs);
+    out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);
+    out.outputs = std::move(outputs);
+    verify::ChainView view{info.chain_id, true, std::nullopt};
+    if (!verify::VerifyResult(out.result, view).ok()) return Internal("node produced a result its own verifier refuses");
+  }
   out.receipt_id = receipt.Id();
-  out.outputs = std::move(outputs);
-  verify::ChainView view{info.chain_id, true, std::nullopt};
-  if (!verify::VerifyResult(out.result, view).ok()) return Internal("node produced a result its own verifier refuses");
   auto tx_hash = SubmitTx(out.result, wait_for_inclusion, &out.submitted);
   if (!tx_hash.ok()) {
     next = 0;  // re-read from the chain next time
@@ -492,10 +477,11 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
   }
   next = req.nonce + 1;
   out.tx_hash = *tx_hash;
-  spdlog::info("inference: llm model {} requester {} (gateway) nonce {} ran in {} us ({} prompt tokens); receipt {} "
-               "submitted in tx {}",
-               req.model.ToString(), req.requester.ToHex(), req.nonce, run_us, out.llm.prompt_tokens,
-               ToHex(out.receipt_id), ToHex(out.tx_hash));
+  spdlog::info("inference: llm model {} mode {} requester {} (gateway) nonce {} ran in {} us{} ({} prompt tokens); "
+               "receipt {} submitted in tx {}",
+               req.model.ToString(), protocol::ModeName(req.mode), req.requester.ToHex(), req.nonce, run_us,
+               req.mode == Mode::kTee ? " in the enclave" : "", out.llm.prompt_tokens, ToHex(out.receipt_id),
+               ToHex(out.tx_hash));
   meter.Ok();
   return out;
 }
