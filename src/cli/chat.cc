@@ -32,6 +32,7 @@ Result<Turn> Ask(const Context& ctx, const std::string& ref, const ChatOptions& 
   json body = {{"model", ref}, {"messages", messages}, {"stream", true}, {"temperature", opts.temperature},
                {"seed", opts.seed}};
   if (opts.max_tokens >= 0) body["max_tokens"] = opts.max_tokens;
+  body["lucid_mode"] = opts.mode;
   httplib::Request req;
   req.method = "POST";
   req.path = "/v1/chat/completions";
@@ -65,7 +66,7 @@ Result<Turn> Ask(const Context& ctx, const std::string& ref, const ChatOptions& 
       if (delta.contains("content") && delta["content"].is_string()) {
         std::string piece = delta["content"].get<std::string>();
         turn.text += piece;
-        std::cout << piece << std::flush;
+        if (!ctx.json_output) std::cout << piece << std::flush;
       }
       if (delta.contains("tool_calls")) turn.tool_calls = delta["tool_calls"];
       if (!choice["finish_reason"].is_null()) turn.last = j;
@@ -117,8 +118,18 @@ int Chat(const Context& ctx, const std::string& ref, const ChatOptions& opts) {
     }
     messages.push_back({{"role", "user"}, {"content", line}});
     auto turn = Ask(ctx, ref, opts, messages);
-    std::cout << "\n";
+    if (!ctx.json_output) std::cout << "\n";
     if (!turn.ok()) return Fail(ctx, turn.status());
+    if (ctx.json_output) {  // one document per answer: the text, tool calls, usage and the receipt
+      const json& last = turn->last;
+      auto saved = SaveBundle(ctx, ref, last["lucid"]);
+      PrintJson({{"text", turn->text}, {"tool_calls", turn->tool_calls},
+                 {"finish_reason", last["choices"][0]["finish_reason"]}, {"usage", last["usage"]},
+                 {"lucid", last["lucid"]}, {"bundle", saved.ok() ? json(*saved) : json(nullptr)}});
+      messages.push_back({{"role", "assistant"}, {"content", turn->text}});
+      if (one_shot) return kExitOk;
+      continue;
+    }
     for (const auto& c : turn->tool_calls)
       std::cout << "tool call " << c["function"]["name"].get<std::string>() << " "
                 << c["function"]["arguments"].get<std::string>() << "\n";

@@ -68,6 +68,7 @@ struct ChatOptions {
   int32_t max_tokens = -1;  // -1: the node's default
   double temperature = 0;
   uint64_t seed = 0;
+  std::string mode = "vanilla";  // vanilla or tee (the node's enclave answers; docs/llm.md "Modes")
 };
 int Chat(const Context& ctx, const std::string& ref, const ChatOptions& opts);
 

@@ -186,6 +186,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   chat->add_option("--temperature", chat_opts.temperature, "Sampling temperature (0: greedy)")->capture_default_str();
   chat->add_option("--seed", chat_opts.seed, "Sampling seed")->capture_default_str();
+  chat->add_option("--mode", chat_opts.mode, "vanilla, or tee: answered and signed inside the node's enclave")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"vanilla", "tee"}));
   chat->callback([&] { rc = Chat(ctx, ref, chat_opts); });
 
   // verify

@@ -235,3 +235,19 @@ def test_restarted_enclave_gets_the_file_again_old_receipts_verify(net):
     for lucid in (before, after):
         report = verify(net, lucid["receipt_id"], lucid, replay=True)
         assert report["valid"] is True and {"replay", "enclave_registration"} <= ok_checks(report), report
+
+
+def test_chat_cli_tee_mode_json(net):
+    """`lucid chat --mode tee --json`: one JSON document (text, usage, the lucid field), answered
+    in the enclave, the same answer as vanilla; the saved bundle settles, verifies and replays."""
+    base = ["chat", "tiny@1.0", "--prompt", "hello from the cli", "--max-tokens", "6", "--seed", "5"]
+    tee = net.cli.json(*base, "--mode", "tee")
+    vanilla = net.cli.json(*base)
+    assert tee["lucid"]["mode"] == "tee" and vanilla["lucid"]["mode"] == "vanilla"
+    assert tee["text"] == vanilla["text"] and tee["lucid"]["output_hash"] == vanilla["lucid"]["output_hash"]
+    assert tee["usage"]["completion_tokens"] >= 1 and Path(tee["bundle"]).exists()
+    wait_settled(net, tee["lucid"]["receipt_id"])
+    report = verify(net, tee["lucid"]["receipt_id"], replay=True)
+    assert report["valid"] is True and "replay" in ok_checks(report), report
+    bad = net.cli.run(*base, "--mode", "zkml", expect=None)
+    assert bad.returncode != 0
