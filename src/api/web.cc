@@ -20,6 +20,7 @@
 #include "node/chain_access.h"
 #include "node/inference_node.h"
 #include "tensor/tensor_json.h"
+#include "verify/bundle.h"
 #include "verify/verify.h"
 
 namespace lucid::api {
@@ -93,20 +94,6 @@ void ServeFile(const httplib::Request& req, httplib::Response& res, const std::s
   res.set_content(std::string(f.data), f.content_type);
 }
 
-// ---- verify ----
-
-struct Report {
-  json checks = json::array();
-  bool ok = true;
-  void Add(const std::string& name, const Status& s, const std::string& ok_detail) {
-    checks.push_back({{"name", name}, {"ok", s.ok()}, {"skipped", false}, {"detail", s.ok() ? ok_detail : s.message()}});
-    ok &= s.ok();
-  }
-  void Skip(const std::string& name, const std::string& why) {
-    checks.push_back({{"name", name}, {"ok", true}, {"skipped", true}, {"detail", why}});
-  }
-};
-
 class Web {
  public:
   Web(node::ChainAccess* chain, hub::Hub* hub, node::InferenceNode* node, WebOptions options)
@@ -171,8 +158,8 @@ class Web {
                                                                             " blocks"));
   }
 
-  // The checks of `lucid verify` (verify library) on the chain's record of a receipt, with the
-  // pieces a caller supplies (a result bundle: request, receipt, evidence hex, inputs,
+  // The checks of `lucid verify` (verify::CheckBundle) on the chain's record of a receipt, with
+  // the pieces a caller supplies (a result bundle: request, receipt, evidence hex, inputs,
   // outputs) in place of the chain's.
   Status Verify(const std::string& id_text, const json& bundle, httplib::Response& res) {
     ASSIGN_OR_RETURN(Hash32 id, ParseId(id_text, "receipt id"));
@@ -184,10 +171,13 @@ class Web {
       return record.status();
     }
     const chain::Genesis genesis = chain_->GenesisInfo();
-    Report report;
 
     // The result under test: the chain's, with the bundle's pieces in its place.
-    protocol::SubmitResultTx result = record->result;
+    verify::Bundle b;
+    b.receipt_id = id;
+    b.request = record->result.request;
+    b.receipt = record->result.receipt;
+    b.evidence = record->result.evidence;
     Status decoded = Status::Ok();
     auto take = [&](const char* name, auto decode, auto& into) {
       if (bundle.is_null() || !bundle.contains(name)) return;
@@ -203,101 +193,83 @@ class Web {
       }
       into = *v;
     };
-    take("request", [](const Bytes& b) { return protocol::SignedRequest::Decode(b); }, result.request);
-    take("receipt", [](const Bytes& b) { return protocol::Receipt::Decode(b); }, result.receipt);
-    take("evidence", [](const Bytes& b) { return protocol::Evidence::Decode(b); }, result.evidence);
+    take("request", [](const Bytes& x) { return protocol::SignedRequest::Decode(x); }, b.request);
+    take("receipt", [](const Bytes& x) { return protocol::Receipt::Decode(x); }, b.receipt);
+    take("evidence", [](const Bytes& x) { return protocol::Evidence::Decode(x); }, b.evidence);
+    // The first piece that does not decode (its error) fails bundle_decodes.
+    if (!decoded.ok()) b.request = decoded;
     const bool supplied = !bundle.is_null() && (bundle.contains("request") || bundle.contains("receipt") ||
                                                 bundle.contains("evidence"));
-    report.Add("bundle_decodes", decoded,
-               supplied ? "the supplied request, receipt and evidence decode canonically"
-                        : "request, receipt and evidence from the chain decode canonically");
-    if (!decoded.ok()) return Send(res, id, report, supplied);
-    const protocol::Receipt& rec = result.receipt;
-
-    report.Add("receipt_id",
-               rec.Id() == id ? Status::Ok() : DataLoss("receipt hashes to " + ToHex(rec.Id()) + ", not " + ToHex(id)),
-               "receipt hashes to the id asked for");
-
-    auto block = chain_->GetBlock(record->height);
-    verify::ChainView view{genesis.chain_id, false, std::nullopt};
-    auto node_info = chain_->GetNode(rec.node);
-    view.node_registered_for_mode = node_info.ok() && (node_info->modes & protocol::ModeBit(rec.mode)) != 0;
-    if (rec.mode == protocol::Mode::kZkml) {
-      auto manifest = hub_->GetManifest(rec.model);
-      if (manifest.ok() && manifest->zkml) view.zkml_commitment = manifest->zkml->model_commitment;
-    }
-    if (rec.mode == protocol::Mode::kTee) {
-      view.time_ms = block.ok() ? block->header.header.time_ms : chain_->Info().last_time_ms;
-      auto e = chain_->GetEnclave(rec.node);
-      auto params = chain_->GetTeeParams();
-      Status registration = !e.ok() ? e.status() : !params.ok() ? params.status() : Status::Ok();
-      if (registration.ok()) {
-        verify::EnclaveView ev;
-        ev.enclave_address = e->enclave_address;
-        ev.pcr0 = e->pcr0;
-        ev.expires_at_ms = e->expires_at_ms;
-        for (const Bytes& p : params->allowed_pcr0) ev.pcr0_allowed |= p == e->pcr0;
-        view.enclave = ev;
-      }
-      report.Add("enclave_registration", registration,
-                 "the node's enclave registration on this chain (key, PCR0, expiry) is known");
-    }
-    verify::Verdict verdict = verify::VerifyResult(result, view);
-    for (const auto& c : verdict.checks) report.Add(c.name, c.ok ? Status::Ok() : DataLoss(c.detail), c.detail);
-
-    if (!bundle.is_null() && bundle.contains("inputs")) {
-      auto inputs = TensorMapFromJson(bundle["inputs"]);
-      report.Add("inputs_hash",
-                 !inputs.ok() ? inputs.status()
-                 : HashTensorMap(*inputs) == result.request.request.input_hash
-                     ? Status::Ok()
-                     : DataLoss("inputs do not hash to the signed request's input_hash"),
-                 "inputs hash to the signed request");
-    } else {
-      report.Skip("inputs_hash", "no inputs given (the chain holds only their hash)");
-    }
-    if (!bundle.is_null() && bundle.contains("outputs")) {
-      auto outputs = TensorMapFromJson(bundle["outputs"]);
-      report.Add("outputs_hash", outputs.ok() ? verify::VerifyOutputs(rec, *outputs) : outputs.status(),
-                 "outputs hash to the signed receipt");
-    } else {
-      report.Skip("outputs_hash", "no outputs given (the chain holds only their hash)");
-    }
+    if (!bundle.is_null() && bundle.contains("inputs")) b.inputs = TensorMapFromJson(bundle["inputs"]);
+    if (!bundle.is_null() && bundle.contains("outputs")) b.outputs = TensorMapFromJson(bundle["outputs"]);
 
     // Inclusion under the signed header of the receipt's block, signed by a genesis validator.
+    auto block = chain_->GetBlock(record->height);
     auto proof = chain_->ProveReceipt(id);
-    Status inclusion = !proof.ok() ? proof.status() : !block.ok() ? block.status() : Status::Ok();
-    if (inclusion.ok()) inclusion = verify::VerifyInclusion(id, *proof, block->header);
-    report.Add("inclusion", inclusion,
-               "receipt is in the receipts root of block " + std::to_string(record->height) + "'s signed header");
-    if (block.ok()) {
-      const auto& h = block->header.header;
-      bool known = false;
-      for (const auto& v : genesis.validators) known |= v == h.proposer;
-      report.Add("header_signer",
-                 h.chain_id != genesis.chain_id ? PermissionDenied("header is for chain " + h.chain_id)
-                 : known                        ? Status::Ok()
-                                                : PermissionDenied("header proposer " + h.proposer.ToHex() +
-                                                                   " is not a genesis validator"),
-                 "block " + std::to_string(h.height) + " proposed by a genesis validator");
-    }
-    if (supplied) {
+    if (proof.ok()) b.proof = *proof;
+    else b.proof = proof.status();
+    if (block.ok()) b.header = block->header;
+    else b.header = block.status();
+
+    verify::BundleCheckOptions o;
+    o.chain_id = genesis.chain_id;
+    o.validators = genesis.validators;
+    o.wording.decodes = supplied ? "the supplied request, receipt and evidence decode canonically"
+                                 : "request, receipt and evidence from the chain decode canonically";
+    o.wording.inputs_not_held = "no inputs given (the chain holds only their hash)";
+    o.wording.outputs_not_held = "no outputs given (the chain holds only their hash)";
+    o.wording.inclusion = "receipt is in the receipts root of block {block}'s signed header";
+    o.wording.header_signer = "block {block} proposed by a genesis validator";
+    o.wording.unknown_proposer = "is not a genesis validator";
+    o.chain_facts = [&](const protocol::SubmitResultTx& result) {
+      const protocol::Receipt& rec = result.receipt;
+      verify::ChainFacts facts;
+      facts.view.chain_id = genesis.chain_id;
+      auto node_info = chain_->GetNode(rec.node);
+      facts.view.node_registered_for_mode =
+          node_info.ok() && (node_info->modes & protocol::ModeBit(rec.mode)) != 0;
+      if (rec.mode == protocol::Mode::kZkml) {
+        auto manifest = hub_->GetManifest(rec.model);
+        if (manifest.ok() && manifest->zkml) facts.view.zkml_commitment = manifest->zkml->model_commitment;
+      }
+      if (rec.mode == protocol::Mode::kTee) {
+        facts.view.time_ms = block.ok() ? block->header.header.time_ms : chain_->Info().last_time_ms;
+        auto e = chain_->GetEnclave(rec.node);
+        auto params = chain_->GetTeeParams();
+        Status registration = !e.ok() ? e.status() : !params.ok() ? params.status() : Status::Ok();
+        if (registration.ok()) {
+          verify::EnclaveView ev;
+          ev.enclave_address = e->enclave_address;
+          ev.pcr0 = e->pcr0;
+          ev.expires_at_ms = e->expires_at_ms;
+          for (const Bytes& p : params->allowed_pcr0) ev.pcr0_allowed |= p == e->pcr0;
+          facts.view.enclave = ev;
+        }
+        facts.enclave_registration = registration;
+        facts.enclave_registration_detail = "the node's enclave registration on this chain (key, PCR0, expiry) is known";
+      }
+      return facts;
+    };
+    o.compare_with_chain = [&](const protocol::SubmitResultTx& result, const protocol::SignedHeader*,
+                               verify::Report& report) {
+      if (!supplied) return;
       const bool same = result.receipt.Encode() == record->result.receipt.Encode() &&
                         result.request.Encode() == record->result.request.Encode();
       report.Add("chain_agrees", same ? Status::Ok() : DataLoss("the chain holds a different receipt or request"),
                  "the chain holds the same request and receipt");
-    }
-    return Send(res, id, report, supplied, record->height);
-  }
+    };
+    const verify::Report report = verify::CheckBundle(b, o);
 
-  Status Send(httplib::Response& res, const Hash32& id, const Report& report, bool supplied,
-              std::optional<uint64_t> height = std::nullopt) {
+    json checks = json::array();
+    for (const auto& c : report.checks)
+      checks.push_back({{"name", c.name}, {"ok", c.ok}, {"skipped", c.skipped}, {"detail", c.detail}});
     json out = {{"receipt_id", ToHex(id)},
-                {"valid", report.ok},
+                {"valid", report.ok()},
                 {"source", supplied ? "supplied bundle, checked against this node's chain state"
                                     : "this node's chain state"},
-                {"checks", report.checks}};
-    if (height) out["height"] = *height;
+                {"checks", checks}};
+    // A bundle that does not decode is not tied to the chain's record: no height.
+    if (decoded.ok()) out["height"] = record->height;
     SendJson(res, out);
     return Status::Ok();
   }

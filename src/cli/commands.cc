@@ -31,6 +31,7 @@
 #include "protocol/types.h"
 #include "tee/nitro.h"
 #include "tensor/tensor_json.h"
+#include "verify/bundle.h"
 #include "verify/verify.h"
 #include "zkml/zkml.h"
 
@@ -616,19 +617,6 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
 
 namespace {
 
-struct VerifyReport {
-  std::vector<std::pair<verify::Check, bool>> checks;  // (check, skipped)
-  void Add(std::string name, const Status& s, std::string ok_detail) {
-    checks.push_back({{std::move(name), s.ok(), s.ok() ? std::move(ok_detail) : s.message()}, false});
-  }
-  void Skip(std::string name, std::string why) { checks.push_back({{std::move(name), true, std::move(why)}, true}); }
-  bool ok() const {
-    for (const auto& [c, skipped] : checks)
-      if (!c.ok) return false;
-    return true;
-  }
-};
-
 // The validator set and chain id we trust: the devnet's genesis in --home when present,
 // else the node's (trust on first use, written down in the output).
 Result<std::pair<chain::Genesis, std::string>> TrustedGenesis(const Context& ctx) {
@@ -784,57 +772,70 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
     }
   }
 
-  VerifyReport report;
   auto hex_field = [&](const char* name) -> Result<Bytes> {
     if (!bundle.contains(name) || !bundle[name].is_string()) return InvalidArgument(std::string("bundle lacks ") + name);
     return FromHex(bundle[name].get<std::string>());
   };
-  auto req_bytes = hex_field("request");
-  auto rec_bytes = hex_field("receipt");
-  auto ev_bytes = hex_field("evidence");
-  Result<protocol::SignedRequest> req = req_bytes.ok() ? protocol::SignedRequest::Decode(*req_bytes)
-                                                       : Result<protocol::SignedRequest>(req_bytes.status());
-  Result<protocol::Receipt> rec =
-      rec_bytes.ok() ? protocol::Receipt::Decode(*rec_bytes) : Result<protocol::Receipt>(rec_bytes.status());
-  Result<protocol::Evidence> ev =
-      ev_bytes.ok() ? protocol::Evidence::Decode(*ev_bytes) : Result<protocol::Evidence>(ev_bytes.status());
-  Status decoded = !req.ok() ? req.status().WithContext("request")
-                   : !rec.ok() ? rec.status().WithContext("receipt")
-                   : !ev.ok()  ? ev.status().WithContext("evidence")
-                               : Status::Ok();
-  report.Add("bundle_decodes", decoded, "request, receipt and evidence decode canonically");
+  // Decodes a hex field; errors name the field.
+  auto decode = [&](const char* name, auto decode_bytes) {
+    auto bytes = hex_field(name);
+    auto v = bytes.ok() ? decode_bytes(*bytes) : decltype(decode_bytes(*bytes))(bytes.status());
+    if (!v.ok()) return decltype(v)(v.status().WithContext(name));
+    return v;
+  };
+  verify::Bundle b;
+  b.receipt_id = *receipt_id;
+  b.request = decode("request", [](const Bytes& x) { return protocol::SignedRequest::Decode(x); });
+  b.receipt = decode("receipt", [](const Bytes& x) { return protocol::Receipt::Decode(x); });
+  b.evidence = decode("evidence", [](const Bytes& x) { return protocol::Evidence::Decode(x); });
+  if (llm_request_error) b.inputs = Result<TensorMap>(*llm_request_error);
+  else if (bundle.contains("inputs")) b.inputs = TensorMapFromJson(bundle["inputs"]);
+  if (bundle.contains("outputs")) b.outputs = TensorMapFromJson(bundle["outputs"]);
+  // Inclusion: proof to the receipts root of a header signed by a genesis validator.
+  if (bundle.contains("proof") && bundle.contains("header")) {
+    b.proof = api::ProofFromJson(bundle["proof"]);
+    auto header_bytes = hex_field("header");
+    b.header = header_bytes.ok() ? protocol::SignedHeader::Decode(*header_bytes)
+                                 : Result<protocol::SignedHeader>(header_bytes.status());
+  } else {
+    b.proof = on_chain.ok() ? Status(NotFound("bundle lacks an inclusion proof")) : on_chain.status();
+    b.header = b.proof.status();
+  }
+
   auto genesis = TrustedGenesis(ctx);
   if (!genesis.ok()) return Fail(ctx, genesis.status());
   const chain::Genesis& g = genesis->first;
 
-  if (decoded.ok()) {
-    report.Add("receipt_id",
-               rec->Id() == *receipt_id ? Status::Ok()
-                                        : DataLoss("receipt hashes to " + ToHex(rec->Id()) + ", not " + id),
-               "receipt hashes to the id asked for");
+  verify::BundleCheckOptions o;
+  o.chain_id = g.chain_id;
+  o.validators = g.validators;
+  o.wording.header_signer = "block {block} signed by a genesis validator (" + genesis->second + ")";
+  o.chain_facts = [&](const protocol::SubmitResultTx& result) {
+    const protocol::Receipt& rec = result.receipt;
+    verify::ChainFacts facts;
     // Node registration is chain state: ask the chain, and say so.
     bool registered = false;
     auto nodes = api.Get("/chain/nodes");
     if (nodes.ok()) {
       for (const auto& n : (*nodes)["nodes"]) {
-        if (n["address"].get<std::string>() != rec->node.ToHex()) continue;
-        for (const auto& m : n["modes"]) registered |= m.get<std::string>() == protocol::ModeName(rec->mode);
+        if (n["address"].get<std::string>() != rec.node.ToHex()) continue;
+        for (const auto& m : n["modes"]) registered |= m.get<std::string>() == protocol::ModeName(rec.mode);
       }
     }
-    verify::ChainView view{g.chain_id, registered, std::nullopt};
-    if (rec->mode == protocol::Mode::kZkml) {
+    facts.view = verify::ChainView{g.chain_id, registered, std::nullopt};
+    if (rec.mode == protocol::Mode::kZkml) {
       // The commitment a zkml proof must match is in the version's manifest, bound by its CID.
-      auto manifest = FetchManifest(api, rec->model);
-      if (manifest.ok() && manifest->first.zkml) view.zkml_commitment = manifest->first.zkml->model_commitment;
+      auto manifest = FetchManifest(api, rec.model);
+      if (manifest.ok() && manifest->first.zkml) facts.view.zkml_commitment = manifest->first.zkml->model_commitment;
     }
-    if (rec->mode == protocol::Mode::kTee) {
+    if (rec.mode == protocol::Mode::kTee) {
       // The enclave key must be registered, unexpired and allowed at the receipt's block time
       // (the signed header's time when the bundle holds it, else now).
-      view.time_ms = WallClockMs();
+      facts.view.time_ms = WallClockMs();
       if (bundle.contains("header") && bundle["header"].is_string()) {
         auto hb = FromHex(bundle["header"].get<std::string>());
         auto h = hb.ok() ? protocol::SignedHeader::Decode(*hb) : Result<protocol::SignedHeader>(hb.status());
-        if (h.ok()) view.time_ms = h->header.time_ms;
+        if (h.ok()) facts.view.time_ms = h->header.time_ms;
       }
       // The registration of the key that signed: the one the bundle names (checked at infer
       // time), else the node's current one; re-verified from its block (a restarted enclave's
@@ -845,10 +846,10 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
           bundle["enclave_registration"]["registered_height"].is_number_unsigned())
         height = bundle["enclave_registration"]["registered_height"].get<uint64_t>();
       Status registration = InvalidArgument("tee evidence is not a 65-byte signature");
-      if (ev->data.size() == 65) {
+      if (result.evidence.data.size() == 65) {
         crypto::Signature sig{};
-        std::copy(ev->data.begin(), ev->data.end(), sig.begin());
-        auto signer = crypto::RecoverAddress(protocol::SigningDigest(rec->Id()), sig);
+        std::copy(result.evidence.data.begin(), result.evidence.data.end(), sig.begin());
+        auto signer = crypto::RecoverAddress(protocol::SigningDigest(rec.Id()), sig);
         if (!signer.ok()) {
           registration = signer.status();
         } else {
@@ -857,86 +858,41 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
             authenticate = [&](const protocol::BlockHeader& h) {
               return CheckHeaderUnderCometBft(opts.comet_rpc, opts.comet_genesis, g.chain_id, h);
             };
-          auto enclave = VerifyEnclaveRegistration(api, g, rec->node, height, *signer, authenticate);
+          auto enclave = VerifyEnclaveRegistration(api, g, rec.node, height, *signer, authenticate);
           registration = enclave.status();
-          if (enclave.ok()) view.enclave = *enclave;
+          if (enclave.ok()) facts.view.enclave = *enclave;
         }
       }
-      report.Add("enclave_registration", registration,
-                 "the signing key's RegisterEnclave tx is in a validator-signed (or, on CometBFT, committed) block "
-                 "and its attestation "
-                 "document verifies at that block's time and binds the key");
+      facts.enclave_registration = registration;
+      facts.enclave_registration_detail =
+          "the signing key's RegisterEnclave tx is in a validator-signed (or, on CometBFT, committed) block "
+          "and its attestation document verifies at that block's time and binds the key";
     }
-    verify::Verdict v = verify::VerifyResult(protocol::SubmitResultTx{*req, *rec, *ev}, view);
-    for (auto& c : v.checks) report.checks.push_back({c, false});
+    return facts;
+  };
+  if (!opts.comet_rpc.empty()) {
+    // CometBFT network: the header carries no Lucid signature; its commit by > 2/3 of the
+    // genesis validators' power is checked instead (docs/lightclient.md).
+    o.check_inclusion = [&](const Hash32& id_hash, const crypto::InclusionProof& proof,
+                            const protocol::BlockHeader& header, verify::Report& report) {
+      for (const auto& c : CheckUnderCometBft(opts.comet_rpc, opts.comet_genesis, g.chain_id, id_hash, proof, header))
+        report.Add(c.name, c.status, c.ok_detail);
+    };
+  }
+  // The chain must hold the very same block header and receipt.
+  o.compare_with_chain = [&](const protocol::SubmitResultTx& result, const protocol::SignedHeader* header,
+                             verify::Report& report) {
+    if (!header) return;
+    if (!on_chain.ok()) return report.Add("chain_agrees", on_chain.status(), "");
+    bool same = (*on_chain)["raw"]["header"].get<std::string>() == ToHex(header->Encode()) &&
+                (*on_chain)["raw"]["receipt"].get<std::string>() == ToHex(result.receipt.Encode());
+    report.Add("chain_agrees", same ? Status::Ok() : DataLoss("the chain holds a different receipt or header"),
+               "the chain at " + ctx.node_url + " holds the same receipt and header");
+  };
+  verify::Report report = verify::CheckBundle(b, o);
 
-    if (llm_request_error) {
-      report.Add("inputs_hash", *llm_request_error, "inputs hash to the signed request");
-    } else if (bundle.contains("inputs")) {
-      auto inputs = TensorMapFromJson(bundle["inputs"]);
-      report.Add("inputs_hash",
-                 !inputs.ok() ? inputs.status()
-                 : HashTensorMap(*inputs) == req->request.input_hash
-                     ? Status::Ok()
-                     : DataLoss("inputs do not hash to the signed request's input_hash"),
-                 "inputs hash to the signed request");
-    } else {
-      report.Skip("inputs_hash", "inputs not held locally");
-    }
-    if (bundle.contains("outputs")) {
-      auto outputs = TensorMapFromJson(bundle["outputs"]);
-      report.Add("outputs_hash", outputs.ok() ? verify::VerifyOutputs(*rec, *outputs) : outputs.status(),
-                 "outputs hash to the signed receipt");
-    } else {
-      report.Skip("outputs_hash", "outputs not held locally");
-    }
-
-    // Inclusion: proof to the receipts root of a header signed by a genesis validator.
-    if (bundle.contains("proof") && bundle.contains("header")) {
-      auto proof = api::ProofFromJson(bundle["proof"]);
-      auto header_bytes = hex_field("header");
-      Result<protocol::SignedHeader> header =
-          header_bytes.ok() ? protocol::SignedHeader::Decode(*header_bytes)
-                            : Result<protocol::SignedHeader>(header_bytes.status());
-      Status inclusion = !proof.ok() ? proof.status() : !header.ok() ? header.status() : Status::Ok();
-      if (!opts.comet_rpc.empty()) {
-        // CometBFT network: the header carries no Lucid signature; its commit by > 2/3 of the
-        // genesis validators' power is checked instead (docs/lightclient.md).
-        if (!inclusion.ok()) report.Add("inclusion", inclusion, "");
-        else
-          for (const auto& c : CheckUnderCometBft(opts.comet_rpc, opts.comet_genesis, g.chain_id, *receipt_id, *proof,
-                                                  header->header))
-            report.Add(c.name, c.status, c.ok_detail);
-      } else {
-        if (inclusion.ok()) inclusion = verify::VerifyInclusion(*receipt_id, *proof, *header);
-        report.Add("inclusion", inclusion, "receipt is in the receipts root of a signed block header");
-      }
-      if (header.ok()) {
-        bool known = false;
-        for (const auto& v : g.validators) known |= v == header->header.proposer;
-        Status signer = header->header.chain_id != g.chain_id
-                            ? PermissionDenied("header is for chain " + header->header.chain_id)
-                        : known ? Status::Ok()
-                                : PermissionDenied("header proposer " + header->header.proposer.ToHex() +
-                                                   " is not a validator of the trusted genesis");
-        if (opts.comet_rpc.empty())
-          report.Add("header_signer", signer, "block " + std::to_string(header->header.height) +
-                                                  " signed by a genesis validator (" + genesis->second + ")");
-        // The chain must hold the very same block header and receipt.
-        if (on_chain.ok()) {
-          bool same = (*on_chain)["raw"]["header"].get<std::string>() == ToHex(header->Encode()) &&
-                      (*on_chain)["raw"]["receipt"].get<std::string>() == ToHex(rec->Encode());
-          report.Add("chain_agrees", same ? Status::Ok() : DataLoss("the chain holds a different receipt or header"),
-                     "the chain at " + ctx.node_url + " holds the same receipt and header");
-        } else {
-          report.Add("chain_agrees", on_chain.status(), "");
-        }
-      }
-    } else {
-      report.Add("inclusion", on_chain.ok() ? Status(NotFound("bundle lacks an inclusion proof")) : on_chain.status(),
-                 "");
-    }
-
+  if (b.request.ok() && b.receipt.ok() && b.evidence.ok()) {
+    const protocol::Receipt* rec = &*b.receipt;
     if (opts.replay) {
       Status replay = [&]() -> Status {
         if (!bundle.contains("inputs")) return FailedPrecondition("replay needs the inputs (not in the bundle)");
@@ -985,13 +941,13 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
 
   if (ctx.json_output) {
     json checks = json::array();
-    for (const auto& [c, skipped] : report.checks)
-      checks.push_back({{"name", c.name}, {"ok", c.ok}, {"skipped", skipped}, {"detail", c.detail}});
+    for (const auto& c : report.checks)
+      checks.push_back({{"name", c.name}, {"ok", c.ok}, {"skipped", c.skipped}, {"detail", c.detail}});
     PrintJson({{"receipt_id", id}, {"valid", report.ok()}, {"source", source}, {"checks", checks}});
   } else {
     std::cout << "receipt " << id << " (from " << source << ")\n";
-    for (const auto& [c, skipped] : report.checks)
-      std::cout << "  " << (skipped ? "SKIP" : c.ok ? "ok  " : "FAIL") << "  " << c.name << ": " << c.detail << "\n";
+    for (const auto& c : report.checks)
+      std::cout << "  " << (c.skipped ? "SKIP" : c.ok ? "ok  " : "FAIL") << "  " << c.name << ": " << c.detail << "\n";
     std::cout << (report.ok() ? "VALID" : "INVALID") << "\n";
   }
   return report.ok() ? kExitOk : kExitFailed;
