@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <functional>
@@ -74,13 +76,18 @@ Result<crypto::Address> Context::ResolveAddress(const std::string& who) const {
 
 namespace {
 
+// Progress on stderr: for a terminal, or LUCID_PROGRESS=1 (tests, logs); never with --json.
+bool ProgressOn(const Context& ctx) {
+  const char* force = std::getenv("LUCID_PROGRESS");
+  const bool on = force ? std::string(force) == "1" : ::isatty(STDERR_FILENO) == 1;
+  return on && !ctx.json_output;
+}
+
 // A one-line progress bar on stderr for a transfer ("  label  12.3 / 98.0 MiB  12 %"), drawn
 // when stderr is a terminal (or LUCID_PROGRESS=1, for tests and logs) and never with --json;
 // redrawn at most every 100 ms and once at the end. nullptr when not drawn.
 api::TransferProgress ProgressBar(const Context& ctx, const std::string& label) {
-  const char* force = std::getenv("LUCID_PROGRESS");
-  const bool on = force ? std::string(force) == "1" : ::isatty(STDERR_FILENO) == 1;
-  if (ctx.json_output || !on) return nullptr;
+  if (!ProgressOn(ctx)) return nullptr;
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
   return [label, last](uint64_t done, uint64_t total) {
     const auto now = std::chrono::steady_clock::now();
@@ -98,6 +105,91 @@ api::TransferProgress ProgressBar(const Context& ctx, const std::string& label) 
   };
 }
 
+// Progress of a long operation through named phases, under ProgressBar's rule (stderr, a
+// terminal or LUCID_PROGRESS=1, never with --json). The running phase is one line redrawn in
+// place every 250 ms with its elapsed time; a finished phase keeps its line; the last line
+// gives the total:
+//   "  zk prove: setup 1.2 s"
+//   "  zk prove: prove... 3.1 s"
+//   "  zk prove: done in 12.3 s"
+// A phase is named when the code enters it: the times are measured, nothing is estimated.
+// Does nothing when off.
+class PhaseProgress {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  PhaseProgress(const Context& ctx, std::string label) : on_(ProgressOn(ctx)), label_(std::move(label)) {
+    if (!on_) return;
+    start_ = Clock::now();
+    ticker_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopped_; }))
+        if (!current_.empty()) Draw(current_ + "... " + Took(phase_start_), false);
+    });
+  }
+  ~PhaseProgress() { Finish(false); }
+  PhaseProgress(const PhaseProgress&) = delete;
+  PhaseProgress& operator=(const PhaseProgress&) = delete;
+
+  bool on() const { return on_; }
+
+  // Ends the running phase (if any) and starts `name` (the running one: nothing changes).
+  void Phase(std::string_view name) {
+    if (!on_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ || name == current_) return;
+    EndPhase();
+    current_ = std::string(name);
+    phase_start_ = Clock::now();
+    Draw(current_ + "... " + Took(phase_start_), false);
+  }
+
+  // Ends the running phase and prints the total; later calls do nothing.
+  void Finish(bool ok) {
+    if (!on_) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      EndPhase();
+      Draw(std::string(ok ? "done in " : "failed after ") + Took(start_), true);
+    }
+    cv_.notify_all();
+    ticker_.join();
+  }
+
+ private:
+  static std::string Took(Clock::time_point since) {
+    const double s = std::chrono::duration<double>(Clock::now() - since).count();
+    char b[32];
+    if (s < 1) std::snprintf(b, sizeof b, "%.0f ms", s * 1000);
+    else std::snprintf(b, sizeof b, "%.1f s", s);
+    return b;
+  }
+  // mu_ held.
+  void EndPhase() {
+    if (!current_.empty()) Draw(current_ + " " + Took(phase_start_), true);
+    current_.clear();
+  }
+  // mu_ held. Redraws the current line (spaces clear a longer earlier text); `end` ends it.
+  void Draw(const std::string& text, bool end) {
+    std::string line = "  " + label_ + ": " + text;
+    const size_t len = line.size();
+    if (line.size() < drawn_) line.append(drawn_ - line.size(), ' ');
+    std::cerr << "\r" << line << (end ? "\n" : "") << std::flush;
+    drawn_ = end ? 0 : len;
+  }
+
+  const bool on_;
+  const std::string label_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::string current_;  // the running phase
+  size_t drawn_ = 0;     // length of the unfinished line on screen
+  Clock::time_point start_, phase_start_;
+  std::thread ticker_;
+};
 
 Result<Bytes> ReadFile(const std::string& path) {
   std::error_code ec;
@@ -506,29 +598,38 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   req.node = *node_addr;
   sr.signature = key->Sign(protocol::SigningDigest(req.Hash()));
 
+  // With --wait (zkml: the node proves in the background, seconds to minutes), the phases as
+  // they are seen from here, on stderr.
+  std::optional<PhaseProgress> progress;
+  if (opts.wait) progress.emplace(ctx, "infer");
+  auto fail = [&](const Status& st, std::string hint = "") {
+    if (progress) progress->Finish(false);
+    return Fail(ctx, st, std::move(hint));
+  };
+  if (progress) progress->Phase("infer");
   auto resp = api.Post("/infer", {{"request", ToHex(sr.Encode())}, {"inputs", *input_json}});
-  if (!resp.ok()) return Fail(ctx, resp.status());
+  if (!resp.ok()) return fail(resp.status());
 
   // Check the answer at once, before trusting it: outputs hash to the signed receipt.
   auto receipt = FromHex((*resp)["raw"]["receipt"].get<std::string>());
   auto evidence = FromHex((*resp)["raw"]["evidence"].get<std::string>());
   auto outputs = TensorMapFromJson((*resp)["outputs"]);
-  if (!receipt.ok() || !evidence.ok() || !outputs.ok()) return Fail(ctx, Internal("node answered malformed data"));
+  if (!receipt.ok() || !evidence.ok() || !outputs.ok()) return fail(Internal("node answered malformed data"));
   auto r = protocol::Receipt::Decode(*receipt);
   auto e = protocol::Evidence::Decode(*evidence);
-  if (!r.ok() || !e.ok()) return Fail(ctx, Internal("node answered an undecodable receipt or evidence"));
+  if (!r.ok() || !e.ok()) return fail(Internal("node answered an undecodable receipt or evidence"));
   verify::ChainView view{req.chain_id, true, std::nullopt};
   uint64_t enclave_height = 0;  // tee: the registration the answer was checked against
   const bool proving = resp->contains("status") && (*resp)["status"] == "proving";
   if (*mode == protocol::Mode::kZkml) {
     auto manifest = FetchManifest(api, *cid);
-    if (!manifest.ok()) return Fail(ctx, manifest.status());
-    if (!manifest->first.zkml) return Fail(ctx, FailedPrecondition(ref + " has no zkml commitment"));
+    if (!manifest.ok()) return fail(manifest.status());
+    if (!manifest->first.zkml) return fail(FailedPrecondition(ref + " has no zkml commitment"));
     view.zkml_commitment = manifest->first.zkml->model_commitment;
   }
   if (*mode == protocol::Mode::kTee) {
     auto enclave = FetchEnclaveView(api, r->node, &enclave_height);
-    if (!enclave.ok()) return Fail(ctx, enclave.status().WithContext("the node's enclave registration"));
+    if (!enclave.ok()) return fail(enclave.status().WithContext("the node's enclave registration"));
     view.enclave = *enclave;
     view.time_ms = WallClockMs();
   }
@@ -536,13 +637,15 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   if (proving) {
     // The proof is not there yet: every check but the evidence now, the evidence once on chain.
     std::erase_if(verdict.checks, [](const verify::Check& c) { return c.name == "evidence"; });
-    if (!ctx.json_output) std::cerr << "receipt " << (*resp)["receipt_id"].get<std::string>() << ": proving ...\n";
+    if (!ctx.json_output && !(progress && progress->on()))
+      std::cerr << "receipt " << (*resp)["receipt_id"].get<std::string>() << ": proving ...\n";
   }
   verdict.Add("outputs_hash", verify::VerifyOutputs(*r, *outputs));
   if (!verdict.ok()) {
+    if (progress) progress->Finish(false);
     for (const auto& c : verdict.checks)
       if (!c.ok) std::cerr << "check " << c.name << " FAILED: " << c.detail << "\n";
-    return Fail(ctx, DataLoss("the node's answer does not verify"));
+    return fail(DataLoss("the node's answer does not verify"));
   }
   std::string id = (*resp)["receipt_id"].get<std::string>();
 
@@ -560,30 +663,35 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
     // The node submits the result; wait until a block includes it, then keep the proof.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(proving ? 600 : 30);
     Result<json> rec = NotFound("");
+    progress->Phase(proving ? "prove" : "settle");
     while (std::chrono::steady_clock::now() < deadline) {
       rec = api.Get("/chain/receipts/" + id);
       if (rec.ok() || rec.status().code() != Code::kNotFound) break;
       if (proving) {
         // A proof that failed will never settle: say why instead of waiting out the deadline.
         auto job = api.Get("/node/proofs/" + id);
+        // Proved and submitted: waiting for a block.
+        if (job.ok() && (*job)["status"] == "submitted") progress->Phase("settle");
         if (job.ok() && (*job)["status"] == "failed")
-          return Fail(ctx, Unavailable("the node could not settle the zkml proof: " +
+          return fail(Unavailable("the node could not settle the zkml proof: " +
                                        (*job)["detail"].get<std::string>()));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    if (!rec.ok()) return Fail(ctx, rec.status().WithContext("waiting for the receipt on chain"));
+    if (!rec.ok()) return fail(rec.status().WithContext("waiting for the receipt on chain"));
     if (proving) {
       // Check the proof the chain accepted, as the validators did.
+      progress->Phase("check proof");
       auto ev_bytes = FromHex((*rec)["raw"]["evidence"].get<std::string>());
       auto ev = ev_bytes.ok() ? protocol::Evidence::Decode(*ev_bytes) : Result<protocol::Evidence>(ev_bytes.status());
       Status proof_ok = ev.ok() ? verify::VerifyEvidence(*r, *ev, view.zkml_commitment) : ev.status();
-      if (!proof_ok.ok()) return Fail(ctx, proof_ok.WithContext("the zkml proof on chain"));
+      if (!proof_ok.ok()) return fail(proof_ok.WithContext("the zkml proof on chain"));
       bundle["evidence"] = (*rec)["raw"]["evidence"];
     }
     bundle["height"] = (*rec)["height"];
     bundle["proof"] = (*rec)["proof"];
     bundle["header"] = (*rec)["raw"]["header"];
+    progress->Finish(true);
   }
   std::error_code ec;
   fs::create_directories(ResultsDir(ctx), ec);
@@ -1329,42 +1437,54 @@ int ZkProve(const Context& ctx, const ZkProveOptions& opts) {
   if (!input_json.ok()) return Fail(ctx, input_json.status());
   auto inputs = TensorMapFromJson(*input_json);
   if (!inputs.ok()) return Fail(ctx, inputs.status());
+  // Seconds to minutes for a large model: the phases as they happen, on stderr.
+  PhaseProgress progress(ctx, "zk prove");
+  auto fail = [&](const Status& s, std::string hint = "") {
+    progress.Finish(false);
+    return Fail(ctx, s, std::move(hint));
+  };
   Bytes model_bytes = *bytes;
   bool quantized_here = false;
   auto t0 = std::chrono::steady_clock::now();
+  progress.Phase("compile");
   auto circuit = zkml::CompileCircuit(model_bytes);
   const bool float_model = !circuit.ok() && circuit.status().code() == Code::kFailedPrecondition;
-  if (!circuit.ok() && !float_model) return Fail(ctx, circuit.status());
+  if (!circuit.ok() && !float_model) return fail(circuit.status());
   if (float_model) {
     // A float model: quantize it first (calibrated on --calibration, or on the input itself).
+    progress.Phase("quantize");
     std::vector<TensorMap> calibration = {*inputs};
     if (!opts.calibration_file.empty()) {
       auto sets = ReadCalibration(opts.calibration_file);
-      if (!sets.ok()) return Fail(ctx, sets.status());
+      if (!sets.ok()) return fail(sets.status());
       calibration = std::move(sets).value();
     }
     auto q = onnx::QuantizeStatic(model_bytes, calibration);
-    if (!q.ok()) return Fail(ctx, q.status(), "zk prove quantizes float models; pass an int8 model instead");
+    if (!q.ok()) return fail(q.status(), "zk prove quantizes float models; pass an int8 model instead");
     model_bytes = std::move(q->model);
     quantized_here = true;
-    if (Status s = WriteFile(opts.out_file + ".model.onnx", model_bytes); !s.ok()) return Fail(ctx, s);
+    if (Status s = WriteFile(opts.out_file + ".model.onnx", model_bytes); !s.ok()) return fail(s);
     t0 = std::chrono::steady_clock::now();  // setup = circuit compilation + weight commitment
   }
+  progress.Phase("setup");
   auto key = float_model ? zkml::Setup(model_bytes) : zkml::Setup(std::move(circuit).value());
-  if (!key.ok()) return Fail(ctx, key.status());
+  if (!key.ok()) return fail(key.status());
   double setup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   zkml::ProveOptions options;
   options.threads = opts.threads;
+  options.on_phase = [&](std::string_view phase) { progress.Phase(phase); };
   auto proof = zkml::Prove(*key, *inputs, options);
-  if (!proof.ok()) return Fail(ctx, proof.status());
+  if (!proof.ok()) return fail(proof.status());
   // The circuit and the engine must agree on every output byte.
+  progress.Phase("check outputs");
   auto model = onnx::Model::Load(model_bytes);
-  if (!model.ok()) return Fail(ctx, model.status());
+  if (!model.ok()) return fail(model.status());
   auto engine_out = (*model)->Run(*inputs);
-  if (!engine_out.ok()) return Fail(ctx, engine_out.status());
+  if (!engine_out.ok()) return fail(engine_out.status());
   if (*engine_out != proof->outputs)
-    return Fail(ctx, Internal("zk prove: the circuit's outputs differ from the engine's (a bug: please report)"));
-  if (Status s = WriteFile(opts.out_file, proof->proof); !s.ok()) return Fail(ctx, s);
+    return fail(Internal("zk prove: the circuit's outputs differ from the engine's (a bug: please report)"));
+  if (Status s = WriteFile(opts.out_file, proof->proof); !s.ok()) return fail(s);
+  progress.Finish(true);
   json out = {{"outputs", TensorMapToJson(proof->outputs)},
               {"output_hash", ToHex(HashTensorMap(proof->outputs))},
               {"model_commitment", ToHex(key->model_commitment)},

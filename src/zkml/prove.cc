@@ -484,6 +484,10 @@ Result<ProvingKey> Setup(Circuit circuit) {
 
 Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const ProveOptions& options) {
   const Circuit& c = key.circuit;
+  auto phase = [&](std::string_view name) {
+    if (options.on_phase) options.on_phase(name);
+  };
+  phase("execute");
   auto t0 = std::chrono::steady_clock::now();
   ProveResult result;
   ASSIGN_OR_RETURN(TensorMap head_out, RunPart(c.head_model, inputs, "head"));
@@ -497,6 +501,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   ASSIGN_OR_RETURN(result.outputs, RunPart(c.tail_model, {{c.y_name, y}}, "tail"));
   result.timings.execute_ms = Ms(t0);
 
+  phase("commit");
   auto t1 = std::chrono::steady_clock::now();
   const int limb_bits = ChooseLimbBits(c, trace.rows);
   LookupTable table = BuildLookupTable(c, limb_bits);
@@ -575,6 +580,7 @@ Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const 
   ASSIGN_OR_RETURN(zk::pcs::ProverData witness, zk::pcs::Commit(wit, pcs_params));
   result.timings.commit_ms = Ms(t1);
 
+  phase("prove");
   auto t2 = std::chrono::steady_clock::now();
   zk::Transcript tr(kTranscriptTag);
   Hash32 hc = key.circuit_hash;

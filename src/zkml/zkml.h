@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
@@ -69,6 +70,9 @@ struct ProveOptions {
   // and wirings recomputed from them) and skips its own consistency checks, so only the
   // verifier can catch the change.
   std::function<void(std::vector<zk::Fp>& witness, const std::vector<WitnessBlockInfo>& blocks)> cheat;
+  // Optional progress: called on the prover's thread as each phase starts ("execute", "commit",
+  // "prove": the phases of ProveTimings). Observes only; the proof bytes do not depend on it.
+  std::function<void(std::string_view phase)> on_phase;
 };
 
 Result<ProveResult> Prove(const ProvingKey& key, const TensorMap& inputs, const ProveOptions& options = {});
