@@ -6,6 +6,7 @@
 
 #include "base/metrics.h"
 #include "chain/execute.h"
+#include "chain/settlement.h"
 #include "chain/state.h"
 #include "crypto/hash.h"
 #include "crypto/secp256k1.h"
@@ -34,6 +35,9 @@ std::string_view TxCodeName(TxCode c) {
     case TxCode::kNodeNotRegistered: return "NODE_NOT_REGISTERED";
     case TxCode::kBadAttestation: return "BAD_ATTESTATION";
     case TxCode::kMeasurementNotAllowed: return "MEASUREMENT_NOT_ALLOWED";
+    case TxCode::kNodeJailed: return "NODE_JAILED";
+    case TxCode::kWrongState: return "WRONG_STATE";
+    case TxCode::kNoNodeAvailable: return "NO_NODE_AVAILABLE";
   }
   return "UNKNOWN_CODE";
 }
@@ -163,6 +167,15 @@ Status Application::InitChain(const Genesis& genesis) {
       if (!pcrs.insert(m).second) return InvalidArgument("InitChain: duplicate allowed PCR0 " + ToHex(m));
     }
   }
+  {
+    const SettlementParams& sp = genesis.params.settlement;
+    for (uint64_t bps : {sp.async_miss_slash_bps, sp.conflict_slash_bps, sp.replay_slash_bps})
+      if (bps > 10000) return InvalidArgument("InitChain: a slash in basis points is above 10000");
+    if (sp.async_max_deadline_blocks == 0 || sp.replay_challenge_blocks == 0 || sp.challenge_vote_blocks == 0 ||
+        sp.challenge_committee == 0 || sp.workflow_max_runs == 0)
+      return InvalidArgument("InitChain: settlement windows, committee size and workflow_max_runs must be positive");
+    if (sp.challenge_committee > 64) return InvalidArgument("InitChain: challenge_committee is above 64");
+  }
   std::set<Address> seen_validators(genesis.validators.begin(), genesis.validators.end());
   if (seen_validators.size() != genesis.validators.size())
     return InvalidArgument("InitChain: duplicate validator");
@@ -256,6 +269,9 @@ Result<FinalizedBlock> Application::FinalizeBlock(const BlockInput& block) {
     result.height = block.height;
     staged.results.push_back(std::move(result));
   }
+  // What the chain does on its own after the txs (async deadlines, workflow runs, challenge
+  // windows), part of this block's write set and app hash.
+  if (Status s = EndBlock(*staged.writes, env); !s.ok()) return s.WithContext("FinalizeBlock: EndBlock");
 
   BlockHeader& h = staged.header;
   h.chain_id = impl.genesis.chain_id;
@@ -413,6 +429,72 @@ Result<EnclaveInfo> Application::GetEnclave(const Address& node) const {
   ASSIGN_OR_RETURN(std::optional<EnclaveInfo> enclave, LoadEnclave(committed, node));
   if (!enclave) return NotFound("node " + node.ToHex() + " has no registered enclave");
   return *enclave;
+}
+
+Result<AsyncRequest> Application::GetAsyncRequest(const Hash32& request_id) const {
+  StateOverlay committed(impl_->store);
+  ASSIGN_OR_RETURN(std::optional<AsyncRequest> a, LoadAsyncRequest(committed, request_id));
+  if (!a) return NotFound("no async request " + ToHex(request_id));
+  return *a;
+}
+
+Result<std::vector<AsyncRequest>> Application::PendingRequestsFor(const Address& node) const {
+  StateOverlay committed(impl_->store);
+  std::vector<Hash32> ids;
+  const std::string prefix = keys::PendingFor(node);
+  RETURN_IF_ERROR(committed.Scan(prefix, [&](const std::string& key, const Bytes&) {
+    Hash32 id{};
+    std::copy(key.begin() + static_cast<std::ptrdiff_t>(prefix.size()), key.end(), id.begin());
+    ids.push_back(id);
+  }));
+  std::vector<AsyncRequest> out;
+  for (const Hash32& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<AsyncRequest> a, LoadAsyncRequest(committed, id));
+    if (!a) return DataLoss("pending index names missing async request " + ToHex(id));
+    out.push_back(std::move(*a));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const AsyncRequest& x, const AsyncRequest& y) {
+    return x.request.request.deadline_height < y.request.request.deadline_height;
+  });
+  return out;
+}
+
+Result<Challenge> Application::GetChallenge(const Hash32& receipt_id) const {
+  StateOverlay committed(impl_->store);
+  ASSIGN_OR_RETURN(std::optional<Challenge> c, LoadChallenge(committed, receipt_id));
+  if (!c) return NotFound("receipt " + ToHex(receipt_id) + " has no challenge");
+  return *c;
+}
+
+Result<std::vector<Challenge>> Application::OpenChallengesFor(const Address& node) const {
+  StateOverlay committed(impl_->store);
+  std::vector<Hash32> ids;  // the vote index holds exactly the open challenges
+  RETURN_IF_ERROR(committed.Scan(std::string(keys::kVoteDuePrefix), [&](const std::string& key, const Bytes&) {
+    Hash32 id{};
+    std::copy(key.end() - 32, key.end(), id.begin());
+    ids.push_back(id);
+  }));
+  std::vector<Challenge> out;
+  for (const Hash32& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<Challenge> c, LoadChallenge(committed, id));
+    if (!c || c->status != ChallengeStatus::kOpen) continue;
+    if (std::find(c->committee.begin(), c->committee.end(), node) != c->committee.end()) out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+Result<DataFeed> Application::GetFeed(std::string_view name) const {
+  StateOverlay committed(impl_->store);
+  ASSIGN_OR_RETURN(std::optional<DataFeed> f, LoadFeed(committed, name));
+  if (!f) return NotFound("no data feed '" + std::string(name) + "'");
+  return *f;
+}
+
+Result<Workflow> Application::GetWorkflow(uint64_t id) const {
+  StateOverlay committed(impl_->store);
+  ASSIGN_OR_RETURN(std::optional<Workflow> wf, LoadWorkflow(committed, id));
+  if (!wf) return NotFound("no workflow " + std::to_string(id));
+  return *wf;
 }
 
 Result<TeeParams> Application::GetTeeParams() const {

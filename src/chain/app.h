@@ -42,6 +42,9 @@ enum class TxCode : uint32_t {
   kNodeNotRegistered = 16,
   kBadAttestation = 17,          // RegisterEnclave: the attestation document does not verify
   kMeasurementNotAllowed = 18,   // RegisterEnclave: the document's PCR0 is not an allowed measurement
+  kNodeJailed = 19,              // the node was slashed for misbehaviour and may not serve
+  kWrongState = 20,              // request / receipt / challenge not in a state that allows the tx
+  kNoNodeAvailable = 21,         // RequestInference: no unjailed node registered for the mode
 };
 std::string_view TxCodeName(TxCode c);
 
@@ -59,6 +62,21 @@ struct TeeParams {
   bool operator==(const TeeParams&) const = default;
 };
 
+// Async requests, replay challenges, slashing and workflows (docs/settlement.md). Amounts in
+// basis points are of the node's stake at the time of the penalty.
+struct SettlementParams {
+  uint64_t async_max_deadline_blocks = 100;  // deadline_height - height at most this
+  uint64_t async_miss_slash_bps = 100;       // 1 %: assigned node missed an async deadline
+  uint64_t conflict_slash_bps = 5000;        // 50 %: two signed outputs for one request
+  uint64_t replay_challenge_blocks = 10;     // replay receipts final this many blocks later
+  uint64_t challenge_bond = 1000;            // a challenger's stake, lost if the node was right
+  uint64_t challenge_committee = 3;          // re-executing nodes drawn per challenge
+  uint64_t challenge_vote_blocks = 20;       // votes accepted this many blocks after the challenge
+  uint64_t replay_slash_bps = 5000;          // node whose replay output the committee refutes
+  uint64_t workflow_max_runs = 1000;
+  bool operator==(const SettlementParams&) const = default;
+};
+
 struct Params {
   uint64_t tx_fee_per_byte = 1;      // paid by the sender, credited to the block proposer
   uint64_t min_node_stake = 1000;
@@ -67,6 +85,7 @@ struct Params {
   uint64_t max_tx_bytes = 4 << 20;
   bool dev_mode = false;             // dev keys and dev enclave root accepted only when true
   TeeParams tee;
+  SettlementParams settlement;
 };
 
 struct GenesisAccount {
@@ -112,6 +131,75 @@ struct NodeInfo {
   uint32_t modes = 0;
   std::string endpoint;
   uint64_t registered_height = 0;
+  // Penalties (docs/settlement.md): a jailed node is never assigned and its results are refused.
+  bool jailed = false;
+  uint64_t slashed = 0;         // total stake taken so far
+  uint64_t missed_deadlines = 0;
+};
+
+// An inference request posted on chain (RequestInferenceTx) or created by a workflow run.
+enum class AsyncStatus : uint8_t { kPending = 1, kAnswered = 2, kExpired = 3 };
+std::string_view AsyncStatusName(AsyncStatus s);
+struct AsyncRequest {
+  Hash32 id{};                  // request.request.Hash()
+  SignedRequest request;        // workflow runs: all-zero signature (the chain made it)
+  Bytes inputs;                 // EncodeTensorMap bytes hashing to request.input_hash
+  Address assigned;             // the node that must answer
+  uint64_t escrow = 0;          // held from the requester (max_fee)
+  uint64_t created_height = 0;
+  AsyncStatus status = AsyncStatus::kPending;
+  std::optional<Hash32> receipt_id;  // answered
+  uint64_t closed_height = 0;   // answered or expired at
+  uint64_t workflow_id = 0;     // 0: posted by RequestInferenceTx
+};
+
+// A replay-mode receipt's settlement (docs/settlement.md "Replay mode").
+enum class SettlementStatus : uint8_t { kFinal = 0, kPending = 1, kChallenged = 2, kOverturned = 3 };
+std::string_view SettlementStatusName(SettlementStatus s);
+
+struct ChallengeVote {
+  Address voter;
+  Hash32 output_hash{};
+  uint64_t height = 0;
+};
+// kNodeRefuted: the committee agreed on an output that is neither the node's nor the claim.
+enum class ChallengeStatus : uint8_t { kOpen = 1, kNodeWon = 2, kChallengerWon = 3, kVoid = 4, kNodeRefuted = 5 };
+std::string_view ChallengeStatusName(ChallengeStatus s);
+struct Challenge {
+  Hash32 receipt_id{};
+  Address challenger;
+  Hash32 claimed_output_hash{};
+  uint64_t bond = 0;
+  uint64_t height = 0;          // block of the ChallengeTx
+  uint64_t vote_deadline = 0;   // last height votes are accepted
+  std::vector<Address> committee;
+  std::vector<ChallengeVote> votes;
+  ChallengeStatus status = ChallengeStatus::kOpen;
+  std::optional<Hash32> decided_output_hash;  // the committee's majority
+  uint64_t closed_height = 0;
+};
+
+struct DataFeed {
+  std::string name;
+  Address owner;
+  std::vector<Address> posters;  // sorted, unique (the owner may always post)
+  Bytes value;                   // EncodeTensorMap bytes
+  uint64_t updated_height = 0;
+};
+
+struct WorkflowRun {
+  uint64_t height = 0;
+  Hash32 request_id{};
+};
+struct Workflow {
+  uint64_t id = 0;
+  Address owner;
+  CreateWorkflowTx spec;
+  uint64_t created_height = 0;
+  uint64_t next_height = 0;      // next due height (0: done)
+  uint64_t runs_done = 0;
+  uint64_t escrow = 0;           // prepaid fees not yet spent or returned
+  std::vector<WorkflowRun> history;
 };
 
 // A node's registered enclave (RegisterEnclaveTx); re-registration replaces it.
@@ -132,6 +220,10 @@ struct ReceiptRecord {
   uint32_t index = 0;         // position among the block's receipts
   uint64_t node_paid = 0;
   uint64_t publisher_paid = 0;
+  // replay receipts: held until final_height, then paid unless a challenge overturned them.
+  SettlementStatus settlement = SettlementStatus::kFinal;
+  uint64_t final_height = 0;  // replay: end of the challenge window
+  uint64_t held = 0;          // replay: fee + price held from the requester while pending
 };
 
 struct TxResult {
@@ -230,6 +322,15 @@ class Application {
   // Inclusion proof of the receipt id in its block's receipts_root.
   Result<crypto::InclusionProof> ProveReceipt(const Hash32& receipt_id) const;
   Result<StoredBlock> GetBlock(uint64_t height) const;
+  // Async requests, challenges, feeds and workflows (docs/settlement.md). NotFound if none.
+  Result<AsyncRequest> GetAsyncRequest(const Hash32& request_id) const;
+  // Pending async requests assigned to node, oldest deadline first.
+  Result<std::vector<AsyncRequest>> PendingRequestsFor(const Address& node) const;
+  Result<Challenge> GetChallenge(const Hash32& receipt_id) const;
+  // Open challenges whose committee includes node.
+  Result<std::vector<Challenge>> OpenChallengesFor(const Address& node) const;
+  Result<DataFeed> GetFeed(std::string_view name) const;
+  Result<Workflow> GetWorkflow(uint64_t id) const;
   // Resolve "name@major.minor" (or "name" = latest) to a version entry.
   Result<VersionEntry> ResolveModel(std::string_view ref) const;
 

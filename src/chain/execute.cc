@@ -1,5 +1,7 @@
 #include "chain/execute.h"
 
+#include "chain/settlement.h"
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -17,6 +19,47 @@
 #include "verify/verify.h"
 
 namespace lucid::chain {
+
+TxOutcome Fail(TxCode code, std::string log) {
+  TxOutcome out;
+  out.code = code;
+  out.log = std::move(log);
+  return out;
+}
+
+TxOutcome InternalFailure(const Status& s) {
+  TxOutcome out = Fail(TxCode::kMalformed, "internal error reading state: " + s.ToString());
+  out.internal_error = s;
+  return out;
+}
+
+bool AddOverflows(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b; }
+
+void StoreAccount(StateOverlay& state, const Address& a, const Account& account) {
+  state.Put(keys::Account(a), EncodeAccount(account));
+}
+
+TxOutcome Credit(StateOverlay& state, const Address& a, uint64_t amount, std::string_view what) {
+  LOAD_OR_FAIL(std::optional<Account> account, LoadAccount(state, a));
+  Account acc = account.value_or(Account{});
+  if (AddOverflows(acc.balance, amount))
+    return Fail(TxCode::kOverflow, std::string(what) + ": balance of " + a.ToHex() + " would overflow");
+  acc.balance += amount;
+  StoreAccount(state, a, acc);
+  return {};
+}
+
+TxOutcome Debit(StateOverlay& state, const Address& a, uint64_t amount, std::string_view what) {
+  LOAD_OR_FAIL(std::optional<Account> account, LoadAccount(state, a));
+  Account acc = account.value_or(Account{});
+  if (acc.balance < amount)
+    return Fail(TxCode::kInsufficientFunds, std::string(what) + ": balance " + std::to_string(acc.balance) + " of " +
+                                                a.ToHex() + " is below " + std::to_string(amount));
+  acc.balance -= amount;
+  StoreAccount(state, a, acc);
+  return {};
+}
+
 
 namespace {
 
@@ -75,6 +118,7 @@ Hash32 VerdictKey(const Hash32& tx_key, const verify::ChainView& view) {
   };
   add(ToBytes(view.chain_id));
   b.push_back(view.node_registered_for_mode ? 1 : 0);
+  b.push_back(view.request_on_chain ? 1 : 0);
   b.push_back(view.zkml_commitment ? 1 : 0);
   if (view.zkml_commitment) b.insert(b.end(), view.zkml_commitment->begin(), view.zkml_commitment->end());
   b.push_back(view.enclave ? 1 : 0);
@@ -94,43 +138,6 @@ constexpr size_t kMaxTagBytes = 64;
 constexpr size_t kMaxTaskBytes = 128;
 constexpr size_t kMaxLicenseBytes = 128;
 constexpr size_t kMaxEndpointBytes = 256;
-
-TxOutcome Fail(TxCode code, std::string log) {
-  TxOutcome out;
-  out.code = code;
-  out.log = std::move(log);
-  return out;
-}
-
-TxOutcome InternalFailure(const Status& s) {
-  TxOutcome out = Fail(TxCode::kMalformed, "internal error reading state: " + s.ToString());
-  out.internal_error = s;
-  return out;
-}
-
-// Loads a value or returns an internal failure from the enclosing ApplyX function.
-#define LOAD_OR_FAIL(lhs, expr) LOAD_OR_FAIL_IMPL(LUCID_CONCAT(_load_, __LINE__), lhs, expr)
-#define LOAD_OR_FAIL_IMPL(tmp, lhs, expr)            \
-  auto tmp = (expr);                                 \
-  if (!tmp.ok()) return InternalFailure(tmp.status()); \
-  lhs = std::move(tmp).value()
-
-bool AddOverflows(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b; }
-
-void StoreAccount(StateOverlay& state, const Address& a, const Account& account) {
-  state.Put(keys::Account(a), EncodeAccount(account));
-}
-
-// Credits amount to a (creating the account). Overflow is an error, never a wrap.
-TxOutcome Credit(StateOverlay& state, const Address& a, uint64_t amount, std::string_view what) {
-  LOAD_OR_FAIL(std::optional<Account> account, LoadAccount(state, a));
-  Account acc = account.value_or(Account{});
-  if (AddOverflows(acc.balance, amount))
-    return Fail(TxCode::kOverflow, std::string(what) + ": balance of " + a.ToHex() + " would overflow");
-  acc.balance += amount;
-  StoreAccount(state, a, acc);
-  return {};
-}
 
 TxOutcome ApplyTransfer(StateOverlay& state, const Tx& tx, const TransferTx& body) {
   if (body.amount == 0) return Fail(TxCode::kInvalidField, "transfer amount is zero");
@@ -202,8 +209,8 @@ TxOutcome ApplyPublishVersion(StateOverlay& state, const Tx& tx, const PublishVe
 
 TxOutcome ApplyRegisterNode(StateOverlay& state, const Tx& tx, const RegisterNodeTx& body, const ExecEnv& env) {
   if (body.modes == 0) return Fail(TxCode::kInvalidField, "node modes are empty");
-  if ((body.modes & ~(ModeBit(Mode::kVanilla) | ModeBit(Mode::kZkml) | ModeBit(Mode::kTee))) != 0)
-    return Fail(TxCode::kInvalidField, "only the vanilla, tee and zkml modes can be registered for now");
+  if ((body.modes & ~(ModeBit(Mode::kVanilla) | ModeBit(Mode::kZkml) | ModeBit(Mode::kTee) | ModeBit(Mode::kReplay))) != 0)
+    return Fail(TxCode::kInvalidField, "node modes has unknown mode bits");
   if (body.endpoint.empty()) return Fail(TxCode::kInvalidField, "node endpoint is empty");
   if (body.endpoint.size() > kMaxEndpointBytes)
     return Fail(TxCode::kInvalidField, "node endpoint is longer than 256 bytes");
@@ -364,6 +371,21 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
   if ((node->modes & ModeBit(receipt.mode)) == 0)
     return Fail(TxCode::kNodeNotRegistered, "node " + receipt.node.ToHex() + " is not registered for mode " +
                                                 std::string(ModeName(receipt.mode)));
+  if (node->jailed)
+    return Fail(TxCode::kNodeJailed, "node " + receipt.node.ToHex() + " is jailed (slashed for misbehaviour)");
+
+  // An async request (RequestInferenceTx or a workflow run) is answered only by its assigned
+  // node, once, and is paid from its escrow (docs/settlement.md).
+  const Hash32 request_id = request.Hash();
+  LOAD_OR_FAIL(std::optional<AsyncRequest> async, LoadAsyncRequest(state, request_id));
+  if (async) {
+    if (async->status != AsyncStatus::kPending)
+      return Fail(TxCode::kWrongState, "async request " + ToHex(request_id) + " is already " +
+                                           std::string(AsyncStatusName(async->status)));
+    if (receipt.node != async->assigned)
+      return Fail(TxCode::kUnauthorized, "async request " + ToHex(request_id) + " is assigned to node " +
+                                             async->assigned.ToHex() + ", not " + receipt.node.ToHex());
+  }
 
   if (!env.params.dev_mode && IsDevAddress(request.requester))
     return Fail(TxCode::kUnauthorized, "requester " + request.requester.ToHex() +
@@ -391,6 +413,7 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
   view.node_registered_for_mode = true;
   view.zkml_commitment = zkml_commitment;  // a zkml proof must be about this version's model
   view.time_ms = env.time_ms;
+  view.request_on_chain = async.has_value();
   if (receipt.mode == Mode::kTee) {
     LOAD_OR_FAIL(std::optional<EnclaveInfo> enclave, LoadEnclave(state, receipt.node));
     if (enclave) {
@@ -412,11 +435,14 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
 
   LOAD_OR_FAIL(std::optional<Account> requester_found, LoadAccount(state, request.requester));
   Account requester = requester_found.value_or(Account{});
-  if (request.nonce < requester.request_nonce)
-    return Fail(TxCode::kBadRequest, "request nonce " + std::to_string(request.nonce) + " was already used (next is " +
-                                         std::to_string(requester.request_nonce) + ")");
-  if (request.nonce == std::numeric_limits<uint64_t>::max())
-    return Fail(TxCode::kOverflow, "request nonce is the largest uint64; no next nonce");
+  if (!async) {  // an async request's nonce was taken when it was posted
+    if (request.nonce < requester.request_nonce)
+      return Fail(TxCode::kBadRequest, "request nonce " + std::to_string(request.nonce) +
+                                           " was already used (next is " + std::to_string(requester.request_nonce) +
+                                           ")");
+    if (request.nonce == std::numeric_limits<uint64_t>::max())
+      return Fail(TxCode::kOverflow, "request nonce is the largest uint64; no next nonce");
+  }
   if (request.deadline_height != 0 && request.deadline_height < env.height)
     return Fail(TxCode::kBadRequest, "request deadline height " + std::to_string(request.deadline_height) +
                                          " has passed (block " + std::to_string(env.height) + ")");
@@ -425,25 +451,51 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
   if (total > request.max_fee)
     return Fail(TxCode::kFeeTooHigh, "node fee " + std::to_string(receipt.fee) + " + price " + std::to_string(price) +
                                          " exceeds the request's max fee " + std::to_string(request.max_fee));
-  if (requester.balance < total)
+  if (!async && requester.balance < total)
     return Fail(TxCode::kInsufficientFunds, "requester balance " + std::to_string(requester.balance) +
                                                 " is below the total " + std::to_string(total));
   const Hash32 receipt_id = receipt.Id();
   LOAD_OR_FAIL(std::optional<Bytes> existing_receipt, state.Get(keys::Receipt(receipt_id)));
   if (existing_receipt) return Fail(TxCode::kAlreadyExists, "receipt " + ToHex(receipt_id) + " is already recorded");
 
-  requester.balance -= total;
-  requester.request_nonce = request.nonce + 1;
+  const bool replay = receipt.mode == Mode::kReplay;
+  if (async) {
+    // escrow == max_fee >= total: the rest goes back to the requester now.
+    if (async->escrow < total) return InternalFailure(DataLoss("async escrow below the request's max fee"));
+    if (AddOverflows(requester.balance, async->escrow - total))
+      return Fail(TxCode::kOverflow, "escrow refund overflows the requester's balance");
+    requester.balance += async->escrow - total;
+  } else {
+    requester.balance -= total;
+    requester.request_nonce = request.nonce + 1;
+  }
   StoreAccount(state, request.requester, requester);
-  if (TxOutcome r = Credit(state, receipt.node, receipt.fee, "node fee"); r.code != TxCode::kOk) return r;
-  if (TxOutcome r = Credit(state, repo->owner, price, "publisher price"); r.code != TxCode::kOk) return r;
-
   ReceiptRecord record;
   record.result = body;
   record.height = env.height;
   record.index = env.receipt_index;
-  record.node_paid = receipt.fee;
-  record.publisher_paid = price;
+  if (replay) {
+    // Held until the challenge window closes (EndBlock pays it, or a challenge decides).
+    if (AddOverflows(env.height, env.params.settlement.replay_challenge_blocks))
+      return Fail(TxCode::kOverflow, "challenge window end overflows");
+    record.settlement = SettlementStatus::kPending;
+    record.final_height = env.height + env.params.settlement.replay_challenge_blocks;
+    record.held = total;
+    state.Put(keys::ReplayDueAt(record.final_height, receipt_id), Bytes{});
+  } else {
+    if (TxOutcome r = Credit(state, receipt.node, receipt.fee, "node fee"); Failed(r)) return r;
+    if (TxOutcome r = Credit(state, repo->owner, price, "publisher price"); Failed(r)) return r;
+    record.node_paid = receipt.fee;
+    record.publisher_paid = price;
+  }
+  if (async) {
+    async->status = AsyncStatus::kAnswered;
+    async->receipt_id = receipt_id;
+    async->closed_height = env.height;
+    state.Put(keys::Async(request_id), EncodeAsyncRequest(*async));
+    state.Delete(keys::Deadline(async->request.request.deadline_height, request_id));
+    state.Delete(keys::Pending(async->assigned, request_id));
+  }
   state.Put(keys::Receipt(receipt_id), EncodeReceiptRecord(record));
   state.Put(keys::ReceiptIndex(receipt_id), EncodeReceiptLocation({env.height, env.receipt_index}));
   TxOutcome ok;
@@ -609,6 +661,12 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
         if constexpr (std::is_same_v<T, SubmitResultTx>) return ApplySubmitResult(state, tx, body, env, tx_key);
         if constexpr (std::is_same_v<T, RegisterEnclaveTx>) return ApplyRegisterEnclave(state, tx, body, env);
         if constexpr (std::is_same_v<T, UpdateTeeParamsTx>) return ApplyUpdateTeeParams(state, tx, body, env);
+        if constexpr (std::is_same_v<T, RequestInferenceTx>) return ApplyRequestInference(state, tx, body, env);
+        if constexpr (std::is_same_v<T, ReportConflictTx>) return ApplyReportConflict(state, tx, body, env);
+        if constexpr (std::is_same_v<T, ChallengeTx>) return ApplyChallenge(state, tx, body, env);
+        if constexpr (std::is_same_v<T, ChallengeVoteTx>) return ApplyChallengeVote(state, tx, body, env);
+        if constexpr (std::is_same_v<T, CreateWorkflowTx>) return ApplyCreateWorkflow(state, tx, body, env);
+        if constexpr (std::is_same_v<T, PostDataTx>) return ApplyPostData(state, tx, body, env);
       },
       tx.body);
 }

@@ -30,6 +30,25 @@ struct TxOutcome {
   std::optional<Status> internal_error;
 };
 
+// ---- helpers shared by the tx handlers (execute.cc, settlement.cc) ----
+TxOutcome Fail(TxCode code, std::string log);
+// The state itself could not be read: not the tx's fault (TxOutcome::internal_error).
+TxOutcome InternalFailure(const Status& s);
+bool AddOverflows(uint64_t a, uint64_t b);
+void StoreAccount(StateOverlay& state, const Address& a, const Account& account);
+// Credits amount to a (creating the account). Overflow is an error, never a wrap.
+TxOutcome Credit(StateOverlay& state, const Address& a, uint64_t amount, std::string_view what);
+// Takes amount from a; kInsufficientFunds if the balance is lower.
+TxOutcome Debit(StateOverlay& state, const Address& a, uint64_t amount, std::string_view what);
+inline bool Failed(const TxOutcome& o) { return o.code != TxCode::kOk || o.internal_error.has_value(); }
+
+// Loads a value or returns an internal failure from the enclosing function (a TxOutcome).
+#define LOAD_OR_FAIL(lhs, expr) LOAD_OR_FAIL_IMPL(LUCID_CONCAT(_load_, __LINE__), lhs, expr)
+#define LOAD_OR_FAIL_IMPL(tmp, lhs, expr)              \
+  auto tmp = (expr);                                   \
+  if (!tmp.ok()) return InternalFailure(tmp.status()); \
+  lhs = std::move(tmp).value()
+
 // Executes tx_bytes on state. On a non-ok outcome the caller discards state's writes, so a
 // failed tx changes nothing; on ok the caller merges them into the parent overlay.
 TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env);

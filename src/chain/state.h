@@ -28,6 +28,18 @@ inline constexpr std::string_view kReceiptIndexPrefix = "i/";
 inline constexpr std::string_view kBlockPrefix = "b/";
 inline constexpr std::string_view kEnclavePrefix = "e/";
 inline constexpr std::string_view kTeeParams = "t/params";
+inline constexpr std::string_view kAsyncSeq = "m/async_seq";     // u64: nonce of chain-made requests
+inline constexpr std::string_view kWorkflowSeq = "m/workflow_seq";  // u64: last workflow id
+inline constexpr std::string_view kAsyncPrefix = "q/";          // request id -> AsyncRequest
+inline constexpr std::string_view kDeadlinePrefix = "y/";       // be64 deadline || request id -> ""
+inline constexpr std::string_view kPendingPrefix = "p/";        // node || request id -> ""
+inline constexpr std::string_view kConflictPrefix = "c/";       // node || request hash -> ""
+inline constexpr std::string_view kChallengePrefix = "k/";      // receipt id -> Challenge
+inline constexpr std::string_view kVoteDuePrefix = "u/";        // be64 vote deadline || receipt id -> ""
+inline constexpr std::string_view kReplayDuePrefix = "z/";      // be64 final height || receipt id -> ""
+inline constexpr std::string_view kFeedPrefix = "f/";           // feed name -> DataFeed
+inline constexpr std::string_view kWorkflowPrefix = "w/";       // be64 id -> Workflow
+inline constexpr std::string_view kWorkflowDuePrefix = "s/";    // be64 height || be64 id -> ""
 
 std::string Account(const Address& a);
 std::string Repo(std::string_view name);
@@ -37,6 +49,21 @@ std::string Receipt(const Hash32& receipt_id);
 std::string ReceiptIndex(const Hash32& receipt_id);
 std::string Block(uint64_t height);
 std::string Enclave(const Address& node);  // big-endian height, so blocks scan in order
+std::string Async(const Hash32& request_id);
+std::string DeadlineDue(uint64_t height);  // prefix of the requests due at height
+std::string Deadline(uint64_t height, const Hash32& request_id);
+std::string PendingFor(const Address& node);  // prefix of node's pending requests
+std::string Pending(const Address& node, const Hash32& request_id);
+std::string Conflict(const Address& node, const Hash32& request_hash);
+std::string Challenge(const Hash32& receipt_id);
+std::string VoteDue(uint64_t height);
+std::string VoteDueAt(uint64_t height, const Hash32& receipt_id);
+std::string ReplayDue(uint64_t height);
+std::string ReplayDueAt(uint64_t height, const Hash32& receipt_id);
+std::string Feed(std::string_view name);
+std::string Workflow(uint64_t id);
+std::string WorkflowDue(uint64_t height);
+std::string WorkflowDueAt(uint64_t height, uint64_t id);
 }  // namespace keys
 
 // ---- record encodings (each starts with a version byte; decoders refuse trailing bytes) ----
@@ -60,6 +87,17 @@ Bytes EncodeReceiptRecord(const ReceiptRecord& r);
 Result<ReceiptRecord> DecodeReceiptRecord(ByteView b);
 Bytes EncodeStoredBlock(const StoredBlock& b);
 Result<StoredBlock> DecodeStoredBlock(ByteView b);
+
+Bytes EncodeAsyncRequest(const AsyncRequest& a);
+Result<AsyncRequest> DecodeAsyncRequest(ByteView b);
+Bytes EncodeChallenge(const Challenge& c);
+Result<Challenge> DecodeChallenge(ByteView b);
+Bytes EncodeFeed(const DataFeed& f);
+Result<DataFeed> DecodeFeed(ByteView b);
+Bytes EncodeWorkflow(const Workflow& w);
+Result<Workflow> DecodeWorkflow(ByteView b);
+Bytes EncodeU64(uint64_t v);
+Result<uint64_t> DecodeU64(ByteView b);
 
 struct VersionRef {
   std::string repo;
@@ -88,6 +126,9 @@ class StateOverlay {
   Result<std::optional<Bytes>> Get(std::string_view key) const;
   void Put(std::string key, Bytes value) { writes_[std::move(key)] = std::move(value); }
   void Delete(std::string key) { writes_[std::move(key)] = std::nullopt; }
+  // Calls fn for every live key starting with prefix, in byte order, as this overlay sees
+  // them (base or parents, then newer writes on top).
+  Status Scan(std::string_view prefix, const std::function<void(const std::string&, const Bytes&)>& fn) const;
   // Moves this overlay's writes into target (which must be this overlay's parent).
   void MergeInto(StateOverlay& target);
   const Writes& writes() const { return writes_; }
@@ -97,6 +138,7 @@ class StateOverlay {
   const store::KvStore* base_ = nullptr;
   const StateOverlay* parent_ = nullptr;
   Writes writes_;
+  Status Collect(std::string_view prefix, std::map<std::string, Bytes>& out) const;
 };
 
 // sha256 over the canonical sorted list of (key, value-or-tombstone) a block wrote.

@@ -342,6 +342,82 @@ Status ReadBody(codec::Reader& r, UpdateTeeParamsTx& b) {
   return GetOptionalU64(r, "update_tee_params.max_document_age_ms", b.max_document_age_ms);
 }
 
+void WriteBody(codec::Writer& w, const RequestInferenceTx& b) {
+  WriteSignedRequest(w, b.request);
+  w.Blob(b.inputs);
+}
+Status ReadBody(codec::Reader& r, RequestInferenceTx& b) {
+  RETURN_IF_ERROR(ReadSignedRequest(r, b.request));
+  return GetBlob(r, "request_inference.inputs", kMaxAsyncInputBytes, b.inputs);
+}
+void WriteBody(codec::Writer& w, const ReportConflictTx& b) {
+  WriteReceipt(w, b.first);
+  WriteEvidence(w, b.first_evidence);
+  WriteReceipt(w, b.second);
+  WriteEvidence(w, b.second_evidence);
+}
+Status ReadBody(codec::Reader& r, ReportConflictTx& b) {
+  RETURN_IF_ERROR(ReadReceipt(r, b.first));
+  RETURN_IF_ERROR(ReadEvidence(r, b.first_evidence));
+  RETURN_IF_ERROR(ReadReceipt(r, b.second));
+  return ReadEvidence(r, b.second_evidence);
+}
+void WriteBody(codec::Writer& w, const ChallengeTx& b) {
+  w.Fixed(b.receipt_id);
+  w.Fixed(b.claimed_output_hash);
+}
+Status ReadBody(codec::Reader& r, ChallengeTx& b) {
+  RETURN_IF_ERROR(GetFixed(r, "challenge.receipt_id", b.receipt_id));
+  return GetFixed(r, "challenge.claimed_output_hash", b.claimed_output_hash);
+}
+void WriteBody(codec::Writer& w, const ChallengeVoteTx& b) {
+  w.Fixed(b.receipt_id);
+  w.Fixed(b.output_hash);
+}
+Status ReadBody(codec::Reader& r, ChallengeVoteTx& b) {
+  RETURN_IF_ERROR(GetFixed(r, "challenge_vote.receipt_id", b.receipt_id));
+  return GetFixed(r, "challenge_vote.output_hash", b.output_hash);
+}
+void WriteBody(codec::Writer& w, const CreateWorkflowTx& b) {
+  w.Fixed(b.model.digest);
+  w.U8(static_cast<uint8_t>(b.mode));
+  w.Str(b.feed);
+  w.U64(b.every_blocks);
+  w.U64(b.runs);
+  w.U64(b.max_fee_per_run);
+  w.U64(b.seed);
+  w.Blob(b.params);
+}
+Status ReadBody(codec::Reader& r, CreateWorkflowTx& b) {
+  RETURN_IF_ERROR(GetCid(r, "create_workflow.model", b.model));
+  RETURN_IF_ERROR(GetMode(r, "create_workflow.mode", b.mode));
+  RETURN_IF_ERROR(GetStr(r, "create_workflow.feed", kMaxRepoNameBytes, b.feed));
+  RETURN_IF_ERROR(GetU64(r, "create_workflow.every_blocks", b.every_blocks));
+  RETURN_IF_ERROR(GetU64(r, "create_workflow.runs", b.runs));
+  RETURN_IF_ERROR(GetU64(r, "create_workflow.max_fee_per_run", b.max_fee_per_run));
+  RETURN_IF_ERROR(GetU64(r, "create_workflow.seed", b.seed));
+  return GetBlob(r, "create_workflow.params", kMaxParamsBytes, b.params);
+}
+constexpr size_t kMaxPostersPerTx = 16;
+void WriteBody(codec::Writer& w, const PostDataTx& b) {
+  w.Str(b.feed);
+  w.Blob(b.value);
+  w.U32(static_cast<uint32_t>(b.add_posters.size()));
+  for (const auto& a : b.add_posters) PutAddress(w, a);
+}
+Status ReadBody(codec::Reader& r, PostDataTx& b) {
+  RETURN_IF_ERROR(GetStr(r, "post_data.feed", kMaxRepoNameBytes, b.feed));
+  RETURN_IF_ERROR(GetBlob(r, "post_data.value", kMaxFeedValueBytes, b.value));
+  auto count = r.Count(20);
+  if (!count.ok()) return WithField(count.status(), "post_data.add_posters");
+  if (*count > kMaxPostersPerTx)
+    return OutOfRange("post_data.add_posters: " + std::to_string(*count) + " posters exceeds limit of " +
+                      std::to_string(kMaxPostersPerTx));
+  b.add_posters.resize(*count);
+  for (auto& a : b.add_posters) RETURN_IF_ERROR(GetAddress(r, "post_data.add_posters[]", a));
+  return Status::Ok();
+}
+
 template <typename Body>
 Status ReadBodyInto(codec::Reader& r, TxBody& out) {
   Body body;
@@ -376,6 +452,12 @@ Status ReadTx(codec::Reader& r, Tx& t) {
     case TxType::kSubmitResult: return ReadBodyInto<SubmitResultTx>(r, t.body);
     case TxType::kRegisterEnclave: return ReadBodyInto<RegisterEnclaveTx>(r, t.body);
     case TxType::kUpdateTeeParams: return ReadBodyInto<UpdateTeeParamsTx>(r, t.body);
+    case TxType::kRequestInference: return ReadBodyInto<RequestInferenceTx>(r, t.body);
+    case TxType::kReportConflict: return ReadBodyInto<ReportConflictTx>(r, t.body);
+    case TxType::kChallenge: return ReadBodyInto<ChallengeTx>(r, t.body);
+    case TxType::kChallengeVote: return ReadBodyInto<ChallengeVoteTx>(r, t.body);
+    case TxType::kCreateWorkflow: return ReadBodyInto<CreateWorkflowTx>(r, t.body);
+    case TxType::kPostData: return ReadBodyInto<PostDataTx>(r, t.body);
   }
   return InvalidArgument("tx.type: unknown transaction type " + std::to_string(*type));
 }
@@ -492,6 +574,12 @@ TxType Tx::type() const {
     TxType operator()(const SubmitResultTx&) const { return TxType::kSubmitResult; }
     TxType operator()(const RegisterEnclaveTx&) const { return TxType::kRegisterEnclave; }
     TxType operator()(const UpdateTeeParamsTx&) const { return TxType::kUpdateTeeParams; }
+    TxType operator()(const RequestInferenceTx&) const { return TxType::kRequestInference; }
+    TxType operator()(const ReportConflictTx&) const { return TxType::kReportConflict; }
+    TxType operator()(const ChallengeTx&) const { return TxType::kChallenge; }
+    TxType operator()(const ChallengeVoteTx&) const { return TxType::kChallengeVote; }
+    TxType operator()(const CreateWorkflowTx&) const { return TxType::kCreateWorkflow; }
+    TxType operator()(const PostDataTx&) const { return TxType::kPostData; }
   };
   return std::visit(Visitor{}, body);
 }

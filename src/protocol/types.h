@@ -153,6 +153,64 @@ struct UpdateTeeParamsTx {
   std::optional<uint64_t> max_document_age_ms;
 };
 
+// ---- async requests, replay challenges, slashing evidence, workflows (docs/settlement.md) ----
+
+// Posts a request on chain for the chain to assign (docs/settlement.md "Async requests"): the
+// sender is the requester (request.requester == tx.from, request signed as for a direct call),
+// max_fee is escrowed, deadline_height is required, and `inputs` (EncodeTensorMap) must hash to
+// request.input_hash. request.node all-zero: the chain picks a node, stake-weighted, from the
+// request id; set: that node is assigned.
+inline constexpr size_t kMaxAsyncInputBytes = 1u << 20;
+struct RequestInferenceTx {
+  SignedRequest request;
+  Bytes inputs;
+};
+
+// Two results signed by one node for the same request with different outputs: the engine is
+// deterministic, so at most one is right. Any account may submit it; the node is slashed and
+// jailed, once per (node, request). Vanilla and replay evidence (the node's own signature).
+struct ReportConflictTx {
+  Receipt first;
+  Evidence first_evidence;
+  Receipt second;
+  Evidence second_evidence;
+};
+
+// Claims a replay-mode receipt still in its challenge window is wrong; bonds params.challenge_bond.
+struct ChallengeTx {
+  Hash32 receipt_id{};
+  Hash32 claimed_output_hash{};
+};
+
+// A challenge committee member's re-execution: the output hash it computed.
+struct ChallengeVoteTx {
+  Hash32 receipt_id{};
+  Hash32 output_hash{};
+};
+
+// A scheduled inference: every `every_blocks` blocks from creation, `runs` times, the chain
+// creates an async request for `model` fed with the current value of data feed `feed`
+// (prepaid: runs * max_fee_per_run is escrowed now, unused fees come back).
+struct CreateWorkflowTx {
+  Cid model;
+  Mode mode = Mode::kVanilla;
+  std::string feed;
+  uint64_t every_blocks = 0;
+  uint64_t runs = 0;
+  uint64_t max_fee_per_run = 0;
+  uint64_t seed = 0;
+  Bytes params;
+};
+
+// Sets data feed `feed` to `value` (EncodeTensorMap bytes). The first post creates the feed,
+// owned by the sender; only its owner and the posters it names may post.
+inline constexpr size_t kMaxFeedValueBytes = 64u << 10;
+struct PostDataTx {
+  std::string feed;
+  Bytes value;
+  std::vector<Address> add_posters;  // owner only
+};
+
 enum class TxType : uint8_t {
   kTransfer = 1,
   kCreateRepo = 2,
@@ -161,10 +219,17 @@ enum class TxType : uint8_t {
   kSubmitResult = 5,
   kRegisterEnclave = 6,
   kUpdateTeeParams = 7,
+  kRequestInference = 8,
+  kReportConflict = 9,
+  kChallenge = 10,
+  kChallengeVote = 11,
+  kCreateWorkflow = 12,
+  kPostData = 13,
 };
 
 using TxBody = std::variant<TransferTx, CreateRepoTx, PublishVersionTx, RegisterNodeTx, SubmitResultTx,
-                            RegisterEnclaveTx, UpdateTeeParamsTx>;
+                            RegisterEnclaveTx, UpdateTeeParamsTx, RequestInferenceTx, ReportConflictTx,
+                            ChallengeTx, ChallengeVoteTx, CreateWorkflowTx, PostDataTx>;
 
 struct Tx {
   std::string chain_id;

@@ -45,6 +45,9 @@ struct ChainView {
   // the registration's expiry is checked against (the block time for validators).
   std::optional<EnclaveView> enclave = std::nullopt;
   uint64_t time_ms = 0;
+  // The request is an async request the chain recorded (docs/settlement.md): its signature is
+  // not checked (workflow runs have none); the caller checked it equals the recorded one.
+  bool request_on_chain = false;
 };
 
 // Request signature, receipt fields consistent with the request (chain, request hash,
@@ -54,6 +57,7 @@ Verdict VerifyResult(const protocol::SubmitResultTx& result, const ChainView& vi
 // Evidence only (the per-mode part of VerifyResult). zkml: evidence.data is a zkml proof
 // (zkml/zkml.h) about the model with zkml_commitment whose inputs and outputs hash to the
 // receipt's input_hash and output_hash.
+// vanilla and replay: evidence.data is the node's 65-byte signature over SigningDigest(receipt.Id()).
 // tee: evidence.data is a 65-byte signature over SigningDigest(receipt.Id()) (the id covers
 // the full request hash and output hash) recovering to enclave->enclave_address, with
 // time_ms < enclave->expires_at_ms and enclave->pcr0_allowed.
@@ -70,6 +74,8 @@ Status VerifyInclusion(const Hash32& receipt_id, const crypto::InclusionProof& p
 
 // Vanilla evidence: the node signs SigningDigest(receipt.Id()).
 protocol::Evidence MakeVanillaEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& node_key);
+// replay evidence: the node signs SigningDigest(receipt.Id()), as for vanilla.
+protocol::Evidence MakeReplayEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& node_key);
 // tee evidence: the enclave key signs SigningDigest(receipt.Id()).
 protocol::Evidence MakeTeeEvidence(const protocol::Receipt& receipt, const crypto::PrivateKey& enclave_key);
 

@@ -268,7 +268,6 @@ TEST_F(ChainTest, NodeRegistration) {
   const uint32_t vanilla = ModeBit(Mode::kVanilla);
   EXPECT_EQ(reg(999, vanilla, "http://n:1").code, TxCode::kInvalidField);  // below min stake
   EXPECT_EQ(reg(1000, 0, "http://n:1").code, TxCode::kInvalidField);
-  EXPECT_EQ(reg(1000, ModeBit(Mode::kReplay), "http://n:1").code, TxCode::kInvalidField);  // not registrable yet
   EXPECT_EQ(reg(1000, vanilla, "").code, TxCode::kInvalidField);
   EXPECT_EQ(reg(1000, vanilla, std::string(257, 'e')).code, TxCode::kMalformed);  // decoder limit
   EXPECT_EQ(reg(5'000'000, vanilla, "http://n:1").code, TxCode::kInsufficientFunds);

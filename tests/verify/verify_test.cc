@@ -286,14 +286,21 @@ TEST(VerifyEvidenceTest, TeeEvidenceChecksRegistrationExpiryMeasurementAndSigner
   EXPECT_FALSE(VerifyEvidence(r.receipt, short_sig, std::nullopt, enclave, 4999).ok());
 }
 
-TEST(VerifyEvidenceTest, UnsupportedModesAreRefused) {
-  for (Mode m : {Mode::kReplay}) {
-    auto r = Honest();
-    r.receipt.mode = m;
-    Status s = VerifyEvidence(r.receipt, protocol::Evidence{m, Bytes(65, 1)});
-    EXPECT_EQ(s.code(), Code::kUnimplemented);
-    EXPECT_EQ(s.message(), "mode " + std::string(protocol::ModeName(m)) + " evidence is not supported yet");
-  }
+// replay evidence is the node's signature over the receipt id (finality is the chain's
+// challenge window); a wrong signer or a flipped byte is refused.
+TEST(VerifyEvidenceTest, ReplayEvidenceIsTheNodeSignature) {
+  auto r = Honest();
+  r.receipt.mode = Mode::kReplay;
+  const protocol::Evidence good = MakeReplayEvidence(r.receipt, NodeKey());
+  EXPECT_TRUE(VerifyEvidence(r.receipt, good).ok());
+  protocol::Evidence flipped = good;
+  flipped.data[7] ^= 1;
+  EXPECT_FALSE(VerifyEvidence(r.receipt, flipped).ok());
+  const protocol::Evidence other = MakeReplayEvidence(r.receipt, crypto::PrivateKey::FromSeed("someone else"));
+  EXPECT_EQ(VerifyEvidence(r.receipt, other).code(), Code::kPermissionDenied);
+  protocol::Evidence vanilla_mode = good;
+  vanilla_mode.mode = Mode::kVanilla;  // evidence mode must be the receipt's
+  EXPECT_FALSE(VerifyEvidence(r.receipt, vanilla_mode).ok());
 }
 
 // ---- inclusion ----
