@@ -119,7 +119,11 @@ int Chat(const Context& ctx, const std::string& ref, const ChatOptions& opts) {
     messages.push_back({{"role", "user"}, {"content", line}});
     auto turn = Ask(ctx, ref, opts, messages);
     if (!ctx.json_output) std::cout << "\n";
-    if (!turn.ok()) return Fail(ctx, turn.status());
+    if (!turn.ok())
+      return Fail(ctx, turn.status(),
+                  turn.status().code() == Code::kNotFound
+                      ? "see the models with `lucid hub list`; chat takes a GGUF version, NAME@MAJOR.MINOR"
+                      : "");
     if (ctx.json_output) {  // one document per answer: the text, tool calls, usage and the receipt
       const json& last = turn->last;
       auto saved = SaveBundle(ctx, ref, last["lucid"]);

@@ -46,7 +46,38 @@ using nlohmann::json;
 
 void PrintJson(const json& j) { std::cout << j.dump(2) << std::endl; }
 
-int Fail(const Context& ctx, const Status& s, const std::string& hint) {
+namespace {
+
+bool Has(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+// The next step for errors any command can meet, when its call site names none: no node at
+// --node, a balance too low for a fee, a key missing or damaged, another chain.
+std::string NextStep(const Context& ctx, const Status& s) {
+  const std::string& m = s.message();
+  const std::string key = ctx.from.empty() ? "KEY" : ctx.from;
+  if (s.code() == Code::kUnavailable && Has(m, "cannot reach the Lucid API"))
+    return "is a node running there? start a local network with `lucid devnet`, or pass --node URL of a "
+           "running node (env LUCID_NODE)";
+  // (an account exists once it has received funds)
+  if (Has(m, "INSUFFICIENT_FUNDS") || Has(m, "UNKNOWN_ACCOUNT") || (Has(m, "balance ") && Has(m, " is below ")))
+    return "see the balance with `lucid query account " + key + "`; fund it with `lucid tx transfer " + key +
+           " AMOUNT --from FUNDED_KEY` (a devnet's dev0 to dev3 hold funds)";
+  if (Has(m, "no key named"))
+    return "see the keys in " + ctx.home + " with `lucid keys list`, or create one with `lucid keys new NAME`";
+  if (s.code() == Code::kDataLoss &&
+      (Has(m, "not a valid key file") || Has(m, "malformed secret") || Has(m, "invalid secret") ||
+       Has(m, "stored address does not match") || Has(m, "too large to be a key file")))
+    return "the key file is damaged: restore it from your backup, or move it out of " + ctx.home +
+           "/keys and create a new key with `lucid keys new NAME`";
+  if (Has(m, "WRONG_CHAIN") || Has(m, "this node serves"))
+    return "the node at " + ctx.node_url + " serves another chain: pass --node URL of a node of the chain you mean";
+  return "";
+}
+
+int Fail(const Context& ctx, const Status& s, const std::string& given_hint) {
+  const std::string hint = given_hint.empty() ? NextStep(ctx, s) : given_hint;
   if (ctx.json_output) {
     json j = {{"error", {{"code", CodeName(s.code())}, {"message", s.message()}}}};
     if (!hint.empty()) j["error"]["hint"] = hint;
@@ -62,8 +93,10 @@ Result<crypto::PrivateKey> Context::FromKey() const {
   keystore::Keystore ks(home);
   auto key = ks.Get(from);
   if (!key.ok())
-    return Status(key.status().code(), "key '" + from + "' (--from): " + key.status().message() +
-                                           "; list keys with `lucid keys list --home " + home + "`");
+    return Status(key.status().code(),
+                  "key '" + from + "' (--from): " + key.status().message() +
+                      (key.status().code() == Code::kNotFound ? "; list keys with `lucid keys list --home " + home + "`"
+                                                              : ""));
   return key;
 }
 
@@ -517,12 +550,21 @@ Result<crypto::Cid> ResolveRef(const ApiClient& api, const std::string& ref, jso
   return crypto::Cid::Parse(v["manifest"].get<std::string>());
 }
 
+// The next step when a model reference NAME[@MAJOR.MINOR] does not resolve: the repository's
+// versions when the repository exists, else the repositories.
+std::string ModelHint(const std::string& ref, const Status& s) {
+  const std::string name = ref.substr(0, ref.find('@'));
+  if (s.code() == Code::kNotFound && (Has(s.message(), "is not published") || Has(s.message(), "no published version")))
+    return "see the versions of " + name + " with `lucid hub versions " + name + "`";
+  return "see the models with `lucid hub list`; a version is NAME@MAJOR.MINOR, e.g. " + name + "@1.0";
+}
+
 }  // namespace
 
 int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir) {
   ApiClient api = ctx.api();
   auto cid = ResolveRef(api, ref);
-  if (!cid.ok()) return Fail(ctx, cid.status(), "see versions with `lucid hub versions NAME`");
+  if (!cid.ok()) return Fail(ctx, cid.status(), ModelHint(ref, cid.status()));
   auto manifest = FetchManifest(api, *cid);
   if (!manifest.ok()) return Fail(ctx, manifest.status());
   std::error_code ec;
@@ -554,7 +596,7 @@ int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts) 
   if (!mode.ok()) return Fail(ctx, mode.status());
   json entry;
   auto cid = ResolveRef(api, ref, &entry);
-  if (!cid.ok()) return Fail(ctx, cid.status(), "see models with `lucid hub list`");
+  if (!cid.ok()) return Fail(ctx, cid.status(), ModelHint(ref, cid.status()));
   Result<json> input_json = InvalidArgument("no inputs");
   if (!opts.prompt.empty()) {
     // GGUF (LLM) version: the canonical request is the input (docs/formats/llm.md).
@@ -829,7 +871,13 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
   }
   auto on_chain = api.Get("/chain/receipts/" + id);
   if (bundle.is_null()) {
-    if (!on_chain.ok()) return Fail(ctx, on_chain.status(), "no local bundle for this receipt and the chain has none");
+    if (!on_chain.ok())
+      return Fail(ctx, on_chain.status(),
+                  on_chain.status().code() != Code::kNotFound
+                      ? NextStep(ctx, on_chain.status())
+                      : "no saved bundle in " + ResultsDir(ctx) + " and the chain at " + ctx.node_url +
+                            " has no such receipt: check the id `lucid infer` printed, pass the bundle with "
+                            "--bundle FILE, or --node URL of the receipt's network");
     source = "chain at " + ctx.node_url;
     bundle = {{"receipt_id", id},
               {"request", (*on_chain)["raw"]["request"]},
@@ -1047,16 +1095,26 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
     }
   }
 
+  // The chain or the validators are not the trusted genesis's: most often a receipt of another
+  // network (or a --home of another devnet), so say which trust anchor was used and how to pick one.
+  std::string hint;
+  for (const auto& c : report.checks)
+    if (!c.ok && (c.name == "chain_id" || c.name == "header_signer"))
+      hint = "if the receipt is from another network than the trusted genesis (" + genesis->second +
+             "), verify with that network's --home (its genesis.json) and --node URL of one of its nodes";
   if (ctx.json_output) {
     json checks = json::array();
     for (const auto& c : report.checks)
       checks.push_back({{"name", c.name}, {"ok", c.ok}, {"skipped", c.skipped}, {"detail", c.detail}});
-    PrintJson({{"receipt_id", id}, {"valid", report.ok()}, {"source", source}, {"checks", checks}});
+    json out = {{"receipt_id", id}, {"valid", report.ok()}, {"source", source}, {"checks", checks}};
+    if (!hint.empty()) out["hint"] = hint;
+    PrintJson(out);
   } else {
     std::cout << "receipt " << id << " (from " << source << ")\n";
     for (const auto& c : report.checks)
       std::cout << "  " << (c.skipped ? "SKIP" : c.ok ? "ok  " : "FAIL") << "  " << c.name << ": " << c.detail << "\n";
     std::cout << (report.ok() ? "VALID" : "INVALID") << "\n";
+    if (!hint.empty()) std::cerr << "hint: " << hint << "\n";
   }
   return report.ok() ? kExitOk : kExitFailed;
 }
@@ -1106,6 +1164,10 @@ int QueryReceipt(const Context& ctx, const std::string& id) {
       return failed ? kExitFailed : kExitOk;
     }
   }
+  if (!r.ok() && r.status().code() == Code::kNotFound)
+    return Fail(ctx, r.status(),
+                "check the id `lucid infer` printed (its bundle is in " + ResultsDir(ctx) +
+                    "), or pass --node URL of the receipt's network");
   if (!r.ok()) return Fail(ctx, r.status());
   (*r)["status"] = "settled";
   if (ctx.json_output) return PrintJson(*r), kExitOk;

@@ -31,8 +31,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
-// Prints "error: <message>" (or {"error": ...} with --json) and returns kExitFailed.
+// Prints "error: <message>" and "hint: <hint>" (or {"error": {code, message, hint}} with --json)
+// and returns kExitFailed. hint: the next step to take; empty: NextStep's, if any.
 int Fail(const Context& ctx, const Status& s, const std::string& hint = "");
+// The next step for errors any command can meet (no node at --node, a balance too low for a fee,
+// a key missing or damaged, another chain), or "".
+std::string NextStep(const Context& ctx, const Status& s);
 void PrintJson(const nlohmann::json& j);
 
 }  // namespace lucid::cli

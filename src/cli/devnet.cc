@@ -40,7 +40,10 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
   }
   devnet::Devnet net(options);
   auto info = net.Start();
-  if (!info.ok()) return Fail(ctx, info.status(), "is another devnet using " + ctx.home + " or the port?");
+  if (!info.ok())
+    return Fail(ctx, info.status(),
+                "is another devnet using " + ctx.home + " or " + opts.http +
+                    "? stop it, or pass another --home DIR or --http 127.0.0.1:PORT");
 
   if (ctx.json_output) {
     nlohmann::json accounts = nlohmann::json::array();

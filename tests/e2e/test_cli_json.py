@@ -4,7 +4,7 @@ hub, infer, verify, query, run, quantize and tee."""
 import json
 import subprocess
 
-from conftest import LUCID, REPO, Cli, Devnet
+from conftest import LUCID, REPO, Cli, Devnet, free_port
 
 M = REPO / "models" / "digits"
 
@@ -49,3 +49,44 @@ def test_every_command_prints_one_json_document(devnet: Devnet, cli: Cli, tmp_pa
         assert doc["error"]["code"] and doc["error"]["message"], doc
     rc, doc = run_json(devnet, "hub", "versions", "nosuchrepo")
     assert "lucid hub list" in doc["error"]["hint"], doc
+
+
+def test_errors_a_user_meets_name_the_next_step(devnet: Devnet, cli: Cli, tmp_path):
+    """No node, an unknown model or version, a balance too low, a missing or damaged key, an
+    unknown receipt, another chain's trust anchor: each error ends with the command to run."""
+    def hint_of(*args, node=None, home=None):
+        p = subprocess.run([str(LUCID), "--home", str(home or devnet.home), "--node", node or devnet.url, "--json",
+                            *map(str, args)], capture_output=True, text=True, timeout=120)
+        doc = json.loads(p.stdout)
+        assert p.returncode == 1, (args, doc)
+        return doc["error"]["hint"] if "error" in doc else doc["hint"]
+
+    inp = M / "sample_input_mlp.json"
+    assert "`lucid devnet`" in hint_of("query", "account", "dev0", node=f"http://127.0.0.1:{free_port()}")
+    assert "`lucid hub list`" in hint_of("infer", "nosuch@1.0", "--input", inp, "--from", "dev1")
+    assert "`lucid hub versions digits-mlp`" in hint_of("infer", "digits-mlp@9.9", "--input", inp, "--from", "dev1")
+
+    cli.run("keys", "new", "poor")
+    for args in (("infer", "digits-mlp@1.0", "--input", inp), ("tx", "transfer", "dev0", 5)):
+        hint = hint_of(*args, "--from", "poor")
+        assert "`lucid query account poor`" in hint and "`lucid tx transfer poor AMOUNT --from" in hint, (args, hint)
+
+    broken = devnet.home / "keys" / "broken.json"
+    broken.write_text("{not json")
+    broken.chmod(0o600)
+    assert "`lucid keys new NAME`" in hint_of("tx", "transfer", "dev0", 5, "--from", "broken")
+    assert "`lucid keys list`" in hint_of("tx", "transfer", "dev0", 5, "--from", "nosuchkey")
+
+    assert "--bundle FILE" in hint_of("verify", "00" * 32)
+    assert "`lucid infer`" in hint_of("query", "receipt", "00" * 32)
+
+    # A --home whose genesis is another chain's: the receipt fails chain_id, and the report
+    # says which trust anchor was used and how to choose the receipt's network.
+    rid = cli.json("infer", "digits-mlp@1.0", "--input", inp, key="dev1")["receipt_id"]
+    other = tmp_path / "other-home"
+    other.mkdir()
+    genesis = json.loads((devnet.home / "genesis.json").read_text())
+    genesis["chain_id"] = "another-chain"
+    (other / "genesis.json").write_text(json.dumps(genesis))
+    hint = hint_of("verify", rid, home=other)
+    assert str(other / "genesis.json") in hint and "--home" in hint, hint
