@@ -62,7 +62,16 @@ inline std::vector<TxBody> SampleBodies() {
   PublishVersionTx publish{"digits-mlp", 1, 2, Cid{H("manifest")}, 10, H("zkml commitment")};
   RegisterNodeTx node{1000000, ModeBit(Mode::kVanilla) | ModeBit(Mode::kTee), "http://127.0.0.1:8700"};
   SubmitResultTx submit{SampleSignedRequest(), SampleReceipt(), SampleEvidence()};
-  return {transfer, repo, publish, node, submit};
+  // Appended after the original five so their indices stay put.
+  RequestInferenceTx request{SampleSignedRequest(), Bytes{1, 2, 3, 4}};
+  Receipt second = SampleReceipt();
+  second.output_hash = H("other output");
+  ReportConflictTx conflict{SampleReceipt(), SampleEvidence(), second, SampleEvidence()};
+  ChallengeTx challenge{H("receipt"), H("claimed")};
+  ChallengeVoteTx vote{H("receipt"), H("voted")};
+  CreateWorkflowTx workflow{Cid{H("manifest")}, Mode::kReplay, "prices", 5, 12, 300, 9, Bytes{7}};
+  PostDataTx post{"prices", Bytes{5, 6}, {NodeKey().address()}};
+  return {transfer, repo, publish, node, submit, request, conflict, challenge, vote, workflow, post};
 }
 
 inline Tx SampleTx(TxBody body) {

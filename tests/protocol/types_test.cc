@@ -56,7 +56,9 @@ std::vector<Case> AllCases() {
                      return DecodeCanonical<Evidence>(b, [](auto& v) { return crypto::Sha256(v.Encode()); });
                    },
                    nullptr});
-  const char* body_names[] = {"transfer", "create_repo", "publish_version", "register_node", "submit_result"};
+  const char* body_names[] = {"transfer",          "create_repo",     "publish_version", "register_node",
+                              "submit_result",     "request_inference", "report_conflict", "challenge",
+                              "challenge_vote",    "create_workflow", "post_data"};
   int index = 0;
   for (auto& body : SampleBodies()) {
     cases.push_back({std::string("tx_") + body_names[index++], SignedTx::Sign(SampleTx(body), RequesterKey()).Encode(),
@@ -290,7 +292,7 @@ TEST(DecodeTest, UnknownTxTypeRefused) {
   // Type byte follows version, chain id (4 + 10), from (20), nonce, max_tx_fee.
   const size_t type_offset = 1 + 4 + 10 + 20 + 8 + 8;
   ASSERT_EQ(enc[type_offset], static_cast<uint8_t>(TxType::kTransfer));
-  for (uint8_t bad : {0, 8, 200}) {
+  for (uint8_t bad : {0, 14, 200}) {
     enc[type_offset] = bad;
     auto r = SignedTx::Decode(enc);
     ASSERT_FALSE(r.ok());
