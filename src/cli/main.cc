@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/completion.h"
@@ -30,8 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--node", ctx.node_url, "Lucid API URL (env LUCID_NODE)")->capture_default_str();
   app.add_option("--home", ctx.home, "Home directory: keys, devnet data, saved results (env LUCID_HOME)")
       ->capture_default_str();
-  app.add_option("--from", ctx.from, "Key that signs transactions and requests")->capture_default_str();
-  app.add_flag("--json", ctx.json_output, "Print machine-readable JSON");
+  app.add_option("--from", ctx.from, "Key name (in --home/keys) that signs transactions and requests")
+      ->capture_default_str();
+  app.add_flag("--json", ctx.json_output, "Print one JSON document on stdout (errors too: code, message, hint)");
 
   int rc = kExitOk;
 
@@ -90,7 +93,7 @@ int main(int argc, char** argv) {
   std::string to;
   uint64_t amount = 0;
   auto* transfer = tx->add_subcommand("transfer", "Transfer funds");
-  transfer->add_option("TO", to, "Address or key name")->required();
+  transfer->add_option("TO", to, "0x address or key name")->required();
   transfer->add_option("AMOUNT", amount, "Amount in base units")->required();
   transfer->callback([&] { rc = TxTransfer(ctx, to, amount); });
   TeeParamsOptions tee_params;
@@ -161,9 +164,11 @@ int main(int argc, char** argv) {
   infer->add_option("--temperature", infer_opts.temperature, "GGUF: sampling temperature (0: greedy)")
       ->capture_default_str();
   infer->add_option("--seed", infer_opts.seed, "GGUF: sampling seed")->capture_default_str();
-  infer->add_option("--mode", infer_opts.mode, "vanilla")->capture_default_str();
+  infer->add_option("--mode", infer_opts.mode,
+                    "vanilla, tee (run in the node's enclave) or zkml (the node proves it; seconds to minutes)")
+      ->capture_default_str();
   auto* max_fee_opt = infer->add_option("--max-fee", max_fee, "Most you pay (default: the quoted fee)");
-  infer->add_flag("--no-wait", no_wait, "Do not wait for the result to settle on chain");
+  infer->add_flag("--no-wait", no_wait, "Do not wait for the result (and a zkml proof) to settle on chain");
   infer->callback([&] {
     if (max_fee_opt->count() > 0) infer_opts.max_fee = max_fee;
     infer_opts.wait = !no_wait;
@@ -194,10 +199,12 @@ int main(int argc, char** argv) {
   // verify
   std::string receipt_id;
   VerifyOptions verify_opts;
-  auto* verify = app.add_subcommand("verify", "Verify a result: signatures, evidence, inclusion (exit 0 = valid)");
-  verify->add_option("RECEIPT_ID", receipt_id, "Receipt id (hex)")->required();
+  auto* verify = app.add_subcommand("verify", "Verify a result: signatures, evidence, inclusion (exit 0 valid, 1 invalid)");
+  verify->add_option("RECEIPT_ID", receipt_id, "Receipt id, 64 hex characters (as `lucid infer` printed it)")
+      ->required();
   verify->add_flag("--replay", verify_opts.replay, "Also re-execute the model locally and compare output bytes");
-  verify->add_option("--bundle", verify_opts.bundle_file, "Verify this result bundle file");
+  verify->add_option("--bundle", verify_opts.bundle_file,
+                     "Verify this result bundle file (default: the one `lucid infer` saved in --home/results, else the chain's record)");
   auto* comet_rpc_opt = verify->add_option(
       "--comet-rpc", verify_opts.comet_rpc,
       "CometBFT network: check the block's commit (> 2/3 of the genesis power, ed25519) through this RPC URL");
@@ -211,13 +218,13 @@ int main(int argc, char** argv) {
   auto* q = app.add_subcommand("query", "Query chain state")->require_subcommand(1);
   std::string arg;
   auto* qa = q->add_subcommand("account", "Balance and nonces");
-  qa->add_option("ADDR", arg, "Address or key name")->required();
+  qa->add_option("ADDR", arg, "0x address or key name")->required();
   qa->callback([&] { rc = QueryAccount(ctx, arg); });
   auto* qb = q->add_subcommand("block", "A block header and its txs");
   qb->add_option("HEIGHT", arg, "Height or 'latest'")->required();
   qb->callback([&] { rc = QueryBlock(ctx, arg); });
   auto* qr = q->add_subcommand("receipt", "A receipt");
-  qr->add_option("RECEIPT_ID", arg, "Receipt id (hex)")->required();
+  qr->add_option("RECEIPT_ID", arg, "Receipt id, 64 hex characters")->required();
   qr->callback([&] { rc = QueryReceipt(ctx, arg); });
 
   // run
@@ -253,8 +260,9 @@ int main(int argc, char** argv) {
   auto* zk_prove = zk->add_subcommand("prove", "Prove output = model(input); prints outputs, commitment, timings");
   zk_prove->add_option("MODEL", zk_prove_opts.model_file, "Model .onnx (int8, or float: quantized first)")->required();
   zk_prove->add_option("--input", zk_prove_opts.input_file, "Input tensors JSON")->required();
-  zk_prove->add_option("--out", zk_prove_opts.out_file, "Where to write the proof")->required();
-  zk_prove->add_option("--calibration", zk_prove_opts.calibration_file, "Calibration sets for a float model");
+  zk_prove->add_option("--out", zk_prove_opts.out_file, "Where to write the proof (a float model's quantized .onnx: OUT.model.onnx)")->required();
+  zk_prove->add_option("--calibration", zk_prove_opts.calibration_file,
+                       "A float model: JSON list of input sets (or test vectors) to quantize on; default: the input");
   zk_prove->add_option("--threads", zk_prove_opts.threads, "Prover threads (the proof is identical)")->capture_default_str();
   zk_prove->callback([&] { rc = ZkProve(ctx, zk_prove_opts); });
   auto* zk_verify = zk->add_subcommand("verify", "Verify a proof (exit 0 valid, 1 invalid with the reason)");
@@ -299,6 +307,29 @@ int main(int argc, char** argv) {
 
   // completion bash|zsh: added last, so the script covers every command above
   AddCompletionCommand(app, rc);
+
+  // Set after every command is added: a subcommand copies its parent's footer when created.
+  app.footer(
+      "Start here (a local network in another terminal, then a verifiable inference):\n"
+      "  lucid devnet\n"
+      "  lucid hub list\n"
+      "  lucid infer digits-mlp@1.0 --input models/digits/sample_input_mlp.json --from dev1\n"
+      "  lucid verify RECEIPT_ID\n"
+      "`lucid COMMAND --help` for a command's options, --help-all for all of them.\n"
+      "Exit codes: 0 ok (valid), 1 failed or refused (invalid), 2 usage error; an error says the next step to\n"
+      "take where there is one. Progress goes to stderr on a terminal (LUCID_PROGRESS=1 forces it, 0 hides it;\n"
+      "never with --json).");
+
+  // `lucid --help` lists the commands in groups, in the order a new user meets them.
+  const std::pair<const char*, std::vector<const char*>> groups[] = {
+      {"Run a network", {"devnet", "node", "validator", "enclave"}},
+      {"Use a network", {"keys", "tx", "hub", "infer", "chat", "verify", "query", "feed", "workflow"}},
+      {"Local, no chain", {"run", "quantize", "zk", "tee", "llm"}},
+      {"Shell", {"completion"}}};
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    for (const auto& [group, names] : groups)
+      for (const char* name : names)
+        if (sub->get_name() == name) sub->group(group);
 
   try {
     app.parse(argc, argv);
