@@ -169,6 +169,7 @@ struct Challenge {
   Hash32 receipt_id{};
   Address challenger;
   Hash32 claimed_output_hash{};
+  Bytes inputs;                 // the receipt's inputs (from the ChallengeTx or the async request)
   uint64_t bond = 0;
   uint64_t height = 0;          // block of the ChallengeTx
   uint64_t vote_deadline = 0;   // last height votes are accepted

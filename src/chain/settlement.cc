@@ -353,6 +353,20 @@ TxOutcome ApplyChallenge(StateOverlay& state, const Tx& tx, const ChallengeTx& b
   if (tx.from == receipt.node) return Fail(TxCode::kInvalidField, "a node cannot challenge its own receipt");
   if (body.claimed_output_hash == receipt.output_hash)
     return Fail(TxCode::kInvalidField, "the claimed output is the receipt's own output");
+  // The committee re-executes: it needs the inputs, from the tx or from the async request.
+  Bytes inputs = body.inputs;
+  if (inputs.empty()) {
+    LOAD_OR_FAIL(std::optional<AsyncRequest> async, LoadAsyncRequest(state, receipt.request_hash));
+    if (!async)
+      return Fail(TxCode::kInvalidField, "the receipt answers a direct request: the challenge must carry its inputs");
+    inputs = async->inputs;
+  } else {
+    auto decoded = DecodeTensorMap(inputs);
+    if (!decoded.ok())
+      return Fail(TxCode::kInvalidField, "challenge inputs are not canonical tensors: " + decoded.status().message());
+    if (HashTensorMap(*decoded) != receipt.input_hash)
+      return Fail(TxCode::kBadRequest, "challenge inputs do not hash to the receipt's input_hash");
+  }
   if (TxOutcome r = Debit(state, tx.from, sp.challenge_bond, "challenge bond"); Failed(r)) return r;
 
   std::vector<Address> exclude = {receipt.node, tx.from};
@@ -376,6 +390,7 @@ TxOutcome ApplyChallenge(StateOverlay& state, const Tx& tx, const ChallengeTx& b
   c.receipt_id = body.receipt_id;
   c.challenger = tx.from;
   c.claimed_output_hash = body.claimed_output_hash;
+  c.inputs = std::move(inputs);
   c.bond = sp.challenge_bond;
   c.height = env.height;
   c.vote_deadline = env.height + sp.challenge_vote_blocks;

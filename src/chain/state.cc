@@ -640,6 +640,7 @@ Bytes EncodeChallenge(const Challenge& c) {
   w.Fixed(c.receipt_id);
   WriteAddress(w, c.challenger);
   w.Fixed(c.claimed_output_hash);
+  w.Blob(c.inputs);
   w.U64(c.bond);
   w.U64(c.height);
   w.U64(c.vote_deadline);
@@ -664,6 +665,7 @@ Result<Challenge> DecodeChallenge(ByteView b) {
   ASSIGN_OR_RETURN(c.receipt_id, ReadHash(r));
   ASSIGN_OR_RETURN(c.challenger, ReadAddress(r));
   ASSIGN_OR_RETURN(c.claimed_output_hash, ReadHash(r));
+  ASSIGN_OR_RETURN(c.inputs, r.Blob());
   ASSIGN_OR_RETURN(c.bond, r.U64());
   ASSIGN_OR_RETURN(c.height, r.U64());
   ASSIGN_OR_RETURN(c.vote_deadline, r.U64());

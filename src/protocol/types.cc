@@ -365,10 +365,12 @@ Status ReadBody(codec::Reader& r, ReportConflictTx& b) {
 void WriteBody(codec::Writer& w, const ChallengeTx& b) {
   w.Fixed(b.receipt_id);
   w.Fixed(b.claimed_output_hash);
+  w.Blob(b.inputs);
 }
 Status ReadBody(codec::Reader& r, ChallengeTx& b) {
   RETURN_IF_ERROR(GetFixed(r, "challenge.receipt_id", b.receipt_id));
-  return GetFixed(r, "challenge.claimed_output_hash", b.claimed_output_hash);
+  RETURN_IF_ERROR(GetFixed(r, "challenge.claimed_output_hash", b.claimed_output_hash));
+  return GetBlob(r, "challenge.inputs", kMaxAsyncInputBytes, b.inputs);
 }
 void WriteBody(codec::Writer& w, const ChallengeVoteTx& b) {
   w.Fixed(b.receipt_id);

@@ -177,9 +177,12 @@ struct ReportConflictTx {
 };
 
 // Claims a replay-mode receipt still in its challenge window is wrong; bonds params.challenge_bond.
+// `inputs` (EncodeTensorMap bytes hashing to the receipt's input_hash) let the committee
+// re-execute; empty when the receipt answers an async request (its inputs are on chain).
 struct ChallengeTx {
   Hash32 receipt_id{};
   Hash32 claimed_output_hash{};
+  Bytes inputs;
 };
 
 // A challenge committee member's re-execution: the output hash it computed.

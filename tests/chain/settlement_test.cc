@@ -284,6 +284,7 @@ class ReplayTest : public SettlementTest {
     ADD_FAILURE() << "not a committee key";
     return v1_;
   }
+  static Bytes In() { return EncodeTensorMap(Inputs(1.0f)); }
   PrivateKey v1_ = PrivateKey::FromSeed("v1"), v2_ = PrivateKey::FromSeed("v2"), v3_ = PrivateKey::FromSeed("v3");
   uint64_t node_tx_fees_ = 0;
 };
@@ -307,7 +308,7 @@ TEST_F(ReplayTest, UnchallengedReceiptIsPaidWhenItsWindowCloses) {
   EXPECT_EQ(Balance(k_.node), node0 - node_tx_fees_ + kNodeFee);
   EXPECT_EQ(Balance(k_.publisher), pub0 + kPrice);
   // Closed: no challenge now.
-  EXPECT_EQ(Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("x"))}).first.code, TxCode::kWrongState);
+  EXPECT_EQ(Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("x")), In()}).first.code, TxCode::kWrongState);
 }
 
 TEST_F(ReplayTest, HonestChallengeWinsAndTheLyingNodeLosesStake) {
@@ -315,7 +316,7 @@ TEST_F(ReplayTest, HonestChallengeWinsAndTheLyingNodeLosesStake) {
   const Hash32 id = Settle("wrong output");
   const Hash32 truth = crypto::Sha256(ToBytes("right output"));
   const uint64_t bob0 = Balance(k_.bob);
-  auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, truth});
+  auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, truth, In()});
   ASSERT_EQ(challenged.code, TxCode::kOk) << challenged.log;
   EXPECT_EQ(Balance(k_.bob), bob0 - challenge_size - 1000);  // bond
   auto c = app_->GetChallenge(id);
@@ -357,7 +358,7 @@ TEST_F(ReplayTest, FalseChallengeLosesTheBondToTheNode) {
   const Hash32 id = Settle("right output");
   const Hash32 node_output = crypto::Sha256(ToBytes("right output"));
   const uint64_t bob0 = Balance(k_.bob);
-  auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("a lie"))});
+  auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("a lie")), In()});
   ASSERT_EQ(challenged.code, TxCode::kOk) << challenged.log;
   auto c = app_->GetChallenge(id);
   ASSERT_TRUE(c.ok());
@@ -375,14 +376,17 @@ TEST_F(ReplayTest, ChallengeWithoutMajorityIsVoidAndTheReceiptSettles) {
   const uint64_t node0 = Balance(k_.node);
   const Hash32 id = Settle("output");
   // Own receipt, its own output, an unknown receipt: refused.
-  EXPECT_EQ(Send(k_.node, ChallengeTx{id, Hash32{}}).first.code, TxCode::kInvalidField);
-  EXPECT_EQ(Send(k_.alice, ChallengeTx{id, crypto::Sha256(ToBytes("output"))}).first.code, TxCode::kInvalidField);
-  EXPECT_EQ(Send(k_.alice, ChallengeTx{Hash32{}, Hash32{}}).first.code, TxCode::kNotFound);
+  EXPECT_EQ(Send(k_.node, ChallengeTx{id, Hash32{}, In()}).first.code, TxCode::kInvalidField);
+  EXPECT_EQ(Send(k_.alice, ChallengeTx{id, crypto::Sha256(ToBytes("output")), In()}).first.code, TxCode::kInvalidField);
+  // A direct request's inputs are not on chain: the challenge must carry them, hashing right.
+  EXPECT_EQ(Send(k_.alice, ChallengeTx{id, Hash32{}, {}}).first.code, TxCode::kInvalidField);
+  EXPECT_EQ(Send(k_.alice, ChallengeTx{id, Hash32{}, EncodeTensorMap(Inputs(2.0f))}).first.code, TxCode::kBadRequest);
+  EXPECT_EQ(Send(k_.alice, ChallengeTx{Hash32{}, Hash32{}, In()}).first.code, TxCode::kNotFound);
   const uint64_t bob0 = Balance(k_.bob);
-  auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("claim"))});
+  auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("claim")), In()});
   ASSERT_EQ(challenged.code, TxCode::kOk);
   auto c = app_->GetChallenge(id);
-  EXPECT_EQ(Send(k_.alice, ChallengeTx{id, Hash32{}}).first.code, TxCode::kWrongState);  // already challenged
+  EXPECT_EQ(Send(k_.alice, ChallengeTx{id, Hash32{}, In()}).first.code, TxCode::kWrongState);  // already challenged
   ASSERT_EQ(Send(KeyOf(c->committee[0]), ChallengeVoteTx{id, crypto::Sha256(ToBytes("p"))}).first.code, TxCode::kOk);
   ASSERT_EQ(Send(KeyOf(c->committee[1]), ChallengeVoteTx{id, crypto::Sha256(ToBytes("q"))}).first.code, TxCode::kOk);
   while (Height() < c->vote_deadline) EmptyBlocks(1);
@@ -390,6 +394,26 @@ TEST_F(ReplayTest, ChallengeWithoutMajorityIsVoidAndTheReceiptSettles) {
   EXPECT_EQ(Balance(k_.bob), bob0 - challenge_size);  // bond back
   EXPECT_EQ(app_->GetReceipt(id)->settlement, SettlementStatus::kFinal);
   EXPECT_EQ(Balance(k_.node), node0 - node_tx_fees_ + kNodeFee);
+}
+
+TEST_F(ReplayTest, ChallengeOfAnAsyncReceiptTakesTheInputsFromTheChain) {
+  const InferenceRequest req = Request(0, Height() + 10, 5.0f, 100, Mode::kReplay);
+  ASSERT_EQ(Send(k_.alice, Post(req, 5.0f)).first.code, TxCode::kOk);
+  auto a = app_->GetAsyncRequest(req.Hash());
+  ASSERT_TRUE(a.ok());
+  const PrivateKey* assigned = nullptr;
+  for (const auto* key : {&k_.node, &v1_, &v2_, &v3_})
+    if (key->address() == a->assigned) assigned = key;
+  ASSERT_NE(assigned, nullptr);
+  const SubmitResultTx result = Answer(a->request, *assigned, "replayed");
+  ASSERT_EQ(Send(*assigned, result).first.code, TxCode::kOk);
+  EXPECT_EQ(app_->GetReceipt(result.receipt.Id())->settlement, SettlementStatus::kPending);
+  ASSERT_EQ(Send(k_.bob, ChallengeTx{result.receipt.Id(), crypto::Sha256(ToBytes("claim")), {}}).first.code,
+            TxCode::kOk);
+  auto c = app_->GetChallenge(result.receipt.Id());
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->inputs, EncodeTensorMap(Inputs(5.0f)));
+  for (const Address& m : c->committee) EXPECT_NE(m, a->assigned);
 }
 
 // ---- workflows ----

@@ -67,7 +67,7 @@ inline std::vector<TxBody> SampleBodies() {
   Receipt second = SampleReceipt();
   second.output_hash = H("other output");
   ReportConflictTx conflict{SampleReceipt(), SampleEvidence(), second, SampleEvidence()};
-  ChallengeTx challenge{H("receipt"), H("claimed")};
+  ChallengeTx challenge{H("receipt"), H("claimed"), Bytes{4, 2}};
   ChallengeVoteTx vote{H("receipt"), H("voted")};
   CreateWorkflowTx workflow{Cid{H("manifest")}, Mode::kReplay, "prices", 5, 12, 300, 9, Bytes{7}};
   PostDataTx post{"prices", Bytes{5, 6}, {NodeKey().address()}};
