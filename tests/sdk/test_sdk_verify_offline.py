@@ -15,17 +15,17 @@ CHAIN = "lucid-test"
 VALIDATOR, NODE, REQUESTER = (PrivateKey.from_seed(s) for s in ("validator", "node", "requester"))
 
 
-def make_bundle():
+def make_bundle(mode=Mode.VANILLA):
     inputs = {"x": {"dtype": "float32", "shape": [1, 2], "data": [1.0, -2.0]}}
     outputs = {"y": {"dtype": "int64", "shape": [2], "data": [3, -4]}}
     model = os.urandom(32)
-    req = InferenceRequest(chain_id=CHAIN, requester=REQUESTER.address, model=model, mode=Mode.VANILLA,
+    req = InferenceRequest(chain_id=CHAIN, requester=REQUESTER.address, model=model, mode=mode,
                            input_hash=hash_tensor_map(inputs), max_fee=100, nonce=1, node=NODE.address)
     sr = SignedRequest(req, REQUESTER.sign_hash(req.hash()))
     rec = Receipt(chain_id=CHAIN, request_hash=req.hash(), model=model, input_hash=req.input_hash,
-                  output_hash=hash_tensor_map(outputs), mode=Mode.VANILLA, node=NODE.address,
+                  output_hash=hash_tensor_map(outputs), mode=mode, node=NODE.address,
                   engine="lucid-onnx/f32-canonical/1", fee=60)
-    ev = Evidence(Mode.VANILLA, NODE.sign_hash(rec.id()))
+    ev = Evidence(mode, NODE.sign_hash(rec.id()))
     ids = [os.urandom(32), rec.id(), os.urandom(32)]
     leaves = [merkle.leaf_hash(i) for i in ids]
     proof = merkle.InclusionProof(1, 3, merkle.audit_path(1, leaves))
@@ -86,3 +86,13 @@ def test_each_tampering_fails_its_check():
     t = copy.deepcopy(b)
     t["receipt_id"] = flip(t["receipt_id"], 0)
     assert "receipt_id" in verify_bundle(t, TRUSTED, FACTS).failed()
+
+
+def test_replay_evidence_is_the_node_signature():
+    b = make_bundle(Mode.REPLAY)
+    facts = ChainFacts(node_modes={NODE.address: {"replay"}})
+    v = verify_bundle(b, TRUSTED, facts)
+    assert v.valid, str(v)
+    t = copy.deepcopy(b)
+    t["evidence"] = flip(t["evidence"], len(bytes.fromhex(t["evidence"])) - 30)
+    assert verify_bundle(t, TRUSTED, facts).failed() == ["evidence"]

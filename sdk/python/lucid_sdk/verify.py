@@ -21,7 +21,9 @@ Checks, in order (names as ``lucid verify`` prints them):
                          recovering to ``receipt.node``; tee: the same by the enclave key, which must be
                          the one the chain registered for the node, unexpired at the block time, PCR0
                          allowed (registration facts taken from the node's API, see below); zkml:
-                         NOT checked in Python (always fails, never passes unchecked); replay: refused
+                         NOT checked in Python (always fails, never passes unchecked); replay: the node's
+                         signature as for vanilla (finality is the chain's challenge window: the
+                         receipt record's ``settlement``, see docs/settlement.md)
 ``inputs_hash``          HashTensorMap(inputs) equals the request's input_hash (SKIP when the bundle has none)
 ``outputs_hash``         HashTensorMap(outputs) equals the receipt's output_hash (SKIP when none)
 ``inclusion``            the header's signature recovers to its proposer; proof tree_size equals the
@@ -161,6 +163,9 @@ def verify_evidence(receipt: Receipt, evidence: Evidence, time_ms: Optional[int]
     if evidence.mode == Mode.VANILLA:
         _sig_check(evidence.data, rid, receipt.node, "node")
         return f"vanilla evidence valid for receipt {rid.hex()}"
+    if evidence.mode == Mode.REPLAY:
+        _sig_check(evidence.data, rid, receipt.node, "node")
+        return f"replay evidence valid for receipt {rid.hex()} (final only once its challenge window closes)"
     if evidence.mode == Mode.TEE:
         if enclave is None:
             raise CheckFailed(f"node 0x{receipt.node.hex()} has no registered enclave (as far as this verifier knows)")
