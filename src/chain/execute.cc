@@ -490,6 +490,7 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
   }
   if (async) {
     async->status = AsyncStatus::kAnswered;
+    async->escrow = 0;  // spent: paid out (or held in the replay receipt) and the rest refunded
     async->receipt_id = receipt_id;
     async->closed_height = env.height;
     state.Put(keys::Async(request_id), EncodeAsyncRequest(*async));

@@ -119,6 +119,7 @@ TEST_F(SettlementTest, AsyncRequestIsAssignedAnsweredAndPaidFromEscrow) {
   a = app_->GetAsyncRequest(req.Hash());
   EXPECT_EQ(a->status, AsyncStatus::kAnswered);
   EXPECT_EQ(a->receipt_id, answered.receipt_id);
+  EXPECT_EQ(a->escrow, 0u);
   EXPECT_TRUE(app_->PendingRequestsFor(k_.node.address())->empty());
   // Answered once only, even with another output, and never as a direct request either.
   EXPECT_EQ(Send(k_.node, Answer(a->request, k_.node, "other")).first.code, TxCode::kWrongState);
