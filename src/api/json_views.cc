@@ -2,6 +2,8 @@
 
 #include <array>
 #include <charconv>
+#include <optional>
+#include <vector>
 
 namespace lucid::api {
 
@@ -73,7 +75,8 @@ json NodeJson(const chain::NodeInfo& n) {
   for (auto m : {protocol::Mode::kVanilla, protocol::Mode::kTee, protocol::Mode::kZkml, protocol::Mode::kReplay})
     if (n.modes & protocol::ModeBit(m)) modes.push_back(protocol::ModeName(m));
   return {{"address", n.address.ToHex()}, {"stake", n.stake}, {"modes", modes},
-          {"endpoint", n.endpoint}, {"registered_height", n.registered_height}};
+          {"endpoint", n.endpoint}, {"registered_height", n.registered_height},
+          {"jailed", n.jailed}, {"slashed", n.slashed}, {"missed_deadlines", n.missed_deadlines}};
 }
 
 json TxResultJson(const chain::TxResult& r) {
@@ -212,6 +215,48 @@ json TxJson(const protocol::SignedTx& stx) {
           j["type"] = "update_tee_params";
           j["add_pcr0"] = b.add_pcr0.size();
           j["remove_pcr0"] = b.remove_pcr0.size();
+        } else if constexpr (std::is_same_v<T, protocol::RequestInferenceTx>) {
+          const protocol::InferenceRequest& r = b.request.request;
+          j["type"] = "request_inference";
+          j["request_id"] = ToHex(r.Hash());
+          j["requester"] = r.requester.ToHex();
+          j["model"] = r.model.ToString();
+          j["mode"] = protocol::ModeName(r.mode);
+          j["max_fee"] = r.max_fee;
+          j["deadline_height"] = r.deadline_height;
+          j["node"] = r.node.ToHex();
+          j["input_bytes"] = b.inputs.size();
+        } else if constexpr (std::is_same_v<T, protocol::ReportConflictTx>) {
+          j["type"] = "report_conflict";
+          j["node"] = b.first.node.ToHex();
+          j["request_hash"] = ToHex(b.first.request_hash);
+          j["first_receipt_id"] = ToHex(b.first.Id());
+          j["second_receipt_id"] = ToHex(b.second.Id());
+        } else if constexpr (std::is_same_v<T, protocol::ChallengeTx>) {
+          j["type"] = "challenge";
+          j["receipt_id"] = ToHex(b.receipt_id);
+          j["claimed_output_hash"] = ToHex(b.claimed_output_hash);
+          j["input_bytes"] = b.inputs.size();
+        } else if constexpr (std::is_same_v<T, protocol::ChallengeVoteTx>) {
+          j["type"] = "challenge_vote";
+          j["receipt_id"] = ToHex(b.receipt_id);
+          j["output_hash"] = ToHex(b.output_hash);
+        } else if constexpr (std::is_same_v<T, protocol::CreateWorkflowTx>) {
+          j["type"] = "create_workflow";
+          j["model"] = b.model.ToString();
+          j["mode"] = protocol::ModeName(b.mode);
+          j["feed"] = b.feed;
+          j["every_blocks"] = b.every_blocks;
+          j["runs"] = b.runs;
+          j["max_fee_per_run"] = b.max_fee_per_run;
+          j["seed"] = b.seed;
+        } else if constexpr (std::is_same_v<T, protocol::PostDataTx>) {
+          j["type"] = "post_data";
+          j["feed"] = b.feed;
+          j["value_bytes"] = b.value.size();
+          json posters = json::array();
+          for (const auto& a : b.add_posters) posters.push_back(a.ToHex());
+          j["add_posters"] = posters;
         }
       },
       tx.body);
@@ -233,6 +278,80 @@ json TeeParamsJson(const chain::TeeParams& t) {
   json pcrs = json::array();
   for (const Bytes& p : t.allowed_pcr0) pcrs.push_back(ToHex(p));
   return {{"allowed_pcr0", pcrs}, {"heartbeat_ms", t.heartbeat_ms}, {"max_document_age_ms", t.max_document_age_ms}};
+}
+
+json AsyncRequestJson(const chain::AsyncRequest& a) {
+  json j = {{"id", ToHex(a.id)},
+            {"request", RequestJson(a.request.request)},
+            {"raw", {{"request", ToHex(a.request.Encode())}}},
+            {"inputs", ToHex(a.inputs)},
+            {"assigned", a.assigned.ToHex()},
+            {"escrow", a.escrow},
+            {"created_height", a.created_height},
+            {"status", chain::AsyncStatusName(a.status)},
+            {"closed_height", a.closed_height},
+            {"workflow_id", a.workflow_id}};
+  if (a.receipt_id) j["receipt_id"] = ToHex(*a.receipt_id);
+  return j;
+}
+
+json ChallengeJson(const chain::Challenge& c) {
+  json committee = json::array();
+  for (const auto& a : c.committee) committee.push_back(a.ToHex());
+  json votes = json::array();
+  for (const auto& v : c.votes)
+    votes.push_back({{"voter", v.voter.ToHex()}, {"output_hash", ToHex(v.output_hash)}, {"height", v.height}});
+  json j = {{"receipt_id", ToHex(c.receipt_id)},
+            {"challenger", c.challenger.ToHex()},
+            {"claimed_output_hash", ToHex(c.claimed_output_hash)},
+            {"inputs", ToHex(c.inputs)},
+            {"bond", c.bond},
+            {"height", c.height},
+            {"vote_deadline", c.vote_deadline},
+            {"committee", committee},
+            {"votes", votes},
+            {"status", chain::ChallengeStatusName(c.status)},
+            {"closed_height", c.closed_height}};
+  if (c.decided_output_hash) j["decided_output_hash"] = ToHex(*c.decided_output_hash);
+  return j;
+}
+
+json FeedJson(const chain::DataFeed& f) {
+  json posters = json::array();
+  for (const auto& a : f.posters) posters.push_back(a.ToHex());
+  return {{"name", f.name},
+          {"owner", f.owner.ToHex()},
+          {"posters", posters},
+          {"value", ToHex(f.value)},
+          {"updated_height", f.updated_height}};
+}
+
+json WorkflowJson(const chain::Workflow& w) {
+  const protocol::CreateWorkflowTx& s = w.spec;
+  json history = json::array();
+  for (const auto& r : w.history) history.push_back({{"height", r.height}, {"request_id", ToHex(r.request_id)}});
+  return {{"id", w.id},
+          {"owner", w.owner.ToHex()},
+          {"spec",
+           {{"model", s.model.ToString()},
+            {"mode", protocol::ModeName(s.mode)},
+            {"feed", s.feed},
+            {"every_blocks", s.every_blocks},
+            {"runs", s.runs},
+            {"max_fee_per_run", s.max_fee_per_run},
+            {"seed", s.seed},
+            {"params", ToHex(s.params)}}},
+          {"created_height", w.created_height},
+          {"next_height", w.next_height},
+          {"runs_done", w.runs_done},
+          {"escrow", w.escrow},
+          {"history", history}};
+}
+
+void AddSettlementJson(const chain::ReceiptRecord& rec, json& j) {
+  j["settlement"] = chain::SettlementStatusName(rec.settlement);
+  j["final_height"] = rec.final_height;
+  j["held"] = rec.held;
 }
 
 namespace {
@@ -273,6 +392,42 @@ Result<crypto::Address> AddressField(const json& j, const char* name) {
   auto a = crypto::Address::FromHex(s);
   if (!a.ok()) return a.status().WithContext(name);
   return a;
+}
+Result<bool> BoolField(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(const json* f, Field(j, name));
+  if (!f->is_boolean()) return InvalidArgument(std::string("\"") + name + "\" must be true or false");
+  return f->get<bool>();
+}
+Result<std::vector<crypto::Address>> AddressList(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(const json* f, Field(j, name));
+  if (!f->is_array()) return InvalidArgument(std::string("\"") + name + "\" must be an array");
+  std::vector<crypto::Address> out;
+  for (const json& a : *f) {
+    if (!a.is_string()) return InvalidArgument(std::string("\"") + name + "\" must hold addresses");
+    auto addr = crypto::Address::FromHex(a.get<std::string>());
+    if (!addr.ok()) return addr.status().WithContext(name);
+    out.push_back(*addr);
+  }
+  return out;
+}
+Result<protocol::Mode> ModeField(const json& j, const char* name) {
+  ASSIGN_OR_RETURN(std::string s, Str(j, name));
+  auto m = protocol::ModeFromName(s);
+  if (!m.ok()) return m.status().WithContext(name);
+  return m;
+}
+// A status name back to its enum value: the values first..last whose names the chain defines.
+template <typename E, typename NameFn>
+Result<E> EnumField(const json& j, const char* name, int first, int last, NameFn name_of) {
+  ASSIGN_OR_RETURN(std::string s, Str(j, name));
+  for (int v = first; v <= last; ++v)
+    if (name_of(static_cast<E>(v)) == s) return static_cast<E>(v);
+  return InvalidArgument(std::string("\"") + name + "\" names no known status: '" + s + "'");
+}
+Result<std::optional<Hash32>> OptionalHash(const json& j, const char* name) {
+  if (!j.is_object() || !j.contains(name)) return std::optional<Hash32>();
+  ASSIGN_OR_RETURN(Hash32 h, HashField(j, name));
+  return std::optional<Hash32>(h);
 }
 
 }  // namespace
@@ -343,6 +498,12 @@ Result<chain::NodeInfo> NodeFromJson(const json& j) {
   }
   ASSIGN_OR_RETURN(n.endpoint, Str(j, "endpoint"));
   ASSIGN_OR_RETURN(n.registered_height, U64(j, "registered_height"));
+  // Penalties (docs/settlement.md); absent from APIs older than them: none.
+  if (j.contains("jailed")) {
+    ASSIGN_OR_RETURN(n.jailed, BoolField(j, "jailed"));
+    ASSIGN_OR_RETURN(n.slashed, U64(j, "slashed"));
+    ASSIGN_OR_RETURN(n.missed_deadlines, U64(j, "missed_deadlines"));
+  }
   return n;
 }
 
@@ -412,7 +573,98 @@ Result<chain::ReceiptRecord> ReceiptRecordFromJson(const json& j) {
   // The id the answer was asked by must be the receipt's own.
   ASSIGN_OR_RETURN(Hash32 id, HashField(j, "receipt_id"));
   if (rec.result.receipt.Id() != id) return DataLoss("the receipt's bytes do not hash to its receipt_id");
+  // Replay-mode settlement (docs/settlement.md); absent from APIs older than it: final.
+  if (j.contains("settlement")) {
+    ASSIGN_OR_RETURN(rec.settlement, (EnumField<chain::SettlementStatus>(j, "settlement", 0, 3, chain::SettlementStatusName)));
+    ASSIGN_OR_RETURN(rec.final_height, U64(j, "final_height"));
+    ASSIGN_OR_RETURN(rec.held, U64(j, "held"));
+  }
   return rec;
+}
+
+Result<chain::AsyncRequest> AsyncRequestFromJson(const json& j) {
+  chain::AsyncRequest a;
+  ASSIGN_OR_RETURN(a.id, HashField(j, "id"));
+  ASSIGN_OR_RETURN(const json* raw, Field(j, "raw"));
+  ASSIGN_OR_RETURN(Bytes request, HexField(*raw, "request"));
+  ASSIGN_OR_RETURN(a.request, protocol::SignedRequest::Decode(request));
+  if (a.request.request.Hash() != a.id) return DataLoss("the request's bytes do not hash to its id");
+  ASSIGN_OR_RETURN(a.inputs, HexField(j, "inputs"));
+  ASSIGN_OR_RETURN(a.assigned, AddressField(j, "assigned"));
+  ASSIGN_OR_RETURN(a.escrow, U64(j, "escrow"));
+  ASSIGN_OR_RETURN(a.created_height, U64(j, "created_height"));
+  ASSIGN_OR_RETURN(a.status, (EnumField<chain::AsyncStatus>(j, "status", 1, 3, chain::AsyncStatusName)));
+  ASSIGN_OR_RETURN(a.receipt_id, OptionalHash(j, "receipt_id"));
+  ASSIGN_OR_RETURN(a.closed_height, U64(j, "closed_height"));
+  ASSIGN_OR_RETURN(a.workflow_id, U64(j, "workflow_id"));
+  return a;
+}
+
+Result<chain::Challenge> ChallengeFromJson(const json& j) {
+  chain::Challenge c;
+  ASSIGN_OR_RETURN(c.receipt_id, HashField(j, "receipt_id"));
+  ASSIGN_OR_RETURN(c.challenger, AddressField(j, "challenger"));
+  ASSIGN_OR_RETURN(c.claimed_output_hash, HashField(j, "claimed_output_hash"));
+  ASSIGN_OR_RETURN(c.inputs, HexField(j, "inputs"));
+  ASSIGN_OR_RETURN(c.bond, U64(j, "bond"));
+  ASSIGN_OR_RETURN(c.height, U64(j, "height"));
+  ASSIGN_OR_RETURN(c.vote_deadline, U64(j, "vote_deadline"));
+  ASSIGN_OR_RETURN(c.committee, AddressList(j, "committee"));
+  ASSIGN_OR_RETURN(const json* votes, Field(j, "votes"));
+  if (!votes->is_array()) return InvalidArgument("\"votes\" must be an array");
+  for (const json& v : *votes) {
+    chain::ChallengeVote vote;
+    ASSIGN_OR_RETURN(vote.voter, AddressField(v, "voter"));
+    ASSIGN_OR_RETURN(vote.output_hash, HashField(v, "output_hash"));
+    ASSIGN_OR_RETURN(vote.height, U64(v, "height"));
+    c.votes.push_back(vote);
+  }
+  ASSIGN_OR_RETURN(c.status, (EnumField<chain::ChallengeStatus>(j, "status", 1, 5, chain::ChallengeStatusName)));
+  ASSIGN_OR_RETURN(c.decided_output_hash, OptionalHash(j, "decided_output_hash"));
+  ASSIGN_OR_RETURN(c.closed_height, U64(j, "closed_height"));
+  return c;
+}
+
+Result<chain::DataFeed> FeedFromJson(const json& j) {
+  chain::DataFeed f;
+  ASSIGN_OR_RETURN(f.name, Str(j, "name"));
+  ASSIGN_OR_RETURN(f.owner, AddressField(j, "owner"));
+  ASSIGN_OR_RETURN(f.posters, AddressList(j, "posters"));
+  ASSIGN_OR_RETURN(f.value, HexField(j, "value"));
+  ASSIGN_OR_RETURN(f.updated_height, U64(j, "updated_height"));
+  return f;
+}
+
+Result<chain::Workflow> WorkflowFromJson(const json& j) {
+  chain::Workflow w;
+  ASSIGN_OR_RETURN(w.id, U64(j, "id"));
+  ASSIGN_OR_RETURN(w.owner, AddressField(j, "owner"));
+  ASSIGN_OR_RETURN(const json* spec, Field(j, "spec"));
+  protocol::CreateWorkflowTx& s = w.spec;
+  ASSIGN_OR_RETURN(std::string model, Str(*spec, "model"));
+  auto cid = crypto::Cid::Parse(model);
+  if (!cid.ok()) return cid.status().WithContext("spec.model");
+  s.model = *cid;
+  ASSIGN_OR_RETURN(s.mode, ModeField(*spec, "mode"));
+  ASSIGN_OR_RETURN(s.feed, Str(*spec, "feed"));
+  ASSIGN_OR_RETURN(s.every_blocks, U64(*spec, "every_blocks"));
+  ASSIGN_OR_RETURN(s.runs, U64(*spec, "runs"));
+  ASSIGN_OR_RETURN(s.max_fee_per_run, U64(*spec, "max_fee_per_run"));
+  ASSIGN_OR_RETURN(s.seed, U64(*spec, "seed"));
+  ASSIGN_OR_RETURN(s.params, HexField(*spec, "params"));
+  ASSIGN_OR_RETURN(w.created_height, U64(j, "created_height"));
+  ASSIGN_OR_RETURN(w.next_height, U64(j, "next_height"));
+  ASSIGN_OR_RETURN(w.runs_done, U64(j, "runs_done"));
+  ASSIGN_OR_RETURN(w.escrow, U64(j, "escrow"));
+  ASSIGN_OR_RETURN(const json* history, Field(j, "history"));
+  if (!history->is_array()) return InvalidArgument("\"history\" must be an array");
+  for (const json& r : *history) {
+    chain::WorkflowRun run;
+    ASSIGN_OR_RETURN(run.height, U64(r, "height"));
+    ASSIGN_OR_RETURN(run.request_id, HashField(r, "request_id"));
+    w.history.push_back(run);
+  }
+  return w;
 }
 
 Result<chain::StoredBlock> StoredBlockFromJson(const json& j) {

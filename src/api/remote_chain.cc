@@ -172,6 +172,49 @@ Result<chain::TeeParams> RemoteChainAccess::GetTeeParams() {
   return t;
 }
 
+Result<chain::AsyncRequest> RemoteChainAccess::GetAsyncRequest(const Hash32& request_id) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/requests/" + ToHex(request_id)));
+  return AsyncRequestFromJson(j);
+}
+
+Result<std::vector<chain::AsyncRequest>> RemoteChainAccess::PendingRequestsFor(const crypto::Address& node) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/nodes/" + node.ToHex() + "/pending"));
+  if (!j.contains("requests") || !j["requests"].is_array()) return InvalidArgument("pending: missing \"requests\"");
+  std::vector<chain::AsyncRequest> out;
+  for (const json& r : j["requests"]) {
+    ASSIGN_OR_RETURN(chain::AsyncRequest a, AsyncRequestFromJson(r));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<chain::Challenge> RemoteChainAccess::GetChallenge(const Hash32& receipt_id) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/challenges/" + ToHex(receipt_id)));
+  return ChallengeFromJson(j);
+}
+
+Result<std::vector<chain::Challenge>> RemoteChainAccess::OpenChallengesFor(const crypto::Address& node) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/nodes/" + node.ToHex() + "/challenges"));
+  if (!j.contains("challenges") || !j["challenges"].is_array())
+    return InvalidArgument("challenges: missing \"challenges\"");
+  std::vector<chain::Challenge> out;
+  for (const json& c : j["challenges"]) {
+    ASSIGN_OR_RETURN(chain::Challenge ch, ChallengeFromJson(c));
+    out.push_back(std::move(ch));
+  }
+  return out;
+}
+
+Result<chain::DataFeed> RemoteChainAccess::GetFeed(std::string_view name) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/feeds/" + UrlEncode(name)));
+  return FeedFromJson(j);
+}
+
+Result<chain::Workflow> RemoteChainAccess::GetWorkflow(uint64_t id) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/workflows/" + std::to_string(id)));
+  return WorkflowFromJson(j);
+}
+
 Result<chain::ReceiptRecord> RemoteChainAccess::GetReceipt(const Hash32& id) {
   ASSIGN_OR_RETURN(json j, api_.Get("/chain/receipts/" + ToHex(id)));
   return ReceiptRecordFromJson(j);

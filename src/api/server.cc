@@ -157,7 +157,7 @@ void Server::Routes() {
     ASSIGN_OR_RETURN(chain::ReceiptRecord rec, chain_->GetReceipt(id));
     ASSIGN_OR_RETURN(crypto::InclusionProof proof, chain_->ProveReceipt(id));
     ASSIGN_OR_RETURN(chain::StoredBlock block, chain_->GetBlock(rec.height));
-    SendJson(res, {{"receipt_id", ToHex(id)},
+    json out = {{"receipt_id", ToHex(id)},
                    {"height", rec.height},
                    {"index", rec.index},
                    {"node_paid", rec.node_paid},
@@ -170,7 +170,9 @@ void Server::Routes() {
                      {"evidence", ToHex(rec.result.evidence.Encode())},
                      {"header", ToHex(block.header.Encode())}}},
                    {"proof", ProofJson(proof)},
-                   {"header", HeaderJson(block.header)}});
+                   {"header", HeaderJson(block.header)}};
+    AddSettlementJson(rec, out);  // replay receipts: pending until final_height, or overturned
+    SendJson(res, out);
     return Status::Ok();
   }));
 
@@ -179,6 +181,62 @@ void Server::Routes() {
     json arr = json::array();
     for (const auto& n : nodes) arr.push_back(NodeJson(n));
     SendJson(res, {{"nodes", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/nodes/(0x[0-9a-fA-F]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Address a, crypto::Address::FromHex(req.matches[1].str()));
+    ASSIGN_OR_RETURN(chain::NodeInfo n, chain_->GetNode(a));
+    SendJson(res, NodeJson(n));
+    return Status::Ok();
+  }));
+
+  // ---- async requests, replay challenges, data feeds, workflows (docs/settlement.md) ----
+  s.Get(R"(/chain/requests/([0-9a-fA-Fx]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(Hash32 id, PathHash(req));
+    ASSIGN_OR_RETURN(chain::AsyncRequest a, chain_->GetAsyncRequest(id));
+    SendJson(res, AsyncRequestJson(a));
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/nodes/(0x[0-9a-fA-F]+)/pending)", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Address a, crypto::Address::FromHex(req.matches[1].str()));
+    ASSIGN_OR_RETURN(auto pending, chain_->PendingRequestsFor(a));
+    json arr = json::array();
+    for (const auto& p : pending) arr.push_back(AsyncRequestJson(p));
+    SendJson(res, {{"node", a.ToHex()}, {"requests", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/nodes/(0x[0-9a-fA-F]+)/challenges)", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Address a, crypto::Address::FromHex(req.matches[1].str()));
+    ASSIGN_OR_RETURN(auto open, chain_->OpenChallengesFor(a));
+    json arr = json::array();
+    for (const auto& c : open) arr.push_back(ChallengeJson(c));
+    SendJson(res, {{"node", a.ToHex()}, {"challenges", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/challenges/([0-9a-fA-Fx]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(Hash32 id, PathHash(req));
+    ASSIGN_OR_RETURN(chain::Challenge c, chain_->GetChallenge(id));
+    SendJson(res, ChallengeJson(c));
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/feeds/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(chain::DataFeed f, chain_->GetFeed(req.matches[1].str()));
+    SendJson(res, FeedJson(f));
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/workflows/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    const std::string text = req.matches[1].str();
+    uint64_t id = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || p != text.data() + text.size()) return InvalidArgument("workflow id must be a number");
+    ASSIGN_OR_RETURN(chain::Workflow w, chain_->GetWorkflow(id));
+    SendJson(res, WorkflowJson(w));
     return Status::Ok();
   }));
 

@@ -124,7 +124,7 @@ Result<json> QueryJson(const chain::Application& app, std::string_view path) {
     ASSIGN_OR_RETURN(chain::ReceiptRecord rec, app.GetReceipt(id));
     ASSIGN_OR_RETURN(crypto::InclusionProof proof, app.ProveReceipt(id));
     ASSIGN_OR_RETURN(chain::StoredBlock block, app.GetBlock(rec.height));
-    return json{{"receipt_id", ToHex(id)},
+    json j = {{"receipt_id", ToHex(id)},
                 {"height", rec.height},
                 {"index", rec.index},
                 {"node_paid", rec.node_paid},
@@ -139,6 +139,41 @@ Result<json> QueryJson(const chain::Application& app, std::string_view path) {
                 {"proof", api::ProofJson(proof)},
                 {"header", api::HeaderJson(block.header)},
                 {"header_hash", ToHex(block.header.header.Hash())}};
+    api::AddSettlementJson(rec, j);
+    return j;
+  }
+  if (auto id_hex = arg("/request/")) {
+    ASSIGN_OR_RETURN(Hash32 id, Hash32FromHex(*id_hex));
+    ASSIGN_OR_RETURN(chain::AsyncRequest a, app.GetAsyncRequest(id));
+    return api::AsyncRequestJson(a);
+  }
+  if (auto a = arg("/pending/")) {
+    ASSIGN_OR_RETURN(crypto::Address addr, crypto::Address::FromHex(*a));
+    ASSIGN_OR_RETURN(auto pending, app.PendingRequestsFor(addr));
+    json arr = json::array();
+    for (const auto& p : pending) arr.push_back(api::AsyncRequestJson(p));
+    return json{{"node", addr.ToHex()}, {"requests", arr}};
+  }
+  if (auto id_hex = arg("/challenge/")) {
+    ASSIGN_OR_RETURN(Hash32 id, Hash32FromHex(*id_hex));
+    ASSIGN_OR_RETURN(chain::Challenge c, app.GetChallenge(id));
+    return api::ChallengeJson(c);
+  }
+  if (auto a = arg("/challenges/")) {
+    ASSIGN_OR_RETURN(crypto::Address addr, crypto::Address::FromHex(*a));
+    ASSIGN_OR_RETURN(auto open, app.OpenChallengesFor(addr));
+    json arr = json::array();
+    for (const auto& c : open) arr.push_back(api::ChallengeJson(c));
+    return json{{"node", addr.ToHex()}, {"challenges", arr}};
+  }
+  if (auto n = arg("/feed/")) {
+    ASSIGN_OR_RETURN(chain::DataFeed f, app.GetFeed(*n));
+    return api::FeedJson(f);
+  }
+  if (auto w = arg("/workflow/")) {
+    ASSIGN_OR_RETURN(uint64_t id, ParseHeight(*w));
+    ASSIGN_OR_RETURN(chain::Workflow wf, app.GetWorkflow(id));
+    return api::WorkflowJson(wf);
   }
   if (auto h = arg("/block/")) {
     uint64_t height = 0;

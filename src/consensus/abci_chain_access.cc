@@ -90,6 +90,24 @@ Result<chain::TeeParams> AbciChainAccess::GetTeeParams() {
 Result<std::vector<chain::NodeInfo>> AbciChainAccess::ListNodes() {
   return app_->WithApp([](const chain::Application& app) { return app.ListNodes(); });
 }
+Result<chain::AsyncRequest> AbciChainAccess::GetAsyncRequest(const Hash32& request_id) {
+  return app_->WithApp([&](const chain::Application& app) { return app.GetAsyncRequest(request_id); });
+}
+Result<std::vector<chain::AsyncRequest>> AbciChainAccess::PendingRequestsFor(const crypto::Address& node) {
+  return app_->WithApp([&](const chain::Application& app) { return app.PendingRequestsFor(node); });
+}
+Result<chain::Challenge> AbciChainAccess::GetChallenge(const Hash32& receipt_id) {
+  return app_->WithApp([&](const chain::Application& app) { return app.GetChallenge(receipt_id); });
+}
+Result<std::vector<chain::Challenge>> AbciChainAccess::OpenChallengesFor(const crypto::Address& node) {
+  return app_->WithApp([&](const chain::Application& app) { return app.OpenChallengesFor(node); });
+}
+Result<chain::DataFeed> AbciChainAccess::GetFeed(std::string_view name) {
+  return app_->WithApp([&](const chain::Application& app) { return app.GetFeed(name); });
+}
+Result<chain::Workflow> AbciChainAccess::GetWorkflow(uint64_t id) {
+  return app_->WithApp([&](const chain::Application& app) { return app.GetWorkflow(id); });
+}
 Result<chain::ReceiptRecord> AbciChainAccess::GetReceipt(const Hash32& id) {
   return app_->WithApp([&](const chain::Application& app) { return app.GetReceipt(id); });
 }

@@ -46,6 +46,24 @@ Result<chain::TeeParams> SoloChainAccess::GetTeeParams() {
 Result<std::vector<chain::NodeInfo>> SoloChainAccess::ListNodes() {
   return producer_->WithApp([](const chain::Application& app) { return app.ListNodes(); });
 }
+Result<chain::AsyncRequest> SoloChainAccess::GetAsyncRequest(const Hash32& request_id) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetAsyncRequest(request_id); });
+}
+Result<std::vector<chain::AsyncRequest>> SoloChainAccess::PendingRequestsFor(const crypto::Address& node) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.PendingRequestsFor(node); });
+}
+Result<chain::Challenge> SoloChainAccess::GetChallenge(const Hash32& receipt_id) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetChallenge(receipt_id); });
+}
+Result<std::vector<chain::Challenge>> SoloChainAccess::OpenChallengesFor(const crypto::Address& node) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.OpenChallengesFor(node); });
+}
+Result<chain::DataFeed> SoloChainAccess::GetFeed(std::string_view name) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetFeed(name); });
+}
+Result<chain::Workflow> SoloChainAccess::GetWorkflow(uint64_t id) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetWorkflow(id); });
+}
 Result<chain::ReceiptRecord> SoloChainAccess::GetReceipt(const Hash32& id) {
   return producer_->WithApp([&](const chain::Application& app) { return app.GetReceipt(id); });
 }

@@ -28,6 +28,12 @@ class SoloChainAccess : public node::ChainAccess {
   Result<chain::EnclaveInfo> GetEnclave(const crypto::Address& node) override;
   Result<chain::TeeParams> GetTeeParams() override;
   Result<std::vector<chain::NodeInfo>> ListNodes() override;
+  Result<chain::AsyncRequest> GetAsyncRequest(const Hash32& request_id) override;
+  Result<std::vector<chain::AsyncRequest>> PendingRequestsFor(const crypto::Address& node) override;
+  Result<chain::Challenge> GetChallenge(const Hash32& receipt_id) override;
+  Result<std::vector<chain::Challenge>> OpenChallengesFor(const crypto::Address& node) override;
+  Result<chain::DataFeed> GetFeed(std::string_view name) override;
+  Result<chain::Workflow> GetWorkflow(uint64_t id) override;
   Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) override;
   Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) override;
   Result<chain::StoredBlock> GetBlock(uint64_t height) override;

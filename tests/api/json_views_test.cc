@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/hash.h"
+
 namespace lucid::api {
 namespace {
 
@@ -228,6 +230,249 @@ TEST(JsonViewsTest, InverseViewsNameWhatIsWrong) {
   EXPECT_EQ(EnclaveFromJson(EnclaveJson(e)).status().code(), Code::kDataLoss);
   e.enclave_address = k.address();
   EXPECT_TRUE(EnclaveFromJson(EnclaveJson(e)).ok());
+}
+
+TEST(JsonViewsTest, NodePenaltiesAndReceiptSettlementRoundTrip) {
+  chain::NodeInfo n;
+  n.address = crypto::PrivateKey::FromSeed("n").address();
+  n.stake = 9900;
+  n.modes = protocol::ModeBit(protocol::Mode::kVanilla) | protocol::ModeBit(protocol::Mode::kReplay);
+  n.endpoint = "http://127.0.0.1:1";
+  n.jailed = true;
+  n.slashed = 100;
+  n.missed_deadlines = 2;
+  auto node = NodeFromJson(NodeJson(n));
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  EXPECT_TRUE(node->jailed);
+  EXPECT_EQ(node->slashed, 100u);
+  EXPECT_EQ(node->missed_deadlines, 2u);
+  EXPECT_EQ(node->modes, n.modes);
+  json bad = NodeJson(n);
+  bad["jailed"] = "yes";
+  EXPECT_NE(NodeFromJson(bad).status().message().find("jailed"), std::string::npos);
+
+  protocol::Receipt receipt;
+  receipt.chain_id = "c";
+  receipt.mode = protocol::Mode::kReplay;
+  chain::ReceiptRecord rec;
+  rec.result.receipt = receipt;
+  rec.result.evidence = protocol::Evidence{protocol::Mode::kReplay, Bytes(65, 2)};
+  rec.settlement = chain::SettlementStatus::kPending;
+  rec.final_height = 17;
+  rec.held = 30;
+  json j = {{"receipt_id", ToHex(receipt.Id())}, {"height", 7}, {"index", 0}, {"node_paid", 0}, {"publisher_paid", 0},
+            {"raw",
+             {{"request", ToHex(rec.result.request.Encode())},
+              {"receipt", ToHex(receipt.Encode())},
+              {"evidence", ToHex(rec.result.evidence.Encode())}}}};
+  AddSettlementJson(rec, j);
+  EXPECT_EQ(j["settlement"], "pending");
+  auto back = ReceiptRecordFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->settlement, chain::SettlementStatus::kPending);
+  EXPECT_EQ(back->final_height, 17u);
+  EXPECT_EQ(back->held, 30u);
+  for (auto s : {chain::SettlementStatus::kFinal, chain::SettlementStatus::kChallenged,
+                 chain::SettlementStatus::kOverturned}) {
+    rec.settlement = s;
+    AddSettlementJson(rec, j);
+    EXPECT_EQ(ReceiptRecordFromJson(j)->settlement, s);
+  }
+  j["settlement"] = "settled-ish";
+  EXPECT_FALSE(ReceiptRecordFromJson(j).ok());
+}
+
+chain::AsyncRequest SampleAsync() {
+  const crypto::PrivateKey requester = crypto::PrivateKey::FromSeed("requester");
+  chain::AsyncRequest a;
+  a.request.request.chain_id = "c";
+  a.request.request.requester = requester.address();
+  a.request.request.model = crypto::Cid::Of(AsBytes("manifest"));
+  a.request.request.mode = protocol::Mode::kReplay;
+  a.request.request.max_fee = 50;
+  a.request.request.nonce = 4;
+  a.request.request.deadline_height = 30;
+  a.request.signature = requester.Sign(protocol::SigningDigest(a.request.request.Hash()));
+  a.id = a.request.request.Hash();
+  a.inputs = Bytes{1, 2, 3};
+  a.assigned = crypto::PrivateKey::FromSeed("node").address();
+  a.escrow = 50;
+  a.created_height = 10;
+  return a;
+}
+
+TEST(JsonViewsTest, AsyncRequestRoundTrip) {
+  chain::AsyncRequest a = SampleAsync();
+  for (auto status : {chain::AsyncStatus::kPending, chain::AsyncStatus::kAnswered, chain::AsyncStatus::kExpired}) {
+    a.status = status;
+    a.receipt_id = status == chain::AsyncStatus::kAnswered ? std::optional<Hash32>(crypto::Sha256(AsBytes("r")))
+                                                           : std::nullopt;
+    a.closed_height = status == chain::AsyncStatus::kPending ? 0 : 29;
+    a.workflow_id = status == chain::AsyncStatus::kExpired ? 3 : 0;
+    const json j = AsyncRequestJson(a);
+    EXPECT_EQ(j["request"]["requester"], a.request.request.requester.ToHex());
+    auto back = AsyncRequestFromJson(j);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->id, a.id);
+    EXPECT_EQ(back->request.Encode(), a.request.Encode());
+    EXPECT_EQ(back->inputs, a.inputs);
+    EXPECT_EQ(back->assigned, a.assigned);
+    EXPECT_EQ(back->escrow, a.escrow);
+    EXPECT_EQ(back->created_height, a.created_height);
+    EXPECT_EQ(back->status, a.status);
+    EXPECT_EQ(back->receipt_id, a.receipt_id);
+    EXPECT_EQ(back->closed_height, a.closed_height);
+    EXPECT_EQ(back->workflow_id, a.workflow_id);
+  }
+  // The id must be the recorded request's hash.
+  json j = AsyncRequestJson(a);
+  j["id"] = ToHex(crypto::Sha256(AsBytes("other")));
+  EXPECT_EQ(AsyncRequestFromJson(j).status().code(), Code::kDataLoss);
+  j = AsyncRequestJson(a);
+  j["status"] = "lost";
+  EXPECT_FALSE(AsyncRequestFromJson(j).ok());
+  j = AsyncRequestJson(a);
+  j.erase("assigned");
+  EXPECT_NE(AsyncRequestFromJson(j).status().message().find("assigned"), std::string::npos);
+}
+
+TEST(JsonViewsTest, ChallengeFeedWorkflowRoundTrip) {
+  chain::Challenge c;
+  c.receipt_id = crypto::Sha256(AsBytes("receipt"));
+  c.challenger = crypto::PrivateKey::FromSeed("challenger").address();
+  c.claimed_output_hash = crypto::Sha256(AsBytes("claim"));
+  c.inputs = Bytes{9, 8};
+  c.bond = 1000;
+  c.height = 12;
+  c.vote_deadline = 32;
+  c.committee = {crypto::PrivateKey::FromSeed("m1").address(), crypto::PrivateKey::FromSeed("m2").address()};
+  c.votes = {{c.committee[0], crypto::Sha256(AsBytes("out")), 14}};
+  for (int status = 1; status <= 5; ++status) {
+    c.status = static_cast<chain::ChallengeStatus>(status);
+    c.decided_output_hash = status == 1 ? std::nullopt : std::optional<Hash32>(crypto::Sha256(AsBytes("out")));
+    c.closed_height = status == 1 ? 0 : 33;
+    auto back = ChallengeFromJson(ChallengeJson(c));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->receipt_id, c.receipt_id);
+    EXPECT_EQ(back->challenger, c.challenger);
+    EXPECT_EQ(back->claimed_output_hash, c.claimed_output_hash);
+    EXPECT_EQ(back->inputs, c.inputs);
+    EXPECT_EQ(back->bond, c.bond);
+    EXPECT_EQ(back->height, c.height);
+    EXPECT_EQ(back->vote_deadline, c.vote_deadline);
+    EXPECT_EQ(back->committee, c.committee);
+    ASSERT_EQ(back->votes.size(), 1u);
+    EXPECT_EQ(back->votes[0].voter, c.votes[0].voter);
+    EXPECT_EQ(back->votes[0].output_hash, c.votes[0].output_hash);
+    EXPECT_EQ(back->votes[0].height, 14u);
+    EXPECT_EQ(back->status, c.status);
+    EXPECT_EQ(back->decided_output_hash, c.decided_output_hash);
+    EXPECT_EQ(back->closed_height, c.closed_height);
+  }
+  json cj = ChallengeJson(c);
+  cj["committee"] = {"0x12"};
+  EXPECT_FALSE(ChallengeFromJson(cj).ok());
+
+  chain::DataFeed f;
+  f.name = "eth-usd";
+  f.owner = crypto::PrivateKey::FromSeed("owner").address();
+  f.posters = {crypto::PrivateKey::FromSeed("poster").address()};
+  f.value = Bytes{4, 5, 6};
+  f.updated_height = 8;
+  auto feed = FeedFromJson(FeedJson(f));
+  ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+  EXPECT_EQ(feed->name, f.name);
+  EXPECT_EQ(feed->owner, f.owner);
+  EXPECT_EQ(feed->posters, f.posters);
+  EXPECT_EQ(feed->value, f.value);
+  EXPECT_EQ(feed->updated_height, 8u);
+
+  chain::Workflow w;
+  w.id = 3;
+  w.owner = f.owner;
+  w.spec.model = crypto::Cid::Of(AsBytes("forecast"));
+  w.spec.mode = protocol::Mode::kReplay;
+  w.spec.feed = f.name;
+  w.spec.every_blocks = 5;
+  w.spec.runs = 4;
+  w.spec.max_fee_per_run = 40;
+  w.spec.seed = 7;
+  w.spec.params = Bytes{1};
+  w.created_height = 20;
+  w.next_height = 30;
+  w.runs_done = 2;
+  w.escrow = 80;
+  w.history = {{25, crypto::Sha256(AsBytes("run1"))}, {30, Hash32{}}};
+  auto wf = WorkflowFromJson(WorkflowJson(w));
+  ASSERT_TRUE(wf.ok()) << wf.status().ToString();
+  EXPECT_EQ(wf->id, 3u);
+  EXPECT_EQ(wf->owner, w.owner);
+  EXPECT_EQ(wf->spec.model, w.spec.model);
+  EXPECT_EQ(wf->spec.mode, w.spec.mode);
+  EXPECT_EQ(wf->spec.feed, w.spec.feed);
+  EXPECT_EQ(wf->spec.every_blocks, 5u);
+  EXPECT_EQ(wf->spec.runs, 4u);
+  EXPECT_EQ(wf->spec.max_fee_per_run, 40u);
+  EXPECT_EQ(wf->spec.seed, 7u);
+  EXPECT_EQ(wf->spec.params, w.spec.params);
+  EXPECT_EQ(wf->created_height, 20u);
+  EXPECT_EQ(wf->next_height, 30u);
+  EXPECT_EQ(wf->runs_done, 2u);
+  EXPECT_EQ(wf->escrow, 80u);
+  ASSERT_EQ(wf->history.size(), 2u);
+  EXPECT_EQ(wf->history[0].height, 25u);
+  EXPECT_EQ(wf->history[0].request_id, w.history[0].request_id);
+  EXPECT_EQ(wf->history[1].request_id, Hash32{});
+  json wj = WorkflowJson(w);
+  wj["spec"]["mode"] = "telepathy";
+  EXPECT_FALSE(WorkflowFromJson(wj).ok());
+}
+
+TEST(JsonViewsTest, NewTxViewsNameTheirFields) {
+  const crypto::PrivateKey k = crypto::PrivateKey::FromSeed("sender");
+  auto view = [&](protocol::TxBody body) {
+    protocol::Tx tx;
+    tx.chain_id = "c";
+    tx.from = k.address();
+    tx.body = std::move(body);
+    return TxJson(protocol::SignedTx::Sign(std::move(tx), k));
+  };
+  chain::AsyncRequest a = SampleAsync();
+  json r = view(protocol::RequestInferenceTx{a.request, a.inputs});
+  EXPECT_EQ(r["type"], "request_inference");
+  EXPECT_EQ(r["request_id"], ToHex(a.id));
+  EXPECT_EQ(r["mode"], "replay");
+  EXPECT_EQ(r["max_fee"], 50);
+  EXPECT_EQ(r["deadline_height"], 30);
+  EXPECT_EQ(r["input_bytes"], 3);
+  protocol::Receipt first, second;
+  first.node = second.node = k.address();
+  second.output_hash = crypto::Sha256(AsBytes("other"));
+  json conflict = view(protocol::ReportConflictTx{first, {}, second, {}});
+  EXPECT_EQ(conflict["type"], "report_conflict");
+  EXPECT_EQ(conflict["first_receipt_id"], ToHex(first.Id()));
+  EXPECT_EQ(conflict["second_receipt_id"], ToHex(second.Id()));
+  protocol::ChallengeTx ch;
+  ch.receipt_id = first.Id();
+  ch.claimed_output_hash = second.output_hash;
+  json challenge = view(ch);
+  EXPECT_EQ(challenge["type"], "challenge");
+  EXPECT_EQ(challenge["receipt_id"], ToHex(first.Id()));
+  json vote = view(protocol::ChallengeVoteTx{first.Id(), second.output_hash});
+  EXPECT_EQ(vote["type"], "challenge_vote");
+  EXPECT_EQ(vote["output_hash"], ToHex(second.output_hash));
+  protocol::CreateWorkflowTx wf;
+  wf.feed = "eth-usd";
+  wf.every_blocks = 5;
+  wf.runs = 3;
+  json workflow = view(wf);
+  EXPECT_EQ(workflow["type"], "create_workflow");
+  EXPECT_EQ(workflow["feed"], "eth-usd");
+  EXPECT_EQ(workflow["runs"], 3);
+  json post = view(protocol::PostDataTx{"eth-usd", Bytes(10, 1), {k.address()}});
+  EXPECT_EQ(post["type"], "post_data");
+  EXPECT_EQ(post["value_bytes"], 10);
+  EXPECT_EQ(post["add_posters"], json::array({k.address().ToHex()}));
 }
 
 }  // namespace

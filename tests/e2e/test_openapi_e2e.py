@@ -58,6 +58,8 @@ EXAMPLE = {  # a well-formed value for each path parameter (they need not exist)
     "address": "0x" + "11" * 20,
     "height": "1",
     "receipt_id": "ab" * 32,
+    "request_id": "ef" * 32,
+    "id": "1",
     "hash": "cd" * 32,
     "ref": "digits-mlp@1.0",
     "name": "digits-mlp",
