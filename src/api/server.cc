@@ -378,6 +378,16 @@ void Server::Routes() {
     return Status::Ok();
   }));
 
+  // Outputs of async requests this node answered (docs/settlement.md): the chain records only
+  // their hash; the requester checks them against the receipt's output_hash.
+  s.Get(R"(/node/results/([0-9a-fA-Fx]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    if (!node_) return Unavailable("this server runs no inference node");
+    ASSIGN_OR_RETURN(Hash32 id, PathHash(req));
+    ASSIGN_OR_RETURN(TensorMap outputs, node_->AsyncOutputs(id));
+    SendJson(res, {{"receipt_id", ToHex(id)}, {"outputs", TensorMapToJson(outputs)}});
+    return Status::Ok();
+  }));
+
   // ---- meta (docs/api.md): the OpenAPI document of every route here, and Prometheus metrics ----
   // A route added anywhere in this server must be added to src/api/openapi.json too
   // (tests/e2e/test_openapi_e2e.py checks both directions).

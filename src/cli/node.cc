@@ -35,10 +35,9 @@ Result<uint32_t> ParseModes(const std::string& text) {
   while (std::getline(in, name, ',')) {
     if (name.empty()) continue;
     ASSIGN_OR_RETURN(protocol::Mode m, protocol::ModeFromName(name));
-    if (m == protocol::Mode::kReplay) return Unimplemented("replay mode is not served yet");
     modes |= protocol::ModeBit(m);
   }
-  if (modes == 0) return InvalidArgument("--mode names no mode (vanilla, tee, zkml)");
+  if (modes == 0) return InvalidArgument("--mode names no mode (vanilla, tee, zkml, replay)");
   return modes;
 }
 
@@ -161,6 +160,9 @@ int Node(const Context& ctx, const NodeOptions& opts) {
     if (heartbeat) node.StartEnclaveHeartbeat(*heartbeat);
   }
 
+  // Async requests assigned to this node (docs/settlement.md), looked for every second.
+  node.StartAsyncWatcher(std::chrono::seconds(1));
+
   json ready = {{"node", key->address().ToHex()}, {"api", api_url},       {"endpoint", endpoint},
                 {"chain", chain_url},              {"chain_id", genesis.chain_id}, {"modes", opts.modes}};
   if (!opts.comet_rpc.empty()) ready["comet_rpc"] = opts.comet_rpc;
@@ -177,6 +179,7 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::cerr << "stopping node (signal " << sig << ")" << std::endl;
+  node.StopAsyncWatcher();
   server.Stop();
   return kExitOk;
 }

@@ -310,6 +310,7 @@ Devnet::~Devnet() { Stop(); }
 void Devnet::Stop() {
   if (!impl_) return;
   if (impl_->server) impl_->server->Stop();
+  if (impl_->node) impl_->node->StopAsyncWatcher();  // it reads and writes the chain
   if (impl_->chain) impl_->chain->Stop();
   impl_->node.reset();  // its heartbeat thread talks to the chain and the enclave
   impl_->enclave.Stop();
@@ -389,7 +390,9 @@ Result<DevnetInfo> Devnet::Start() {
   node_config.threads = o.threads;
   // GGUF (LLM) versions: one engine per version, concurrent requests batched.
   node_config.llm = std::make_shared<node::EngineLlmBackend>(d.hub.get(), llm::EngineOptions{o.threads, 8, 0});
-  node_config.modes = protocol::ModeBit(protocol::Mode::kVanilla) | protocol::ModeBit(protocol::Mode::kZkml);
+  // replay: answered as vanilla, paid after the challenge window (docs/settlement.md).
+  node_config.modes = protocol::ModeBit(protocol::Mode::kVanilla) | protocol::ModeBit(protocol::Mode::kZkml) |
+                      protocol::ModeBit(protocol::Mode::kReplay);
   const bool tee_on = tee && genesis.params.tee.dev_root_der == pki.root_der && !pki.root_der.empty();
   if (tee && !tee_on)
     spdlog::warn("devnet: {} was created without this dev enclave root; tee mode is off (use a fresh --home)",
@@ -435,6 +438,9 @@ Result<DevnetInfo> Devnet::Start() {
     RETURN_IF_ERROR(d.node->AttestEnclave(std::chrono::seconds(30)).status().WithContext("registering the enclave"));
     d.node->StartEnclaveHeartbeat(std::chrono::milliseconds(genesis.params.tee.heartbeat_ms / 2));
   }
+
+  // Async requests assigned to the node (docs/settlement.md): looked for once a block.
+  d.node->StartAsyncWatcher(o.block_time);
 
   if (o.publish_demo_models) {
     for (const std::string kind : {"mlp", "cnn"}) {

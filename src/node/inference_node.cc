@@ -29,6 +29,7 @@ InferenceNode::InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chai
     : config_(std::move(config)), address_(config_.key.address()), hub_(hub), chain_(chain) {}
 
 InferenceNode::~InferenceNode() {
+  StopAsyncWatcher();  // it runs Infer: stopped before the prover and the heartbeat
   {
     std::lock_guard<std::mutex> lock(zk_mu_);
     stopping_ = true;
@@ -285,7 +286,16 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   chain::AppInfo info = chain_->Info();
   if (req.chain_id != info.chain_id)
     return InvalidArgument("request is for chain '" + req.chain_id + "', this node serves '" + info.chain_id + "'");
-  RETURN_IF_ERROR(signed_request.CheckSignature().WithContext("request signature"));
+  // A pending async request assigned to this node (docs/settlement.md) is paid from its escrow
+  // and was checked when posted (its nonce taken then; a workflow run's has no signature): its
+  // signature, nonce and balance are not checked here. Only requests with a deadline can be.
+  bool async = false;
+  if (req.deadline_height != 0) {
+    auto recorded = chain_->GetAsyncRequest(req.Hash());
+    async = recorded.ok() && recorded->status == chain::AsyncStatus::kPending && recorded->assigned == address_ &&
+            recorded->request.Encode() == signed_request.Encode();
+  }
+  if (!async) RETURN_IF_ERROR(signed_request.CheckSignature().WithContext("request signature"));
   if ((config_.modes & protocol::ModeBit(req.mode)) == 0)
     return Unimplemented("this node does not serve mode " + std::string(protocol::ModeName(req.mode)));
   if (req.node != crypto::Address{} && req.node != address_)
@@ -293,17 +303,19 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
   if (req.deadline_height != 0 && req.deadline_height <= info.height)
     return FailedPrecondition("request deadline height " + std::to_string(req.deadline_height) + " has passed");
 
-  ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
-  if (req.nonce < requester.request_nonce)
-    return FailedPrecondition("request nonce " + std::to_string(req.nonce) + " was already used (next is " +
-                              std::to_string(requester.request_nonce) + ")");
   ASSIGN_OR_RETURN(uint64_t fee, QuoteFee(req.model, req.mode));
   if (fee > req.max_fee)
     return FailedPrecondition("fee " + std::to_string(fee) + " exceeds the request's max fee " +
                               std::to_string(req.max_fee));
-  if (requester.balance < fee)
-    return FailedPrecondition("requester balance " + std::to_string(requester.balance) +
-                              " is below the fee " + std::to_string(fee));
+  if (!async) {
+    ASSIGN_OR_RETURN(chain::Account requester, chain_->GetAccount(req.requester));
+    if (req.nonce < requester.request_nonce)
+      return FailedPrecondition("request nonce " + std::to_string(req.nonce) + " was already used (next is " +
+                                std::to_string(requester.request_nonce) + ")");
+    if (requester.balance < fee)
+      return FailedPrecondition("requester balance " + std::to_string(requester.balance) +
+                                " is below the fee " + std::to_string(fee));
+  }
 
   uint64_t input_bytes = 0;
   for (const auto& [name, t] : inputs) input_bytes += t.bytes().size() + name.size();
@@ -380,14 +392,20 @@ Result<InferenceResult> InferenceNode::Infer(const protocol::SignedRequest& sign
     meter.Ok();
     return out;
   }
-  if (req.mode != Mode::kVanilla)
+  // replay: signed as vanilla; the chain holds the payment for the challenge window.
+  if (req.mode == Mode::kVanilla) {
+    out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);
+  } else if (req.mode == Mode::kReplay) {
+    out.result.evidence = verify::MakeReplayEvidence(receipt, config_.key);
+  } else {
     return Unimplemented("mode " + std::string(protocol::ModeName(req.mode)) + " evidence is not available yet");
-  out.result.evidence = verify::MakeVanillaEvidence(receipt, config_.key);
+  }
   out.receipt_id = receipt.Id();
   out.outputs = std::move(outputs);
 
   // Check our own work with the validators' code before submitting it.
   verify::ChainView view{info.chain_id, true, std::nullopt};
+  view.request_on_chain = async;
   verify::Verdict verdict = verify::VerifyResult(out.result, view);
   if (!verdict.ok()) return Internal("node produced a result its own verifier refuses");
 
@@ -484,6 +502,88 @@ Result<InferenceResult> InferenceNode::InferAsRequester(protocol::InferenceReque
                ToHex(out.tx_hash));
   meter.Ok();
   return out;
+}
+
+void InferenceNode::StartAsyncWatcher(std::chrono::milliseconds period) {
+  std::lock_guard<std::mutex> lock(watcher_mu_);
+  if (watcher_.joinable()) return;
+  watcher_stop_ = false;
+  watcher_ = std::thread([this, period] {
+    std::unique_lock<std::mutex> lock(watcher_mu_);
+    while (!watcher_cv_.wait_for(lock, period, [&] { return watcher_stop_; })) {
+      lock.unlock();
+      auto r = AnswerPendingRequests();
+      if (!r.ok()) {
+        if (r.status().code() == Code::kUnimplemented) {
+          spdlog::warn("async: this chain access has no async requests; watcher stopped");
+          return;
+        }
+        spdlog::warn("async: reading the pending requests failed: {}", r.status().ToString());
+      }
+      lock.lock();
+    }
+  });
+}
+
+void InferenceNode::StopAsyncWatcher() {
+  {
+    std::lock_guard<std::mutex> lock(watcher_mu_);
+    watcher_stop_ = true;
+  }
+  watcher_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+Result<TensorMap> InferenceNode::AsyncOutputs(const Hash32& receipt_id) const {
+  std::lock_guard<std::mutex> lock(outputs_mu_);
+  auto it = async_outputs_.find(receipt_id);
+  if (it == async_outputs_.end())
+    return NotFound("this node holds no outputs for receipt " + ToHex(receipt_id) +
+                    " (only async requests it answered since it started)");
+  return it->second;
+}
+
+Result<size_t> InferenceNode::AnswerPendingRequests() {
+  // Failed tries per request before the node gives up on it (the chain then expires it).
+  constexpr int kMaxTries = 3;
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  ASSIGN_OR_RETURN(std::vector<chain::AsyncRequest> pending, chain_->PendingRequestsFor(address_));
+  // Forget the requests the chain no longer lists as pending (answered or expired).
+  std::map<Hash32, bool> still;
+  for (const auto& a : pending) still[a.id] = true;
+  std::erase_if(async_done_, [&](const auto& e) { return !still.count(e.first); });
+  std::erase_if(async_tries_, [&](const auto& e) { return !still.count(e.first); });
+  const uint64_t height = chain_->Info().height;
+  size_t submitted = 0;
+  for (const chain::AsyncRequest& a : pending) {
+    if (async_done_.count(a.id)) continue;
+    if (a.request.request.deadline_height <= height) continue;  // expires at this block's end
+    auto inputs = DecodeTensorMap(a.inputs);
+    Result<InferenceResult> r = inputs.ok() ? Infer(a.request, *inputs, std::chrono::milliseconds(0))
+                                            : Result<InferenceResult>(inputs.status().WithContext("recorded inputs"));
+    if (!r.ok()) {
+      const int tries = ++async_tries_[a.id];
+      spdlog::warn("async: request {} (try {} of {}): {}", ToHex(a.id), tries, kMaxTries, r.status().ToString());
+      if (tries >= kMaxTries) async_done_[a.id] = false;
+      continue;
+    }
+    async_done_[a.id] = true;
+    ++submitted;
+    {
+      std::lock_guard<std::mutex> out_lock(outputs_mu_);
+      if (!async_outputs_.count(r->receipt_id)) async_outputs_order_.push_back(r->receipt_id);
+      async_outputs_[r->receipt_id] = r->outputs;
+      while (async_outputs_order_.size() > kKeptAsyncOutputs) {
+        async_outputs_.erase(async_outputs_order_.front());
+        async_outputs_order_.pop_front();
+      }
+    }
+    spdlog::info("async: answered request {} (deadline {}{}) with receipt {}{}", ToHex(a.id),
+                 a.request.request.deadline_height,
+                 a.workflow_id ? ", workflow " + std::to_string(a.workflow_id) : std::string(),
+                 ToHex(r->receipt_id), r->proving ? " (proving)" : "");
+  }
+  return submitted;
 }
 
 protocol::Receipt InferenceNode::NewReceipt(const protocol::InferenceRequest& req) const {

@@ -128,6 +128,21 @@ class InferenceNode {
   // Re-attests every `period` on a background thread (period < the chain's heartbeat).
   void StartEnclaveHeartbeat(std::chrono::milliseconds period);
 
+  // Async requests (docs/settlement.md): every `period` (about the block time) a background
+  // thread asks the chain for the pending async requests assigned to this node and answers each
+  // once, exactly as Infer does, with the request and input bytes the chain recorded (no wait
+  // for inclusion; a request already submitted is not submitted again). Stopped by
+  // StopAsyncWatcher or the destructor; starting twice is a no-op.
+  void StartAsyncWatcher(std::chrono::milliseconds period);
+  void StopAsyncWatcher();
+  // The outputs of an async request this node answered (the last kKeptAsyncOutputs, in memory
+  // only: gone after a restart). NOT_FOUND otherwise.
+  static constexpr size_t kKeptAsyncOutputs = 256;
+  Result<TensorMap> AsyncOutputs(const Hash32& receipt_id) const;
+  // One pass of the watcher (what each period runs): answers the pending requests not answered
+  // yet; returns how many it submitted.
+  Result<size_t> AnswerPendingRequests();
+
   // The fee this node charges for a model version (node fee + publisher price).
   Result<uint64_t> QuoteFee(const crypto::Cid& model, protocol::Mode mode = protocol::Mode::kVanilla);
 
@@ -173,6 +188,18 @@ class InferenceNode {
   std::condition_variable prove_cv_;
   bool stopping_ = false;              // guarded by zk_mu_
   std::thread prover_;
+
+  // Async watcher.
+  std::mutex watch_mu_;                 // serialises passes (AnswerPendingRequests)
+  std::map<Hash32, int> async_tries_;   // request id -> failed tries; guarded by watch_mu_
+  std::map<Hash32, bool> async_done_;   // request ids submitted (true) or given up; guarded by watch_mu_
+  mutable std::mutex outputs_mu_;
+  std::map<Hash32, TensorMap> async_outputs_;  // by receipt id; guarded by outputs_mu_
+  std::deque<Hash32> async_outputs_order_;     // oldest first; guarded by outputs_mu_
+  std::mutex watcher_mu_;
+  std::condition_variable watcher_cv_;
+  bool watcher_stop_ = false;  // guarded by watcher_mu_
+  std::thread watcher_;
 
   std::mutex gateway_mu_;  // held from signing a gateway request to its SubmitResult
   std::map<crypto::Address, uint64_t> gateway_next_nonce_;  // guarded by gateway_mu_
