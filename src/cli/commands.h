@@ -46,8 +46,14 @@ struct InferOptions {
   std::string mode = "vanilla";
   std::optional<uint64_t> max_fee;
   bool wait = true;
+  // --async (src/cli/async.cc, docs/settlement.md): post a RequestInference tx for the chain to
+  // assign, wait until it is answered or expired (unless --no-wait) and print the result.
+  bool async = false;
+  uint64_t deadline_blocks = 20;
+  std::string assign;  // key name or 0x address of the node the request names (default: the chain picks)
 };
 int Infer(const Context& ctx, const std::string& ref, const InferOptions& opts);
+int InferAsync(const Context& ctx, const std::string& ref, const InferOptions& opts);
 
 struct VerifyOptions {
   bool replay = false;
@@ -75,6 +81,8 @@ int Chat(const Context& ctx, const std::string& ref, const ChatOptions& opts);
 int QueryAccount(const Context& ctx, const std::string& who);
 int QueryBlock(const Context& ctx, const std::string& height);
 int QueryReceipt(const Context& ctx, const std::string& id);
+int QueryRequest(const Context& ctx, const std::string& id);  // an async request (src/cli/async.cc)
+int QueryNode(const Context& ctx, const std::string& who);    // a node's stake, modes and penalties
 
 struct RunLocalOptions {
   int threads = 1;

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--http", node_opts.http, "This node's API listen address HOST:PORT (port 0: any)")
       ->capture_default_str();
   node_cmd->add_option("--endpoint", node_opts.endpoint, "URL registered on chain (default: http://<--http>)");
-  node_cmd->add_option("--mode", node_opts.modes, "Modes served, comma-separated: vanilla,tee,zkml")
+  node_cmd->add_option("--mode", node_opts.modes, "Modes served, comma-separated: vanilla,tee,zkml,replay")
       ->capture_default_str();
   node_cmd->add_option("--enclave", node_opts.enclave, "tee: the enclave process HOST:PORT (`lucid enclave`)");
   node_cmd->add_option("--heartbeat", node_opts.heartbeat,
@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* max_fee_opt = infer->add_option("--max-fee", max_fee, "Most you pay (default: the quoted fee)");
   infer->add_flag("--no-wait", no_wait, "Do not wait for the result (and a zkml proof) to settle on chain");
+  infer->add_flag("--async", infer_opts.async,
+                  "Post the request on chain (RequestInference) for the chain to assign a node; wait for the answer");
+  infer->add_option("--deadline-blocks", infer_opts.deadline_blocks,
+                    "--async: blocks from now until the request expires (refund + the node is slashed)")
+      ->capture_default_str();
+  infer->add_option("--assign", infer_opts.assign, "--async: the node (key name or 0x address) that must answer");
   infer->callback([&] {
     if (max_fee_opt->count() > 0) infer_opts.max_fee = max_fee;
     infer_opts.wait = !no_wait;
@@ -177,7 +183,7 @@ int main(int argc, char** argv) {
       rc = 2;
       return;
     }
-    rc = Infer(ctx, ref, infer_opts);
+    rc = infer_opts.async ? InferAsync(ctx, ref, infer_opts) : Infer(ctx, ref, infer_opts);
   });
 
   // chat
@@ -226,6 +232,12 @@ int main(int argc, char** argv) {
   auto* qr = q->add_subcommand("receipt", "A receipt");
   qr->add_option("RECEIPT_ID", arg, "Receipt id, 64 hex characters")->required();
   qr->callback([&] { rc = QueryReceipt(ctx, arg); });
+  auto* qreq = q->add_subcommand("request", "An async request: status, assigned node, escrow, receipt");
+  qreq->add_option("REQUEST_ID", arg, "Request id, 64 hex characters (as `lucid infer --async` printed it)")->required();
+  qreq->callback([&] { rc = QueryRequest(ctx, arg); });
+  auto* qn = q->add_subcommand("node", "A registered node: stake, modes, endpoint, penalties (jailed, slashed)");
+  qn->add_option("ADDR", arg, "0x address or key name")->required();
+  qn->callback([&] { rc = QueryNode(ctx, arg); });
 
   // run
   std::string model_file, input_file;
