@@ -276,6 +276,22 @@ TEST_F(AbciTest, QueryPaths) {
   EXPECT_EQ(json::parse(app_->Query(q).value())["chain_id"], kChainId);
   q.set_path("/receipt/" + std::string(64, '0'));
   EXPECT_EQ(app_->Query(q).code(), static_cast<uint32_t>(chain::TxCode::kNotFound));
+  // Settlement state (docs/settlement.md): none yet, answered as not found or empty lists.
+  for (const std::string path : {"/request/" + std::string(64, '0'), "/challenge/" + std::string(64, '0'),
+                                 std::string("/feed/prices"), std::string("/workflow/1")}) {
+    q.set_path(path);
+    EXPECT_EQ(app_->Query(q).code(), static_cast<uint32_t>(chain::TxCode::kNotFound)) << path;
+  }
+  q.set_path("/pending/" + k_.bob.address().ToHex());
+  r = app_->Query(q);
+  ASSERT_EQ(r.code(), 0u) << r.log();
+  EXPECT_EQ(json::parse(r.value())["requests"], json::array());
+  q.set_path("/challenges/" + k_.bob.address().ToHex());
+  r = app_->Query(q);
+  ASSERT_EQ(r.code(), 0u) << r.log();
+  EXPECT_EQ(json::parse(r.value())["challenges"], json::array());
+  q.set_path("/workflow/x");
+  EXPECT_NE(app_->Query(q).code(), 0u);
   q.set_path("/account/zz");
   EXPECT_NE(app_->Query(q).code(), 0u);
   q.set_path("/nope");
