@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/llm.h"
+#include "cli/workflow.h"
 #ifdef LUCID_HAVE_ABCI
 #include "cli/validator.h"
 #endif
@@ -238,6 +239,9 @@ int main(int argc, char** argv) {
   auto* qn = q->add_subcommand("node", "A registered node: stake, modes, endpoint, penalties (jailed, slashed)");
   qn->add_option("ADDR", arg, "0x address or key name")->required();
   qn->callback([&] { rc = QueryNode(ctx, arg); });
+
+  // feed, workflow, query workflow (docs/settlement.md "Workflows")
+  AddWorkflowCommands(app, *q, ctx, rc);
 
   // run
   std::string model_file, input_file;
