@@ -20,6 +20,7 @@
 
 #include "api/json_views.h"
 #include "cli/comet_verify.h"
+#include "cli/hub_fetch.h"
 #include "crypto/hash.h"
 #include "hub/manifest.h"
 #include "hub/test_vectors.h"
@@ -527,22 +528,6 @@ int HubVersions(const Context& ctx, const std::string& name) {
 }
 
 namespace {
-
-// Fetches and checks the manifest of a version, then each file, against their CIDs.
-Result<std::pair<hub::Manifest, Bytes>> FetchManifest(const ApiClient& api, const crypto::Cid& cid) {
-  ASSIGN_OR_RETURN(Bytes bytes, api.GetRaw("/hub/manifests/" + cid.ToString()));
-  RETURN_IF_ERROR(cid.Check(bytes));
-  ASSIGN_OR_RETURN(hub::Manifest m, hub::ParseManifest(bytes));
-  return std::make_pair(std::move(m), std::move(bytes));
-}
-
-Result<Bytes> FetchFile(const ApiClient& api, const hub::ManifestFile& f,
-                        const api::TransferProgress& progress = nullptr) {
-  ASSIGN_OR_RETURN(Bytes bytes, api.GetRaw("/hub/files/" + f.cid.ToString(), progress));
-  RETURN_IF_ERROR(f.cid.Check(bytes).WithContext(f.path));
-  if (bytes.size() != f.size) return DataLoss(f.path + ": size differs from the manifest");
-  return bytes;
-}
 
 Result<crypto::Cid> ResolveRef(const ApiClient& api, const std::string& ref, json* entry = nullptr) {
   ASSIGN_OR_RETURN(json v, api.Get("/chain/models/" + ref));
@@ -1053,39 +1038,12 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
       Status replay = [&]() -> Status {
         if (!bundle.contains("inputs")) return FailedPrecondition("replay needs the inputs (not in the bundle)");
         ASSIGN_OR_RETURN(TensorMap inputs, TensorMapFromJson(bundle["inputs"]));
-        ASSIGN_OR_RETURN(auto manifest, FetchManifest(api, rec->model));
-        const hub::ManifestFile* f = manifest.first.FindFile(manifest.first.model_file);
-        if (!f) return DataLoss("manifest lacks its model file");
-        ASSIGN_OR_RETURN(Bytes model_bytes, FetchFile(api, *f));
-        TensorMap outputs;
-        if (manifest.first.format == "gguf") {
-          // LLM: regenerate with the engine from the canonical request; compare every byte.
-          ASSIGN_OR_RETURN(llm::LlmRequest llm_request, llm::LlmRequest::FromInputs(inputs));
-          if (llm_request.model != rec->model.ToString())
-            return DataLoss("the LLM request names model " + llm_request.model + ", the receipt " + rec->model.ToString());
-          ASSIGN_OR_RETURN(auto model, llm::Model::LoadBytes(std::make_shared<const Bytes>(std::move(model_bytes))));
-          llm::Engine engine(model, llm::EngineOptions{});
-          ASSIGN_OR_RETURN(llm::LlmOutput out, llm::RunRequest(engine, llm_request));
-          outputs = out.ToOutputs();
-          if (bundle.contains("outputs")) {
-            auto claimed = TensorMapFromJson(bundle["outputs"]);
-            if (claimed.ok()) {
-              auto c = llm::LlmOutput::FromOutputs(*claimed);
-              if (c.ok() && c->tokens != out.tokens) {
-                size_t k = 0;
-                while (k < c->tokens.size() && k < out.tokens.size() && c->tokens[k] == out.tokens[k]) ++k;
-                return DataLoss("regenerated tokens differ from the answer's at position " + std::to_string(k) + " (" +
-                                std::to_string(out.tokens.size()) + " vs " + std::to_string(c->tokens.size()) +
-                                " tokens)");
-              }
-              if (c.ok() && c->EncodeOutput() != out.EncodeOutput())
-                return DataLoss("regenerated text or tool calls differ from the answer's");
-            }
-          }
-        } else {
-          ASSIGN_OR_RETURN(auto model, onnx::Model::Load(model_bytes));
-          ASSIGN_OR_RETURN(outputs, model->Run(inputs));
+        std::optional<TensorMap> claimed;
+        if (bundle.contains("outputs")) {
+          auto c = TensorMapFromJson(bundle["outputs"]);
+          if (c.ok()) claimed = std::move(*c);
         }
+        ASSIGN_OR_RETURN(TensorMap outputs, ReexecuteLocally(api, *rec, inputs, claimed ? &*claimed : nullptr));
         if (HashTensorMap(outputs) != rec->output_hash)
           return DataLoss("re-executed outputs hash to " + ToHex(HashTensorMap(outputs)) + ", receipt says " +
                           ToHex(rec->output_hash));
