@@ -8,6 +8,9 @@ feed every block, and dev3 creates a workflow that runs the model on the feed ev
     price (the rest of the prepaid escrow came back), to the unit;
   - each run's forecast is the engine's output (`lucid run`, same output hash) for the feed
     value at the run's height (the last value posted in a block <= that height).
+A second test: a replay-mode workflow (fees held until the challenge window closes, then paid
+to the unit), a feed posted with --tensor by a poster the owner added, and the refusals a user
+meets (a stranger posting, a max fee below the price, unknown feeds and workflows).
 """
 import json
 import subprocess
@@ -148,3 +151,99 @@ def run_workflow_scenario(net: Devnet, cli: Cli, tmp: Path, model_dir: Path):
     text = cli.run("query", "workflow", wf_id, json_output=False).stdout
     for r in runs:
         assert r["request_id"] in text and r["receipt_id"] in text
+
+
+def test_replay_workflow_added_poster_and_refusals(tmp_path: Path, forecast_model: Path):
+    net = Devnet(tmp_path / "home", free_port(), block_time="1s", extra_args=["--no-tee"])
+    net.start()
+    try:
+        cli = Cli(net)
+        model = forecast_model / "forecast.onnx"
+        cli.run("hub", "create", "forecast", key="dev0")
+        cli.run("hub", "upload", "forecast", model, "--version", "1.0", "--price", PRICE, key="dev0")
+        windows = json.loads((forecast_model / "feed.json").read_text())
+
+        def tensor_arg(i):
+            return "prices=" + ",".join(repr(v) for v in windows[i]["prices"]["data"])
+
+        # dev2 creates the feed with --tensor; the value on chain is exactly the window posted.
+        first = cli.json("feed", "post", "ticks", "--tensor", tensor_arg(0), key="dev2")
+        shown = cli.json("feed", "show", "ticks")
+        assert shown["value_tensors"] == windows[0] and shown["value_hash"] == first["value_hash"]
+        assert shown["updated_height"] == first["height"] and shown["posters"] == []
+        text = cli.run("feed", "show", "ticks", json_output=False).stdout
+        assert "prices float32[1,16]" in text and shown["owner"] in text
+
+        # A stranger may not post; the owner adds it as a poster, then it may.
+        p = cli.run("feed", "post", "ticks", "--tensor", tensor_arg(1), key="dev1", expect=1)
+        err = json.loads(p.stdout)["error"]
+        assert "UNAUTHORIZED" in err["message"] and "lucid feed show ticks" in err["hint"]
+        assert cli.json("feed", "show", "ticks")["updated_height"] == first["height"]  # unchanged
+        dev1 = cli.json("keys", "show", "dev1")["address"]
+        cli.json("feed", "post", "ticks", "--tensor", tensor_arg(1), "--poster", "dev1", key="dev2")
+        assert [a.lower() for a in cli.json("feed", "show", "ticks")["posters"]] == [dev1.lower()]
+
+        # Refusals: one JSON error document each, nothing created.
+        for args, word in [
+            (("workflow", "create", "forecast@1.0", "--feed", "ticks", "--every", 2, "--runs", 2, "--max-fee",
+              PRICE - 1), "below the publisher price"),
+            (("workflow", "create", "forecast@1.0", "--feed", "Bad Name", "--every", 2, "--runs", 2, "--max-fee",
+              MAX_FEE), "INVALID_FIELD"),
+            (("workflow", "create", "forecast@1.0", "--feed", "ticks", "--every", 0, "--runs", 2, "--max-fee",
+              MAX_FEE), "every_blocks"),
+            (("feed", "show", "nosuchfeed"), ""),
+            (("query", "workflow", 999), ""),
+        ]:
+            p = cli.run(*args, key="dev3", expect=1)
+            err = json.loads(p.stdout)["error"]
+            assert word in err["message"], (args, err)
+        assert "lucid feed post nosuchfeed" in cli.json("feed", "show", "nosuchfeed", expect=1)["error"]["hint"]
+
+        # A replay-mode workflow, 2 runs every 2 blocks; dev1 (the added poster) posts each block.
+        runs_n = 2
+        owner_before, publisher_before = balance(cli, "dev3"), balance(cli, "dev0")
+        wf = cli.json("workflow", "create", "forecast@1.0", "--feed", "ticks", "--every", EVERY, "--runs", runs_n,
+                      "--max-fee", MAX_FEE, "--mode", "replay", key="dev3")
+        created, last_run = wf["height"], wf["schedule"][-1]
+        posts, i = [], 2
+        while not posts or posts[-1][0] <= last_run:
+            r = cli.json("feed", "post", "ticks", "--tensor", tensor_arg(i), key="dev1")
+            posts.append((r["height"], i))
+            i += 1
+
+        params = net.get("/chain/genesis").json()["params"]
+        window = params.get("settlement", {}).get("replay_challenge_blocks", 10)
+        deadline = time.time() + 90
+        while True:
+            q = cli.json("query", "workflow", wf["workflow_id"])
+            runs = q["runs_detail"]
+            done = len(runs) == runs_n and all(r["status"] == "answered" for r in runs)
+            if done and all(r["settlement"] == "final" for r in runs):
+                break
+            if done:  # answered, held until the challenge window closes
+                for r in runs:
+                    if r["settlement"] == "pending":
+                        assert r["node_paid"] == 0 and r["publisher_paid"] == 0, r
+            assert time.time() < deadline, json.dumps(runs, indent=1)
+            time.sleep(0.5)
+
+        assert [r["height"] for r in runs] == [created + EVERY * k for k in range(1, runs_n + 1)]
+        node_fee = net.get("/status").json()["node"]["fee_per_inference"]
+        for r in runs:
+            assert r["assigned"].lower() == r["node"].lower()
+            assert r["node_paid"] == node_fee and r["publisher_paid"] == PRICE, r
+            rec = net.get(f"/chain/receipts/{r['receipt_id']}").json()
+            assert rec["receipt"]["mode"] == "replay" and rec["final_height"] == r["answered_height"] + window
+            value_index = max((h, i) for h, i in posts if h <= r["height"])[1]
+            local_in = tmp_path / f"w{value_index}.json"
+            local_in.write_text(json.dumps(windows[value_index]))
+            local = cli.json("run", model, "--input", local_in)
+            assert r["output_hash"] == local["output_hash"] and r["output"] == local["outputs"]
+
+        block = net.get(f"/chain/blocks/{created}").json()
+        raw = [t["raw"] for t in block["txs"] if t["result"]["hash"] == wf["tx"]]
+        tx_fee = params["tx_fee_per_byte"] * (len(raw[0]) // 2)
+        assert owner_before - balance(cli, "dev3") == tx_fee + runs_n * (node_fee + PRICE)
+        assert balance(cli, "dev0") - publisher_before == runs_n * PRICE
+    finally:
+        net.stop()
