@@ -1,5 +1,7 @@
 #include "node/inference_node.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "base/metrics.h"
@@ -520,6 +522,10 @@ void InferenceNode::StartAsyncWatcher(std::chrono::milliseconds period) {
         }
         spdlog::warn("async: reading the pending requests failed: {}", r.status().ToString());
       }
+      if (config_.modes & protocol::ModeBit(Mode::kReplay)) {
+        auto v = VoteOnChallenges();
+        if (!v.ok()) spdlog::warn("replay: reading the open challenges failed: {}", v.status().ToString());
+      }
       lock.lock();
     }
   });
@@ -584,6 +590,69 @@ Result<size_t> InferenceNode::AnswerPendingRequests() {
                  ToHex(r->receipt_id), r->proving ? " (proving)" : "");
   }
   return submitted;
+}
+
+Result<size_t> InferenceNode::VoteOnChallenges() {
+  constexpr int kMaxTries = 3;
+  std::lock_guard<std::mutex> lock(watch_mu_);
+  ASSIGN_OR_RETURN(std::vector<chain::Challenge> open, chain_->OpenChallengesFor(address_));
+  std::map<Hash32, bool> still;
+  for (const auto& c : open) still[c.receipt_id] = true;
+  std::erase_if(voted_, [&](const auto& e) { return !still.count(e.first); });
+  std::erase_if(vote_tries_, [&](const auto& e) { return !still.count(e.first); });
+  const uint64_t height = chain_->Info().height;
+  size_t sent = 0;
+  for (const chain::Challenge& c : open) {
+    if (voted_.count(c.receipt_id)) continue;
+    if (std::any_of(c.votes.begin(), c.votes.end(), [&](const chain::ChallengeVote& v) { return v.voter == address_; })) {
+      voted_[c.receipt_id] = true;  // voted before a restart
+      continue;
+    }
+    if (c.vote_deadline <= height) continue;  // the next block could not hold the vote
+    Hash32 node_output{};
+    auto vote = [&]() -> Result<Hash32> {
+      ASSIGN_OR_RETURN(chain::ReceiptRecord rec, chain_->GetReceipt(c.receipt_id));
+      const protocol::Receipt& receipt = rec.result.receipt;
+      node_output = receipt.output_hash;
+      ASSIGN_OR_RETURN(TensorMap inputs, DecodeTensorMap(c.inputs));
+      if (HashTensorMap(inputs) != receipt.input_hash)
+        return DataLoss("the challenge's inputs do not hash to the receipt's input_hash");
+      // The same execution as the receipt's node claims (the engine is bitwise deterministic).
+      ASSIGN_OR_RETURN(hub::Manifest manifest, hub_->GetManifest(receipt.model));
+      TensorMap outputs;
+      if (manifest.format == "gguf") {
+        if (!config_.llm) return Unimplemented("this node runs no LLM engine");
+        LlmRunInfo info;
+        ASSIGN_OR_RETURN(outputs, config_.llm->Run(receipt.model, inputs, {}, &info));
+      } else {
+        ASSIGN_OR_RETURN(std::shared_ptr<const onnx::Model> model, hub_->LoadModel(receipt.model));
+        onnx::RunOptions run_options;
+        run_options.threads = config_.threads;
+        ASSIGN_OR_RETURN(outputs, model->Run(inputs, run_options));
+      }
+      const Hash32 output_hash = HashTensorMap(outputs);
+      BroadcastResult submitted;
+      RETURN_IF_ERROR(SubmitTx(protocol::ChallengeVoteTx{c.receipt_id, output_hash}, std::chrono::milliseconds(0),
+                               &submitted)
+                          .status());
+      return output_hash;
+    };
+    auto r = vote();
+    if (!r.ok()) {
+      const int tries = ++vote_tries_[c.receipt_id];
+      spdlog::warn("replay: vote on receipt {} (try {} of {}): {}", ToHex(c.receipt_id), tries, kMaxTries,
+                   r.status().ToString());
+      if (tries >= kMaxTries) voted_[c.receipt_id] = false;
+      continue;
+    }
+    voted_[c.receipt_id] = true;
+    ++sent;
+    spdlog::info("replay: voted on the challenge of receipt {}: output {} (the {})", ToHex(c.receipt_id), ToHex(*r),
+                 *r == node_output                ? "node's"
+                 : *r == c.claimed_output_hash ? "challenger's"
+                                               : "node's and the challenger's differ from it");
+  }
+  return sent;
 }
 
 protocol::Receipt InferenceNode::NewReceipt(const protocol::InferenceRequest& req) const {

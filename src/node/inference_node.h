@@ -142,6 +142,11 @@ class InferenceNode {
   // One pass of the watcher (what each period runs): answers the pending requests not answered
   // yet; returns how many it submitted.
   Result<size_t> AnswerPendingRequests();
+  // Replay challenges (docs/settlement.md "Replay mode"): for each open challenge whose committee
+  // includes this node and that it has not voted on, re-executes the receipt's model on the
+  // challenge's inputs and sends ChallengeVote{receipt id, output hash}. The watcher runs it
+  // after AnswerPendingRequests; returns how many votes it sent.
+  Result<size_t> VoteOnChallenges();
 
   // The fee this node charges for a model version (node fee + publisher price).
   Result<uint64_t> QuoteFee(const crypto::Cid& model, protocol::Mode mode = protocol::Mode::kVanilla);
@@ -193,6 +198,8 @@ class InferenceNode {
   std::mutex watch_mu_;                 // serialises passes (AnswerPendingRequests)
   std::map<Hash32, int> async_tries_;   // request id -> failed tries; guarded by watch_mu_
   std::map<Hash32, bool> async_done_;   // request ids submitted (true) or given up; guarded by watch_mu_
+  std::map<Hash32, int> vote_tries_;    // challenged receipt id -> failed tries; guarded by watch_mu_
+  std::map<Hash32, bool> voted_;        // challenged receipt ids voted on (true) or given up; guarded by watch_mu_
   mutable std::mutex outputs_mu_;
   std::map<Hash32, TensorMap> async_outputs_;  // by receipt id; guarded by outputs_mu_
   std::deque<Hash32> async_outputs_order_;     // oldest first; guarded by outputs_mu_
