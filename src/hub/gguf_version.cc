@@ -141,9 +141,11 @@ Result<PreparedVersion> Hub::PrepareGguf(const VersionSpec& spec) {
     ASSIGN_OR_RETURN(ref.cid, blobs_->Put(blob));
     m.test_vectors = std::move(ref);
   }
+  RETURN_IF_ERROR(RecordIpfs(m));
   auto bytes = SerializeManifest(m);
   if (!bytes.ok()) return bytes.status().WithContext("building the manifest");
   ASSIGN_OR_RETURN(crypto::Cid cid, blobs_->Put(*bytes));
+  RETURN_IF_ERROR(AddManifestToIpfs(cid));
   return PreparedVersion{std::move(m), cid};
 }
 

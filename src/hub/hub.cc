@@ -1,10 +1,16 @@
 #include "hub/hub.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "crypto/hash.h"
 #include "zkml/zkml.h"
 
 namespace lucid::hub {
@@ -33,17 +39,124 @@ Result<crypto::Cid> Hub::PutFile(ByteView content) {
 }
 
 Result<Bytes> Hub::GetFile(const crypto::Cid& cid) const {
-  if (blobs_->Has(cid)) return blobs_->Get(cid);
+  Status ipfs_error;
+  if (blobs_->Has(cid)) {
+    auto stored = blobs_->Get(cid);
+    if (stored.ok() || stored.status().code() != Code::kDataLoss || !options_.ipfs_fetch) {
+      if (stored.ok()) LearnIpfsRoots(*stored);
+      return stored;
+    }
+    // A damaged copy: fetched again from the swarm below (FetchFromIpfs replaces it).
+    ipfs_error = stored.status();
+  }
+  if (options_.ipfs_fetch) {
+    auto fetched = FetchFromIpfs(cid);
+    if (fetched.ok()) {
+      LearnIpfsRoots(*fetched);
+      return fetched;
+    }
+    ipfs_error = fetched.status();
+    if (!options_.fetch_missing) return ipfs_error;
+  }
   if (!options_.fetch_missing) return NotFound("no file with CID " + cid.ToString());
   auto fetched = options_.fetch_missing(cid);
-  if (!fetched.ok()) return fetched.status().WithContext("fetching " + cid.ToString() + " from the peer hub");
+  if (!fetched.ok()) {
+    Status s = fetched.status().WithContext("fetching " + cid.ToString() + " from the peer hub");
+    if (!ipfs_error.ok()) return Status(s.code(), s.message() + "; before that, IPFS: " + ipfs_error.message());
+    return s;
+  }
   if (fetched->size() > options_.max_file_bytes)
     return OutOfRange("the peer hub sent " + std::to_string(fetched->size()) + " bytes for " + cid.ToString() +
                       ", above the " + std::to_string(options_.max_file_bytes) + "-byte limit");
   if (crypto::Cid::Of(*fetched) != cid)
     return DataLoss("the peer hub sent bytes that do not match CID " + cid.ToString() + " (refused, not kept)");
   RETURN_IF_ERROR(blobs_->Put(*fetched).status());
+  LearnIpfsRoots(*fetched);
   return fetched;
+}
+
+Result<Bytes> Hub::FetchFromIpfs(const crypto::Cid& cid) const {
+  std::string root = cid.ToString();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = ipfs_roots_.find(cid); it != ipfs_roots_.end()) root = it->second;
+  }
+  namespace fs = std::filesystem;
+  const fs::path dest = blobs_->PathOf(cid);
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  static std::atomic<uint64_t> counter{0};
+  const fs::path tmp = dest.string() + ".ipfs-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp";
+  Status s = options_.ipfs_fetch(cid, root, options_.max_file_bytes, tmp.string());
+  if (!s.ok()) {
+    fs::remove(tmp, ec);
+    return s.WithContext("fetching " + cid.ToString() + " through IPFS");
+  }
+  // Checked again here, whoever fetched it: the bytes must hash to the CID before they are kept.
+  std::ifstream in(tmp, std::ios::binary);
+  crypto::Sha256Stream hasher;
+  std::vector<char> buf(1 << 20);
+  uint64_t size = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<size_t>(in.gcount());
+    if (n == 0) break;
+    hasher.Update(ByteView(reinterpret_cast<const uint8_t*>(buf.data()), n));
+    size += n;
+  }
+  in.close();
+  if (hasher.Finish() != cid.digest || size > options_.max_file_bytes) {
+    fs::remove(tmp, ec);
+    return DataLoss("IPFS returned bytes for " + root + " that do not match CID " + cid.ToString() + " (refused, not kept)");
+  }
+  fs::rename(tmp, dest, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return Internal("keeping " + cid.ToString() + " in the blob store: " + ec.message());
+  }
+  return blobs_->Get(cid);
+}
+
+void Hub::LearnIpfsRoots(ByteView blob) const {
+  // Only manifests matter; every canonical manifest starts with its first sorted key.
+  static constexpr std::string_view kStart = "{\"engine\":";
+  if (!options_.ipfs_fetch || blob.size() > (1u << 20) || blob.size() < kStart.size() ||
+      std::string_view(reinterpret_cast<const char*>(blob.data()), kStart.size()) != kStart)
+    return;
+  auto m = ParseManifest(blob);
+  if (!m.ok()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const ManifestFile& f : m->files)
+    if (!f.ipfs.empty()) ipfs_roots_[f.cid] = f.ipfs;
+  if (m->test_vectors && !m->test_vectors->ipfs.empty()) ipfs_roots_[m->test_vectors->cid] = m->test_vectors->ipfs;
+}
+
+Status Hub::RecordIpfs(Manifest& m) {
+  if (!options_.ipfs_add) return Status::Ok();
+  for (ManifestFile& f : m.files) {
+    auto root = options_.ipfs_add(f.cid, blobs_->PathOf(f.cid));
+    if (!root.ok()) return root.status().WithContext("adding file \"" + f.path + "\" to IPFS");
+    RETURN_IF_ERROR(ValidateIpfsCid(*root));
+    f.ipfs = *root;
+  }
+  if (m.test_vectors) {
+    auto root = options_.ipfs_add(m.test_vectors->cid, blobs_->PathOf(m.test_vectors->cid));
+    if (!root.ok()) return root.status().WithContext("adding the test vectors to IPFS");
+    RETURN_IF_ERROR(ValidateIpfsCid(*root));
+    m.test_vectors->ipfs = *root;
+  }
+  return Status::Ok();
+}
+
+Status Hub::AddManifestToIpfs(const crypto::Cid& manifest_cid) {
+  if (!options_.ipfs_add) return Status::Ok();
+  auto root = options_.ipfs_add(manifest_cid, blobs_->PathOf(manifest_cid));
+  if (!root.ok()) return root.status().WithContext("adding the manifest to IPFS");
+  // Manifests are at most 1 MiB: one raw block, so the IPFS CID is the Lucid CID.
+  if (*root != manifest_cid.ToString())
+    return Internal("IPFS gave the manifest CID " + *root + ", expected " + manifest_cid.ToString() +
+                    " (is kubo adding with raw leaves and 1 MiB chunks?)");
+  return Status::Ok();
 }
 
 Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
@@ -142,10 +255,12 @@ Result<PreparedVersion> Hub::PrepareVersion(const VersionSpec& spec) {
     ASSIGN_OR_RETURN(ref.cid, blobs_->Put(canonical));
     m.test_vectors = std::move(ref);
   }
+  RETURN_IF_ERROR(RecordIpfs(m));
 
   auto bytes = SerializeManifest(m);
   if (!bytes.ok()) return bytes.status().WithContext("building the manifest");
   ASSIGN_OR_RETURN(crypto::Cid cid, blobs_->Put(*bytes));
+  RETURN_IF_ERROR(AddManifestToIpfs(cid));
   return PreparedVersion{std::move(m), cid};
 }
 

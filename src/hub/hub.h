@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,19 @@ struct HubOptions {
   // the chain's API). The bytes must hash to the CID asked for before they are kept, so a
   // peer can withhold a file but never substitute one. Empty: a missing file is NOT_FOUND.
   std::function<Result<Bytes>(const crypto::Cid&)> fetch_missing;
+  // IPFS (docs/ipfs.md), set by a process started with --ipfs. ipfs_add adds a file this hub
+  // stores (the blob's path; `cid` is what its bytes must hash to) to IPFS, pinned, and
+  // returns its root CID: PrepareVersion records it per file in the manifest (`ipfs`) and
+  // adds the test vectors blob and the manifest too. ipfs_fetch streams a file missing here
+  // into out_path (at most max_bytes) and must refuse bytes that do not hash to `cid`;
+  // ipfs_cid is the root a manifest read by this hub recorded for it, else `cid`'s own text
+  // (the same CID in IPFS for files up to 1 MiB). The hub re-hashes the file before it is
+  // kept or used. Tried before fetch_missing; a stored file that no longer matches its CID
+  // is fetched again this way.
+  std::function<Result<std::string>(const crypto::Cid& cid, const std::string& path)> ipfs_add;
+  std::function<Status(const crypto::Cid& cid, const std::string& ipfs_cid, uint64_t max_bytes,
+                       const std::string& out_path)>
+      ipfs_fetch;
   // GGUF (LLM) versions: runs LLM requests ({"llm_request"} inputs, llm/request.h) on a GGUF
   // file and returns each answer's outputs ({"llm_output", "tokens"}). Set by a process that
   // links the LLM engine (node/llm_backend.h MakeHubLlmRunner); without it GGUF versions with
@@ -105,6 +119,11 @@ class Hub {
   // GGUF versions (hub/gguf_version.cc, docs/formats/llm.md "Hub").
   Result<PreparedVersion> PrepareGguf(const VersionSpec& spec);
   Status CheckGgufTestVectors(const Manifest& m);
+  // IPFS (HubOptions::ipfs_add/ipfs_fetch).
+  Status RecordIpfs(Manifest& m);
+  Status AddManifestToIpfs(const crypto::Cid& manifest_cid);
+  Result<Bytes> FetchFromIpfs(const crypto::Cid& cid) const;
+  void LearnIpfsRoots(ByteView blob) const;
 
   store::BlobStore* blobs_;
   HubOptions options_;
@@ -112,6 +131,8 @@ class Hub {
   mutable std::mutex mu_;
   // Most recently used at the front. Guarded by mu_.
   std::list<std::pair<crypto::Cid, std::shared_ptr<const onnx::Model>>> cache_;
+  // Lucid CID -> IPFS root CID, from the manifests this hub read. Guarded by mu_.
+  mutable std::map<crypto::Cid, std::string> ipfs_roots_;
 };
 
 }  // namespace lucid::hub

@@ -205,11 +205,15 @@ Result<Manifest> FromJson(const json& j) {
   for (size_t i = 0; i < files->size(); ++i) {
     const json& e = (*files)[i];
     std::string where = "files[" + std::to_string(i) + "]";
-    RETURN_IF_ERROR(CheckKeys(e, where, {"path", "cid", "size"}));
+    RETURN_IF_ERROR(CheckKeys(e, where, {"path", "cid", "size"}, {"ipfs"}));
     ManifestFile f;
     ASSIGN_OR_RETURN(f.path, Str(e, where, "path"));
     ASSIGN_OR_RETURN(f.cid, CidField(e, where, "cid"));
     ASSIGN_OR_RETURN(f.size, Uint(e, where, "size", UINT64_MAX));
+    if (e.contains("ipfs")) {
+      ASSIGN_OR_RETURN(f.ipfs, Str(e, where, "ipfs"));
+      if (Status s = ValidateIpfsCid(f.ipfs); !s.ok()) return s.WithContext("manifest field " + where + ".ipfs");
+    }
     m.files.push_back(std::move(f));
   }
   ASSIGN_OR_RETURN(m.model_file, Str(j, "", "model_file"));
@@ -253,9 +257,13 @@ Result<Manifest> FromJson(const json& j) {
   if (j.contains("test_vectors")) {
     const json& t = j.at("test_vectors");
     RETURN_IF_ERROR(CheckKeys(t, "test_vectors", {"cid", "count", "match", "output_hashes"},
-                              {"abs_tolerance", "rel_tolerance"}));
+                              {"abs_tolerance", "rel_tolerance", "ipfs"}));
     TestVectorsRef tv;
     ASSIGN_OR_RETURN(tv.cid, CidField(t, "test_vectors", "cid"));
+    if (t.contains("ipfs")) {
+      ASSIGN_OR_RETURN(tv.ipfs, Str(t, "test_vectors", "ipfs"));
+      if (Status s = ValidateIpfsCid(tv.ipfs); !s.ok()) return s.WithContext("manifest field test_vectors.ipfs");
+    }
     ASSIGN_OR_RETURN(uint64_t count, Uint(t, "test_vectors", "count", UINT32_MAX));
     tv.count = static_cast<uint32_t>(count);
     ASSIGN_OR_RETURN(std::string match, Str(t, "test_vectors", "match"));
@@ -289,6 +297,7 @@ json ToJson(const Manifest& m) {
   json jf = json::array();
   for (const ManifestFile& f : files) {
     jf.push_back({{"path", f.path}, {"cid", f.cid.ToString()}, {"size", f.size}});
+    if (!f.ipfs.empty()) jf.back()["ipfs"] = f.ipfs;
   }
   json j = {
       {"format_version", kManifestFormatVersion},
@@ -326,6 +335,7 @@ json ToJson(const Manifest& m) {
       t["abs_tolerance"] = tv.abs_tolerance;
       t["rel_tolerance"] = tv.rel_tolerance;
     }
+    if (!tv.ipfs.empty()) t["ipfs"] = tv.ipfs;
     j["test_vectors"] = std::move(t);
   }
   return j;
@@ -398,6 +408,16 @@ Result<std::pair<uint32_t, uint32_t>> ParseVersion(std::string_view text) {
   return std::pair{parts[0], parts[1]};
 }
 
+Status ValidateIpfsCid(std::string_view text) {
+  if (text.size() < 8 || text.size() > 128 || text[0] != 'b')
+    return InvalidArgument("IPFS CID \"" + std::string(text.substr(0, 140)) + "\" is not a base32 CIDv1 (\"b...\", 8 to 128 chars)");
+  for (char c : text.substr(1)) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')))
+      return InvalidArgument("IPFS CID \"" + std::string(text) + "\" holds a character outside base32 lower case");
+  }
+  return Status::Ok();
+}
+
 Status ValidateManifest(const Manifest& m) {
   RETURN_IF_ERROR(ValidateRepoName(m.name));
   if (m.format != "onnx" && m.format != "gguf")
@@ -407,7 +427,9 @@ Status ValidateManifest(const Manifest& m) {
   for (const ManifestFile& f : m.files) {
     RETURN_IF_ERROR(ValidateFilePath(f.path));
     if (!paths.insert(f.path).second) return InvalidArgument("file path \"" + f.path + "\" is listed twice");
+    if (!f.ipfs.empty()) RETURN_IF_ERROR(ValidateIpfsCid(f.ipfs));
   }
+  if (m.test_vectors && !m.test_vectors->ipfs.empty()) RETURN_IF_ERROR(ValidateIpfsCid(m.test_vectors->ipfs));
   if (!m.FindFile(m.model_file)) {
     return InvalidArgument("model_file \"" + m.model_file + "\" is not among the manifest's files");
   }

@@ -28,6 +28,9 @@ struct ManifestFile {
   std::string path;  // plain file name: [A-Za-z0-9._-]{1,128}, not "." or ".."
   crypto::Cid cid;
   uint64_t size = 0;
+  // The file's IPFS root CID (CIDv1, raw leaves, 1 MiB chunks: docs/ipfs.md) when the hub
+  // that prepared the version runs with IPFS; empty: absent from the manifest.
+  std::string ipfs = {};
   bool operator==(const ManifestFile&) const = default;
 };
 
@@ -52,6 +55,7 @@ struct TestVectorsRef {
   MatchRule match = MatchRule::kExact;
   std::string abs_tolerance;  // decimal text, only when match == kTolerance
   std::string rel_tolerance;
+  std::string ipfs;  // IPFS root CID of the blob, as ManifestFile::ipfs; empty: absent
   bool operator==(const TestVectorsRef&) const = default;
 };
 
@@ -119,6 +123,8 @@ Status ValidateQuantization(std::string_view quantization);
 // Name and path rules, shared with the hub and API.
 Status ValidateRepoName(std::string_view name);
 Status ValidateFilePath(std::string_view path);
+// An IPFS CID text as the manifest records it: CIDv1 in base32 ("b" + [a-z2-7]), 8..128 chars.
+Status ValidateIpfsCid(std::string_view text);
 // "1.0" -> {1, 0}; refuses leading zeros, signs, missing parts.
 Result<std::pair<uint32_t, uint32_t>> ParseVersion(std::string_view text);
 
