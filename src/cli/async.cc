@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/json_views.h"
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "node/inference_node.h"
 #include "protocol/types.h"
@@ -22,38 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Result<json> ReadJson(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open " + path);
-  std::string b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  json j = json::parse(b.begin(), b.end(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument(path + " is not valid JSON");
-  return j;
-}
 
-// For people: floats to 6 significant digits (--json prints exact values).
-void PrintTensors(const json& tensors) {
-  for (auto it = tensors.begin(); it != tensors.end(); ++it) {
-    const json& t = it.value();
-    std::cout << "  " << it.key() << " " << t["dtype"].get<std::string>() << t["shape"].dump() << " = [";
-    const json& data = t["data"];
-    for (size_t i = 0; i < data.size(); ++i) {
-      if (i) std::cout << ", ";
-      if (i == 64) {
-        std::cout << "... " << data.size() - 64 << " more";
-        break;
-      }
-      if (data[i].is_number_float()) {
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.6g", data[i].get<double>());
-        std::cout << buf;
-      } else {
-        std::cout << data[i].dump();
-      }
-    }
-    std::cout << "]\n";
-  }
-}
 
 // The outputs of an answered request from its node's API, checked against the receipt.
 Result<json> FetchOutputs(const ApiClient& api, const protocol::Receipt& receipt, const std::string& receipt_id) {
@@ -83,7 +53,7 @@ int InferAsync(const Context& ctx, const std::string& ref, const InferOptions& o
   if (!entry.ok()) return Fail(ctx, entry.status(), "see the models with `lucid hub list`");
   auto cid = crypto::Cid::Parse((*entry)["manifest"].get<std::string>());
   if (!cid.ok()) return Fail(ctx, cid.status());
-  auto input_json = ReadJson(opts.input_file);
+  auto input_json = ReadJsonFile(opts.input_file);
   if (!input_json.ok()) return Fail(ctx, input_json.status());
   auto inputs = TensorMapFromJson(*input_json);
   if (!inputs.ok()) return Fail(ctx, inputs.status(), "inputs are {\"NAME\": {\"dtype\", \"shape\", \"data\"}}");
@@ -173,8 +143,18 @@ int InferAsync(const Context& ctx, const std::string& ref, const InferOptions& o
   if (!receipt.ok() || !evidence.ok()) return Fail(ctx, DataLoss("the chain's receipt record is undecodable"));
   if (ToHex(receipt->Id()) != receipt_id) return Fail(ctx, DataLoss("the receipt does not hash to its id"));
   verify::ChainView view{req.chain_id, true, std::nullopt};
+  if (*mode == protocol::Mode::kZkml) {
+    // The proof must be about the version's committed model (as the validators checked it).
+    auto commitment = entry->contains("zkml_commitment")
+                          ? Hash32FromHex((*entry)["zkml_commitment"].get<std::string>())
+                          : Result<Hash32>(FailedPrecondition(ref + " has no zkml commitment"));
+    if (!commitment.ok()) return Fail(ctx, commitment.status());
+    view.zkml_commitment = *commitment;
+  }
   verify::Verdict verdict;
-  if (*mode == protocol::Mode::kVanilla || *mode == protocol::Mode::kReplay) {
+  // tee: the evidence is checked against the enclave registration by the chain (and by
+  // `lucid verify` on the saved bundle); every other mode is checked here as well.
+  if (*mode != protocol::Mode::kTee) {
     verdict = verify::VerifyResult(protocol::SubmitResultTx{sr, *receipt, *evidence}, view);
     if (!verdict.ok()) {
       for (const auto& c : verdict.checks)
@@ -224,7 +204,7 @@ int InferAsync(const Context& ctx, const std::string& ref, const InferOptions& o
   if (ctx.json_output) return PrintJson(out), kExitOk;
   if (outputs.ok()) {
     std::cout << "outputs:\n";
-    PrintTensors(*outputs);
+    PrintTensorMap(*outputs);
   } else {
     std::cout << "outputs: not available from the node (" << outputs.status().ToString()
               << "); the chain records only their hash " << ToHex(receipt->output_hash) << "\n";

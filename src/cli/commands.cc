@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/json_views.h"
+#include "cli/cli_util.h"
 #include "cli/comet_verify.h"
 #include "cli/hub_fetch.h"
 #include "crypto/hash.h"
@@ -252,12 +253,6 @@ Status WriteFile(const std::string& path, ByteView data) {
   return Status::Ok();
 }
 
-Result<json> ReadJsonFile(const std::string& path) {
-  ASSIGN_OR_RETURN(Bytes b, ReadFile(path));
-  json j = json::parse(b.begin(), b.end(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument(path + " is not valid JSON");
-  return j;
-}
 
 // tee: the node's enclave registration as the chain holds it now (asked of the API, like node
 // registration). The registration's attestation document is not re-verified here.
@@ -293,49 +288,6 @@ Result<std::optional<Hash32>> CheckedZkmlCommitment(const hub::Manifest& m, Byte
   return std::optional<Hash32>(key.model_commitment);
 }
 
-// Signs and broadcasts a tx from ctx.from, waits for its block; prints nothing.
-Result<json> SendTx(const Context& ctx, protocol::TxBody body) {
-  ASSIGN_OR_RETURN(crypto::PrivateKey key, ctx.FromKey());
-  ApiClient api = ctx.api();
-  ASSIGN_OR_RETURN(json status, api.Get("/status"));
-  ASSIGN_OR_RETURN(json acct, api.Get("/chain/accounts/" + key.address().ToHex()));
-  protocol::SignedTx tx = node::MakeTx(key, status["chain_id"].get<std::string>(), acct["nonce"].get<uint64_t>(),
-                                       /*max_tx_fee=*/10'000'000, std::move(body));
-  ASSIGN_OR_RETURN(auto resp, api.PostWithStatus("/chain/txs", {{"tx", ToHex(tx.Encode())}, {"wait_ms", 30000}}));
-  json& j = resp.second;
-  const json& refused = j["check"]["code"].get<uint32_t>() != 0 ? j["check"]
-                        : (j.contains("deliver") && j["deliver"]["code"].get<uint32_t>() != 0) ? j["deliver"]
-                                                                                               : json();
-  if (!refused.is_null())
-    return FailedPrecondition("transaction refused: " + refused["code_name"].get<std::string>() + ": " +
-                              refused["log"].get<std::string>());
-  if (!j.contains("height")) return Unavailable("transaction " + ToHex(tx.Hash()) + " was not included within 30 s");
-  return j;
-}
-
-// For people: floats to 6 significant digits (--json prints exact values).
-void PrintTensorMap(const json& tensors) {
-  for (auto it = tensors.begin(); it != tensors.end(); ++it) {
-    const json& t = it.value();
-    std::cout << "  " << it.key() << " " << t["dtype"].get<std::string>() << t["shape"].dump() << " = [";
-    const json& data = t["data"];
-    for (size_t i = 0; i < data.size(); ++i) {
-      if (i) std::cout << ", ";
-      if (i == 64) {
-        std::cout << "... " << data.size() - 64 << " more";
-        break;
-      }
-      if (data[i].is_number_float()) {
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.6g", data[i].get<double>());
-        std::cout << buf;
-      } else {
-        std::cout << data[i].dump();
-      }
-    }
-    std::cout << "]\n";
-  }
-}
 
 std::string ResultsDir(const Context& ctx) { return (fs::path(ctx.home) / "results").string(); }
 

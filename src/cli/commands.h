@@ -84,6 +84,18 @@ int QueryReceipt(const Context& ctx, const std::string& id);
 int QueryRequest(const Context& ctx, const std::string& id);  // an async request (src/cli/async.cc)
 int QueryNode(const Context& ctx, const std::string& who);    // a node's stake, modes and penalties
 
+// Replay disputes and conflict evidence (src/cli/challenge.cc, docs/settlement.md).
+struct ChallengeOptions {
+  std::string bundle_file;  // the result bundle with the inputs (default: the saved one, else the async request's)
+  std::string claim;        // the output hash to claim instead of re-executing here
+  bool wait = true;         // until the committee decides or the vote window closes
+};
+// Re-executes a pending replay receipt locally; challenges it only if the output differs.
+int Challenge(const Context& ctx, const std::string& receipt_id, const ChallengeOptions& opts);
+int QueryChallenge(const Context& ctx, const std::string& receipt_id);
+// Two result bundles of one node for one request with different outputs: ReportConflictTx.
+int ReportConflict(const Context& ctx, const std::string& bundle_a, const std::string& bundle_b);
+
 struct RunLocalOptions {
   int threads = 1;
   bool quantized = false;        // quantize the float model first and run the int8 model

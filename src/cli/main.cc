@@ -248,6 +248,30 @@ int main(int argc, char** argv) {
   int threads = 1;
   RunLocalOptions run_opts;
   auto* run = app.add_subcommand("run", "Execute an ONNX file locally (no chain)");
+  // challenge, query challenge, report-conflict (docs/settlement.md "Replay mode", "Slashing evidence")
+  auto* qc = q->add_subcommand("challenge", "A replay receipt's challenge: claim, committee, votes, outcome");
+  qc->add_option("RECEIPT_ID", arg, "Receipt id, 64 hex characters")->required();
+  qc->callback([&] { rc = QueryChallenge(ctx, arg); });
+  ChallengeOptions challenge_opts;
+  auto* ch = app.add_subcommand(
+      "challenge", "Dispute a replay receipt: re-execute it here, challenge it if the output differs");
+  ch->footer("A challenge bonds params.settlement.challenge_bond from --from; a committee of replay nodes "
+             "re-executes the receipt and decides (docs/settlement.md).");
+  ch->add_option("RECEIPT_ID", arg, "Receipt id, 64 hex characters")->required();
+  ch->add_option("--bundle", challenge_opts.bundle_file,
+                 "Result bundle holding the inputs (default: the one `lucid infer` saved, else the async request's)");
+  ch->add_option("--claim", challenge_opts.claim, "Output hash to claim instead of re-executing (64 hex characters)");
+  ch->add_flag("!--no-wait", challenge_opts.wait, "Return once the challenge is on chain, before the committee decides");
+  ch->callback([&] { rc = Challenge(ctx, arg, challenge_opts); });
+  std::string conflict_a, conflict_b;
+  auto* rc_cmd = app.add_subcommand(
+      "report-conflict", "Report a node that signed two outputs for one request (slashed and jailed)");
+  rc_cmd->footer("The bundles hold the receipts and evidence (as `lucid infer` saves them); half the slashed "
+                 "stake goes to --from (docs/settlement.md).");
+  rc_cmd->add_option("BUNDLE_A", conflict_a, "First result bundle (JSON)")->required();
+  rc_cmd->add_option("BUNDLE_B", conflict_b, "Second result bundle (JSON)")->required();
+  rc_cmd->callback([&] { rc = ReportConflict(ctx, conflict_a, conflict_b); });
+
   run->add_option("MODEL", model_file, "Model .onnx")->required();
   run->add_option("--input", input_file, "Input tensors JSON")->required();
   run->add_option("--threads", threads, "Threads (results are identical for any value)")->capture_default_str();
@@ -339,7 +363,7 @@ int main(int argc, char** argv) {
   // `lucid --help` lists the commands in groups, in the order a new user meets them.
   const std::pair<const char*, std::vector<const char*>> groups[] = {
       {"Run a network", {"devnet", "node", "validator", "enclave"}},
-      {"Use a network", {"keys", "tx", "hub", "infer", "chat", "verify", "query", "feed", "workflow"}},
+      {"Use a network", {"keys", "tx", "hub", "infer", "chat", "verify", "query", "feed", "workflow", "challenge", "report-conflict"}},
       {"Local, no chain", {"run", "quantize", "zk", "tee", "llm"}},
       {"Shell", {"completion"}}};
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))

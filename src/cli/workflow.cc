@@ -3,6 +3,8 @@
 // /chain/requests/{id} and /chain/receipts/{id}; sends PostDataTx and CreateWorkflowTx.
 #include "cli/workflow.h"
 
+#include "cli/cli_util.h"
+
 #include <charconv>
 #include <cstring>
 #include <cstdio>
@@ -44,35 +46,7 @@ struct WorkflowOptions {
   uint64_t seed = 0;
 };
 
-// Signs and broadcasts a tx from ctx.from and waits for its block (as `lucid tx` does).
-Result<json> SendTx(const Context& ctx, protocol::TxBody body) {
-  ASSIGN_OR_RETURN(crypto::PrivateKey key, ctx.FromKey());
-  ApiClient api = ctx.api();
-  ASSIGN_OR_RETURN(json status, api.Get("/status"));
-  ASSIGN_OR_RETURN(json acct, api.Get("/chain/accounts/" + key.address().ToHex()));
-  protocol::SignedTx tx = node::MakeTx(key, status["chain_id"].get<std::string>(), acct["nonce"].get<uint64_t>(),
-                                       /*max_tx_fee=*/10'000'000, std::move(body));
-  ASSIGN_OR_RETURN(auto resp, api.PostWithStatus("/chain/txs", {{"tx", ToHex(tx.Encode())}, {"wait_ms", 30000}}));
-  json& j = resp.second;
-  const json& refused = j["check"]["code"].get<uint32_t>() != 0 ? j["check"]
-                        : (j.contains("deliver") && j["deliver"]["code"].get<uint32_t>() != 0) ? j["deliver"]
-                                                                                               : json();
-  if (!refused.is_null())
-    return FailedPrecondition("transaction refused: " + refused["code_name"].get<std::string>() + ": " +
-                              refused["log"].get<std::string>());
-  if (!j.contains("height")) return Unavailable("transaction " + ToHex(tx.Hash()) + " was not included within 30 s");
-  return j;
-}
 
-Result<json> ReadJson(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument(path + " is not valid JSON");
-  return j;
-}
 
 // "NAME=v1,v2,..." -> float32 [1, n].
 Result<std::pair<std::string, Tensor>> ParseTensorArg(const std::string& arg) {
@@ -97,29 +71,6 @@ Result<std::pair<std::string, Tensor>> ParseTensorArg(const std::string& arg) {
   return std::make_pair(name, std::move(t));
 }
 
-// For people: floats to 6 significant digits (--json prints exact values).
-void PrintTensors(const json& tensors, const std::string& indent) {
-  for (auto it = tensors.begin(); it != tensors.end(); ++it) {
-    const json& t = it.value();
-    std::cout << indent << it.key() << " " << t.value("dtype", "?") << t.value("shape", json::array()).dump() << " = [";
-    const json& data = t.contains("data") ? t["data"] : json::array();
-    for (size_t i = 0; i < data.size(); ++i) {
-      if (i) std::cout << ", ";
-      if (i == 32) {
-        std::cout << "... " << data.size() - 32 << " more";
-        break;
-      }
-      if (data[i].is_number_float()) {
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.6g", data[i].get<double>());
-        std::cout << buf;
-      } else {
-        std::cout << data[i].dump();
-      }
-    }
-    std::cout << "]\n";
-  }
-}
 
 std::string Str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
@@ -150,7 +101,7 @@ int FeedPost(const Context& ctx, const FeedPostOptions& opts) {
     return Fail(ctx, InvalidArgument("give the value with --tensor NAME=v1,v2,... or --inputs FILE.json (one of them)"));
   TensorMap value;
   if (!opts.inputs_file.empty()) {
-    auto j = ReadJson(opts.inputs_file);
+    auto j = ReadJsonFile(opts.inputs_file);
     if (!j.ok()) return Fail(ctx, j.status());
     auto m = TensorMapFromJson(*j);
     if (!m.ok()) return Fail(ctx, m.status(), "inputs are {\"NAME\": {\"dtype\", \"shape\", \"data\"}}");
@@ -190,7 +141,7 @@ int FeedPost(const Context& ctx, const FeedPostOptions& opts) {
   } else {
     std::cout << "posted to feed " << opts.name << " in block " << (*r)["height"] << " (tx "
               << (*r)["check"]["hash"].get<std::string>() << ")\n";
-    PrintTensors(TensorMapToJson(value), "  ");
+    PrintTensorMap(TensorMapToJson(value), "  ");
   }
   return kExitOk;
 }
@@ -215,7 +166,7 @@ int FeedShow(const Context& ctx, const std::string& name) {
             << "  posters " << (f->contains("posters") ? (*f)["posters"].dump() : "[]") << "\n"
             << "  updated in block " << U64(*f, "updated_height") << "\n";
   std::cout << "  value (hash " << (*f)["value_hash"].get<std::string>() << "):\n";
-  PrintTensors((*f)["value_tensors"], "    ");
+  PrintTensorMap((*f)["value_tensors"], "    ");
   return kExitOk;
 }
 
@@ -350,7 +301,7 @@ int QueryWorkflow(const Context& ctx, const std::string& id_text) {
       if (run["output_hash"].is_string()) std::cout << "\n    output hash " << run["output_hash"].get<std::string>();
     }
     std::cout << "\n";
-    if (run.contains("output") && run["output"].is_object()) PrintTensors(run["output"], "    ");
+    if (run.contains("output") && run["output"].is_object()) PrintTensorMap(run["output"], "    ");
     if (run.contains("output_unavailable"))
       std::cout << "    output not available: " << run["output_unavailable"].get<std::string>() << "\n";
   }
