@@ -228,6 +228,15 @@ class Web {
       auto node_info = chain_->GetNode(rec.node);
       facts.view.node_registered_for_mode =
           node_info.ok() && (node_info->modes & protocol::ModeBit(rec.mode)) != 0;
+      // An async request is authenticated by the chain's record of it (workflow runs are unsigned).
+      auto async = chain_->GetAsyncRequest(result.request.request.Hash());
+      facts.view.request_on_chain = async.ok() && async->request.Encode() == result.request.Encode();
+      if (rec.mode == protocol::Mode::kReplay) {
+        facts.settlement =
+            verify::ReplaySettlement(chain::SettlementStatusName(record->settlement), record->final_height);
+        facts.settlement_detail = "final: the challenge window closed at block " +
+                                  std::to_string(record->final_height) + " without a successful challenge";
+      }
       if (rec.mode == protocol::Mode::kZkml) {
         auto manifest = hub_->GetManifest(rec.model);
         if (manifest.ok() && manifest->zkml) facts.view.zkml_commitment = manifest->zkml->model_commitment;

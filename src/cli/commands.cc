@@ -916,6 +916,19 @@ int Verify(const Context& ctx, const std::string& receipt_id_text, const VerifyO
       }
     }
     facts.view = verify::ChainView{g.chain_id, registered, std::nullopt};
+    // An async request (posted on chain, or made by a workflow run) is authenticated by the
+    // chain's record of it, not by a signature (workflow runs have none).
+    auto async = api.Get("/chain/requests/" + ToHex(result.request.request.Hash()));
+    facts.view.request_on_chain = async.ok() && (*async)["raw"]["request"].get<std::string>() ==
+                                                   ToHex(result.request.Encode());
+    if (rec.mode == protocol::Mode::kReplay) {
+      facts.settlement = on_chain.ok() ? verify::ReplaySettlement((*on_chain).value("settlement", "final"),
+                                                                  (*on_chain).value("final_height", uint64_t{0}))
+                                       : on_chain.status();
+      facts.settlement_detail = "final: the challenge window closed at block " +
+                                std::to_string(on_chain.ok() ? (*on_chain).value("final_height", uint64_t{0}) : 0) +
+                                " without a successful challenge";
+    }
     if (rec.mode == protocol::Mode::kZkml) {
       // The commitment a zkml proof must match is in the version's manifest, bound by its CID.
       auto manifest = FetchManifest(api, rec.model);

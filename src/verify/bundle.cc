@@ -24,6 +24,19 @@ void Report::Add(std::string name, const Status& s, std::string ok_detail) {
 
 void Report::Skip(std::string name, std::string why) { checks.push_back({std::move(name), true, true, std::move(why)}); }
 
+Status ReplaySettlement(std::string_view settlement, uint64_t final_height) {
+  const std::string at = " (challenge window ends at block " + std::to_string(final_height) + ")";
+  if (settlement == "final") return Status::Ok();
+  if (settlement == "pending")
+    return FailedPrecondition("not final yet: a replay result can be challenged until block " +
+                              std::to_string(final_height));
+  if (settlement == "challenged")
+    return FailedPrecondition("challenged: a committee is re-executing it" + at);
+  if (settlement == "overturned")
+    return DataLoss("overturned: the challenge committee found another output; the requester was refunded");
+  return InvalidArgument("unknown settlement '" + std::string(settlement) + "'");
+}
+
 Report CheckBundle(const Bundle& bundle, const BundleCheckOptions& options) {
   const ReportWording& words = options.wording;
   Report report;
@@ -45,6 +58,7 @@ Report CheckBundle(const Bundle& bundle, const BundleCheckOptions& options) {
   if (facts.enclave_registration)
     report.Add("enclave_registration", *facts.enclave_registration, facts.enclave_registration_detail);
   for (const Check& c : VerifyResult(result, facts.view).checks) report.checks.push_back({c.name, c.ok, false, c.detail});
+  if (facts.settlement) report.Add("settlement", *facts.settlement, facts.settlement_detail);
 
   if (!bundle.inputs) {
     report.Skip("inputs_hash", words.inputs_not_held);

@@ -48,7 +48,16 @@ struct ChainFacts {
   // shown when it was.
   std::optional<Status> enclave_registration;
   std::string enclave_registration_detail;
+  // replay: the receipt's settlement on chain (docs/settlement.md): OK once final; an error
+  // while its challenge window is open, while challenged, or once overturned. nullopt: other
+  // modes (no settlement check).
+  std::optional<Status> settlement;
+  std::string settlement_detail;
 };
+
+// The settlement check of a replay receipt from the chain's receipt record fields
+// (settlement: final, pending, challenged or overturned; final_height: end of its window).
+Status ReplaySettlement(std::string_view settlement, uint64_t final_height);
 
 // A bundle as the caller holds it. Decode errors carry their context ("request: ...");
 // a piece not held is an error saying so.

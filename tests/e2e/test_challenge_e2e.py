@@ -41,6 +41,13 @@ def honest_receipt_is_not_challenged(devnet: Devnet, cli: Cli, tmp_path: Path):
     assert same["challenged"] is False and same["output_hash"] == out["receipt"]["output_hash"], same
     assert devnet.get(f"/chain/challenges/{rid}").status_code == 404
     assert balance(devnet, cli.json("keys", "show", "dev0")["address"]) == before  # no bond, no tx
+    # Not final while its window is open: `lucid verify` says so (only the settlement check fails).
+    pending = cli.json("verify", rid, expect=1)
+    failed = [c["name"] for c in pending["checks"] if not c["ok"]]
+    assert failed == ["settlement"], pending
+    final_height = devnet.get(f"/chain/receipts/{rid}").json()["final_height"]
+    devnet.wait_height(final_height + 1, timeout=30)
+    assert cli.json("verify", rid)["valid"] is True
     # A vanilla receipt cannot be challenged: the error says what to do instead.
     van = cli.json("infer", MODEL, "--input", input_file(tmp_path))
     p = cli.run("challenge", van["receipt_id"], expect=None)

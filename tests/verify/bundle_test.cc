@@ -212,3 +212,53 @@ TEST(CheckBundleTest, EnclaveRegistrationComesFromTheCallerBeforeTheVerdict) {
 
 }  // namespace
 }  // namespace lucid::verify
+
+namespace lucid::verify {
+namespace {
+
+// An async request the chain recorded (a workflow run carries no signature): accepted only
+// when the caller's chain facts say the request is on chain.
+TEST(CheckBundleTest, UnsignedRequestPassesOnlyWhenRecordedOnChain) {
+  Bundle b = Honest();
+  b.request->signature = crypto::Signature{};
+  EXPECT_EQ(Failed(CheckBundle(b, Options())), std::vector<std::string>{"request_signature"});
+  BundleCheckOptions o = Options();
+  o.chain_facts = [](const protocol::SubmitResultTx&) {
+    ChainFacts f;
+    f.view.chain_id = kChain;
+    f.view.node_registered_for_mode = true;
+    f.view.request_on_chain = true;
+    return f;
+  };
+  const Report r = CheckBundle(b, o);
+  EXPECT_TRUE(r.ok()) << ::testing::PrintToString(Failed(r));
+  EXPECT_NE(Find(r, "request_signature")->detail.find("recorded on chain"), std::string::npos);
+}
+
+// A replay receipt is valid only once final on chain; pending, challenged and overturned fail
+// the settlement check (and only it).
+TEST(CheckBundleTest, ReplayReceiptIsValidOnlyOnceFinal) {
+  for (const auto& [status, ok] : std::vector<std::pair<std::string, bool>>{
+           {"final", true}, {"pending", false}, {"challenged", false}, {"overturned", false}}) {
+    BundleCheckOptions o = Options();
+    o.chain_facts = [status = status](const protocol::SubmitResultTx&) {
+      ChainFacts f;
+      f.view.chain_id = kChain;
+      f.view.node_registered_for_mode = true;
+      f.settlement = ReplaySettlement(status, 17);
+      f.settlement_detail = "final";
+      return f;
+    };
+    const Report r = CheckBundle(Honest(), o);
+    ASSERT_NE(Find(r, "settlement"), nullptr) << status;
+    EXPECT_EQ(r.ok(), ok) << status;
+    if (!ok) {
+      EXPECT_EQ(Failed(r), std::vector<std::string>{"settlement"}) << status;
+    }
+  }
+  EXPECT_NE(ReplaySettlement("pending", 17).message().find("until block 17"), std::string::npos);
+  EXPECT_FALSE(ReplaySettlement("bogus", 1).ok());
+}
+
+}  // namespace
+}  // namespace lucid::verify
