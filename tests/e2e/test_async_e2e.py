@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import LUCID, Cli, Devnet
+from conftest import LUCID, Cli, Devnet, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = REPO / "models" / "digits"
@@ -25,11 +25,11 @@ MISS_SLASH_BPS = 100
 class NodeProc:
     """A standalone `lucid node` (it registers itself when it starts)."""
 
-    def __init__(self, devnet: Devnet, key: str, log: Path):
+    def __init__(self, devnet: Devnet, key: str, log: Path, *args):
         self.log = open(log, "ab")
         self.proc = subprocess.Popen(
             [str(LUCID), "--home", str(devnet.home), "--from", key, "node", "--chain", devnet.url,
-             "--http", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=self.log)
+             "--http", "127.0.0.1:0", *[str(a) for a in args]], stdout=subprocess.PIPE, stderr=self.log)
         line = self.proc.stdout.readline()
         assert line, f"lucid node exited {self.proc.wait(timeout=30)}; see {log}"
         self.ready = json.loads(line)
@@ -190,3 +190,45 @@ def test_async_request_expires_and_survives_restart(devnet: Devnet, cli: Cli, tm
     assert balance(devnet, dev1) == before - fees - (10 + PRICE) + slashed2
     n = cli.json("query", "node", "dev3")
     assert (n["stake"], n["slashed"], n["missed_deadlines"]) == (stake - slashed2, slashed + slashed2, 2)
+
+
+def test_replay_challenge_decided_by_node_votes(tmp_path: Path):
+    """A false challenge of a replay receipt: the committee (three standalone replay nodes,
+    drawn by the chain) re-execute through their watchers and vote the node's output; the node
+    wins the challenger's bond, exact to the unit."""
+    devnet = Devnet(tmp_path / "home", free_port(), block_time="500ms")  # a 5 s challenge window
+    devnet.start()
+    cli = Cli(devnet)
+    members = []
+    try:
+        for key in ("dev1", "dev2", "dev3"):
+            members.append(NodeProc(devnet, key, tmp_path / f"node-{key}.log", "--mode", "vanilla,replay"))
+        committee_nodes = {m.ready["node"] for m in members}
+        node = devnet.info["node"]
+        dev0 = cli.json("keys", "show", "dev0")["address"]  # requester, publisher and challenger here
+        result = cli.json("infer", MODEL, "--input", input_file(tmp_path), "--mode", "replay", key="dev0")
+        receipt_id = result["receipt_id"]
+        rec = devnet.get(f"/chain/receipts/{receipt_id}").json()
+        assert rec["settlement"] == "pending" and rec["held"] == 10 + PRICE
+        before = {a: balance(devnet, a) for a in (dev0, node)}
+
+        out = cli.json("challenge", receipt_id, "--claim", "ab" * 32, key="dev0")
+        c = out["challenge"]
+        assert c["status"] == "node_won", c
+        assert set(c["committee"]) == committee_nodes
+        assert {v["voter"] for v in c["votes"]} <= committee_nodes and len(c["votes"]) >= 2
+        assert all(v["output_hash"] == rec["receipt"]["output_hash"] for v in c["votes"])
+        bond = c["bond"]
+        fee = tx_fee(devnet, c["height"], lambda t: t.get("type") == "challenge" and t["receipt_id"] == receipt_id)
+        deadline = time.time() + 30
+        while devnet.get(f"/chain/receipts/{receipt_id}").json()["settlement"] != "final":
+            assert time.time() < deadline, "the receipt did not become final"
+            time.sleep(0.2)
+        # The challenger lost its bond to the node; the node was paid its fee and the
+        # publisher (dev0 too) its price.
+        assert balance(devnet, dev0) == before[dev0] - fee - bond + PRICE
+        assert balance(devnet, node) == before[node] + bond + 10
+    finally:
+        for m in members:
+            m.stop()
+        devnet.stop()
