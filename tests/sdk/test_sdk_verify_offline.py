@@ -88,11 +88,31 @@ def test_each_tampering_fails_its_check():
     assert "receipt_id" in verify_bundle(t, TRUSTED, FACTS).failed()
 
 
-def test_replay_evidence_is_the_node_signature():
+def test_replay_evidence_is_the_node_signature_and_final_only_by_the_chain():
     b = make_bundle(Mode.REPLAY)
-    facts = ChainFacts(node_modes={NODE.address: {"replay"}})
-    v = verify_bundle(b, TRUSTED, facts)
+
+    def record(status):  # the chain's /chain/receipts/ID answer for this bundle
+        return {"settlement": status, "final_height": 9, "raw": {"header": b["header"], "receipt": b["receipt"]}}
+    final = ChainFacts(node_modes={NODE.address: {"replay"}}, on_chain=record("final"))
+    v = verify_bundle(b, TRUSTED, final)
     assert v.valid, str(v)
+    assert "settlement" in [c.name for c in v.checks]
     t = copy.deepcopy(b)
     t["evidence"] = flip(t["evidence"], len(bytes.fromhex(t["evidence"])) - 30)
-    assert verify_bundle(t, TRUSTED, facts).failed() == ["evidence"]
+    assert verify_bundle(t, TRUSTED, final).failed() == ["evidence"]
+    for status in ("pending", "challenged", "overturned"):
+        facts = ChainFacts(node_modes={NODE.address: {"replay"}}, on_chain=record(status))
+        assert verify_bundle(b, TRUSTED, facts).failed() == ["settlement"], status
+
+
+def test_async_request_recorded_on_chain_needs_no_signature():
+    b = make_bundle()
+    sr = SignedRequest.decode(bytes.fromhex(b["request"]))
+    unsigned = SignedRequest(sr.request, bytes(65))
+    b["request"] = unsigned.encode().hex()
+    assert verify_bundle(b, TRUSTED, FACTS).failed() == ["request_signature"]
+    recorded = ChainFacts(node_modes=FACTS.node_modes, async_requests={sr.request.hash(): unsigned.encode()})
+    assert verify_bundle(b, TRUSTED, recorded).valid
+    # Recorded with other bytes (e.g. another signature): the signature is checked as usual.
+    other = ChainFacts(node_modes=FACTS.node_modes, async_requests={sr.request.hash(): sr.encode()})
+    assert verify_bundle(b, TRUSTED, other).failed() == ["request_signature"]

@@ -12,7 +12,8 @@ Checks, in order (names as ``lucid verify`` prints them):
 ``receipt_id``           TaggedSha256("lucid:receipt:v1", receipt) equals the id asked about
 ``enclave_registration`` (tee only) the evidence's signer is the enclave the node's API reports as
                          registered for the node (Python does not re-verify the attestation document)
-``request_signature``    the requester's signature over SigningDigest(request hash) recovers to ``requester``
+``request_signature``    the requester's signature over SigningDigest(request hash) recovers to ``requester``,
+                         or (chain facts) the request is an async request the chain recorded, byte for byte
 ``chain_id``             request and receipt are for the trusted chain
 ``receipt_matches_request`` request hash, model, input hash, mode agree; node agrees unless the request allows any
 ``fee_within_max``       receipt fee <= request max_fee
@@ -24,6 +25,8 @@ Checks, in order (names as ``lucid verify`` prints them):
                          NOT checked in Python (always fails, never passes unchecked); replay: the node's
                          signature as for vanilla (finality is the chain's challenge window: the
                          receipt record's ``settlement``, see docs/settlement.md)
+``settlement``           (replay only) the chain's receipt record says ``final``: its challenge window
+                         closed without a successful challenge
 ``inputs_hash``          HashTensorMap(inputs) equals the request's input_hash (SKIP when the bundle has none)
 ``outputs_hash``         HashTensorMap(outputs) equals the receipt's output_hash (SKIP when none)
 ``inclusion``            the header's signature recovers to its proposer; proof tree_size equals the
@@ -126,6 +129,9 @@ class ChainFacts:
     """
 
     node_modes: Optional[Dict[bytes, Set[str]]] = None
+    # Async requests the chain recorded (docs/settlement.md): request hash -> the recorded
+    # SignedRequest encoding. Such a request needs no signature (workflow runs have none).
+    async_requests: Optional[Dict[bytes, bytes]] = None
     on_chain: Optional[Dict[str, Any]] = None
     on_chain_error: Optional[str] = None
     enclave: Optional[EnclaveFacts] = None
@@ -270,6 +276,9 @@ def verify_bundle(bundle: Mapping[str, Any], trusted: TrustedChain, facts: Optio
         run("enclave_registration", enclave_registration)
 
     def request_signature() -> str:
+        recorded = facts.async_requests.get(r.hash()) if facts and facts.async_requests else None
+        if recorded is not None and recorded == req.encode():
+            return f"request recorded on chain (async request {r.hash().hex()})"
         _sig_check(req.signature, r.hash(), r.requester, "request")
         return f"signed by requester 0x{r.requester.hex()}"
     run("request_signature", request_signature)
@@ -318,6 +327,22 @@ def verify_bundle(bundle: Mapping[str, Any], trusted: TrustedChain, facts: Optio
             header = None
     run("evidence", lambda: verify_evidence(rec, ev, header.header.time_ms if header else None,
                                             facts.enclave if facts else None))
+
+    if rec.mode == Mode.REPLAY:
+        def settlement() -> str:
+            if facts is None or facts.on_chain is None:
+                raise CheckFailed("a replay result is final only by the chain's settlement: no chain facts given")
+            status, final = facts.on_chain.get("settlement", "final"), int(facts.on_chain.get("final_height", 0))
+            if status == "final":
+                return f"final: the challenge window closed at block {final} without a successful challenge"
+            if status == "pending":
+                raise CheckFailed(f"not final yet: a replay result can be challenged until block {final}")
+            if status == "challenged":
+                raise CheckFailed(f"challenged: a committee is re-executing it (challenge window ends at block {final})")
+            if status == "overturned":
+                raise CheckFailed("overturned: the challenge committee found another output; the requester was refunded")
+            raise CheckFailed(f"unknown settlement '{status}'")
+        run("settlement", settlement)
 
     def io(name: str, key: str, expected: bytes, what: str) -> None:
         if key not in bundle:
@@ -386,6 +411,13 @@ def chain_facts(client: Any, bundle: Mapping[str, Any], receipt_id: Optional[str
         facts.on_chain = client.receipt(rid)
     except ApiError as e:
         facts.on_chain_error = str(e)
+    try:
+        sr = SignedRequest.decode(bytes.fromhex(str(bundle.get("request", ""))))
+        h = sr.request.hash()
+        recorded = client.get(f"/chain/requests/{h.hex()}")
+        facts.async_requests = {h: bytes.fromhex(recorded["raw"]["request"])}
+    except (ValueError, DecodeError, ApiError, KeyError):
+        pass
     try:
         rec = Receipt.decode(bytes.fromhex(str(bundle.get("receipt", ""))))
         if rec.mode == Mode.TEE:
