@@ -130,6 +130,16 @@ json GenesisJson(const chain::Genesis& g) {
     if (t.admin) tee["admin"] = t.admin->ToHex();
     params["tee"] = tee;
   }
+  const chain::SettlementParams& sp = g.params.settlement;  // docs/settlement.md
+  params["settlement"] = {{"async_max_deadline_blocks", sp.async_max_deadline_blocks},
+                          {"async_miss_slash_bps", sp.async_miss_slash_bps},
+                          {"conflict_slash_bps", sp.conflict_slash_bps},
+                          {"replay_challenge_blocks", sp.replay_challenge_blocks},
+                          {"challenge_bond", sp.challenge_bond},
+                          {"challenge_committee", sp.challenge_committee},
+                          {"challenge_vote_blocks", sp.challenge_vote_blocks},
+                          {"replay_slash_bps", sp.replay_slash_bps},
+                          {"workflow_max_runs", sp.workflow_max_runs}};
   return {{"chain_id", g.chain_id},
           {"genesis_time_ms", g.genesis_time_ms},
           {"params", params},
@@ -147,6 +157,21 @@ Result<chain::Genesis> GenesisFromJson(const json& j) {
     g.params.min_node_stake = p.at("min_node_stake").get<uint64_t>();
     g.params.max_tx_bytes = p.at("max_tx_bytes").get<uint64_t>();
     g.params.dev_mode = p.at("dev_mode").get<bool>();
+    if (p.contains("settlement")) {  // each absent field keeps its default
+      const json& s = p.at("settlement");
+      chain::SettlementParams& sp = g.params.settlement;
+      for (auto [name, field] : std::initializer_list<std::pair<const char*, uint64_t*>>{
+               {"async_max_deadline_blocks", &sp.async_max_deadline_blocks},
+               {"async_miss_slash_bps", &sp.async_miss_slash_bps},
+               {"conflict_slash_bps", &sp.conflict_slash_bps},
+               {"replay_challenge_blocks", &sp.replay_challenge_blocks},
+               {"challenge_bond", &sp.challenge_bond},
+               {"challenge_committee", &sp.challenge_committee},
+               {"challenge_vote_blocks", &sp.challenge_vote_blocks},
+               {"replay_slash_bps", &sp.replay_slash_bps},
+               {"workflow_max_runs", &sp.workflow_max_runs}})
+        if (s.contains(name)) *field = s.at(name).get<uint64_t>();
+    }
     if (p.contains("tee")) {
       const json& t = p.at("tee");
       chain::TeeParams& tee = g.params.tee;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "chain/state.h"
 #include "crypto/hash.h"
 
 namespace lucid::api {
@@ -33,6 +34,16 @@ TEST(JsonViewsTest, GenesisRoundTrip) {
   EXPECT_EQ(back->accounts.at(0).address, g.accounts[0].address);
   EXPECT_EQ(back->accounts.at(0).balance, 9u);
   EXPECT_EQ(back->validators, g.validators);
+  EXPECT_EQ(chain::EncodeGenesis(*back), chain::EncodeGenesis(g));  // same genesis, same app hash
+  // Settlement params (docs/settlement.md) round-trip; an absent field keeps its default.
+  g.params.settlement.challenge_bond = 77;
+  g.params.settlement.replay_challenge_blocks = 3;
+  auto with = GenesisFromJson(GenesisJson(g));
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE(with->params.settlement == g.params.settlement);
+  json partial = GenesisJson(g);
+  partial["params"]["settlement"].erase("challenge_bond");
+  EXPECT_EQ(GenesisFromJson(partial)->params.settlement.challenge_bond, chain::SettlementParams{}.challenge_bond);
   json bad = GenesisJson(g);
   bad["validators"] = {"0x12"};
   EXPECT_FALSE(GenesisFromJson(bad).ok());
