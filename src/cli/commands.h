@@ -142,6 +142,13 @@ struct DevnetOptions {
   std::string block_time = "1s";
   bool tee = true;  // start the dev enclave (`lucid enclave --dev`) and serve tee mode
   std::string tee_heartbeat;  // a new chain's enclave registration lifetime, e.g. 10s (default 1h)
+  // IPFS (docs/ipfs.md): --ipfs starts a kubo daemon in a private swarm (repo <home>/ipfs,
+  // swarm key --ipfs-swarm-key or <home>/ipfs-swarm.key, made on first use) peered with
+  // --ipfs-peer; --ipfs-api uses running kubo daemons instead (the first is the hub's own).
+  bool ipfs = false;
+  std::vector<std::string> ipfs_apis;
+  std::string ipfs_swarm_key;
+  std::vector<std::string> ipfs_peers;
 };
 int Devnet(const Context& ctx, const DevnetOptions& opts);
 
@@ -161,6 +168,9 @@ struct NodeOptions {
   // OpenAI-compatible routes (docs/llm.md "Trust model"): "API_KEY=KEYNAME", the requester
   // key (in --home/keys) this node's gateway signs LLM requests with for that API key.
   std::vector<std::string> api_keys;
+  // IPFS (docs/ipfs.md): kubo RPC addresses; when given, model files come through IPFS (tried
+  // in order, fetched files pinned on the first) instead of the chain's hub.
+  std::vector<std::string> ipfs_apis;
 };
 int Node(const Context& ctx, const NodeOptions& opts);
 

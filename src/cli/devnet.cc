@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "devnet/devnet.h"
+#include "ipfs/kubo_node.h"
 
 namespace lucid::cli {
 
@@ -38,6 +39,25 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
     if (ec) return Fail(ctx, Unavailable("cannot find this binary for the dev enclave: " + ec.message()));
     options.enclave_binary = self.string();
   }
+  // IPFS (docs/ipfs.md): the hub's own kubo in a private swarm, or running ones.
+  std::unique_ptr<ipfs::KuboNode> kubo;
+  options.ipfs_apis = opts.ipfs_apis;
+  if (opts.ipfs) {
+    if (!opts.ipfs_apis.empty()) return Fail(ctx, InvalidArgument("--ipfs starts its own kubo; --ipfs-api uses a running one: pass one of them"));
+    ipfs::KuboNodeOptions k;
+    k.repo = (std::filesystem::path(ctx.home) / "ipfs").string();
+    k.swarm_key = opts.ipfs_swarm_key.empty() ? (std::filesystem::path(ctx.home) / "ipfs-swarm.key").string()
+                                              : opts.ipfs_swarm_key;
+    if (opts.ipfs_swarm_key.empty() && !std::filesystem::exists(k.swarm_key)) {
+      if (Status s = ipfs::WriteSwarmKey(k.swarm_key); !s.ok()) return Fail(ctx, s);
+      std::cerr << "ipfs: new private swarm key " << k.swarm_key << " (copy it to every peer of this swarm)\n";
+    }
+    k.peers = opts.ipfs_peers;
+    kubo = std::make_unique<ipfs::KuboNode>(k);
+    if (Status s = kubo->Start(); !s.ok()) return Fail(ctx, s.WithContext("starting kubo for --ipfs"));
+    options.ipfs_apis = {kubo->api_address()};
+    std::cerr << "ipfs: kubo API " << kubo->api_address() << ", peer " << kubo->swarm_address() << std::endl;
+  }
   devnet::Devnet net(options);
   auto info = net.Start();
   if (!info.ok())
@@ -53,7 +73,9 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
     PrintJson({{"api", info->api_url}, {"chain_id", info->chain_id}, {"home", ctx.home},
                {"validator", info->validator.ToHex()}, {"node", info->node.ToHex()},
                {"dev_accounts", accounts}, {"demo_models", models}, {"insecure_dev_keys", true},
-               {"enclave", info->enclave}, {"enclave_pcr0", ToHex(info->enclave_pcr0)}});
+               {"enclave", info->enclave}, {"enclave_pcr0", ToHex(info->enclave_pcr0)},
+               {"ipfs_api", options.ipfs_apis.empty() ? "" : options.ipfs_apis.front()},
+               {"ipfs_peer", kubo ? kubo->swarm_address() : ""}});
   } else {
     std::cout << "Lucid devnet running\n"
               << "  API        " << info->api_url << "\n"
@@ -62,6 +84,10 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
               << "  validator  " << info->validator.ToChecksumHex() << "\n"
               << "  node       " << info->node.ToChecksumHex() << "\n"
               << "  enclave    " << (info->enclave.empty() ? "none (tee off)" : info->enclave + " (dev enclave, tee mode)")
+              << "\n"
+              << "  ipfs       "
+              << (options.ipfs_apis.empty() ? std::string("off (local blob store)")
+                                            : options.ipfs_apis.front() + (kubo ? " (own kubo, peer " + kubo->swarm_address() + ")" : ""))
               << "\n"
               << "Dev accounts (INSECURE: their keys are public and work only on dev-mode chains):\n";
     for (const auto& [name, a] : info->dev_accounts) std::cout << "  " << name << "  " << a.ToChecksumHex() << "\n";
@@ -74,6 +100,7 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
   sigwait(&signals, &sig);
   std::cerr << "stopping devnet (signal " << sig << ")" << std::endl;
   net.Stop();
+  if (kubo) kubo->Stop();
   return kExitOk;
 }
 

@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
 
   // node (docs/node.md)
   NodeOptions node_opts;
+  devnet_cmd->add_flag("--ipfs", devnet.ipfs, "Start a kubo (IPFS) daemon in a private swarm for the hub (docs/ipfs.md)");
+  devnet_cmd->add_option("--ipfs-api", devnet.ipfs_apis, "Use this running kubo RPC API (127.0.0.1:PORT) for the hub; repeatable");
+  devnet_cmd->add_option("--ipfs-swarm-key", devnet.ipfs_swarm_key, "--ipfs: the private swarm's key file (default: <home>/ipfs-swarm.key, made if missing)");
+  devnet_cmd->add_option("--ipfs-peer", devnet.ipfs_peers, "--ipfs: peer with this kubo (/ip4/127.0.0.1/tcp/PORT/p2p/ID); repeatable");
   auto* node_cmd = app.add_subcommand("node", "Run a standalone inference node beside a chain (its Lucid API)");
   node_cmd->add_option("--chain", node_opts.chain, "The chain's Lucid API URL (default: --node)");
   node_cmd->add_option("--comet-rpc", node_opts.comet_rpc, "Send txs through this CometBFT RPC URL (broadcast_tx_sync)");
@@ -63,6 +67,7 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--endpoint", node_opts.endpoint, "URL registered on chain (default: http://<--http>)");
   node_cmd->add_option("--mode", node_opts.modes, "Modes served, comma-separated: vanilla,tee,zkml,replay")
       ->capture_default_str();
+  node_cmd->add_option("--ipfs", node_opts.ipfs_apis, "Fetch model files through this kubo RPC API (127.0.0.1:PORT); repeatable, tried in order");
   node_cmd->add_option("--enclave", node_opts.enclave, "tee: the enclave process HOST:PORT (`lucid enclave`)");
   node_cmd->add_option("--heartbeat", node_opts.heartbeat,
                        "tee: re-attest every DURATION (default: half the chain's heartbeat; 0: never)");

@@ -16,6 +16,7 @@
 #include "api/server.h"
 #include "cli/commands.h"
 #include "devnet/devnet.h"
+#include "ipfs/hub_hooks.h"
 #include "hub/hub.h"
 #include "node/inference_node.h"
 #include "node/llm_backend.h"
@@ -97,9 +98,15 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   const fs::path home = fs::path(ctx.home) / "node" / key->address().ToHex();
   store::BlobStore blobs((home / "hub").string());
   hub::HubOptions hub_options;
-  hub_options.fetch_missing = [peer = api::ApiClient(chain_url)](const crypto::Cid& cid) {
-    return peer.GetRaw("/hub/files/" + cid.ToString());
-  };
+  if (opts.ipfs_apis.empty()) {
+    hub_options.fetch_missing = [peer = api::ApiClient(chain_url)](const crypto::Cid& cid) {
+      return peer.GetRaw("/hub/files/" + cid.ToString());
+    };
+  } else {  // docs/ipfs.md: through the private swarm only, each file checked by CID
+    auto ipfs_hooks = ipfs::MakeHubHooks(opts.ipfs_apis);
+    if (!ipfs_hooks.ok()) return Fail(ctx, ipfs_hooks.status());
+    hub_options.ipfs_fetch = std::move(ipfs_hooks->fetch);
+  }
   hub_options.run_llm = node::MakeHubLlmRunner(opts.threads);
   hub::Hub hub(&blobs, hub_options);
 

@@ -18,6 +18,7 @@
 #include "api/json_views.h"
 #include "api/server.h"
 #include "devnet/chain_access_solo.h"
+#include "ipfs/hub_hooks.h"
 #include "hub/hub.h"
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
@@ -384,6 +385,11 @@ Result<DevnetInfo> Devnet::Start() {
   d.blobs = std::make_unique<store::BlobStore>((fs::path(o.home) / "hub").string());
   hub::HubOptions hub_options;
   hub_options.run_llm = node::MakeHubLlmRunner(o.threads);
+  if (!o.ipfs_apis.empty()) {  // docs/ipfs.md
+    ASSIGN_OR_RETURN(ipfs::HubHooks ipfs_hooks, ipfs::MakeHubHooks(o.ipfs_apis));
+    hub_options.ipfs_add = std::move(ipfs_hooks.add);
+    hub_options.ipfs_fetch = std::move(ipfs_hooks.fetch);
+  }
   d.hub = std::make_unique<hub::Hub>(d.blobs.get(), hub_options);
   node::NodeConfig node_config;
   node_config.key = NodeKey();

@@ -31,6 +31,10 @@ struct DevnetOptions {
   std::string enclave_binary;
   // tee: how long an enclave registration lasts on a new chain (0: the default hour).
   std::chrono::milliseconds tee_heartbeat{0};
+  // IPFS (docs/ipfs.md): kubo RPC addresses (127.0.0.1); the hub adds every version's files to
+  // the first (pinned, roots recorded in the manifest) and fetches files it lacks through them
+  // in order. Empty: no IPFS, the local blob store only.
+  std::vector<std::string> ipfs_apis;
 };
 
 struct DemoModel {
