@@ -296,7 +296,11 @@ def test_corrupting_peer_is_refused_and_next_peer_serves(swarm, tmp_path):
         assert "do not match the whole-file CID" in p.stderr + p.stdout, p.stderr
         assert fake.cats >= 1
         assert not any(x for x in bad.hub.rglob("*") if x.is_file() and x.stat().st_size > 1_000_000)
-        print(f"\ncorrupting peer only -> {(p.stderr + p.stdout).strip().splitlines()[-1][:400]}")
+        try:
+            shown = json.loads(p.stdout)["error"]
+        except (ValueError, KeyError, TypeError):
+            shown = (p.stderr + p.stdout).strip()
+        print(f"\ncorrupting peer only -> {str(shown)[:500]}")
 
         # The corrupting peer first, then kubo B: refused, logged, and B serves.
         good = NodeProc(devnet, "dev2", tmp_path, "--ipfs", fake.api, "--ipfs", b.api)
