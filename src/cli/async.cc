@@ -120,6 +120,13 @@ int InferAsync(const Context& ctx, const std::string& ref, const InferOptions& o
     state = api.Get("/chain/requests/" + id);
     if (!state.ok()) return Fail(ctx, state.status().WithContext("waiting for request " + id));
     if ((*state)["status"] != "pending") break;
+    // The chain closes it at the end of its deadline block; still pending well after that
+    // means the API answers from a chain that does not run EndBlock (or is not progressing).
+    auto now = api.Get("/status");
+    if (now.ok() && (*now)["height"].get<uint64_t>() > req.deadline_height + 10)
+      return Fail(ctx, Internal("request " + id + " is still pending at block " +
+                                std::to_string((*now)["height"].get<uint64_t>()) + ", after its deadline block " +
+                                std::to_string(req.deadline_height)));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if ((*state)["status"] == "expired") {
