@@ -27,6 +27,20 @@ def default_lucid():
     return Path(os.environ.get("LUCID_BIN", REPO / os.environ.get("LUCID_BUILD_DIR", "build") / "src/cli/lucid"))
 
 
+def default_ipfs_tool():
+    return Path(os.environ.get("LUCID_IPFS_TOOL", default_lucid().parent.parent / "ipfs" / "lucid-ipfs"))
+
+
+def default_kubo():
+    return Path(os.environ.get("LUCID_IPFS_BIN", REPO / ".tools/bin/ipfs"))
+
+
+# Hubs on IPFS (docs/ipfs.md): validators 0 and 1 each get a kubo daemon (`lucid-ipfs daemon`)
+# in one private swarm (a swarm key generated in the localnet folder), on 127.0.0.1.
+KUBO_HUBS = 2
+KUBO_API_PORT, KUBO_SWARM_PORT = 36710, 36720
+
+
 def default_cometbft():
     return Path(os.environ.get("COMETBFT_BIN", REPO / ".tools/bin/cometbft"))
 
@@ -184,6 +198,39 @@ class Net:
         info = json.loads((Path(root) / "net.json").read_text())
         return cls(root, n=info["n"], base_ip=info["base_ip"], chain_id=info["chain_id"], **kw)
 
+    # ---- IPFS (docs/ipfs.md) ----
+    def ipfs_enabled(self):
+        return (self.root / "swarm.key").exists()
+
+    def kubo_api(self, i):
+        return f"127.0.0.1:{KUBO_API_PORT + i}"
+
+    def kubo_peer(self, i):
+        r = urllib.request.urlopen(urllib.request.Request(f"http://{self.kubo_api(i)}/api/v0/id", method="POST"),
+                                   timeout=10)
+        addrs = json.loads(r.read())["Addresses"] or []
+        return next(a for a in addrs if a.startswith(f"/ip4/127.0.0.1/tcp/{KUBO_SWARM_PORT + i}/p2p/"))
+
+    def init_ipfs(self):
+        """Makes the swarm key when kubo and lucid-ipfs are installed; returns whether it did."""
+        if self.app != "lucid" or not default_kubo().exists() or not default_ipfs_tool().exists():
+            return False
+        subprocess.run([str(default_ipfs_tool()), "swarm-key", str(self.root / "swarm.key")], check=True,
+                       capture_output=True, timeout=30)
+        return True
+
+    def start_kubo(self, i):
+        peers = []
+        for j in range(min(KUBO_HUBS, self.n)):
+            if j != i and self.pid(f"kubo-v{j}"):
+                peers += ["--peer", self.kubo_peer(j)]
+        proc = self._spawn(f"kubo-v{i}", [
+            str(default_ipfs_tool()), "daemon", "--repo", str(self.root / f"kubo-v{i}"),
+            "--swarm-key", str(self.root / "swarm.key"), "--api-port", str(KUBO_API_PORT + i),
+            "--swarm-port", str(KUBO_SWARM_PORT + i), *peers])
+        self.wait_port("127.0.0.1", KUBO_API_PORT + i, timeout=60)
+        return proc
+
     # ---- processes ----
     def _spawn(self, name, argv):
         log = open(self.logs / f"{name}.log", "ab")
@@ -218,7 +265,14 @@ class Net:
         return self._spawn(f"lucid-v{i}", [
             str(self.lucid), "--home", str(self.lucid_home(i)), "--json", "validator",
             "--abci", f"tcp://{self.ip(i)}:{ABCI_PORT}", "--http", f"{self.ip(i)}:{HTTP_PORT}",
-            "--comet-rpc", self.rpc(i)])
+            "--comet-rpc", self.rpc(i), *self.ipfs_args(i)])
+
+    def ipfs_args(self, i):
+        if not self.ipfs_enabled() or i >= KUBO_HUBS:
+            return []
+        if not self.pid(f"kubo-v{i}"):
+            self.start_kubo(i)
+        return ["--ipfs-api", self.kubo_api(i)]
 
     def start_comet(self, i):
         return self._spawn(f"comet-v{i}", [str(self.cometbft), "start", "--home", str(self.comet_home(i))])
@@ -258,12 +312,24 @@ class Net:
     def start_node(self):
         return self._spawn("node", [
             str(self.lucid), "--home", str(self.client_home), "--from", "node0", "--json", "node",
-            "--chain", self.api(0), "--comet-rpc", self.rpc(0), "--http", f"{self.ip(self.n)}:{HTTP_PORT + 10}"])
+            "--chain", self.api(0), "--comet-rpc", self.rpc(0), "--http", f"{self.ip(self.n)}:{HTTP_PORT + 10}",
+            *self.node_ipfs_args()])
+
+    def node_ipfs_args(self):
+        """With IPFS the node fetches model files through hub 1's kubo, then hub 0's."""
+        if not self.ipfs_enabled():
+            return []
+        args = []
+        for i in reversed(range(min(KUBO_HUBS, self.n))):
+            args += ["--ipfs", self.kubo_api(i)]
+        return args
 
     def down(self):
         self.kill("node")
         for i in range(self.n):
             self.stop(i)
+        for i in range(min(KUBO_HUBS, self.n)):
+            self.kill(f"kubo-v{i}")
 
     @staticmethod
     def wait_port(host, port, timeout=30):
@@ -310,7 +376,9 @@ class Net:
             rows.append({"validator": i, "ip": self.ip(i),
                          "cometbft": "up" if self.pid(f"comet-v{i}") else "down",
                          "lucid": "up" if self.pid(f"lucid-v{i}") else "down",
-                         "height": self.height(i), "rpc": self.rpc(i), "api": self.api(i)})
+                         "height": self.height(i), "rpc": self.rpc(i), "api": self.api(i),
+                         "ipfs": (("up " if self.pid(f"kubo-v{i}") else "down ") + self.kubo_api(i))
+                         if self.ipfs_enabled() and i < KUBO_HUBS else None})
         return rows
 
 
@@ -323,6 +391,9 @@ def main(argv):
     ap.add_argument("--base-ip", type=int, default=11, help="validator i listens on 127.0.0.(BASE+i)")
     ap.add_argument("--clean", action="store_true", help="down: also delete the folder (chain data, keys, logs)")
     ap.add_argument("--no-node", action="store_true", help="up: do not start the inference node (lucid node)")
+    ap.add_argument("--no-ipfs", action="store_true",
+                    help="up (first time): no kubo for the hubs (default: validators 0 and 1 get one each, "
+                         "in one private swarm, when kubo and lucid-ipfs are built)")
     a = ap.parse_args(argv)
     root = Path(a.dir).resolve()
     if a.command == "up":
@@ -331,6 +402,8 @@ def main(argv):
         else:
             net = Net(root, n=a.validators, base_ip=a.base_ip)
             net.init()
+            if not a.no_ipfs:
+                net.init_ipfs()
         for i in range(net.n):
             if not net.pid(f"lucid-v{i}"):
                 net.start_app(i)
@@ -366,7 +439,8 @@ def main(argv):
         net = Net.load(root)
         for row in net.status():
             print(f"v{row['validator']}  {row['ip']}  cometbft {row['cometbft']:4}  lucid {row['lucid']:4}  "
-                  f"height {row['height']:>6}  rpc {row['rpc']}  api {row['api']}")
+                  f"height {row['height']:>6}  rpc {row['rpc']}  api {row['api']}"
+                  + (f"  ipfs {row['ipfs']}" if row["ipfs"] else ""))
         print(f"inference node  {'up' if net.pid('node') else 'down'}  api {net.node_api()}")
     return 0
 

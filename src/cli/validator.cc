@@ -13,6 +13,7 @@
 #include "consensus/abci_server.h"
 #include "devnet/devnet.h"
 #include "hub/hub.h"
+#include "ipfs/hub_hooks.h"
 #include "store/blob_store.h"
 
 namespace lucid::cli {
@@ -23,6 +24,7 @@ struct ValidatorOptions {
   std::string abci = "tcp://127.0.0.1:26658";
   std::string http;                            // empty: no HTTP API
   std::string comet_rpc = "http://127.0.0.1:26657";
+  std::vector<std::string> ipfs_apis;  // the hub's kubo RPC APIs (docs/ipfs.md); empty: no IPFS
 };
 
 int Validator(const Context& ctx, const ValidatorOptions& opts) {
@@ -55,7 +57,14 @@ int Validator(const Context& ctx, const ValidatorOptions& opts) {
     auto addr = devnet::ParseHostPort(opts.http);
     if (!addr.ok()) return Fail(ctx, addr.status(), "--http takes HOST:PORT");
     blobs = std::make_unique<store::BlobStore>((dir / "hub").string());
-    hub = std::make_unique<hub::Hub>(blobs.get());
+    hub::HubOptions hub_options;
+    if (!opts.ipfs_apis.empty()) {  // docs/ipfs.md
+      auto ipfs_hooks = ipfs::MakeHubHooks(opts.ipfs_apis);
+      if (!ipfs_hooks.ok()) return Fail(ctx, ipfs_hooks.status());
+      hub_options.ipfs_add = std::move(ipfs_hooks->add);
+      hub_options.ipfs_fetch = std::move(ipfs_hooks->fetch);
+    }
+    hub = std::make_unique<hub::Hub>(blobs.get(), hub_options);
     access = std::make_unique<consensus::AbciChainAccess>(app->get(), opts.comet_rpc);
     api::ServerOptions so;
     so.host = addr->first;
@@ -94,6 +103,8 @@ void AddValidatorCommand(CLI::App& app, Context& ctx, int& rc) {
   cmd->add_option("--abci", opts->abci, "ABCI listen address: tcp://HOST:PORT or unix://PATH")->capture_default_str();
   cmd->add_option("--http", opts->http, "Also serve the Lucid API (queries, tx broadcast) on HOST:PORT");
   cmd->add_option("--comet-rpc", opts->comet_rpc, "CometBFT RPC URL the API forwards txs to")->capture_default_str();
+  cmd->add_option("--ipfs-api", opts->ipfs_apis,
+                  "With --http: the hub's kubo RPC API (127.0.0.1:PORT; docs/ipfs.md); repeatable, the first is its own");
   cmd->callback([opts, &ctx, &rc] { rc = Validator(ctx, *opts); });
 }
 
