@@ -90,3 +90,67 @@ def test_conflicting_results_slash_and_jail_the_node_once(devnet: Devnet, cli: C
     # A jailed node's results are refused: the inference does not settle.
     refused = cli.run("infer", MODEL, "--input", input_file(tmp_path), expect=None)
     assert refused.returncode != 0 and "NODE_JAILED" in refused.stdout + refused.stderr, refused.stdout
+
+
+def test_honest_challenge_wins_and_the_lying_node_loses_stake(tmp_path: Path):
+    """A node that lies: the devnet node's (public, dev) key signs a replay receipt with a wrong
+    output for dev0's request and settles it (built with the Python SDK's encoders). dev0 runs
+    `lucid challenge`: its local re-execution differs, the three standalone replay nodes of the
+    committee re-execute and vote the true output, and the challenge is decided for dev0: the node
+    loses replay_slash_bps of its stake to dev0; dev0's bond and the held fee come back."""
+    from lucid_sdk.cid import parse_cid
+    from lucid_sdk.client import LucidClient
+    from lucid_sdk.encoding import InferenceRequest, SignedRequest, SubmitResultTx
+    from lucid_sdk.tensor import hash_tensor_map
+    from test_async_e2e import NodeProc
+
+    devnet = Devnet(tmp_path / "home", free_port(), block_time="1s")  # a 10 s challenge window
+    devnet.start()
+    cli = Cli(devnet)
+    members = []
+    try:
+        for key in ("dev1", "dev2", "dev3"):
+            members.append(NodeProc(devnet, key, tmp_path / f"node-{key}.log", "--mode", "replay"))
+        client = LucidClient(devnet.url)
+        node_key, dev0 = PrivateKey.from_seed("lucid-devnet-node"), PrivateKey.from_seed("lucid-dev-key-0")
+        node = "0x" + node_key.address.hex()
+        challenger = "0x" + dev0.address.hex()
+        inputs = json.loads(input_file(tmp_path).read_text())
+        manifest = devnet.get(f"/chain/models/{MODEL}").json()["manifest"]
+        req = InferenceRequest(chain_id=client.status()["chain_id"], requester=dev0.address,
+                               model=parse_cid(manifest), mode=Mode.REPLAY, input_hash=hash_tensor_map(inputs),
+                               max_fee=100, nonce=int(client.account(dev0.address)["request_nonce"]),
+                               node=node_key.address)
+        sr = SignedRequest(req, dev0.sign_hash(req.hash()))
+        lie = Receipt(chain_id=req.chain_id, request_hash=req.hash(), model=req.model, input_hash=req.input_hash,
+                      output_hash=bytes(32), mode=Mode.REPLAY, node=node_key.address,
+                      engine="lucid-onnx/f32-canonical/1", fee=10)
+        stake0 = devnet.get(f"/chain/nodes/{node}").json()["stake"]
+        before = balance(devnet, challenger)
+        client.send_tx(node_key, SubmitResultTx(sr, lie, Evidence(Mode.REPLAY, node_key.sign_hash(lie.id()))))
+        rid = lie.id().hex()
+        rec = devnet.get(f"/chain/receipts/{rid}").json()
+        assert rec["settlement"] == "pending" and rec["held"] == 10 + 5, rec
+        assert balance(devnet, challenger) == before - 15  # held from the requester
+
+        bundle = tmp_path / "lie.json"
+        bundle.write_text(json.dumps({"receipt_id": rid, "inputs": inputs}))
+        out = cli.json("challenge", rid, "--bundle", bundle, key="dev0")
+        c = out["challenge"]
+        assert out["challenged"] is True and c["status"] == "challenger_won", out
+        assert c["decided_output_hash"] == c["claimed_output_hash"] != lie.output_hash.hex()
+        assert node not in c["committee"] and challenger not in c["committee"]
+        slashed = stake0 * 5000 // 10000  # replay_slash_bps
+        assert devnet.get(f"/chain/nodes/{node}").json()["stake"] == stake0 - slashed
+        fee = tx_fee(devnet, c["height"], lambda t: t.get("type") == "challenge")
+        # dev0: the held 15 and the bond back, plus the node's slashed stake, less its tx fee.
+        assert balance(devnet, challenger) == before - fee + slashed
+        rec = devnet.get(f"/chain/receipts/{rid}").json()
+        assert rec["settlement"] == "overturned" and rec["held"] == 0 and rec["node_paid"] == 0
+        # And `lucid verify` says so.
+        report = cli.json("verify", rid, expect=1)
+        assert [x["name"] for x in report["checks"] if not x["ok"]] == ["settlement"], report
+    finally:
+        for m in members:
+            m.stop()
+        devnet.stop()

@@ -61,6 +61,12 @@ class TxType(IntEnum):
     SUBMIT_RESULT = 5
     REGISTER_ENCLAVE = 6
     UPDATE_TEE_PARAMS = 7
+    REQUEST_INFERENCE = 8
+    REPORT_CONFLICT = 9
+    CHALLENGE = 10
+    CHALLENGE_VOTE = 11
+    CREATE_WORKFLOW = 12
+    POST_DATA = 13
 
 
 # ---------------------------------------------------------------- primitives
@@ -450,7 +456,66 @@ class PublishVersionTx:
             w.fixed(self.zkml_commitment, 32)
 
 
-TxBody = Union[TransferTx, CreateRepoTx, PublishVersionTx]
+@dataclass
+class SubmitResultTx:
+    """Type 5: a node settles a result: the signed request, its receipt and the mode's evidence."""
+
+    request: SignedRequest
+    receipt: Receipt
+    evidence: Evidence
+
+    type = TxType.SUBMIT_RESULT
+
+    def write(self, w: Writer) -> None:
+        for part in (self.request.encode(), self.receipt.encode(), self.evidence.encode()):
+            w.raw(part)
+
+
+@dataclass
+class RequestInferenceTx:
+    """Type 8: post a signed request on chain with its canonical input bytes (docs/settlement.md)."""
+
+    request: SignedRequest
+    inputs: bytes
+
+    type = TxType.REQUEST_INFERENCE
+
+    def write(self, w: Writer) -> None:
+        w.raw(self.request.encode()).blob(self.inputs)
+
+
+@dataclass
+class ReportConflictTx:
+    """Type 9: two receipts one node signed for the same request with different outputs."""
+
+    first: Receipt
+    first_evidence: Evidence
+    second: Receipt
+    second_evidence: Evidence
+
+    type = TxType.REPORT_CONFLICT
+
+    def write(self, w: Writer) -> None:
+        for part in (self.first, self.first_evidence, self.second, self.second_evidence):
+            w.raw(part.encode())
+
+
+@dataclass
+class ChallengeTx:
+    """Type 10: dispute a pending replay receipt, claiming another output (bonds the challenge bond)."""
+
+    receipt_id: bytes
+    claimed_output_hash: bytes
+    inputs: bytes = b""  # canonical input bytes; empty for an async request's receipt
+
+    type = TxType.CHALLENGE
+
+    def write(self, w: Writer) -> None:
+        w.fixed(self.receipt_id, 32).fixed(self.claimed_output_hash, 32).blob(self.inputs)
+
+
+TxBody = Union[TransferTx, CreateRepoTx, PublishVersionTx, SubmitResultTx, RequestInferenceTx, ReportConflictTx,
+               ChallengeTx]
 
 
 @dataclass
