@@ -13,6 +13,7 @@
 #include "cli/llm.h"
 #include "cli/workflow.h"
 #ifdef LUCID_HAVE_ABCI
+#include "cli/hub_status.h"
 #include "cli/validator.h"
 #endif
 
@@ -144,6 +145,12 @@ int main(int argc, char** argv) {
   auto* versions = hub->add_subcommand("versions", "List a repository's versions");
   versions->add_option("NAME", repo, "Repository name")->required();
   versions->callback([&] { rc = HubVersions(ctx, repo); });
+  std::string status_ref;
+  std::vector<std::string> status_ipfs;
+  auto* hub_status = hub->add_subcommand("status", "Where a version's files are pinned on IPFS (docs/ipfs.md)");
+  hub_status->add_option("REF", status_ref, "name@version")->required();
+  hub_status->add_option("--ipfs", status_ipfs, "A kubo RPC API (127.0.0.1:PORT) to ask; repeatable")->required();
+  hub_status->callback([&] { rc = HubStatus(ctx, status_ref, status_ipfs); });
   std::string ref, out_dir;
   auto* download = hub->add_subcommand("download", "Download a version, checking every CID");
   download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();

@@ -318,6 +318,14 @@ Status KuboClient::PinAdd(std::string_view ipfs_cid) const {
   return Call("/api/v0/pin/add?arg=" + UrlEncode(ipfs_cid) + "&recursive=true&progress=false").status();
 }
 
+Result<bool> KuboClient::IsPinned(std::string_view ipfs_cid) const {
+  auto body = Call("/api/v0/pin/ls?arg=" + UrlEncode(ipfs_cid) + "&type=all");
+  if (body.ok()) return body->find(std::string(ipfs_cid)) != std::string::npos;
+  // kubo answers HTTP 500 "... is not pinned" for a CID it does not pin.
+  if (body.status().message().find("not pinned") != std::string::npos) return false;
+  return body.status();
+}
+
 Result<std::vector<std::string>> KuboClient::PinLs() const {
   ASSIGN_OR_RETURN(std::string body, Call("/api/v0/pin/ls?type=recursive"));
   json j = json::parse(body, nullptr, false);

@@ -59,6 +59,8 @@ class KuboClient {
   // Small blobs: cat into memory (at most max_bytes), checked against `expect`.
   Result<Bytes> Cat(std::string_view ipfs_cid, const crypto::Cid& expect, uint64_t max_bytes) const;
   Status PinAdd(std::string_view ipfs_cid) const;
+  // Whether `ipfs_cid` is pinned (recursively or indirectly) on this node.
+  Result<bool> IsPinned(std::string_view ipfs_cid) const;
   // Recursive pins' root CIDs.
   Result<std::vector<std::string>> PinLs() const;
   Status SwarmConnect(std::string_view multiaddr) const;

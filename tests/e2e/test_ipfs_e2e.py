@@ -242,7 +242,7 @@ def test_upload_on_a_run_through_b_then_a_stopped(swarm, tmp_path):
         assert manifest["test_vectors"]["ipfs"] == manifest["test_vectors"]["cid"]  # small: one raw block
         pins_a = tool("pins", "--api", a.api)["pins"]
         assert entry["ipfs"] in pins_a and manifest_cid in pins_a
-        print(f"\nmanifest {manifest_cid}: model.onnx cid {entry['cid']} ipfs {entry['ipfs']} ({entry['size']} bytes)")
+        print(f"\nmanifest {manifest_cid}: {entry['path']} cid {entry['cid']} ipfs {entry['ipfs']} ({entry['size']} bytes)")
 
         # A node whose hub knows only kubo B.
         node = NodeProc(devnet, "dev3", tmp_path, "--ipfs", b.api)
@@ -258,6 +258,11 @@ def test_upload_on_a_run_through_b_then_a_stopped(swarm, tmp_path):
         assert entry["ipfs"] in pins_b and manifest_cid in pins_b, pins_b  # B keeps what the node used
         log = node.log_path.read_text()
         assert f"from {b.api}" in log
+        # `lucid hub status`: where each file is pinned.
+        status = cli.json("hub", "status", "big-gemm@1.0", "--ipfs", a.api, "--ipfs", b.api)
+        by_path = {f["path"]: f for f in status["files"]}
+        assert by_path["big.onnx"]["ipfs"] == entry["ipfs"] and by_path["big.onnx"]["pinned_on"] == 2, status
+        assert by_path["(manifest)"]["pinned_on"] == 2, status
 
         # Hub A's kubo gone: a fresh node, again only on kubo B, still gets and runs the model.
         a.stop()
@@ -269,6 +274,10 @@ def test_upload_on_a_run_through_b_then_a_stopped(swarm, tmp_path):
         assert result2["receipt"]["node"] == node2.ready["node"]
         assert file_cid(next(node2.hub.rglob(entry["cid"]))) == entry["cid"]
         assert result2["receipt"]["output_hash"] == result["receipt"]["output_hash"]
+        status = cli.json("hub", "status", "big-gemm@1.0", "--ipfs", a.api, "--ipfs", b.api)
+        model_row = next(f for f in status["files"] if f["path"] == "big.onnx")
+        assert model_row["status"] == {a.api: "unreachable", b.api: "pinned"}, model_row
+        print(cli.run("hub", "status", "big-gemm@1.0", "--ipfs", a.api, "--ipfs", b.api, json_output=False).stdout)
     finally:
         for n in nodes:
             n.stop()

@@ -207,7 +207,13 @@ TEST_F(KuboDaemonTest, PrivateSwarmAddCatPin) {
   s = cb->CatToFile(added->ipfs_cid, added->cid, out, 1u << 20);
   EXPECT_EQ(s.code(), Code::kOutOfRange) << s.ToString();
 
+  auto before = cb->IsPinned(added->ipfs_cid);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_FALSE(*before);
   ASSERT_TRUE(cb->PinAdd(added->ipfs_cid).ok());
+  auto after = cb->IsPinned(added->ipfs_cid);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_TRUE(*after);
   auto pins_b = cb->PinLs();
   ASSERT_TRUE(pins_b.ok());
   EXPECT_NE(std::find(pins_b->begin(), pins_b->end(), added->ipfs_cid), pins_b->end());

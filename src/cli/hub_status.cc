@@ -1,0 +1,93 @@
+#include "cli/hub_status.h"
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "api/client.h"
+#include "hub/manifest.h"
+#include "ipfs/kubo_client.h"
+
+namespace lucid::cli {
+
+int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std::string>& ipfs_apis) {
+  using json = nlohmann::json;
+  if (ipfs_apis.empty())
+    return Fail(ctx, InvalidArgument("name the kubo nodes to ask"), "pass --ipfs 127.0.0.1:PORT (repeatable)");
+  api::ApiClient client(ctx.node_url);
+  auto model = client.Get("/chain/models/" + ref);
+  if (!model.ok()) return Fail(ctx, model.status().WithContext("resolving " + ref));
+  if (!model->contains("manifest") || !(*model)["manifest"].is_string())
+    return Fail(ctx, DataLoss("the chain's answer for " + ref + " names no manifest"));
+  auto manifest_cid = crypto::Cid::Parse((*model)["manifest"].get<std::string>());
+  if (!manifest_cid.ok()) return Fail(ctx, manifest_cid.status());
+  auto raw = client.GetRaw("/hub/files/" + manifest_cid->ToString());
+  if (!raw.ok()) return Fail(ctx, raw.status().WithContext("fetching the manifest"));
+  if (Status s = manifest_cid->Check(*raw); !s.ok()) return Fail(ctx, s);
+  auto m = hub::ParseManifest(*raw);
+  if (!m.ok()) return Fail(ctx, m.status());
+
+  struct Row {
+    std::string what, lucid, root;
+    uint64_t size;
+  };
+  std::vector<Row> rows;
+  rows.push_back({"(manifest)", manifest_cid->ToString(), manifest_cid->ToString(), raw->size()});
+  for (const hub::ManifestFile& f : m->files) rows.push_back({f.path, f.cid.ToString(), f.ipfs, f.size});
+  if (m->test_vectors) rows.push_back({"(test vectors)", m->test_vectors->cid.ToString(), m->test_vectors->ipfs, 0});
+
+  json nodes = json::array();
+  std::vector<std::vector<std::string>> state(rows.size());
+  for (const std::string& api : ipfs_apis) {
+    json node = {{"api", api}};
+    auto kubo = ipfs::KuboClient::Connect(api, std::chrono::seconds(10));
+    std::string peer;
+    if (kubo.ok()) {
+      auto id = kubo->Id();
+      if (id.ok()) peer = id->id;
+    }
+    node["peer_id"] = peer;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string s;
+      if (!kubo.ok() || peer.empty()) s = "unreachable";
+      else if (rows[i].root.empty()) s = "no ipfs root";
+      else {
+        auto pinned = kubo->IsPinned(rows[i].root);
+        s = !pinned.ok() ? "error: " + pinned.status().message() : (*pinned ? "pinned" : "not pinned");
+      }
+      state[i].push_back(s);
+    }
+    nodes.push_back(node);
+  }
+  if (ctx.json_output) {
+    json files = json::array();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      json where = json::object();
+      size_t pinned = 0;
+      for (size_t k = 0; k < ipfs_apis.size(); ++k) {
+        where[ipfs_apis[k]] = state[i][k];
+        pinned += state[i][k] == "pinned";
+      }
+      files.push_back({{"path", rows[i].what}, {"cid", rows[i].lucid}, {"ipfs", rows[i].root}, {"size", rows[i].size},
+                       {"pinned_on", pinned}, {"status", where}});
+    }
+    PrintJson({{"ref", ref}, {"manifest", manifest_cid->ToString()}, {"nodes", nodes}, {"files", files}});
+    return kExitOk;
+  }
+  std::cout << ref << "  manifest " << manifest_cid->ToString() << "\n";
+  for (size_t k = 0; k < ipfs_apis.size(); ++k)
+    std::cout << "  kubo " << k << "  " << ipfs_apis[k] << "  "
+              << (nodes[k]["peer_id"].get<std::string>().empty() ? "unreachable" : nodes[k]["peer_id"].get<std::string>())
+              << "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    size_t pinned = 0;
+    for (const std::string& s : state[i]) pinned += s == "pinned";
+    std::cout << rows[i].what << "  " << rows[i].lucid << "  ipfs " << (rows[i].root.empty() ? "-" : rows[i].root)
+              << "  pinned on " << pinned << "/" << ipfs_apis.size() << ":";
+    for (size_t k = 0; k < state[i].size(); ++k) std::cout << "  [" << k << "] " << state[i][k];
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace lucid::cli
