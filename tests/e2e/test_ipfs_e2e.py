@@ -354,26 +354,39 @@ def test_large_file_streams_with_bounded_memory(swarm, tmp_path):
         kubo.ipfs("pin", "rm", root)
         kubo.ipfs("repo", "gc")
 
-    # Plain kubo first, then Lucid's streamed client, each on an empty store (pins removed, gc).
-    plain_add_s, out = run_measured([IPFS_BIN, "add", "-Q", "--cid-version=1", "--raw-leaves",
-                                        "--chunker=size-1048576", big], env=env_a)
-    root = out.decode().strip()
-    clear(a, root)
-    lucid_add_s, out = run_measured([TOOL, "add", "--api", a.api, big])
-    added = json.loads(out)
-    add_rss = added["peak_rss_mib"]  # the tool's own VmHWM
-    assert added["ipfs_cid"] == root and added["cid"] == cid and added["size"] == size
-
-    plain_cat_s, _ = run_measured(["sh", "-c", f'"{IPFS_BIN}" cat {root} > "{tmp_path}/plain.out"'], env=env_b)
-    assert file_cid(tmp_path / "plain.out") == cid
-    (tmp_path / "plain.out").unlink()
-    b.ipfs("repo", "gc")
-    out_path = tmp_path / "lucid.out"
-    lucid_get_s, out = run_measured([TOOL, "get", "--api", b.api, "--ipfs-cid", root, "--cid", cid, "--out", out_path])
-    got = json.loads(out)
-    assert got["size"] == size
-    get_rss = got["peak_rss_mib"]
-    assert file_cid(out_path) == cid
+    # Each way twice, alternating plain kubo and Lucid's streamed client, every run on an empty
+    # store (A: pin removed and gc before each add; B: gc before each fetch); the best of the
+    # two runs counts for each, so neither side gains from running second.
+    plain_add, lucid_add, plain_cat, lucid_get = [], [], [], []
+    root = None
+    add_rss = get_rss = 0.0
+    for _ in range(2):
+        seconds, out = run_measured([IPFS_BIN, "add", "-Q", "--cid-version=1", "--raw-leaves",
+                                     "--chunker=size-1048576", big], env=env_a)
+        plain_add.append(seconds)
+        root = out.decode().strip()
+        clear(a, root)
+        seconds, out = run_measured([TOOL, "add", "--api", a.api, big])
+        lucid_add.append(seconds)
+        added = json.loads(out)
+        add_rss = max(add_rss, added["peak_rss_mib"])  # the tool's own VmHWM
+        assert added["ipfs_cid"] == root and added["cid"] == cid and added["size"] == size
+    for _ in range(2):
+        b.ipfs("repo", "gc")
+        seconds, _ = run_measured(["sh", "-c", f'"{IPFS_BIN}" cat {root} > "{tmp_path}/plain.out"'], env=env_b)
+        plain_cat.append(seconds)
+        assert file_cid(tmp_path / "plain.out") == cid
+        (tmp_path / "plain.out").unlink()
+        b.ipfs("repo", "gc")
+        out_path = tmp_path / "lucid.out"
+        seconds, out = run_measured([TOOL, "get", "--api", b.api, "--ipfs-cid", root, "--cid", cid, "--out", out_path])
+        lucid_get.append(seconds)
+        got = json.loads(out)
+        assert got["size"] == size
+        get_rss = max(get_rss, got["peak_rss_mib"])
+        assert file_cid(out_path) == cid
+        out_path.unlink()
+    plain_add_s, lucid_add_s, plain_cat_s, lucid_get_s = map(min, (plain_add, lucid_add, plain_cat, lucid_get))
 
     print(f"\n{mib:.0f} MiB file, kubo {a.ready['id'][:16]}.. -> {b.ready['id'][:16]}.. (private swarm, loopback)")
     print(f"  add   plain ipfs add {mib / plain_add_s:8.1f} MiB/s ({plain_add_s:.2f} s)   lucid-ipfs add "
