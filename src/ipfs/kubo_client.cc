@@ -224,7 +224,8 @@ Status KuboClient::CatToFile(std::string_view ipfs_cid, const crypto::Cid& expec
 
   httplib::Request req;
   req.method = "POST";
-  req.path = "/api/v0/cat?arg=" + UrlEncode(ipfs_cid) + "&progress=false";
+  // kubo's own deadline too: without one it keeps looking for a block no peer has.
+  req.path = "/api/v0/cat?arg=" + UrlEncode(ipfs_cid) + "&progress=false&timeout=" + std::to_string(timeout_.count()) + "s";
   req.set_header("Content-Type", "application/octet-stream");
   req.response_handler = [&](const httplib::Response& r) {
     status = r.status;
@@ -278,7 +279,7 @@ Status KuboClient::CatToFile(std::string_view ipfs_cid, const crypto::Cid& expec
 
 Result<Bytes> KuboClient::Cat(std::string_view ipfs_cid, const crypto::Cid& expect, uint64_t max_bytes) const {
   auto cli = MakeClient(host_, port_, timeout_);
-  const std::string path = "/api/v0/cat?arg=" + UrlEncode(ipfs_cid) + "&progress=false";
+  const std::string path = "/api/v0/cat?arg=" + UrlEncode(ipfs_cid) + "&progress=false&timeout=" + std::to_string(timeout_.count()) + "s";
   Bytes body;
   int status = 0;
   bool too_big = false;

@@ -51,7 +51,8 @@ class KuboClient {
   // Streams the file at `path` to /api/v0/add (cid-version=1, raw-leaves=true,
   // chunker=size-1048576, pin=true) and returns the root CID.
   Result<AddedFile> AddFile(const std::string& path) const;
-  // Streams /api/v0/cat of `ipfs_cid` into out_path (created or truncated) while hashing;
+  // Streams /api/v0/cat of `ipfs_cid` into out_path (created or truncated) while hashing,
+  // within the client's timeout (also passed to kubo, which stops looking for missing blocks);
   // OUT_OF_RANGE past max_bytes, DATA_LOSS (and out_path removed) when the bytes do not hash
   // to `expect`. The error names the peer (this API's address).
   Status CatToFile(std::string_view ipfs_cid, const crypto::Cid& expect, const std::string& out_path,

@@ -218,6 +218,18 @@ TEST_F(KuboDaemonTest, PrivateSwarmAddCatPin) {
   ASSERT_TRUE(pins_b.ok());
   EXPECT_NE(std::find(pins_b->begin(), pins_b->end(), added->ipfs_cid), pins_b->end());
 
+  // A root no peer has: refused when the client's deadline passes, not waited for forever.
+  {
+    auto quick = KuboClient::Connect(b_->api_address(), std::chrono::seconds(2));
+    ASSERT_TRUE(quick.ok());
+    const Bytes nowhere = RandomBytes(100, 3);
+    const auto t0 = std::chrono::steady_clock::now();
+    Status missing = quick->CatToFile(crypto::Cid::Of(nowhere).ToString(), crypto::Cid::Of(nowhere), out, 1u << 20);
+    EXPECT_EQ(missing.code(), Code::kUnavailable) << missing.ToString();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+    EXPECT_FALSE(fs::exists(out));
+  }
+
   // B keeps the file after A is gone.
   a_->Stop();
   s = cb->CatToFile(added->ipfs_cid, added->cid, out, 16u << 20);
