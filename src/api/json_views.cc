@@ -132,6 +132,7 @@ json GenesisJson(const chain::Genesis& g) {
   }
   const chain::SettlementParams& sp = g.params.settlement;  // docs/settlement.md
   params["settlement"] = {{"async_max_deadline_blocks", sp.async_max_deadline_blocks},
+                          {"async_min_deadline_blocks", sp.async_min_deadline_blocks},
                           {"async_miss_slash_bps", sp.async_miss_slash_bps},
                           {"conflict_slash_bps", sp.conflict_slash_bps},
                           {"replay_challenge_blocks", sp.replay_challenge_blocks},
@@ -162,6 +163,7 @@ Result<chain::Genesis> GenesisFromJson(const json& j) {
       chain::SettlementParams& sp = g.params.settlement;
       for (auto [name, field] : std::initializer_list<std::pair<const char*, uint64_t*>>{
                {"async_max_deadline_blocks", &sp.async_max_deadline_blocks},
+               {"async_min_deadline_blocks", &sp.async_min_deadline_blocks},
                {"async_miss_slash_bps", &sp.async_miss_slash_bps},
                {"conflict_slash_bps", &sp.conflict_slash_bps},
                {"replay_challenge_blocks", &sp.replay_challenge_blocks},

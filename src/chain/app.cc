@@ -96,6 +96,7 @@ struct Application::Impl {
     env.height = block.height;
     env.time_ms = block.time_ms;
     env.proposer = block.proposer;
+    env.prev_hash = block.prev_hash;
     env.credit_fees = true;
     return env;
   }
@@ -171,10 +172,14 @@ Status Application::InitChain(const Genesis& genesis) {
     const SettlementParams& sp = genesis.params.settlement;
     for (uint64_t bps : {sp.async_miss_slash_bps, sp.conflict_slash_bps, sp.replay_slash_bps})
       if (bps > 10000) return InvalidArgument("InitChain: a slash in basis points is above 10000");
+    if (sp.async_min_deadline_blocks == 0 || sp.async_min_deadline_blocks > sp.async_max_deadline_blocks)
+      return InvalidArgument("InitChain: async_min_deadline_blocks must be 1 to async_max_deadline_blocks");
     if (sp.async_max_deadline_blocks == 0 || sp.replay_challenge_blocks == 0 || sp.challenge_vote_blocks == 0 ||
         sp.challenge_committee == 0 || sp.workflow_max_runs == 0)
       return InvalidArgument("InitChain: settlement windows, committee size and workflow_max_runs must be positive");
     if (sp.challenge_committee > 64) return InvalidArgument("InitChain: challenge_committee is above 64");
+    for (uint64_t blocks : {sp.async_max_deadline_blocks, sp.replay_challenge_blocks, sp.challenge_vote_blocks})
+      if (blocks > 1'000'000) return InvalidArgument("InitChain: a settlement window is above 1,000,000 blocks");
   }
   std::set<Address> seen_validators(genesis.validators.begin(), genesis.validators.end());
   if (seen_validators.size() != genesis.validators.size())

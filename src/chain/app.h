@@ -66,6 +66,7 @@ struct TeeParams {
 // basis points are of the node's stake at the time of the penalty.
 struct SettlementParams {
   uint64_t async_max_deadline_blocks = 100;  // deadline_height - height at most this
+  uint64_t async_min_deadline_blocks = 3;    // ... and at least this (time to run and settle)
   uint64_t async_miss_slash_bps = 100;       // 1 %: assigned node missed an async deadline
   uint64_t conflict_slash_bps = 5000;        // 50 %: two signed outputs for one request
   uint64_t replay_challenge_blocks = 10;     // replay receipts final this many blocks later

@@ -440,8 +440,9 @@ TxOutcome ApplySubmitResult(StateOverlay& state, const Tx& tx, const SubmitResul
       return Fail(TxCode::kBadRequest, "request nonce " + std::to_string(request.nonce) +
                                            " was already used (next is " + std::to_string(requester.request_nonce) +
                                            ")");
-    if (request.nonce == std::numeric_limits<uint64_t>::max())
-      return Fail(TxCode::kOverflow, "request nonce is the largest uint64; no next nonce");
+    if ((request.nonce & kChainMadeNonceBit) != 0)
+      return Fail(TxCode::kBadRequest, "request nonce " + std::to_string(request.nonce) +
+                                           " has the bit reserved for chain-made requests");
   }
   if (request.deadline_height != 0 && request.deadline_height < env.height)
     return Fail(TxCode::kBadRequest, "request deadline height " + std::to_string(request.deadline_height) +

@@ -20,6 +20,7 @@ struct ExecEnv {
   Address proposer;             // receives tx fees when credit_fees
   bool credit_fees = true;      // false in CheckTx (proposer not known yet)
   uint32_t receipt_index = 0;   // index the next accepted receipt gets in the block
+  Hash32 prev_hash{};           // hash of the previous block (CheckTx: unknown, zero)
 };
 
 struct TxOutcome {

@@ -129,9 +129,19 @@ Status CreditOrStatus(StateOverlay& state, const Address& a, uint64_t amount, st
   return Status::Ok();
 }
 
-// Pays a held replay receipt: node fee to the node, the rest (the price) to the publisher.
+// Pays a held replay receipt: node fee to the node, the rest (the price) to the publisher. A
+// node jailed meanwhile (it signed conflicting results) is not paid: its receipt is overturned
+// and the requester refunded, since its word no longer counts.
 Status PayReplayReceipt(StateOverlay& state, const Hash32& receipt_id, ReceiptRecord& record) {
   const Receipt& receipt = record.result.receipt;
+  ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(state, receipt.node));
+  if (node && node->jailed) {
+    RETURN_IF_ERROR(CreditOrStatus(state, record.result.request.request.requester, record.held, "refund"));
+    record.held = 0;
+    record.settlement = SettlementStatus::kOverturned;
+    state.Put(keys::Receipt(receipt_id), EncodeReceiptRecord(record));
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(std::optional<VersionFacts> version, PublishedVersion(state, receipt.model));
   if (!version) return DataLoss("replay receipt names an unpublished model");
   if (record.held < receipt.fee) return DataLoss("replay receipt holds less than its fee");
@@ -157,7 +167,9 @@ Status ResolveChallenge(StateOverlay& state, Challenge& c, const Hash32& decided
   if (decided == receipt.output_hash) {
     // The node was right: the challenger's bond goes to it, and the receipt is paid.
     c.status = ChallengeStatus::kNodeWon;
-    RETURN_IF_ERROR(CreditOrStatus(state, receipt.node, c.bond, "challenge bond"));
+    ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(state, receipt.node));
+    const bool jailed = node && node->jailed;  // a jailed node earns nothing: the bond goes back
+    RETURN_IF_ERROR(CreditOrStatus(state, jailed ? c.challenger : receipt.node, c.bond, "challenge bond"));
     RETURN_IF_ERROR(PayReplayReceipt(state, c.receipt_id, record));
   } else {
     // The node's output was refuted: it loses stake; the requester gets back what was held.
@@ -167,14 +179,39 @@ Status ResolveChallenge(StateOverlay& state, Challenge& c, const Hash32& decided
     record.settlement = SettlementStatus::kOverturned;
     state.Put(keys::Receipt(c.receipt_id), EncodeReceiptRecord(record));
     if (decided == c.claimed_output_hash) {
-      c.status = ChallengeStatus::kChallengerWon;  // bond back plus the node's slashed stake
-      RETURN_IF_ERROR(CreditOrStatus(state, c.challenger, c.bond + slashed, "challenge reward"));
+      // Bond back plus half the node's slashed stake; the other half is burned, so a lying node
+      // that front-runs an honest challenge from its own second account still loses.
+      c.status = ChallengeStatus::kChallengerWon;
+      RETURN_IF_ERROR(CreditOrStatus(state, c.challenger, c.bond + slashed / 2, "challenge reward"));
     } else {
       c.status = ChallengeStatus::kNodeRefuted;  // both claims wrong: bond back, the slash is burned
       RETURN_IF_ERROR(CreditOrStatus(state, c.challenger, c.bond, "challenge bond"));
     }
   }
   state.Put(keys::Challenge(c.receipt_id), EncodeChallenge(c));
+  return Status::Ok();
+}
+
+// A pending async request closed without an answer: the requester gets its escrow back. At its
+// deadline (slash) the assigned node loses async_miss_slash_bps of its stake, burned: paying it
+// to the requester would let anyone profit from requests a node cannot run in time.
+Status CloseUnanswered(StateOverlay& state, AsyncRequest& a, const ExecEnv& env, bool slash) {
+  state.Delete(keys::Deadline(a.request.request.deadline_height, a.id));
+  state.Delete(keys::Pending(a.assigned, a.id));
+  a.status = AsyncStatus::kExpired;
+  a.closed_height = env.height;
+  if (slash) {
+    ASSIGN_OR_RETURN(uint64_t slashed, SlashNode(state, a.assigned, env.params.settlement.async_miss_slash_bps, false));
+    (void)slashed;
+    ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(state, a.assigned));
+    if (node) {
+      node->missed_deadlines += 1;
+      state.Put(keys::Node(a.assigned), EncodeNode(*node));
+    }
+  }
+  RETURN_IF_ERROR(CreditOrStatus(state, a.request.request.requester, a.escrow, "async refund"));
+  a.escrow = 0;
+  state.Put(keys::Async(a.id), EncodeAsyncRequest(a));
   return Status::Ok();
 }
 
@@ -244,6 +281,12 @@ TxOutcome ApplyRequestInference(StateOverlay& state, const Tx& tx, const Request
   if (req.deadline_height <= env.height)
     return Fail(TxCode::kBadRequest, "request deadline height " + std::to_string(req.deadline_height) +
                                          " is not after block " + std::to_string(env.height));
+  if (req.deadline_height - env.height < sp.async_min_deadline_blocks)
+    return Fail(TxCode::kInvalidField, "request deadline is " + std::to_string(req.deadline_height - env.height) +
+                                           " blocks away; at least " + std::to_string(sp.async_min_deadline_blocks));
+  if ((req.nonce & kChainMadeNonceBit) != 0)
+    return Fail(TxCode::kBadRequest, "request nonce " + std::to_string(req.nonce) +
+                                         " has the bit reserved for chain-made requests");
   if (req.deadline_height - env.height > sp.async_max_deadline_blocks)
     return Fail(TxCode::kInvalidField, "request deadline is " + std::to_string(req.deadline_height - env.height) +
                                            " blocks away; at most " + std::to_string(sp.async_max_deadline_blocks));
@@ -307,8 +350,10 @@ TxOutcome ApplyReportConflict(StateOverlay& state, const Tx& tx, const ReportCon
   const Receipt& b = body.second;
   if (a.node != b.node) return Fail(TxCode::kInvalidField, "the two receipts are by different nodes");
   if (a.request_hash != b.request_hash) return Fail(TxCode::kInvalidField, "the two receipts answer different requests");
-  if (a.engine != b.engine)
-    return Fail(TxCode::kInvalidField, "the two receipts name different engines ('" + a.engine + "', '" + b.engine + "')");
+  // The engine string is not compared: it is the node's own choice, and an honest node signs
+  // one output per request whatever its engine (docs/settlement.md).
+  if (a.model != b.model || a.input_hash != b.input_hash || a.mode != b.mode)
+    return Fail(TxCode::kInvalidField, "the two receipts differ in model, input hash or mode");
   if (a.output_hash == b.output_hash) return Fail(TxCode::kInvalidField, "the two receipts have the same output: no conflict");
   if (a.chain_id != env.chain_id || b.chain_id != env.chain_id)
     return Fail(TxCode::kWrongChain, "a receipt is for another chain");
@@ -332,6 +377,14 @@ TxOutcome ApplyReportConflict(StateOverlay& state, const Tx& tx, const ReportCon
   // reporting itself from a second account.
   if (TxOutcome r = Credit(state, tx.from, slashed / 2, "conflict report reward"); Failed(r)) return r;
   state.Put(mark, Bytes{});
+  // A jailed node will not answer: its pending async requests are refunded now, not at their
+  // deadlines (and it is not slashed again for them).
+  LOAD_OR_FAIL(std::vector<std::string> pending, KeysUnder(state, keys::PendingFor(a.node)));
+  for (const std::string& key : pending) {
+    LOAD_OR_FAIL(std::optional<AsyncRequest> req, LoadAsyncRequest(state, HashAt(key, keys::PendingFor(a.node).size())));
+    if (!req) return InternalFailure(DataLoss("pending index names a missing async request"));
+    if (Status s = CloseUnanswered(state, *req, env, /*slash=*/false); !s.ok()) return InternalFailure(s);
+  }
   return {};
 }
 
@@ -367,23 +420,13 @@ TxOutcome ApplyChallenge(StateOverlay& state, const Tx& tx, const ChallengeTx& b
     if (HashTensorMap(*decoded) != receipt.input_hash)
       return Fail(TxCode::kBadRequest, "challenge inputs do not hash to the receipt's input_hash");
   }
+  LOAD_OR_FAIL(std::optional<Challenge> earlier, LoadChallenge(state, body.receipt_id));
+  if (earlier) return Fail(TxCode::kAlreadyExists, "receipt " + ToHex(body.receipt_id) + " was challenged before");
   if (TxOutcome r = Debit(state, tx.from, sp.challenge_bond, "challenge bond"); Failed(r)) return r;
 
-  std::vector<Address> exclude = {receipt.node, tx.from};
-  std::vector<Address> committee;
-  for (uint64_t i = 0; i < sp.challenge_committee; ++i) {
-    Bytes seed(body.receipt_id.begin(), body.receipt_id.end());
-    for (int k = 7; k >= 0; --k) seed.push_back(static_cast<uint8_t>(i >> (8 * k)));
-    LOAD_OR_FAIL(std::optional<Address> member,
-                 AssignNode(state, crypto::TaggedSha256("lucid:committee:v1", seed), Mode::kReplay, exclude));
-    if (!member) break;
-    committee.push_back(*member);
-    exclude.push_back(*member);
-  }
-  if (committee.empty())
-    return Fail(TxCode::kNoNodeAvailable, "no other unjailed replay node can re-execute this receipt");
-  if (AddOverflows(env.height, sp.challenge_vote_blocks)) return Fail(TxCode::kOverflow, "vote deadline overflows");
-
+  // The committee is drawn at the end of the next block, from that block's prev_hash (this
+  // block's hash), which nobody knows when the challenge is sent: neither the challenger nor
+  // the node can pick a friendly committee by choosing ids, accounts or stakes.
   record.settlement = SettlementStatus::kChallenged;
   state.Put(keys::Receipt(body.receipt_id), EncodeReceiptRecord(record));
   Challenge c;
@@ -393,10 +436,8 @@ TxOutcome ApplyChallenge(StateOverlay& state, const Tx& tx, const ChallengeTx& b
   c.inputs = std::move(inputs);
   c.bond = sp.challenge_bond;
   c.height = env.height;
-  c.vote_deadline = env.height + sp.challenge_vote_blocks;
-  c.committee = committee;
   state.Put(keys::Challenge(c.receipt_id), EncodeChallenge(c));
-  state.Put(keys::VoteDueAt(c.vote_deadline, c.receipt_id), Bytes{});
+  state.Put(keys::DrawDueAt(env.height + 1, c.receipt_id), Bytes{});
   return {};
 }
 
@@ -408,6 +449,8 @@ TxOutcome ApplyChallengeVote(StateOverlay& state, const Tx& tx, const ChallengeV
     return Fail(TxCode::kWrongState, "the challenge is closed (" + std::string(ChallengeStatusName(c.status)) + ")");
   if (env.height > c.vote_deadline)
     return Fail(TxCode::kWrongState, "votes closed at block " + std::to_string(c.vote_deadline));
+  if (c.committee.empty())
+    return Fail(TxCode::kWrongState, "the committee is drawn at the end of block " + std::to_string(c.height + 1));
   if (std::find(c.committee.begin(), c.committee.end(), tx.from) == c.committee.end())
     return Fail(TxCode::kUnauthorized, "sender " + tx.from.ToHex() + " is not on this challenge's committee");
   for (const auto& v : c.votes)
@@ -510,8 +553,10 @@ Status RunWorkflow(StateOverlay& state, Workflow& wf, const ExecEnv& env) {
     req.params = spec.params;
     req.seed = spec.seed;
     req.max_fee = spec.max_fee_per_run;
-    req.nonce = seq;  // chain-made requests are unique by this counter, not the owner's nonces
-    req.deadline_height = env.height + std::max<uint64_t>(1, std::min(spec.every_blocks, sp.async_max_deadline_blocks));
+    // Chain-made requests are unique by this counter, with the bit no signed request may use.
+    req.nonce = seq | kChainMadeNonceBit;
+    req.deadline_height =
+        env.height + std::max(sp.async_min_deadline_blocks, std::min(spec.every_blocks, sp.async_max_deadline_blocks));
     ASSIGN_OR_RETURN(assigned, AssignNode(state, req.Hash(), spec.mode));
   }
   if (assigned) {
@@ -544,25 +589,57 @@ Status RunWorkflow(StateOverlay& state, Workflow& wf, const ExecEnv& env) {
   return Status::Ok();
 }
 
-Status ExpireAsync(StateOverlay& state, AsyncRequest& a, const ExecEnv& env) {
-  state.Delete(keys::Deadline(a.request.request.deadline_height, a.id));
-  state.Delete(keys::Pending(a.assigned, a.id));
-  a.status = AsyncStatus::kExpired;
-  a.closed_height = env.height;
-  ASSIGN_OR_RETURN(uint64_t slashed, SlashNode(state, a.assigned, env.params.settlement.async_miss_slash_bps, false));
-  ASSIGN_OR_RETURN(std::optional<NodeInfo> node, LoadNode(state, a.assigned));
-  if (node) {
-    node->missed_deadlines += 1;
-    state.Put(keys::Node(a.assigned), EncodeNode(*node));
-  }
-  // The requester gets its escrow back and the slashed stake as compensation.
-  RETURN_IF_ERROR(CreditOrStatus(state, a.request.request.requester, a.escrow + slashed, "async refund"));
-  a.escrow = 0;
-  state.Put(keys::Async(a.id), EncodeAsyncRequest(a));
+
+}  // namespace
+
+// A challenge without a decision: the bond goes back and the receipt settles as if it had not
+// been challenged (paid now if its window has closed, else at its final height).
+Status VoidChallenge(StateOverlay& state, Challenge& c, const ExecEnv& env) {
+  c.status = ChallengeStatus::kVoid;
+  c.closed_height = env.height;
+  state.Put(keys::Challenge(c.receipt_id), EncodeChallenge(c));
+  RETURN_IF_ERROR(CreditOrStatus(state, c.challenger, c.bond, "void challenge bond"));
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Receipt(c.receipt_id)));
+  if (!raw) return DataLoss("challenge names a missing receipt");
+  ASSIGN_OR_RETURN(ReceiptRecord record, DecodeReceiptRecord(*raw));
+  if (record.final_height <= env.height) return PayReplayReceipt(state, c.receipt_id, record);
+  record.settlement = SettlementStatus::kPending;
+  state.Put(keys::Receipt(c.receipt_id), EncodeReceiptRecord(record));
   return Status::Ok();
 }
 
-}  // namespace
+// Draws the committee of a challenge sent in the previous block: challenge_committee unjailed
+// replay nodes other than the node and the challenger, stake-weighted without replacement,
+// seeded by the receipt id and env.prev_hash (the challenge block's hash). Fewer eligible nodes
+// than the committee size: void (a thin committee would let one node decide).
+Status DrawCommittee(StateOverlay& state, const Hash32& receipt_id, const ExecEnv& env) {
+  const SettlementParams& sp = env.params.settlement;
+  ASSIGN_OR_RETURN(std::optional<Challenge> found, LoadChallenge(state, receipt_id));
+  if (!found) return DataLoss("draw index names a missing challenge");
+  Challenge c = std::move(*found);
+  if (c.status != ChallengeStatus::kOpen) return Status::Ok();
+  ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Receipt(receipt_id)));
+  if (!raw) return DataLoss("challenge names a missing receipt");
+  ASSIGN_OR_RETURN(ReceiptRecord record, DecodeReceiptRecord(*raw));
+  std::vector<Address> exclude = {record.result.receipt.node, c.challenger};
+  std::vector<Address> committee;
+  for (uint64_t i = 0; i < sp.challenge_committee; ++i) {
+    Bytes seed(receipt_id.begin(), receipt_id.end());
+    seed.insert(seed.end(), env.prev_hash.begin(), env.prev_hash.end());
+    for (int k = 7; k >= 0; --k) seed.push_back(static_cast<uint8_t>(i >> (8 * k)));
+    ASSIGN_OR_RETURN(std::optional<Address> member,
+                     AssignNode(state, crypto::TaggedSha256("lucid:committee:v1", seed), Mode::kReplay, exclude));
+    if (!member) break;
+    committee.push_back(*member);
+    exclude.push_back(*member);
+  }
+  if (committee.size() < sp.challenge_committee) return VoidChallenge(state, c, env);
+  c.committee = std::move(committee);
+  c.vote_deadline = env.height + sp.challenge_vote_blocks;
+  state.Put(keys::Challenge(receipt_id), EncodeChallenge(c));
+  state.Put(keys::VoteDueAt(c.vote_deadline, receipt_id), Bytes{});
+  return Status::Ok();
+}
 
 Status EndBlock(StateOverlay& state, const ExecEnv& env) {
   const uint64_t h = env.height;
@@ -579,10 +656,15 @@ Status EndBlock(StateOverlay& state, const ExecEnv& env) {
     ASSIGN_OR_RETURN(std::optional<AsyncRequest> a, LoadAsyncRequest(state, id));
     if (!a) return DataLoss("deadline index names missing async request " + ToHex(id));
     if (a->status == AsyncStatus::kPending) {
-      RETURN_IF_ERROR(ExpireAsync(state, *a, env));
+      RETURN_IF_ERROR(CloseUnanswered(state, *a, env, /*slash=*/true));
     } else {
       state.Delete(key);
     }
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> due_draws, KeysUnder(state, keys::DrawDue(h)));
+  for (const std::string& key : due_draws) {
+    state.Delete(key);
+    RETURN_IF_ERROR(DrawCommittee(state, HashAt(key, keys::DrawDue(h).size()), env));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> due_votes, KeysUnder(state, keys::VoteDue(h)));
   for (const std::string& key : due_votes) {
@@ -591,21 +673,8 @@ Status EndBlock(StateOverlay& state, const ExecEnv& env) {
     ASSIGN_OR_RETURN(std::optional<Challenge> c, LoadChallenge(state, receipt_id));
     if (!c) return DataLoss("vote index names a missing challenge");
     if (c->status != ChallengeStatus::kOpen) continue;
-    // No majority in time: the challenge is void; bond back, the receipt settles as if never
-    // challenged (paid now if its window has closed, else at its final height).
-    c->status = ChallengeStatus::kVoid;
-    c->closed_height = h;
-    state.Put(keys::Challenge(receipt_id), EncodeChallenge(*c));
-    RETURN_IF_ERROR(CreditOrStatus(state, c->challenger, c->bond, "void challenge bond"));
-    ASSIGN_OR_RETURN(std::optional<Bytes> raw, state.Get(keys::Receipt(receipt_id)));
-    if (!raw) return DataLoss("challenge names a missing receipt");
-    ASSIGN_OR_RETURN(ReceiptRecord record, DecodeReceiptRecord(*raw));
-    if (record.final_height <= h) {
-      RETURN_IF_ERROR(PayReplayReceipt(state, receipt_id, record));
-    } else {
-      record.settlement = SettlementStatus::kPending;
-      state.Put(keys::Receipt(receipt_id), EncodeReceiptRecord(record));
-    }
+    // No majority in time: the challenge is void.
+    RETURN_IF_ERROR(VoidChallenge(state, *c, env));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> due_receipts, KeysUnder(state, keys::ReplayDue(h)));
   for (const std::string& key : due_receipts) {

@@ -1,7 +1,7 @@
 // Internal to lucid_chain: async requests, replay-mode challenges, slashing evidence, data feeds
 // and workflows (docs/settlement.md). Tx handlers run inside ApplyTx (after the sender's
-// signature, nonce and tx fee); EndBlock runs after a block's txs, in FinalizeBlock and in
-// every simulation of a block, so proposals see the same state as the block.
+// signature, nonce and tx fee); EndBlock runs after a block's txs in FinalizeBlock (proposal
+// simulations run only the txs: EndBlock comes after them and changes no tx outcome).
 // Thread-safety: free functions over caller-owned overlays.
 #pragma once
 
@@ -25,8 +25,9 @@ TxOutcome ApplyPostData(StateOverlay& state, const Tx& tx, const PostDataTx& bod
 
 // What the chain does on its own at the end of block env.height, in this order: workflow runs
 // due now become async requests; pending async requests whose deadline is this height expire
-// (refund, assigned node slashed); challenges whose vote window ends now are closed; replay
-// receipts whose challenge window ends now are paid. A non-ok status is a state fault.
+// (refund, assigned node slashed); challenges sent in the previous block get their committee
+// (seeded by env.prev_hash); challenges whose vote window ends now are closed; replay receipts
+// whose challenge window ends now are paid. A non-ok status is a state fault.
 Status EndBlock(StateOverlay& state, const ExecEnv& env);
 
 // The node the chain assigns to request_id among the unjailed nodes registered for mode:

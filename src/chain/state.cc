@@ -94,6 +94,8 @@ std::string Conflict(const Address& node, const Hash32& request_hash) {
   return PrefixBytes(kConflictPrefix, node.bytes) + Raw(request_hash);
 }
 std::string Challenge(const Hash32& receipt_id) { return PrefixBytes(kChallengePrefix, receipt_id); }
+std::string DrawDue(uint64_t height) { return std::string(kDrawDuePrefix) + Be64(height); }
+std::string DrawDueAt(uint64_t height, const Hash32& id) { return DrawDue(height) + Raw(id); }
 std::string VoteDue(uint64_t height) { return std::string(kVoteDuePrefix) + Be64(height); }
 std::string VoteDueAt(uint64_t height, const Hash32& id) { return VoteDue(height) + Raw(id); }
 std::string ReplayDue(uint64_t height) { return std::string(kReplayDuePrefix) + Be64(height); }
@@ -116,6 +118,7 @@ constexpr uint8_t kGenesisSettlementVersion = 3;
 
 void WriteSettlement(codec::Writer& w, const SettlementParams& p) {
   w.U64(p.async_max_deadline_blocks);
+  w.U64(p.async_min_deadline_blocks);
   w.U64(p.async_miss_slash_bps);
   w.U64(p.conflict_slash_bps);
   w.U64(p.replay_challenge_blocks);
@@ -126,7 +129,7 @@ void WriteSettlement(codec::Writer& w, const SettlementParams& p) {
   w.U64(p.workflow_max_runs);
 }
 Status ReadSettlement(codec::Reader& r, SettlementParams& p) {
-  for (uint64_t* f : {&p.async_max_deadline_blocks, &p.async_miss_slash_bps, &p.conflict_slash_bps,
+  for (uint64_t* f : {&p.async_max_deadline_blocks, &p.async_min_deadline_blocks, &p.async_miss_slash_bps, &p.conflict_slash_bps,
                       &p.replay_challenge_blocks, &p.challenge_bond, &p.challenge_committee,
                       &p.challenge_vote_blocks, &p.replay_slash_bps, &p.workflow_max_runs}) {
     ASSIGN_OR_RETURN(*f, r.U64());

@@ -35,6 +35,7 @@ inline constexpr std::string_view kDeadlinePrefix = "y/";       // be64 deadline
 inline constexpr std::string_view kPendingPrefix = "p/";        // node || request id -> ""
 inline constexpr std::string_view kConflictPrefix = "c/";       // node || request hash -> ""
 inline constexpr std::string_view kChallengePrefix = "k/";      // receipt id -> Challenge
+inline constexpr std::string_view kDrawDuePrefix = "g/";         // be64 draw height || receipt id -> ""
 inline constexpr std::string_view kVoteDuePrefix = "u/";        // be64 vote deadline || receipt id -> ""
 inline constexpr std::string_view kReplayDuePrefix = "z/";      // be64 final height || receipt id -> ""
 inline constexpr std::string_view kFeedPrefix = "f/";           // feed name -> DataFeed
@@ -56,6 +57,8 @@ std::string PendingFor(const Address& node);  // prefix of node's pending reques
 std::string Pending(const Address& node, const Hash32& request_id);
 std::string Conflict(const Address& node, const Hash32& request_hash);
 std::string Challenge(const Hash32& receipt_id);
+std::string DrawDue(uint64_t height);
+std::string DrawDueAt(uint64_t height, const Hash32& receipt_id);
 std::string VoteDue(uint64_t height);
 std::string VoteDueAt(uint64_t height, const Hash32& receipt_id);
 std::string ReplayDue(uint64_t height);

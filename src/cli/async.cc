@@ -133,9 +133,9 @@ int InferAsync(const Context& ctx, const std::string& ref, const InferOptions& o
     return Fail(ctx,
                 FailedPrecondition("request " + id + " expired unanswered at block " +
                                  std::to_string((*state)["closed_height"].get<uint64_t>()) + ": the escrow (" +
-                                 std::to_string(req.max_fee) + ") and the assigned node's slashed stake went back to " +
+                                 std::to_string(req.max_fee) + ") went back to " +
                                  req.requester.ToHex()),
-                "see the node's penalty with `lucid query node " + assigned + "`");
+                "the node lost stake for it: see `lucid query node " + assigned + "`");
   }
   const std::string receipt_id = (*state)["receipt_id"].get<std::string>();
   auto rec = api.Get("/chain/receipts/" + receipt_id);

@@ -161,6 +161,9 @@ struct UpdateTeeParamsTx {
 // request.input_hash. request.node all-zero: the chain picks a node, stake-weighted, from the
 // request id; set: that node is assigned.
 inline constexpr size_t kMaxAsyncInputBytes = 1u << 20;
+// Nonces with this bit set are reserved for requests the chain itself makes (workflow runs): a
+// signed request with such a nonce is refused, so no one can pre-sign a chain-made request.
+inline constexpr uint64_t kChainMadeNonceBit = 1ull << 63;
 struct RequestInferenceTx {
   SignedRequest request;
   Bytes inputs;

@@ -133,7 +133,7 @@ TEST_F(SettlementTest, AsyncRequestIsAssignedAnsweredAndPaidFromEscrow) {
 TEST_F(SettlementTest, UnansweredRequestIsRefundedAtDeadlineAndTheNodeSlashed) {
   AddNode(k_.node, 1000, ModeBit(Mode::kVanilla));
   const uint64_t alice0 = Balance(k_.alice);
-  const uint64_t deadline = Height() + 3;
+  const uint64_t deadline = Height() + 4;  // the post lands in the next block: 3 blocks to answer
   const InferenceRequest req = Request(0, deadline);
   auto [posted, post_size] = Send(k_.alice, Post(req));
   ASSERT_EQ(posted.code, TxCode::kOk) << posted.log;
@@ -146,11 +146,11 @@ TEST_F(SettlementTest, UnansweredRequestIsRefundedAtDeadlineAndTheNodeSlashed) {
   auto a = app_->GetAsyncRequest(req.Hash());
   EXPECT_EQ(a->status, AsyncStatus::kExpired);
   EXPECT_EQ(a->closed_height, deadline);
-  // 1 % of 1000 stake = 10, to the requester with the whole escrow.
+  // 1 % of 1000 stake = 10, burned; the requester gets the whole escrow back.
   EXPECT_EQ(Stake(k_.node), 990u);
   EXPECT_EQ(app_->GetNode(k_.node.address())->slashed, 10u);
   EXPECT_EQ(app_->GetNode(k_.node.address())->missed_deadlines, 1u);
-  EXPECT_EQ(Balance(k_.alice), alice0 - post_size + 10);
+  EXPECT_EQ(Balance(k_.alice), alice0 - post_size);
   EXPECT_TRUE(app_->PendingRequestsFor(k_.node.address())->empty());
   // Too late to answer now.
   EXPECT_EQ(Send(k_.node, Answer(a->request, k_.node, "out")).first.code, TxCode::kWrongState);
@@ -175,6 +175,8 @@ TEST_F(SettlementTest, BadAsyncRequestsAreRefusedAndChangeNothing) {
   expect_refused(k_.alice, garbage, TxCode::kInvalidField);
   expect_refused(k_.alice, Post(Request(0, 0)), TxCode::kInvalidField);        // no deadline
   expect_refused(k_.alice, Post(Request(0, h + 500)), TxCode::kInvalidField);  // too far
+  expect_refused(k_.alice, Post(Request(0, Height() + 2)), TxCode::kInvalidField);  // too near: 1 block to run
+  expect_refused(k_.alice, Post(Request(kChainMadeNonceBit | 7, h + 50)), TxCode::kBadRequest);  // reserved
   expect_refused(k_.alice, Post(Request(0, h + 50, 1.0f, kPrice - 1)), TxCode::kFeeTooHigh);
   expect_refused(k_.alice, Post(Request(0, h + 50, 1.0f, 2'000'000)), TxCode::kInsufficientFunds);
   expect_refused(k_.alice, Post(Request(0, h + 50, 1.0f, 100, Mode::kReplay)), TxCode::kNoNodeAvailable);
@@ -239,24 +241,39 @@ TEST_F(SettlementTest, ConflictingResultsSlashAndJailOnceAndOnlyOnce) {
   flipped.second_evidence.data[3] ^= 1;
   refused(flipped, TxCode::kBadEvidence);
   refused(ReportConflictTx{one.receipt, one.evidence, one.receipt, one.evidence}, TxCode::kInvalidField);
-  const SubmitResultTx other_engine = Answer(signed_request, k_.node, "output B", kNodeFee, "lucid-onnx/other/2");
-  refused(ReportConflictTx{one.receipt, one.evidence, other_engine.receipt, other_engine.evidence},
+  SubmitResultTx other_model = Answer(signed_request, k_.node, "output B");
+  other_model.receipt.model = Cid::Of(ToBytes("another model"));
+  other_model.evidence = verify::MakeVanillaEvidence(other_model.receipt, k_.node);
+  refused(ReportConflictTx{one.receipt, one.evidence, other_model.receipt, other_model.evidence},
           TxCode::kInvalidField);
   const PrivateKey impostor = PrivateKey::FromSeed("impostor");
   ReportConflictTx forged = report;
   forged.second_evidence = verify::MakeVanillaEvidence(two.receipt, impostor);  // not the node's signature
   refused(forged, TxCode::kBadEvidence);
 
+  // A pending async request of the node: refunded when the node is jailed, not slashed again.
+  const InferenceRequest pending = Request(1, Height() + 20);
+  auto [posted, post_size] = Send(k_.alice, Post(pending));
+  ASSERT_EQ(posted.code, TxCode::kOk) << posted.log;
+  const uint64_t alice0 = Balance(k_.alice);
+  // Another engine string is no way out: one request, one output per node.
+  const SubmitResultTx other_engine = Answer(signed_request, k_.node, "output B", kNodeFee, "lucid-onnx/other/2");
+  report = ReportConflictTx{one.receipt, one.evidence, other_engine.receipt, other_engine.evidence};
   const uint64_t bob0 = Balance(k_.bob);
   auto [ok, size] = Send(k_.bob, report);
   ASSERT_EQ(ok.code, TxCode::kOk) << ok.log;
   EXPECT_EQ(Stake(k_.node), 1000u);  // 50 % of 2000
+  EXPECT_EQ(app_->GetAsyncRequest(pending.Hash())->status, AsyncStatus::kExpired);
+  EXPECT_EQ(Balance(k_.alice), alice0 + 100);  // the escrow back
+  EXPECT_TRUE(app_->PendingRequestsFor(k_.node.address())->empty());
   EXPECT_TRUE(app_->GetNode(k_.node.address())->jailed);
   EXPECT_EQ(Balance(k_.bob), bob0 - size + 500);  // half of the slash; the other half is burned
   Reopen();
   // The same evidence, or the pair swapped, slashes nothing more.
   refused(report, TxCode::kAlreadyExists);
   refused(ReportConflictTx{two.receipt, two.evidence, one.receipt, one.evidence}, TxCode::kAlreadyExists);
+  EmptyBlocks(20);
+  EXPECT_EQ(Stake(k_.node), 1000u);  // its refunded request's deadline slashes nothing
   // A jailed node's results are refused.
   EXPECT_EQ(Send(k_.node, one).first.code, TxCode::kNodeJailed);
 }
@@ -322,6 +339,9 @@ TEST_F(ReplayTest, HonestChallengeWinsAndTheLyingNodeLosesStake) {
   EXPECT_EQ(Balance(k_.bob), bob0 - challenge_size - 1000);  // bond
   auto c = app_->GetChallenge(id);
   ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->committee.empty());  // drawn at the end of the next block, from its prev_hash
+  EXPECT_EQ(Send(KeyOf(v1_.address()), ChallengeVoteTx{id, truth}).first.code, TxCode::kWrongState);
+  c = app_->GetChallenge(id);  // (that vote's block drew it)
   ASSERT_EQ(c->committee.size(), 3u);
   for (const Address& member : c->committee) {
     EXPECT_NE(member, k_.node.address());
@@ -339,9 +359,9 @@ TEST_F(ReplayTest, HonestChallengeWinsAndTheLyingNodeLosesStake) {
   ASSERT_EQ(Send(m1, ChallengeVoteTx{id, truth}).first.code, TxCode::kOk);  // 2 of 3: decided
   c = app_->GetChallenge(id);
   EXPECT_EQ(c->status, ChallengeStatus::kChallengerWon);
-  // Node: 50 % of its 2000 stake, to the challenger with the bond back.
+  // Node: 50 % of its 2000 stake; half of that to the challenger with the bond back, half burned.
   EXPECT_EQ(Stake(k_.node), 1000u);
-  EXPECT_EQ(Balance(k_.bob), bob0 - challenge_size + 1000);
+  EXPECT_EQ(Balance(k_.bob), bob0 - challenge_size + 500);
   // Requester gets back everything that was held; the publisher is not paid.
   EXPECT_EQ(Balance(k_.alice), alice0);
   EXPECT_EQ(Balance(k_.publisher), pub0);
@@ -361,6 +381,7 @@ TEST_F(ReplayTest, FalseChallengeLosesTheBondToTheNode) {
   const uint64_t bob0 = Balance(k_.bob);
   auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("a lie")), In()});
   ASSERT_EQ(challenged.code, TxCode::kOk) << challenged.log;
+  EmptyBlocks(1);  // the committee is drawn
   auto c = app_->GetChallenge(id);
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(Send(KeyOf(c->committee[0]), ChallengeVoteTx{id, node_output}).first.code, TxCode::kOk);
@@ -386,8 +407,8 @@ TEST_F(ReplayTest, ChallengeWithoutMajorityIsVoidAndTheReceiptSettles) {
   const uint64_t bob0 = Balance(k_.bob);
   auto [challenged, challenge_size] = Send(k_.bob, ChallengeTx{id, crypto::Sha256(ToBytes("claim")), In()});
   ASSERT_EQ(challenged.code, TxCode::kOk);
-  auto c = app_->GetChallenge(id);
   EXPECT_EQ(Send(k_.alice, ChallengeTx{id, Hash32{}, In()}).first.code, TxCode::kWrongState);  // already challenged
+  auto c = app_->GetChallenge(id);  // (drawn at the end of that block)
   ASSERT_EQ(Send(KeyOf(c->committee[0]), ChallengeVoteTx{id, crypto::Sha256(ToBytes("p"))}).first.code, TxCode::kOk);
   ASSERT_EQ(Send(KeyOf(c->committee[1]), ChallengeVoteTx{id, crypto::Sha256(ToBytes("q"))}).first.code, TxCode::kOk);
   while (Height() < c->vote_deadline) EmptyBlocks(1);
@@ -395,6 +416,40 @@ TEST_F(ReplayTest, ChallengeWithoutMajorityIsVoidAndTheReceiptSettles) {
   EXPECT_EQ(Balance(k_.bob), bob0 - challenge_size);  // bond back
   EXPECT_EQ(app_->GetReceipt(id)->settlement, SettlementStatus::kFinal);
   EXPECT_EQ(Balance(k_.node), node0 - node_tx_fees_ + kNodeFee);
+  // One challenge per receipt, even after a void one.
+  EXPECT_NE(Send(k_.alice, ChallengeTx{id, Hash32{}, In()}).first.code, TxCode::kOk);
+}
+
+// Fewer independent replay nodes than the committee size: the challenge is void rather than
+// decided by a thin committee (here the challenger is a replay node itself, leaving 2 others).
+TEST_F(ReplayTest, ThinCommitteeMakesTheChallengeVoid) {
+  const Hash32 id = Settle("output");
+  const uint64_t v1_before = Balance(v1_);
+  auto [challenged, size] = Send(v1_, ChallengeTx{id, crypto::Sha256(ToBytes("claim")), In()});
+  ASSERT_EQ(challenged.code, TxCode::kOk) << challenged.log;
+  EmptyBlocks(1);
+  auto c = app_->GetChallenge(id);
+  EXPECT_EQ(c->status, ChallengeStatus::kVoid);
+  EXPECT_TRUE(c->committee.empty());
+  EXPECT_EQ(Balance(v1_), v1_before - size);  // bond back
+  EXPECT_EQ(app_->GetReceipt(id)->settlement, SettlementStatus::kPending);  // its window still runs
+}
+
+// A node jailed for conflicting results is not paid for its replay receipts still in their
+// window: they are overturned and the requester refunded.
+TEST_F(ReplayTest, JailedNodesHeldReceiptsAreRefunded) {
+  const uint64_t alice0 = Balance(k_.alice);
+  const Hash32 id = Settle("output");
+  auto rec = app_->GetReceipt(id);
+  const SubmitResultTx& one = rec->result;
+  SubmitResultTx two = one;
+  two.receipt.output_hash = crypto::Sha256(ToBytes("other"));
+  two.evidence = verify::MakeReplayEvidence(two.receipt, k_.node);
+  ASSERT_EQ(Send(k_.bob, ReportConflictTx{one.receipt, one.evidence, two.receipt, two.evidence}).first.code,
+            TxCode::kOk);
+  while (Height() <= rec->final_height) EmptyBlocks(1);
+  EXPECT_EQ(app_->GetReceipt(id)->settlement, SettlementStatus::kOverturned);
+  EXPECT_EQ(Balance(k_.alice), alice0);
 }
 
 TEST_F(ReplayTest, ChallengeOfAnAsyncReceiptTakesTheInputsFromTheChain) {

@@ -97,7 +97,7 @@ def test_honest_challenge_wins_and_the_lying_node_loses_stake(tmp_path: Path):
     output for dev0's request and settles it (built with the Python SDK's encoders). dev0 runs
     `lucid challenge`: its local re-execution differs, the three standalone replay nodes of the
     committee re-execute and vote the true output, and the challenge is decided for dev0: the node
-    loses replay_slash_bps of its stake to dev0; dev0's bond and the held fee come back."""
+    loses replay_slash_bps of its stake, half to dev0; dev0's bond and the held fee come back."""
     from lucid_sdk.cid import parse_cid
     from lucid_sdk.client import LucidClient
     from lucid_sdk.encoding import InferenceRequest, SignedRequest, SubmitResultTx
@@ -143,8 +143,9 @@ def test_honest_challenge_wins_and_the_lying_node_loses_stake(tmp_path: Path):
         slashed = stake0 * 5000 // 10000  # replay_slash_bps
         assert devnet.get(f"/chain/nodes/{node}").json()["stake"] == stake0 - slashed
         fee = tx_fee(devnet, c["height"], lambda t: t.get("type") == "challenge")
-        # dev0: the held 15 and the bond back, plus the node's slashed stake, less its tx fee.
-        assert balance(devnet, challenger) == before - fee + slashed
+        # dev0: the held 15 and the bond back, plus half the node's slashed stake (the other half
+        # is burned), less its tx fee.
+        assert balance(devnet, challenger) == before - fee + slashed // 2
         rec = devnet.get(f"/chain/receipts/{rid}").json()
         assert rec["settlement"] == "overturned" and rec["held"] == 0 and rec["node_paid"] == 0
         # And `lucid verify` says so.
