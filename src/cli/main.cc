@@ -255,11 +255,6 @@ int main(int argc, char** argv) {
   // feed, workflow, query workflow (docs/settlement.md "Workflows")
   AddWorkflowCommands(app, *q, ctx, rc);
 
-  // run
-  std::string model_file, input_file;
-  int threads = 1;
-  RunLocalOptions run_opts;
-  auto* run = app.add_subcommand("run", "Execute an ONNX file locally (no chain)");
   // challenge, query challenge, report-conflict (docs/settlement.md "Replay mode", "Slashing evidence")
   auto* qc = q->add_subcommand("challenge", "A replay receipt's challenge: claim, committee, votes, outcome");
   qc->add_option("RECEIPT_ID", arg, "Receipt id, 64 hex characters")->required();
@@ -284,6 +279,11 @@ int main(int argc, char** argv) {
   rc_cmd->add_option("BUNDLE_B", conflict_b, "Second result bundle (JSON)")->required();
   rc_cmd->callback([&] { rc = ReportConflict(ctx, conflict_a, conflict_b); });
 
+  // run
+  std::string model_file, input_file;
+  int threads = 1;
+  RunLocalOptions run_opts;
+  auto* run = app.add_subcommand("run", "Execute an ONNX file locally (no chain)");
   run->add_option("MODEL", model_file, "Model .onnx")->required();
   run->add_option("--input", input_file, "Input tensors JSON")->required();
   run->add_option("--threads", threads, "Threads (results are identical for any value)")->capture_default_str();
