@@ -60,20 +60,6 @@ uint64_t JsonU64(const json& j) {
 
 }  // namespace
 
-std::string UrlEncode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 Result<std::unique_ptr<RemoteChainAccess>> RemoteChainAccess::Connect(RemoteChainOptions options) {
   if (options.api_url.empty()) return InvalidArgument("the chain's Lucid API URL is empty");

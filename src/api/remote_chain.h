@@ -65,7 +65,5 @@ class RemoteChainAccess : public node::ChainAccess {
   chain::AppInfo last_info_;  // guarded by info_mu_
 };
 
-// "name with spaces" → "name%20with%20spaces" (RFC 3986 unreserved characters kept).
-std::string UrlEncode(std::string_view text);
 
 }  // namespace lucid::api

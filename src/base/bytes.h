@@ -22,6 +22,9 @@ template <size_t N>
 std::string ToHex(const std::array<uint8_t, N>& a) { return ToHex(ByteView(a.data(), N)); }
 // Accepts an optional "0x" prefix, either case; odd length or non-hex is an error.
 Result<Bytes> FromHex(std::string_view hex);
+// Percent-encodes text for a URL path segment or query value: "name with spaces" ->
+// "name%20with%20spaces" (RFC 3986 unreserved characters kept).
+std::string UrlEncode(std::string_view text);
 // Exactly 32 bytes of hex (optionally 0x-prefixed).
 Result<Hash32> Hash32FromHex(std::string_view hex);
 

@@ -83,7 +83,5 @@ class KuboClient {
 // "/ip4/127.0.0.1/tcp/5001" -> {"127.0.0.1", 5001}; also accepts "HOST:PORT" and
 // "http://HOST:PORT".
 Result<std::pair<std::string, int>> ParseApiAddress(std::string_view api);
-// Percent-encodes a query parameter value.
-std::string UrlEncode(std::string_view s);
 
 }  // namespace lucid::ipfs
