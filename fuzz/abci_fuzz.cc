@@ -8,7 +8,13 @@
 //      this app prepared and its own check disagreeing is a bug), FinalizeBlock, Commit;
 //   2: a Transfer signed by the funded genesis key whose amount, recipient, nonce and fee cap
 //      come from the input, plus the rest as one raw tx, through the same block cycle (valid
-//      signatures reach execution, which random bytes never do).
+//      signatures reach execution, which random bytes never do);
+//   3: settlement txs (docs/settlement.md) signed by one of four funded keys, their fields from
+//      the input: repos and versions, node registrations, async requests and their answers,
+//      challenges and votes on receipts answered earlier, conflict evidence, feeds and
+//      workflows, through the same block cycle. The genesis has short settlement windows, so
+//      EndBlock's expiries, committee draws, vote deadlines and replay payments run during the
+//      fuzzing; a FinalizeBlock error (a chain halt) aborts.
 // One application for the whole run, in a temporary folder: state carries across inputs.
 #include <unistd.h>
 
@@ -16,14 +22,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "api/json_views.h"
 #include "consensus/abci_app.h"
+#include "crypto/hash.h"
 #include "crypto/secp256k1.h"
 #include "protocol/types.h"
+#include "tensor/tensor.h"
 
 using namespace lucid;
 using consensus::AbciApp;
@@ -36,6 +45,14 @@ constexpr const char* kChainId = "lucid-fuzz";
 const crypto::PrivateKey& FundedKey() {
   static const crypto::PrivateKey key = crypto::PrivateKey::FromSeed("abci-fuzz-funded");
   return key;
+}
+
+// Shape 3's signers: FundedKey and three more, all funded at genesis.
+const crypto::PrivateKey& Key(size_t i) {
+  static const crypto::PrivateKey keys[4] = {FundedKey(), crypto::PrivateKey::FromSeed("abci-fuzz-k1"),
+                                             crypto::PrivateKey::FromSeed("abci-fuzz-k2"),
+                                             crypto::PrivateKey::FromSeed("abci-fuzz-k3")};
+  return keys[i % 4];
 }
 
 std::string ProposerAddress() {
@@ -68,7 +85,12 @@ AbciApp* MakeApp() {
   g.chain_id = kChainId;
   g.params.tx_fee_per_byte = 1;
   g.params.min_node_stake = 1000;
-  g.accounts.push_back({FundedKey().address(), 1'000'000'000'000});
+  for (size_t i = 0; i < 4; ++i) g.accounts.push_back({Key(i).address(), 1'000'000'000'000});
+  g.params.settlement.async_min_deadline_blocks = 1;
+  g.params.settlement.async_max_deadline_blocks = 6;
+  g.params.settlement.replay_challenge_blocks = 3;
+  g.params.settlement.challenge_vote_blocks = 3;
+  g.params.settlement.challenge_committee = 2;
   nlohmann::json state = api::GenesisJson(g);
   state.erase("validators");
   state.erase("genesis_time_ms");
@@ -169,12 +191,135 @@ std::string SignedTransfer(AbciApp& app, const uint8_t* data, size_t size, size_
   return std::string(encoded.begin(), encoded.end());
 }
 
+// Shape 3: one settlement-related tx whose kind and fields come from the input.
+struct Cursor {
+  const uint8_t* data;
+  size_t size;
+  size_t pos = 0;
+  uint8_t Byte() { return pos < size ? data[pos++] : 0; }
+  uint64_t Small(uint64_t mod) { return Byte() % mod; }
+  uint64_t U64() { return TakeU64(data, size, pos); }
+};
+
+crypto::Cid ModelCid(uint8_t which) { return crypto::Cid::Of(ToBytes("abci-fuzz-model-" + std::to_string(which % 4))); }
+
+Bytes Inputs(Cursor& c) {
+  if (c.Small(8) == 0) return Bytes{c.Byte(), c.Byte()};  // not canonical tensors
+  TensorMap m;
+  m["x"] = Tensor::Scalar(static_cast<float>(c.Small(4)));
+  return EncodeTensorMap(m);
+}
+
+std::vector<Hash32>& Receipts() {  // receipts answered through shape 3, newest last
+  static std::vector<Hash32> ids;
+  return ids;
+}
+
+std::string SettlementTx(AbciApp& app, Cursor& c) {
+  const crypto::PrivateKey& key = Key(c.Byte());
+  const auto [nonce, request_nonce, height] = app.WithApp([&](const chain::Application& a) {
+    auto acct = a.GetAccount(key.address());
+    return std::tuple<uint64_t, uint64_t, uint64_t>(acct.ok() ? acct->nonce : 0, acct.ok() ? acct->request_nonce : 0,
+                                                     a.Info().height);
+  });
+  protocol::TxBody body;
+  const std::string repo = "m" + std::to_string(c.Small(4));
+  switch (c.Small(10)) {
+    case 0:
+      body = protocol::CreateRepoTx{repo, "", "", "", {}};
+      break;
+    case 1:
+      body = protocol::PublishVersionTx{repo, 1, static_cast<uint32_t>(c.Small(8)), ModelCid(c.Byte()), c.Small(20),
+                                        std::nullopt};
+      break;
+    case 2:
+      body = protocol::RegisterNodeTx{1000 + c.Small(5000), static_cast<uint32_t>(c.Byte() & 0x16) | 0x10, "http://n"};
+      break;
+    case 3: {  // an async request
+      protocol::InferenceRequest q;
+      q.chain_id = kChainId;
+      q.requester = key.address();
+      q.model = ModelCid(c.Byte());
+      q.mode = c.Small(2) == 0 ? protocol::Mode::kReplay : protocol::Mode::kVanilla;
+      q.max_fee = c.Small(100);
+      q.nonce = request_nonce + c.Small(3);
+      q.deadline_height = height + c.Small(9);
+      if (c.Small(4) == 0) q.node = Key(c.Byte()).address();
+      const Bytes inputs = Inputs(c);
+      auto decoded = DecodeTensorMap(inputs);
+      q.input_hash = decoded.ok() && c.Small(8) != 0 ? HashTensorMap(*decoded) : Hash32{};
+      body = protocol::RequestInferenceTx{{q, key.Sign(protocol::SigningDigest(q.Hash()))}, inputs};
+      break;
+    }
+    case 4: {  // this key answers its oldest pending async request
+      auto pending = app.WithApp([&](const chain::Application& a) { return a.PendingRequestsFor(key.address()); });
+      if (!pending.ok() || pending->empty()) return {};
+      const protocol::SignedRequest& sr = pending->front().request;
+      protocol::Receipt r;
+      r.chain_id = kChainId;
+      r.request_hash = sr.request.Hash();
+      r.model = sr.request.model;
+      r.input_hash = sr.request.input_hash;
+      r.output_hash = crypto::Sha256(Bytes{c.Byte()});
+      r.mode = sr.request.mode;
+      r.node = key.address();
+      r.engine = "fuzz";
+      r.fee = c.Small(30);
+      const crypto::Signature sig = key.Sign(protocol::SigningDigest(r.Id()));
+      Receipts().push_back(r.Id());
+      body = protocol::SubmitResultTx{sr, r, protocol::Evidence{r.mode, Bytes(sig.begin(), sig.end())}};
+      break;
+    }
+    case 5:
+    case 6: {  // a challenge, or a vote, on a receipt answered earlier
+      if (Receipts().empty()) return {};
+      const Hash32 id = Receipts()[Receipts().size() - 1 - c.Small(std::min<size_t>(Receipts().size(), 4))];
+      const Hash32 claim = crypto::Sha256(Bytes{c.Byte()});
+      if (c.Small(2) == 0) body = protocol::ChallengeTx{id, claim, c.Small(2) == 0 ? Inputs(c) : Bytes{}};
+      else body = protocol::ChallengeVoteTx{id, claim};
+      break;
+    }
+    case 7: {  // conflict evidence: two outputs this key signed for one request
+      protocol::Receipt a;
+      a.chain_id = kChainId;
+      a.request_hash = crypto::Sha256(Bytes{c.Byte()});
+      a.model = ModelCid(c.Byte());
+      a.mode = protocol::Mode::kVanilla;
+      a.node = key.address();
+      a.output_hash = crypto::Sha256(Bytes{1, c.Byte()});
+      protocol::Receipt b = a;
+      b.output_hash = crypto::Sha256(Bytes{2, c.Byte()});
+      auto sign = [&](const protocol::Receipt& r) {
+        const crypto::Signature s = key.Sign(protocol::SigningDigest(r.Id()));
+        return protocol::Evidence{protocol::Mode::kVanilla, Bytes(s.begin(), s.end())};
+      };
+      body = protocol::ReportConflictTx{a, sign(a), b, sign(b)};
+      break;
+    }
+    case 8:
+      body = protocol::PostDataTx{"f" + std::to_string(c.Small(2)), Inputs(c), {Key(c.Byte()).address()}};
+      break;
+    default:
+      body = protocol::CreateWorkflowTx{ModelCid(c.Byte()), c.Small(2) == 0 ? protocol::Mode::kReplay : protocol::Mode::kVanilla,
+                                        "f" + std::to_string(c.Small(2)), 1 + c.Small(3), 1 + c.Small(4), c.Small(60), 0, {}};
+      break;
+  }
+  protocol::Tx tx;
+  tx.chain_id = kChainId;
+  tx.from = key.address();
+  tx.nonce = nonce;
+  tx.max_tx_fee = 10'000'000;
+  tx.body = std::move(body);
+  const Bytes encoded = protocol::SignedTx::Sign(std::move(tx), key).Encode();
+  return std::string(encoded.begin(), encoded.end());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static AbciApp* app = MakeApp();
   if (size == 0) return 0;
-  const uint8_t mode = data[0] % 3;
+  const uint8_t mode = data[0] % 4;
   ++data;
   --size;
   if (mode == 0) {
@@ -185,6 +330,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   } else if (mode == 1) {
     BlockCycle(*app, SplitDelimited(data, size));
+  } else if (mode == 3) {
+    // Up to 4 txs, one per key so their nonces do not collide within the block.
+    Cursor c{data, size};
+    std::vector<std::string> txs;
+    for (int i = 0; i < 4 && c.pos < c.size; ++i) {
+      std::string tx = SettlementTx(*app, c);
+      if (!tx.empty()) txs.push_back(std::move(tx));
+    }
+    BlockCycle(*app, txs);
   } else {
     size_t pos = 0;
     std::vector<std::string> txs{SignedTransfer(*app, data, size, pos)};
