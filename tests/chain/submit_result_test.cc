@@ -229,7 +229,9 @@ TEST_F(SubmitResultTest, DeadlineWrongChainFundsAndOverflowRefused) {
 
   const uint64_t max = std::numeric_limits<uint64_t>::max();
   ExpectRefused(Result(Request(0, max), max), TxCode::kOverflow);  // fee + price overflows
-  ExpectRefused(Result(Request(max), 20), TxCode::kOverflow);      // no next request nonce
+  // Nonces with bit 63 (the largest included) are reserved for chain-made requests.
+  ExpectRefused(Result(Request(max), 20), TxCode::kBadRequest);
+  ExpectRefused(Result(Request(kChainMadeNonceBit), 20), TxCode::kBadRequest);
 }
 
 TEST_F(SubmitResultTest, CheckTxRefusesBadResultBeforeTheMempool) {
