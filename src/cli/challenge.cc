@@ -65,6 +65,10 @@ Result<ChallengeInputs> InputsFor(const Context& ctx, const std::string& receipt
                     " and the request is not an async request on chain");
   ASSIGN_OR_RETURN(Bytes bytes, FromHex((*async)["inputs"].get<std::string>()));
   ASSIGN_OR_RETURN(TensorMap inputs, DecodeTensorMap(bytes));
+  // The API is not trusted for them: a wrong copy would make the local re-execution differ and
+  // the challenge (and its bond) be lost.
+  if (HashTensorMap(inputs) != rec.input_hash)
+    return DataLoss("the async request's inputs from " + ctx.node_url + " do not hash to the receipt's input_hash");
   return ChallengeInputs{std::move(inputs), Bytes{}, "the async request on chain"};
 }
 

@@ -36,30 +36,12 @@ class ChainAccess {
   // Async requests, replay challenges, data feeds and workflows (docs/settlement.md); NotFound
   // if none. PendingRequestsFor: the pending async requests assigned to node, oldest deadline
   // first; OpenChallengesFor: open challenges whose committee includes node.
-  virtual Result<chain::AsyncRequest> GetAsyncRequest(const Hash32& request_id) {
-    (void)request_id;
-    return Unimplemented("this chain access has no async requests");
-  }
-  virtual Result<std::vector<chain::AsyncRequest>> PendingRequestsFor(const crypto::Address& node) {
-    (void)node;
-    return Unimplemented("this chain access has no async requests");
-  }
-  virtual Result<chain::Challenge> GetChallenge(const Hash32& receipt_id) {
-    (void)receipt_id;
-    return Unimplemented("this chain access has no challenges");
-  }
-  virtual Result<std::vector<chain::Challenge>> OpenChallengesFor(const crypto::Address& node) {
-    (void)node;
-    return Unimplemented("this chain access has no challenges");
-  }
-  virtual Result<chain::DataFeed> GetFeed(std::string_view name) {
-    (void)name;
-    return Unimplemented("this chain access has no data feeds");
-  }
-  virtual Result<chain::Workflow> GetWorkflow(uint64_t id) {
-    (void)id;
-    return Unimplemented("this chain access has no workflows");
-  }
+  virtual Result<chain::AsyncRequest> GetAsyncRequest(const Hash32& request_id) = 0;
+  virtual Result<std::vector<chain::AsyncRequest>> PendingRequestsFor(const crypto::Address& node) = 0;
+  virtual Result<chain::Challenge> GetChallenge(const Hash32& receipt_id) = 0;
+  virtual Result<std::vector<chain::Challenge>> OpenChallengesFor(const crypto::Address& node) = 0;
+  virtual Result<chain::DataFeed> GetFeed(std::string_view name) = 0;
+  virtual Result<chain::Workflow> GetWorkflow(uint64_t id) = 0;
   virtual Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) = 0;
   virtual Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) = 0;
   virtual Result<chain::StoredBlock> GetBlock(uint64_t height) = 0;

@@ -515,13 +515,7 @@ void InferenceNode::StartAsyncWatcher(std::chrono::milliseconds period) {
     while (!watcher_cv_.wait_for(lock, period, [&] { return watcher_stop_; })) {
       lock.unlock();
       auto r = AnswerPendingRequests();
-      if (!r.ok()) {
-        if (r.status().code() == Code::kUnimplemented) {
-          spdlog::warn("async: this chain access has no async requests; watcher stopped");
-          return;
-        }
-        spdlog::warn("async: reading the pending requests failed: {}", r.status().ToString());
-      }
+      if (!r.ok()) spdlog::warn("async: reading the pending requests failed: {}", r.status().ToString());
       if (config_.modes & protocol::ModeBit(Mode::kReplay)) {
         auto v = VoteOnChallenges();
         if (!v.ok()) spdlog::warn("replay: reading the open challenges failed: {}", v.status().ToString());

@@ -277,7 +277,7 @@ TEST_F(AbciTest, QueryPaths) {
   q.set_path("/receipt/" + std::string(64, '0'));
   EXPECT_EQ(app_->Query(q).code(), static_cast<uint32_t>(chain::TxCode::kNotFound));
   // Settlement state (docs/settlement.md): none yet, answered as not found or empty lists.
-  for (const std::string path : {"/request/" + std::string(64, '0'), "/challenge/" + std::string(64, '0'),
+  for (const std::string& path : {"/request/" + std::string(64, '0'), "/challenge/" + std::string(64, '0'),
                                  std::string("/feed/prices"), std::string("/workflow/1")}) {
     q.set_path(path);
     EXPECT_EQ(app_->Query(q).code(), static_cast<uint32_t>(chain::TxCode::kNotFound)) << path;

@@ -56,11 +56,11 @@ void CheckComplete(ByteView model, const TensorMap& inputs, int64_t rows, bool c
   auto key = zkml::Setup(model);
   ASSERT_TRUE(key.ok()) << key.status().ToString();
   auto t0 = std::chrono::steady_clock::now();
-  auto proven = Prove(*key, inputs, {.threads = 2, .cheat = {}});
+  auto proven = Prove(*key, inputs, {.threads = 2, .cheat = {}, .on_phase = {}});
   ASSERT_TRUE(proven.ok()) << proven.status().ToString();
   double prove_ms = MsSince(t0);
   if (compare_threads) {
-    auto single = Prove(*key, inputs, {.threads = 1, .cheat = {}});
+    auto single = Prove(*key, inputs, {.threads = 1, .cheat = {}, .on_phase = {}});
     ASSERT_TRUE(single.ok()) << single.status().ToString();
     EXPECT_EQ(proven->proof, single->proof) << "proof bytes depend on the thread count";
   }
