@@ -141,6 +141,8 @@ json GenesisJson(const chain::Genesis& g) {
                           {"challenge_vote_blocks", sp.challenge_vote_blocks},
                           {"replay_slash_bps", sp.replay_slash_bps},
                           {"workflow_max_runs", sp.workflow_max_runs}};
+  params["replication"] = {{"min_replicas", g.params.replication.min_replicas},
+                           {"hub_bond", g.params.replication.hub_bond}};
   return {{"chain_id", g.chain_id},
           {"genesis_time_ms", g.genesis_time_ms},
           {"params", params},
@@ -173,6 +175,11 @@ Result<chain::Genesis> GenesisFromJson(const json& j) {
                {"replay_slash_bps", &sp.replay_slash_bps},
                {"workflow_max_runs", &sp.workflow_max_runs}})
         if (s.contains(name)) *field = s.at(name).get<uint64_t>();
+    }
+    if (p.contains("replication")) {  // each absent field keeps its default
+      const json& r = p.at("replication");
+      if (r.contains("min_replicas")) g.params.replication.min_replicas = r.at("min_replicas").get<uint64_t>();
+      if (r.contains("hub_bond")) g.params.replication.hub_bond = r.at("hub_bond").get<uint64_t>();
     }
     if (p.contains("tee")) {
       const json& t = p.at("tee");
@@ -284,10 +291,45 @@ json TxJson(const protocol::SignedTx& stx) {
           json posters = json::array();
           for (const auto& a : b.add_posters) posters.push_back(a.ToHex());
           j["add_posters"] = posters;
+        } else if constexpr (std::is_same_v<T, protocol::AnnouncePinsTx>) {
+          j["type"] = "announce_pins";
+          j["ipfs_peer"] = b.ipfs_peer;
+          j["endpoint"] = b.endpoint;
+          json pin = json::array(), unpin = json::array();
+          for (const auto& c : b.pin) pin.push_back(c.ToString());
+          for (const auto& c : b.unpin) unpin.push_back(c.ToString());
+          j["pin"] = pin;
+          j["unpin"] = unpin;
+          j["retire"] = b.retire;
         }
       },
       tx.body);
   return j;
+}
+
+json HubJson(const chain::HubRecord& h) {
+  return {{"address", h.address.ToHex()},   {"ipfs_peer", h.ipfs_peer},
+          {"endpoint", h.endpoint},         {"bond", h.bond},
+          {"registered_height", h.registered_height}, {"updated_height", h.updated_height},
+          {"pins", h.pins}};
+}
+
+json ReplicationJson(const chain::VersionReplication& r) {
+  json hubs = json::array();
+  for (const auto& p : r.pinned_by) {
+    json h = HubJson(p.hub);
+    h["pinned_height"] = p.height;
+    hubs.push_back(h);
+  }
+  return {{"manifest", r.manifest.ToString()},
+          {"model", r.repo + "@" + std::to_string(r.major) + "." + std::to_string(r.minor)},
+          {"repo", r.repo},
+          {"major", r.major},
+          {"minor", r.minor},
+          {"min_replicas", r.min_replicas},
+          {"replicas", r.pinned_by.size()},
+          {"under_replicated", r.under_replicated()},
+          {"pinned_by", hubs}};
 }
 
 json EnclaveJson(const chain::EnclaveInfo& e) {
@@ -660,6 +702,40 @@ Result<chain::DataFeed> FeedFromJson(const json& j) {
   ASSIGN_OR_RETURN(f.value, HexField(j, "value"));
   ASSIGN_OR_RETURN(f.updated_height, U64(j, "updated_height"));
   return f;
+}
+
+Result<chain::HubRecord> HubFromJson(const json& j) {
+  chain::HubRecord h;
+  ASSIGN_OR_RETURN(h.address, AddressField(j, "address"));
+  ASSIGN_OR_RETURN(h.ipfs_peer, Str(j, "ipfs_peer"));
+  ASSIGN_OR_RETURN(h.endpoint, Str(j, "endpoint"));
+  ASSIGN_OR_RETURN(h.bond, U64(j, "bond"));
+  ASSIGN_OR_RETURN(h.registered_height, U64(j, "registered_height"));
+  ASSIGN_OR_RETURN(h.updated_height, U64(j, "updated_height"));
+  ASSIGN_OR_RETURN(h.pins, U64(j, "pins"));
+  return h;
+}
+
+Result<chain::VersionReplication> ReplicationFromJson(const json& j) {
+  chain::VersionReplication r;
+  ASSIGN_OR_RETURN(std::string manifest, Str(j, "manifest"));
+  ASSIGN_OR_RETURN(r.manifest, crypto::Cid::Parse(manifest));
+  ASSIGN_OR_RETURN(r.repo, Str(j, "repo"));
+  ASSIGN_OR_RETURN(uint64_t major, U64(j, "major"));
+  ASSIGN_OR_RETURN(uint64_t minor, U64(j, "minor"));
+  if (major > 0xffffffffu || minor > 0xffffffffu) return InvalidArgument("version number out of range");
+  r.major = static_cast<uint32_t>(major);
+  r.minor = static_cast<uint32_t>(minor);
+  ASSIGN_OR_RETURN(r.min_replicas, U64(j, "min_replicas"));
+  ASSIGN_OR_RETURN(const json* hubs, Field(j, "pinned_by"));
+  if (!hubs->is_array()) return InvalidArgument("\"pinned_by\" must be an array");
+  for (const json& h : *hubs) {
+    chain::HubPin pin;
+    ASSIGN_OR_RETURN(pin.hub, HubFromJson(h));
+    ASSIGN_OR_RETURN(pin.height, U64(h, "pinned_height"));
+    r.pinned_by.push_back(std::move(pin));
+  }
+  return r;
 }
 
 Result<chain::Workflow> WorkflowFromJson(const json& j) {

@@ -32,6 +32,9 @@ json AsyncRequestJson(const chain::AsyncRequest& a);
 json ChallengeJson(const chain::Challenge& c);
 json FeedJson(const chain::DataFeed& f);
 json WorkflowJson(const chain::Workflow& w);
+// Hub replication (docs/ipfs.md "Replication").
+json HubJson(const chain::HubRecord& h);
+json ReplicationJson(const chain::VersionReplication& r);
 // The settlement part of a receipt record (GET /chain/receipts/ID): settlement, final_height, held.
 void AddSettlementJson(const chain::ReceiptRecord& rec, json& j);
 
@@ -52,6 +55,8 @@ Result<chain::AsyncRequest> AsyncRequestFromJson(const json& j);
 Result<chain::Challenge> ChallengeFromJson(const json& j);
 Result<chain::DataFeed> FeedFromJson(const json& j);
 Result<chain::Workflow> WorkflowFromJson(const json& j);
+Result<chain::HubRecord> HubFromJson(const json& j);
+Result<chain::VersionReplication> ReplicationFromJson(const json& j);
 // From GET /chain/blocks/H (header_raw, each tx's raw bytes and result).
 Result<chain::StoredBlock> StoredBlockFromJson(const json& j);
 

@@ -196,6 +196,50 @@ Result<chain::DataFeed> RemoteChainAccess::GetFeed(std::string_view name) {
   return FeedFromJson(j);
 }
 
+Result<chain::HubRecord> RemoteChainAccess::GetHub(const crypto::Address& hub) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/hubs/" + hub.ToHex()));
+  return HubFromJson(j);
+}
+
+Result<std::vector<chain::HubRecord>> RemoteChainAccess::ListHubs() {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/hubs"));
+  if (!j.contains("hubs") || !j["hubs"].is_array()) return InvalidArgument("hubs: missing \"hubs\"");
+  std::vector<chain::HubRecord> out;
+  for (const json& h : j["hubs"]) {
+    ASSIGN_OR_RETURN(chain::HubRecord r, HubFromJson(h));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<crypto::Cid>> RemoteChainAccess::HubPins(const crypto::Address& hub) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/hubs/" + hub.ToHex()));
+  if (!j.contains("pinned") || !j["pinned"].is_array()) return InvalidArgument("hub: missing \"pinned\"");
+  std::vector<crypto::Cid> out;
+  for (const json& c : j["pinned"]) {
+    if (!c.is_string()) return InvalidArgument("hub: \"pinned\" holds a non-string");
+    ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(c.get<std::string>()));
+    out.push_back(cid);
+  }
+  return out;
+}
+
+Result<chain::VersionReplication> RemoteChainAccess::GetReplication(const crypto::Cid& manifest) {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/replication/" + manifest.ToString()));
+  return ReplicationFromJson(j);
+}
+
+Result<std::vector<chain::VersionReplication>> RemoteChainAccess::ListReplication() {
+  ASSIGN_OR_RETURN(json j, api_.Get("/chain/replication"));
+  if (!j.contains("versions") || !j["versions"].is_array()) return InvalidArgument("replication: missing \"versions\"");
+  std::vector<chain::VersionReplication> out;
+  for (const json& v : j["versions"]) {
+    ASSIGN_OR_RETURN(chain::VersionReplication r, ReplicationFromJson(v));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Result<chain::Workflow> RemoteChainAccess::GetWorkflow(uint64_t id) {
   ASSIGN_OR_RETURN(json j, api_.Get("/chain/workflows/" + std::to_string(id)));
   return WorkflowFromJson(j);

@@ -48,6 +48,11 @@ class RemoteChainAccess : public node::ChainAccess {
   Result<std::vector<chain::Challenge>> OpenChallengesFor(const crypto::Address& node) override;
   Result<chain::DataFeed> GetFeed(std::string_view name) override;
   Result<chain::Workflow> GetWorkflow(uint64_t id) override;
+  Result<chain::HubRecord> GetHub(const crypto::Address& hub) override;
+  Result<std::vector<chain::HubRecord>> ListHubs() override;
+  Result<std::vector<crypto::Cid>> HubPins(const crypto::Address& hub) override;
+  Result<chain::VersionReplication> GetReplication(const crypto::Cid& manifest) override;
+  Result<std::vector<chain::VersionReplication>> ListReplication() override;
   Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) override;
   Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) override;
   Result<chain::StoredBlock> GetBlock(uint64_t height) override;

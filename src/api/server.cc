@@ -240,6 +240,51 @@ void Server::Routes() {
     return Status::Ok();
   }));
 
+  // Hub replication (docs/ipfs.md "Replication").
+  s.Get("/chain/hubs", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(auto hubs, chain_->ListHubs());
+    json arr = json::array();
+    for (const auto& h : hubs) arr.push_back(HubJson(h));
+    SendJson(res, {{"hubs", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/hubs/(0x[0-9a-fA-F]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Address a, crypto::Address::FromHex(req.matches[1].str()));
+    ASSIGN_OR_RETURN(chain::HubRecord h, chain_->GetHub(a));
+    ASSIGN_OR_RETURN(auto pins, chain_->HubPins(a));
+    json j = HubJson(h);
+    json arr = json::array();
+    for (const auto& c : pins) arr.push_back(c.ToString());
+    j["pinned"] = arr;
+    SendJson(res, j);
+    return Status::Ok();
+  }));
+
+  s.Get("/chain/replication", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    const bool only_under = req.has_param("under_replicated") && req.get_param_value("under_replicated") != "false" &&
+                            req.get_param_value("under_replicated") != "0";
+    ASSIGN_OR_RETURN(auto all, chain_->ListReplication());
+    json arr = json::array();
+    size_t under = 0;
+    for (const auto& r : all) {
+      if (r.under_replicated()) ++under;
+      if (!only_under || r.under_replicated()) arr.push_back(ReplicationJson(r));
+    }
+    SendJson(res, {{"min_replicas", chain_->GenesisInfo().params.replication.min_replicas},
+                   {"published", all.size()},
+                   {"under_replicated", under},
+                   {"versions", arr}});
+    return Status::Ok();
+  }));
+
+  s.Get(R"(/chain/replication/([a-z0-9]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(req.matches[1].str()));
+    ASSIGN_OR_RETURN(chain::VersionReplication r, chain_->GetReplication(cid));
+    SendJson(res, ReplicationJson(r));
+    return Status::Ok();
+  }));
+
   // tee: the current tee params (docs/tee-chain.md).
   s.Get("/chain/tee/params", Guard([this](const httplib::Request&, httplib::Response& res) -> Status {
     ASSIGN_OR_RETURN(chain::TeeParams params, chain_->GetTeeParams());

@@ -6,6 +6,7 @@
 
 #include "base/metrics.h"
 #include "chain/execute.h"
+#include "chain/replication.h"
 #include "chain/settlement.h"
 #include "chain/state.h"
 #include "crypto/hash.h"
@@ -181,6 +182,8 @@ Status Application::InitChain(const Genesis& genesis) {
     for (uint64_t blocks : {sp.async_max_deadline_blocks, sp.replay_challenge_blocks, sp.challenge_vote_blocks})
       if (blocks > 1'000'000) return InvalidArgument("InitChain: a settlement window is above 1,000,000 blocks");
   }
+  if (genesis.params.replication.min_replicas == 0 || genesis.params.replication.min_replicas > 64)
+    return InvalidArgument("InitChain: replication.min_replicas must be 1 to 64");
   std::set<Address> seen_validators(genesis.validators.begin(), genesis.validators.end());
   if (seen_validators.size() != genesis.validators.size())
     return InvalidArgument("InitChain: duplicate validator");
@@ -493,6 +496,33 @@ Result<DataFeed> Application::GetFeed(std::string_view name) const {
   ASSIGN_OR_RETURN(std::optional<DataFeed> f, LoadFeed(committed, name));
   if (!f) return NotFound("no data feed '" + std::string(name) + "'");
   return *f;
+}
+
+Result<HubRecord> Application::GetHub(const Address& hub) const {
+  StateOverlay committed(impl_->store);
+  ASSIGN_OR_RETURN(std::optional<HubRecord> h, LoadHub(committed, hub));
+  if (!h) return NotFound(hub.ToHex() + " is not a hub");
+  return *h;
+}
+
+Result<std::vector<HubRecord>> Application::ListHubs() const {
+  StateOverlay committed(impl_->store);
+  return LoadHubs(committed);
+}
+
+Result<std::vector<Cid>> Application::HubPins(const Address& hub) const {
+  StateOverlay committed(impl_->store);
+  return LoadHubPins(committed, hub);
+}
+
+Result<VersionReplication> Application::GetReplication(const Cid& manifest) const {
+  StateOverlay committed(impl_->store);
+  return LoadReplication(committed, manifest, params());
+}
+
+Result<std::vector<VersionReplication>> Application::ListReplication() const {
+  StateOverlay committed(impl_->store);
+  return LoadAllReplication(committed, params());
 }
 
 Result<Workflow> Application::GetWorkflow(uint64_t id) const {

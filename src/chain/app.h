@@ -78,6 +78,15 @@ struct SettlementParams {
   bool operator==(const SettlementParams&) const = default;
 };
 
+// Hub replication (docs/ipfs.md "Replication"): hubs announce the versions they pin
+// (AnnouncePinsTx); a published version pinned by fewer than min_replicas hubs is
+// under-replicated, and hubs running the replicator pin it until it is not.
+struct ReplicationParams {
+  uint64_t min_replicas = 1;  // R
+  uint64_t hub_bond = 1000;   // held from a hub while it is one (returned when it retires)
+  bool operator==(const ReplicationParams&) const = default;
+};
+
 struct Params {
   uint64_t tx_fee_per_byte = 1;      // paid by the sender, credited to the block proposer
   uint64_t min_node_stake = 1000;
@@ -87,6 +96,7 @@ struct Params {
   bool dev_mode = false;             // dev keys and dev enclave root accepted only when true
   TeeParams tee;
   SettlementParams settlement;
+  ReplicationParams replication;
 };
 
 struct GenesisAccount {
@@ -202,6 +212,31 @@ struct Workflow {
   uint64_t runs_done = 0;
   uint64_t escrow = 0;           // prepaid fees not yet spent or returned
   std::vector<WorkflowRun> history;
+};
+
+// A hub that announced pins (AnnouncePinsTx).
+struct HubRecord {
+  Address address;
+  std::string ipfs_peer;        // its kubo peer id
+  std::string endpoint;         // its Lucid API
+  uint64_t bond = 0;
+  uint64_t registered_height = 0;
+  uint64_t updated_height = 0;  // last AnnouncePins
+  uint64_t pins = 0;            // versions it pins now
+};
+// Where a published version is pinned: the hubs that announced it, in address order.
+struct HubPin {
+  HubRecord hub;
+  uint64_t height = 0;          // of the announcement
+};
+struct VersionReplication {
+  Cid manifest;
+  std::string repo;
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  uint64_t min_replicas = 0;    // params.replication.min_replicas
+  std::vector<HubPin> pinned_by;
+  bool under_replicated() const { return pinned_by.size() < min_replicas; }
 };
 
 // A node's registered enclave (RegisterEnclaveTx); re-registration replaces it.
@@ -333,6 +368,13 @@ class Application {
   Result<std::vector<Challenge>> OpenChallengesFor(const Address& node) const;
   Result<DataFeed> GetFeed(std::string_view name) const;
   Result<Workflow> GetWorkflow(uint64_t id) const;
+  // Hub replication (docs/ipfs.md "Replication"). NotFound for an unknown hub or a CID that is
+  // no published version's manifest. ListReplication: every published version (by manifest CID).
+  Result<HubRecord> GetHub(const Address& hub) const;
+  Result<std::vector<HubRecord>> ListHubs() const;
+  Result<std::vector<Cid>> HubPins(const Address& hub) const;  // manifest CIDs, in byte order
+  Result<VersionReplication> GetReplication(const Cid& manifest) const;
+  Result<std::vector<VersionReplication>> ListReplication() const;
   // Resolve "name@major.minor" (or "name" = latest) to a version entry.
   Result<VersionEntry> ResolveModel(std::string_view ref) const;
 

@@ -1,5 +1,6 @@
 #include "chain/execute.h"
 
+#include "chain/replication.h"
 #include "chain/settlement.h"
 
 #include <algorithm>
@@ -669,6 +670,7 @@ TxOutcome ApplyTx(StateOverlay& state, ByteView tx_bytes, const ExecEnv& env) {
         if constexpr (std::is_same_v<T, ChallengeVoteTx>) return ApplyChallengeVote(state, tx, body, env);
         if constexpr (std::is_same_v<T, CreateWorkflowTx>) return ApplyCreateWorkflow(state, tx, body, env);
         if constexpr (std::is_same_v<T, PostDataTx>) return ApplyPostData(state, tx, body, env);
+        if constexpr (std::is_same_v<T, AnnouncePinsTx>) return ApplyAnnouncePins(state, tx, body, env);
       },
       tx.body);
 }

@@ -104,6 +104,11 @@ std::string Feed(std::string_view name) { return std::string(kFeedPrefix) + std:
 std::string Workflow(uint64_t id) { return std::string(kWorkflowPrefix) + Be64(id); }
 std::string WorkflowDue(uint64_t height) { return std::string(kWorkflowDuePrefix) + Be64(height); }
 std::string WorkflowDueAt(uint64_t height, uint64_t id) { return WorkflowDue(height) + Be64(id); }
+std::string Hub(const Address& hub) { return std::string(kHubPrefix) + Raw(hub.bytes); }
+std::string PinnedBy(const Cid& manifest) { return std::string(kPinnedByPrefix) + Raw(manifest.digest); }
+std::string PinnedByAt(const Cid& manifest, const Address& hub) { return PinnedBy(manifest) + Raw(hub.bytes); }
+std::string HubPins(const Address& hub) { return std::string(kHubPinPrefix) + Raw(hub.bytes); }
+std::string HubPin(const Address& hub, const Cid& manifest) { return HubPins(hub) + Raw(manifest.digest); }
 }  // namespace keys
 
 // ---- genesis ----
@@ -115,6 +120,9 @@ constexpr uint8_t kGenesisTeeVersion = 2;
 // Version 3 = version 2 followed by the settlement params; written only when they differ from
 // the defaults (docs/settlement.md), for the same reason.
 constexpr uint8_t kGenesisSettlementVersion = 3;
+// Version 4 = version 3 followed by the replication params (docs/ipfs.md "Replication");
+// written only when they differ from the defaults.
+constexpr uint8_t kGenesisReplicationVersion = 4;
 
 void WriteSettlement(codec::Writer& w, const SettlementParams& p) {
   w.U64(p.async_max_deadline_blocks);
@@ -165,10 +173,14 @@ Bytes EncodeGenesis(const Genesis& g) {
             [](const GenesisAccount& a, const GenesisAccount& b) { return a.address < b.address; });
   std::vector<Address> validators = g.validators;
   std::sort(validators.begin(), validators.end());
-  const bool has_settlement = !(g.params.settlement == SettlementParams{});
+  const bool has_replication = !(g.params.replication == ReplicationParams{});
+  const bool has_settlement = has_replication || !(g.params.settlement == SettlementParams{});
   const bool has_tee = has_settlement || !(g.params.tee == TeeParams{});
   codec::Writer w;
-  w.U8(has_settlement ? kGenesisSettlementVersion : has_tee ? kGenesisTeeVersion : kRecordVersion);
+  w.U8(has_replication  ? kGenesisReplicationVersion
+       : has_settlement ? kGenesisSettlementVersion
+       : has_tee        ? kGenesisTeeVersion
+                        : kRecordVersion);
   w.Str(g.chain_id);
   w.U64(g.genesis_time_ms);
   w.U64(g.params.tx_fee_per_byte);
@@ -192,13 +204,18 @@ Bytes EncodeGenesis(const Genesis& g) {
     w.Blob(t.dev_root_der);
   }
   if (has_settlement) WriteSettlement(w, g.params.settlement);
+  if (has_replication) {
+    w.U64(g.params.replication.min_replicas);
+    w.U64(g.params.replication.hub_bond);
+  }
   return w.Take();
 }
 
 Result<Genesis> DecodeGenesis(ByteView b) {
   codec::Reader r(b);
   ASSIGN_OR_RETURN(uint8_t version, r.U8());
-  if (version != kRecordVersion && version != kGenesisTeeVersion && version != kGenesisSettlementVersion)
+  if (version != kRecordVersion && version != kGenesisTeeVersion && version != kGenesisSettlementVersion &&
+      version != kGenesisReplicationVersion)
     return InvalidArgument("genesis record has unknown version " + std::to_string(version));
   Genesis g;
   ASSIGN_OR_RETURN(g.chain_id, r.Str());
@@ -231,7 +248,11 @@ Result<Genesis> DecodeGenesis(ByteView b) {
     ASSIGN_OR_RETURN(t.max_document_age_ms, r.U64());
     ASSIGN_OR_RETURN(t.dev_root_der, r.Blob());
   }
-  if (version == kGenesisSettlementVersion) RETURN_IF_ERROR(ReadSettlement(r, g.params.settlement));
+  if (version >= kGenesisSettlementVersion) RETURN_IF_ERROR(ReadSettlement(r, g.params.settlement));
+  if (version >= kGenesisReplicationVersion) {
+    ASSIGN_OR_RETURN(g.params.replication.min_replicas, r.U64());
+    ASSIGN_OR_RETURN(g.params.replication.hub_bond, r.U64());
+  }
   RETURN_IF_ERROR(FinishRecord(r, "genesis"));
   return g;
 }
@@ -719,6 +740,34 @@ Result<DataFeed> DecodeFeed(ByteView b) {
   ASSIGN_OR_RETURN(f.updated_height, r.U64());
   RETURN_IF_ERROR(FinishRecord(r, "feed"));
   return f;
+}
+
+Bytes EncodeHub(const HubRecord& h) {
+  codec::Writer w;
+  w.U8(kRecordVersion);
+  WriteAddress(w, h.address);
+  w.Str(h.ipfs_peer);
+  w.Str(h.endpoint);
+  w.U64(h.bond);
+  w.U64(h.registered_height);
+  w.U64(h.updated_height);
+  w.U64(h.pins);
+  return w.Take();
+}
+
+Result<HubRecord> DecodeHub(ByteView b) {
+  codec::Reader r(b);
+  RETURN_IF_ERROR(ReadVersion(r, "hub"));
+  HubRecord h;
+  ASSIGN_OR_RETURN(h.address, ReadAddress(r));
+  ASSIGN_OR_RETURN(h.ipfs_peer, r.Str());
+  ASSIGN_OR_RETURN(h.endpoint, r.Str());
+  ASSIGN_OR_RETURN(h.bond, r.U64());
+  ASSIGN_OR_RETURN(h.registered_height, r.U64());
+  ASSIGN_OR_RETURN(h.updated_height, r.U64());
+  ASSIGN_OR_RETURN(h.pins, r.U64());
+  RETURN_IF_ERROR(FinishRecord(r, "hub"));
+  return h;
 }
 
 Bytes EncodeWorkflow(const Workflow& wf) {

@@ -41,6 +41,9 @@ inline constexpr std::string_view kReplayDuePrefix = "z/";      // be64 final he
 inline constexpr std::string_view kFeedPrefix = "f/";           // feed name -> DataFeed
 inline constexpr std::string_view kWorkflowPrefix = "w/";       // be64 id -> Workflow
 inline constexpr std::string_view kWorkflowDuePrefix = "s/";    // be64 height || be64 id -> ""
+inline constexpr std::string_view kHubPrefix = "h/";            // hub address -> HubRecord
+inline constexpr std::string_view kPinnedByPrefix = "o/";       // manifest digest || hub -> u64 height
+inline constexpr std::string_view kHubPinPrefix = "l/";         // hub || manifest digest -> ""
 
 std::string Account(const Address& a);
 std::string Repo(std::string_view name);
@@ -67,6 +70,11 @@ std::string Feed(std::string_view name);
 std::string Workflow(uint64_t id);
 std::string WorkflowDue(uint64_t height);
 std::string WorkflowDueAt(uint64_t height, uint64_t id);
+std::string Hub(const Address& hub);
+std::string PinnedBy(const Cid& manifest);  // prefix of the version's hubs
+std::string PinnedByAt(const Cid& manifest, const Address& hub);
+std::string HubPins(const Address& hub);    // prefix of the hub's versions
+std::string HubPin(const Address& hub, const Cid& manifest);
 }  // namespace keys
 
 // ---- record encodings (each starts with a version byte; decoders refuse trailing bytes) ----
@@ -99,6 +107,8 @@ Bytes EncodeFeed(const DataFeed& f);
 Result<DataFeed> DecodeFeed(ByteView b);
 Bytes EncodeWorkflow(const Workflow& w);
 Result<Workflow> DecodeWorkflow(ByteView b);
+Bytes EncodeHub(const HubRecord& h);
+Result<HubRecord> DecodeHub(ByteView b);
 Bytes EncodeU64(uint64_t v);
 Result<uint64_t> DecodeU64(ByteView b);
 

@@ -149,6 +149,8 @@ struct DevnetOptions {
   std::vector<std::string> ipfs_apis;
   std::string ipfs_swarm_key;
   std::vector<std::string> ipfs_peers;
+  uint64_t replicas = 1;       // a new chain's params.replication.min_replicas
+  bool no_replicate = false;   // with IPFS: no replicator (no pins announced)
 };
 int Devnet(const Context& ctx, const DevnetOptions& opts);
 
@@ -171,6 +173,7 @@ struct NodeOptions {
   // IPFS (docs/ipfs.md): kubo RPC addresses; when given, model files come through IPFS (tried
   // in order, fetched files pinned on the first) instead of the chain's hub.
   std::vector<std::string> ipfs_apis;
+  bool replicate = false;  // hub replicator on the first --ipfs (docs/ipfs.md "Replication")
 };
 int Node(const Context& ctx, const NodeOptions& opts);
 

@@ -42,6 +42,8 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
   // IPFS (docs/ipfs.md): the hub's own kubo in a private swarm, or running ones.
   std::unique_ptr<ipfs::KuboNode> kubo;
   options.ipfs_apis = opts.ipfs_apis;
+  options.min_replicas = opts.replicas;
+  options.replicate = !opts.no_replicate;
   if (opts.ipfs) {
     if (!opts.ipfs_apis.empty()) return Fail(ctx, InvalidArgument("--ipfs starts its own kubo; --ipfs-api uses a running one: pass one of them"));
     ipfs::KuboNodeOptions k;
@@ -75,7 +77,7 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
                {"dev_accounts", accounts}, {"demo_models", models}, {"insecure_dev_keys", true},
                {"enclave", info->enclave}, {"enclave_pcr0", ToHex(info->enclave_pcr0)},
                {"ipfs_api", options.ipfs_apis.empty() ? "" : options.ipfs_apis.front()},
-               {"ipfs_peer", kubo ? kubo->swarm_address() : ""}});
+               {"ipfs_peer", kubo ? kubo->swarm_address() : ""}, {"hub", info->hub}});
   } else {
     std::cout << "Lucid devnet running\n"
               << "  API        " << info->api_url << "\n"
@@ -89,6 +91,7 @@ int Devnet(const Context& ctx, const DevnetOptions& opts) {
               << (options.ipfs_apis.empty() ? std::string("off (local blob store)")
                                             : options.ipfs_apis.front() + (kubo ? " (own kubo, peer " + kubo->swarm_address() + ")" : ""))
               << "\n"
+              << (info->hub.empty() ? std::string() : "  hub        " + info->hub + " (announces its pins, keeps R copies)\n")
               << "Dev accounts (INSECURE: their keys are public and work only on dev-mode chains):\n";
     for (const auto& [name, a] : info->dev_accounts) std::cout << "  " << name << "  " << a.ToChecksumHex() << "\n";
     std::cout << "Demo models:\n";

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/client.h"
+#include "api/json_views.h"
 #include "hub/manifest.h"
 #include "ipfs/kubo_client.h"
 
@@ -12,8 +13,6 @@ namespace lucid::cli {
 
 int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std::string>& ipfs_apis) {
   using json = nlohmann::json;
-  if (ipfs_apis.empty())
-    return Fail(ctx, InvalidArgument("name the kubo nodes to ask"), "pass --ipfs 127.0.0.1:PORT (repeatable)");
   api::ApiClient client(ctx.node_url);
   auto model = client.Get("/chain/models/" + ref);
   if (!model.ok()) return Fail(ctx, model.status().WithContext("resolving " + ref));
@@ -26,6 +25,16 @@ int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std:
   if (Status s = manifest_cid->Check(*raw); !s.ok()) return Fail(ctx, s);
   auto m = hub::ParseManifest(*raw);
   if (!m.ok()) return Fail(ctx, m.status());
+  // Where the chain says it is pinned: the hubs that announced the version (every file of it).
+  auto replication = client.Get("/chain/replication/" + manifest_cid->ToString());
+  if (!replication.ok()) return Fail(ctx, replication.status().WithContext("reading the version's pins from the chain"));
+  auto parsed = api::ReplicationFromJson(*replication);
+  if (!parsed.ok()) return Fail(ctx, parsed.status().WithContext("the chain's answer for the version's pins"));
+  const chain::VersionReplication& repl = *parsed;
+  json hubs = json::array();
+  for (const chain::HubPin& p : repl.pinned_by)
+    hubs.push_back({{"address", p.hub.address.ToHex()}, {"ipfs_peer", p.hub.ipfs_peer}, {"endpoint", p.hub.endpoint},
+                    {"pinned_height", p.height}});
 
   struct Row {
     std::string what, lucid, root;
@@ -68,13 +77,37 @@ int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std:
         where[ipfs_apis[k]] = state[i][k];
         pinned += state[i][k] == "pinned";
       }
-      files.push_back({{"path", rows[i].what}, {"cid", rows[i].lucid}, {"ipfs", rows[i].root}, {"size", rows[i].size},
-                       {"pinned_on", pinned}, {"status", where}});
+      json file = {{"path", rows[i].what}, {"cid", rows[i].lucid}, {"ipfs", rows[i].root}, {"size", rows[i].size},
+                   {"hubs", repl.pinned_by.size()}};
+      if (!ipfs_apis.empty()) {
+        file["pinned_on"] = pinned;
+        file["status"] = where;
+      }
+      files.push_back(file);
     }
-    PrintJson({{"ref", ref}, {"manifest", manifest_cid->ToString()}, {"nodes", nodes}, {"files", files}});
+    json out = {{"ref", ref},
+                {"manifest", manifest_cid->ToString()},
+                {"min_replicas", repl.min_replicas},
+                {"replicas", repl.pinned_by.size()},
+                {"under_replicated", repl.under_replicated()},
+                {"hubs", hubs},
+                {"files", files}};
+    if (!ipfs_apis.empty()) out["nodes"] = nodes;
+    PrintJson(out);
     return kExitOk;
   }
-  std::cout << ref << "  manifest " << manifest_cid->ToString() << "\n";
+  std::cout << ref << "  manifest " << manifest_cid->ToString() << "\n"
+            << "pinned by " << repl.pinned_by.size() << " of R=" << repl.min_replicas << " hubs (chain)"
+            << (repl.under_replicated() ? "  UNDER-REPLICATED" : "") << "\n";
+  for (const chain::HubPin& p : repl.pinned_by)
+    std::cout << "  hub " << p.hub.address.ToHex() << "  peer " << p.hub.ipfs_peer << "  "
+              << (p.hub.endpoint.empty() ? "-" : p.hub.endpoint) << "  since block " << p.height << "\n";
+  if (ipfs_apis.empty()) {
+    std::cout << "files (each pinned by the hubs above):\n";
+    for (const Row& r : rows)
+      std::cout << "  " << r.what << "  " << r.lucid << "  ipfs " << (r.root.empty() ? "-" : r.root) << "\n";
+    return kExitOk;
+  }
   for (size_t k = 0; k < ipfs_apis.size(); ++k)
     std::cout << "  kubo " << k << "  " << ipfs_apis[k] << "  "
               << (nodes[k]["peer_id"].get<std::string>().empty() ? "unreachable" : nodes[k]["peer_id"].get<std::string>())
@@ -86,6 +119,33 @@ int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std:
               << "  pinned on " << pinned << "/" << ipfs_apis.size() << ":";
     for (size_t k = 0; k < state[i].size(); ++k) std::cout << "  [" << k << "] " << state[i][k];
     std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace lucid::cli
+
+namespace lucid::cli {
+
+int HubReplication(const Context& ctx, bool only_under) {
+  using json = nlohmann::json;
+  api::ApiClient client(ctx.node_url);
+  auto all = client.Get(std::string("/chain/replication") + (only_under ? "?under_replicated=true" : ""));
+  if (!all.ok()) return Fail(ctx, all.status().WithContext("reading replication from the chain"));
+  if (ctx.json_output) {
+    PrintJson(*all);
+    return kExitOk;
+  }
+  const json& j = *all;
+  if (!j.contains("versions") || !j["versions"].is_array()) return Fail(ctx, DataLoss("the chain's answer has no versions"));
+  std::cout << "R=" << j.value("min_replicas", 0) << "  published " << j.value("published", 0) << "  under-replicated "
+            << j.value("under_replicated", 0) << "\n";
+  for (const json& v : j["versions"]) {
+    auto r = api::ReplicationFromJson(v);
+    if (!r.ok()) return Fail(ctx, r.status());
+    std::cout << "  " << r->repo << "@" << r->major << "." << r->minor << "  " << r->pinned_by.size() << "/"
+              << r->min_replicas << (r->under_replicated() ? "  UNDER-REPLICATED" : "") << "  " << r->manifest.ToString()
+              << "\n";
   }
   return kExitOk;
 }

@@ -9,6 +9,10 @@
 
 namespace lucid::cli {
 
+// A version's replication as the chain records it (the hubs that announced pinning it, R, and
+// whether it is under-replicated) and, for each kubo API named, whether each file is pinned there.
 int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std::string>& ipfs_apis);
+// Every published version's replication (only the under-replicated ones with only_under).
+int HubReplication(const Context& ctx, bool only_under);
 
 }  // namespace lucid::cli

@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
   devnet_cmd->add_option("--ipfs-api", devnet.ipfs_apis, "Use this running kubo RPC API (127.0.0.1:PORT) for the hub; repeatable");
   devnet_cmd->add_option("--ipfs-swarm-key", devnet.ipfs_swarm_key, "--ipfs: the private swarm's key file (default: <home>/ipfs-swarm.key, made if missing)");
   devnet_cmd->add_option("--ipfs-peer", devnet.ipfs_peers, "--ipfs: peer with this kubo (/ip4/127.0.0.1/tcp/PORT/p2p/ID); repeatable");
+  devnet_cmd->add_option("--replicas", devnet.replicas, "A new chain's R: hubs that should pin each published version (docs/ipfs.md)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  devnet_cmd->add_flag("--no-replicate", devnet.no_replicate, "With IPFS: do not announce pins or take on under-replicated versions");
   auto* node_cmd = app.add_subcommand("node", "Run a standalone inference node beside a chain (its Lucid API)");
   node_cmd->add_option("--chain", node_opts.chain, "The chain's Lucid API URL (default: --node)");
   node_cmd->add_option("--comet-rpc", node_opts.comet_rpc, "Send txs through this CometBFT RPC URL (broadcast_tx_sync)");
@@ -69,6 +73,8 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--mode", node_opts.modes, "Modes served, comma-separated: vanilla,tee,zkml,replay")
       ->capture_default_str();
   node_cmd->add_option("--ipfs", node_opts.ipfs_apis, "Fetch model files through this kubo RPC API (127.0.0.1:PORT); repeatable, tried in order");
+  node_cmd->add_flag("--replicate", node_opts.replicate,
+                     "Act as a hub: announce pins on chain, keep them, pin under-replicated versions (first --ipfs is the own kubo)");
   node_cmd->add_option("--enclave", node_opts.enclave, "tee: the enclave process HOST:PORT (`lucid enclave`)");
   node_cmd->add_option("--heartbeat", node_opts.heartbeat,
                        "tee: re-attest every DURATION (default: half the chain's heartbeat; 0: never)");
@@ -147,10 +153,14 @@ int main(int argc, char** argv) {
   versions->callback([&] { rc = HubVersions(ctx, repo); });
   std::string status_ref;
   std::vector<std::string> status_ipfs;
-  auto* hub_status = hub->add_subcommand("status", "Where a version's files are pinned on IPFS (docs/ipfs.md)");
+  auto* hub_status = hub->add_subcommand("status", "Where a version is pinned: the hubs the chain records, and kubo nodes you name (docs/ipfs.md)");
   hub_status->add_option("REF", status_ref, "name@version")->required();
-  hub_status->add_option("--ipfs", status_ipfs, "A kubo RPC API (127.0.0.1:PORT) to ask; repeatable")->required();
+  hub_status->add_option("--ipfs", status_ipfs, "Also ask this kubo RPC API (127.0.0.1:PORT) what it pins; repeatable");
   hub_status->callback([&] { rc = HubStatus(ctx, status_ref, status_ipfs); });
+  bool only_under = false;
+  auto* hub_repl = hub->add_subcommand("replication", "Every published version's hubs against the chain's R (docs/ipfs.md)");
+  hub_repl->add_flag("--under", only_under, "Only versions pinned by fewer than R hubs");
+  hub_repl->callback([&] { rc = HubReplication(ctx, only_under); });
   std::string ref, out_dir;
   auto* download = hub->add_subcommand("download", "Download a version, checking every CID");
   download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();

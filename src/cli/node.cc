@@ -18,6 +18,7 @@
 #include "devnet/devnet.h"
 #include "ipfs/hub_hooks.h"
 #include "hub/hub.h"
+#include "replication/replicator.h"
 #include "node/inference_node.h"
 #include "node/llm_backend.h"
 #include "protocol/dev_keys.h"
@@ -106,6 +107,7 @@ int Node(const Context& ctx, const NodeOptions& opts) {
     auto ipfs_hooks = ipfs::MakeHubHooks(opts.ipfs_apis);
     if (!ipfs_hooks.ok()) return Fail(ctx, ipfs_hooks.status());
     hub_options.ipfs_fetch = std::move(ipfs_hooks->fetch);
+    hub_options.ipfs_add = std::move(ipfs_hooks->add);  // the replicator re-adds lost copies
   }
   hub_options.run_llm = node::MakeHubLlmRunner(opts.threads);
   hub::Hub hub(&blobs, hub_options);
@@ -170,8 +172,26 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   // Async requests assigned to this node (docs/settlement.md), looked for every second.
   node.StartAsyncWatcher(std::chrono::seconds(1));
 
+  // Replication (docs/ipfs.md "Replication"): this node's hub announces its pins as the node's
+  // account, keeps them and takes on under-replicated versions.
+  std::unique_ptr<replication::Replicator> replicator;
+  if (opts.replicate) {
+    if (opts.ipfs_apis.empty()) return Fail(ctx, InvalidArgument("--replicate needs --ipfs (the node's own kubo first)"));
+    replication::ReplicatorOptions ro;
+    ro.hub = key->address();
+    ro.kubo_api = opts.ipfs_apis.front();
+    ro.endpoint = endpoint;
+    ro.interval = std::chrono::seconds(2);
+    ro.submit = [&node](protocol::TxBody body) { return node.SendTx(std::move(body), std::chrono::seconds(30)); };
+    auto created = replication::Replicator::Create(std::move(ro), chain->get(), &hub);
+    if (!created.ok()) return Fail(ctx, created.status().WithContext("--replicate"));
+    replicator = std::move(*created);
+    replicator->Start();
+  }
+
   json ready = {{"node", key->address().ToHex()}, {"api", api_url},       {"endpoint", endpoint},
-                {"chain", chain_url},              {"chain_id", genesis.chain_id}, {"modes", opts.modes}};
+                {"chain", chain_url},              {"chain_id", genesis.chain_id}, {"modes", opts.modes},
+                {"replicate", opts.replicate}};
   if (!opts.comet_rpc.empty()) ready["comet_rpc"] = opts.comet_rpc;
   if (tee) {
     ready["enclave"] = opts.enclave;
@@ -186,6 +206,7 @@ int Node(const Context& ctx, const NodeOptions& opts) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::cerr << "stopping node (signal " << sig << ")" << std::endl;
+  if (replicator) replicator->Stop();
   node.StopAsyncWatcher();
   server.Stop();
   return kExitOk;

@@ -137,4 +137,20 @@ Result<node::BroadcastResult> AbciChainAccess::Broadcast(ByteView tx, std::chron
   return out;
 }
 
+Result<chain::HubRecord> AbciChainAccess::GetHub(const crypto::Address& hub) {
+  return app_->WithApp([&](const chain::Application& app) { return app.GetHub(hub); });
+}
+Result<std::vector<chain::HubRecord>> AbciChainAccess::ListHubs() {
+  return app_->WithApp([&](const chain::Application& app) { return app.ListHubs(); });
+}
+Result<std::vector<crypto::Cid>> AbciChainAccess::HubPins(const crypto::Address& hub) {
+  return app_->WithApp([&](const chain::Application& app) { return app.HubPins(hub); });
+}
+Result<chain::VersionReplication> AbciChainAccess::GetReplication(const crypto::Cid& manifest) {
+  return app_->WithApp([&](const chain::Application& app) { return app.GetReplication(manifest); });
+}
+Result<std::vector<chain::VersionReplication>> AbciChainAccess::ListReplication() {
+  return app_->WithApp([&](const chain::Application& app) { return app.ListReplication(); });
+}
+
 }  // namespace lucid::consensus

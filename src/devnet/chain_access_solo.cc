@@ -91,4 +91,20 @@ Result<node::BroadcastResult> SoloChainAccess::Broadcast(ByteView tx, std::chron
   return out;
 }
 
+Result<chain::HubRecord> SoloChainAccess::GetHub(const crypto::Address& hub) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetHub(hub); });
+}
+Result<std::vector<chain::HubRecord>> SoloChainAccess::ListHubs() {
+  return producer_->WithApp([&](const chain::Application& app) { return app.ListHubs(); });
+}
+Result<std::vector<crypto::Cid>> SoloChainAccess::HubPins(const crypto::Address& hub) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.HubPins(hub); });
+}
+Result<chain::VersionReplication> SoloChainAccess::GetReplication(const crypto::Cid& manifest) {
+  return producer_->WithApp([&](const chain::Application& app) { return app.GetReplication(manifest); });
+}
+Result<std::vector<chain::VersionReplication>> SoloChainAccess::ListReplication() {
+  return producer_->WithApp([&](const chain::Application& app) { return app.ListReplication(); });
+}
+
 }  // namespace lucid::devnet

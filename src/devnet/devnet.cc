@@ -19,6 +19,7 @@
 #include "api/server.h"
 #include "devnet/chain_access_solo.h"
 #include "ipfs/hub_hooks.h"
+#include "replication/replicator.h"
 #include "hub/hub.h"
 #include "keystore/keystore.h"
 #include "node/inference_node.h"
@@ -188,11 +189,16 @@ struct Devnet::Impl {
   std::unique_ptr<hub::Hub> hub;
   std::unique_ptr<node::InferenceNode> node;
   std::unique_ptr<api::Server> server;
+  std::unique_ptr<replication::Replicator> replicator;
   EnclaveProcess enclave;
 
   Result<json> SendTx(const crypto::PrivateKey& key, protocol::TxBody body) {
     ASSIGN_OR_RETURN(chain::Account acct, chain->GetAccount(key.address()));
     protocol::SignedTx tx = node::MakeTx(key, std::string(kChainId), acct.nonce, 10'000'000, std::move(body));
+    return SendSigned(tx);
+  }
+
+  Result<json> SendSigned(const protocol::SignedTx& tx) {
     ASSIGN_OR_RETURN(node::BroadcastResult r, chain->Broadcast(tx.Encode(), std::chrono::seconds(30)));
     if (r.check.code != chain::TxCode::kOk)
       return FailedPrecondition("tx refused: " + std::string(chain::TxCodeName(r.check.code)) + ": " + r.check.log);
@@ -310,6 +316,7 @@ Devnet::~Devnet() { Stop(); }
 
 void Devnet::Stop() {
   if (!impl_) return;
+  if (impl_->replicator) impl_->replicator->Stop();  // it reads the chain and sends txs
   if (impl_->server) impl_->server->Stop();
   if (impl_->node) impl_->node->StopAsyncWatcher();  // it reads and writes the chain
   if (impl_->chain) impl_->chain->Stop();
@@ -368,6 +375,8 @@ Result<DevnetInfo> Devnet::Start() {
     genesis.params.dev_mode = true;
     for (const auto& k : dev) genesis.accounts.push_back({k.address(), o.dev_balance});
     genesis.accounts.push_back({NodeKey().address(), 1'000'000'000});
+    genesis.accounts.push_back({protocol::DevnetHubKey().address(), 1'000'000'000});
+    genesis.params.replication.min_replicas = o.min_replicas;
     genesis.validators.push_back(ValidatorKey().address());
     if (tee) {
       genesis.params.tee.admin = dev[0].address();
@@ -455,6 +464,30 @@ Result<DevnetInfo> Devnet::Start() {
     }
     ASSIGN_OR_RETURN(DemoModel int8, d.PublishInt8Demo(dev[0], "mlp"));
     info.demo_models.push_back(std::move(int8));
+  }
+  // Replication: the hub announces what it pins and keeps it (docs/ipfs.md "Replication").
+  if (!o.ipfs_apis.empty() && o.replicate) {
+    const crypto::PrivateKey hub_key = protocol::DevnetHubKey();
+    // A devnet created before replication has no hub account: dev0 funds it once.
+    ASSIGN_OR_RETURN(chain::Account hub_account, d.chain->GetAccount(hub_key.address()));
+    if (hub_account.balance == 0 && !d.chain->GetHub(hub_key.address()).ok())
+      RETURN_IF_ERROR(d.SendTx(dev[0], protocol::TransferTx{hub_key.address(), 1'000'000'000}).status().WithContext(
+          "funding the hub account"));
+    replication::ReplicatorOptions ro;
+    ro.hub = hub_key.address();
+    ro.kubo_api = o.ipfs_apis.front();
+    ro.endpoint = info.api_url;
+    ro.interval = o.replicate_interval.count() > 0 ? o.replicate_interval : o.block_time;
+    Impl* impl = &d;
+    ro.submit = [impl, hub_key](protocol::TxBody body) -> Result<Hash32> {
+      ASSIGN_OR_RETURN(chain::Account acct, impl->chain->GetAccount(hub_key.address()));
+      protocol::SignedTx tx = node::MakeTx(hub_key, std::string(kChainId), acct.nonce, 10'000'000, std::move(body));
+      RETURN_IF_ERROR(impl->SendSigned(tx).status());
+      return tx.Hash();
+    };
+    ASSIGN_OR_RETURN(d.replicator, replication::Replicator::Create(std::move(ro), d.chain.get(), d.hub.get()));
+    d.replicator->Start();
+    info.hub = hub_key.address().ToHex();
   }
   info.chain_id = d.chain->Info().chain_id;
   info.validator = ValidatorKey().address();

@@ -35,6 +35,13 @@ struct DevnetOptions {
   // the first (pinned, roots recorded in the manifest) and fetches files it lacks through them
   // in order. Empty: no IPFS, the local blob store only.
   std::vector<std::string> ipfs_apis;
+  // Replication (docs/ipfs.md "Replication"), with IPFS only: the hub's replicator announces
+  // its pins on chain as the devnet hub account (protocol::DevnetHubKey), repairs lost copies
+  // and takes on versions pinned by fewer than min_replicas hubs, every replicate_interval.
+  bool replicate = true;
+  std::chrono::milliseconds replicate_interval{0};  // 0: the block time
+  // A new chain's params.replication.min_replicas (R); an existing chain keeps its own.
+  uint64_t min_replicas = 1;
 };
 
 struct DemoModel {
@@ -51,6 +58,7 @@ struct DevnetInfo {
   std::vector<DemoModel> demo_models;
   std::string enclave;  // tee: the dev enclave's address, empty without one
   Bytes enclave_pcr0;
+  std::string hub;  // the hub account announcing IPFS pins; empty without replication
 };
 
 class Devnet {

@@ -76,6 +76,27 @@ Result<Bytes> Hub::GetFile(const crypto::Cid& cid) const {
 }
 
 Result<Bytes> Hub::FetchFromIpfs(const crypto::Cid& cid) const {
+  RETURN_IF_ERROR(FetchIpfsIntoStore(cid));
+  return blobs_->Get(cid);
+}
+
+Result<bool> Hub::EnsureStored(const crypto::Cid& cid, std::optional<uint64_t> size) {
+  if (blobs_->Has(cid)) {
+    auto stored_size = blobs_->Size(cid);
+    if (stored_size.ok() && (!size || *stored_size == *size)) return false;
+  }
+  if (!options_.ipfs_fetch) return NotFound("no intact copy of " + cid.ToString() + " here, and no IPFS to fetch it");
+  RETURN_IF_ERROR(FetchIpfsIntoStore(cid));
+  return true;
+}
+
+Result<std::string> Hub::AddToIpfs(const crypto::Cid& cid) {
+  if (!options_.ipfs_add) return FailedPrecondition("this hub runs without IPFS");
+  if (!blobs_->Has(cid)) return NotFound("no file with CID " + cid.ToString());
+  return options_.ipfs_add(cid, blobs_->PathOf(cid));
+}
+
+Status Hub::FetchIpfsIntoStore(const crypto::Cid& cid) const {
   std::string root = cid.ToString();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -114,7 +135,7 @@ Result<Bytes> Hub::FetchFromIpfs(const crypto::Cid& cid) const {
     fs::remove(tmp, ec);
     return Internal("keeping " + cid.ToString() + " in the blob store: " + ec.message());
   }
-  return blobs_->Get(cid);
+  return Status::Ok();
 }
 
 void Hub::LearnIpfsRoots(ByteView blob) const {

@@ -114,6 +114,16 @@ class Hub {
 
   size_t cached_models() const;
 
+  // Makes sure the blob store holds `cid` (`size` bytes when known): a missing copy, or one of
+  // another size, is fetched again through IPFS (streamed to disk, checked against the CID). A present
+  // copy of the right size is not re-hashed here: GetFile checks the bytes on every use.
+  // True when it had to fetch. NOT_FOUND without IPFS. Used by the replicator
+  // (replication/replicator.h).
+  Result<bool> EnsureStored(const crypto::Cid& cid, std::optional<uint64_t> size);
+  // Adds the stored copy of `cid` to IPFS again (HubOptions::ipfs_add: pinned, checked against
+  // the CID while streaming) and returns its root: restores kubo's blocks from the blob store.
+  Result<std::string> AddToIpfs(const crypto::Cid& cid);
+
  private:
   Result<std::unique_ptr<onnx::Model>> LoadFromManifest(const Manifest& m) const;
   // GGUF versions (hub/gguf_version.cc, docs/formats/llm.md "Hub").
@@ -123,6 +133,7 @@ class Hub {
   Status RecordIpfs(Manifest& m);
   Status AddManifestToIpfs(const crypto::Cid& manifest_cid);
   Result<Bytes> FetchFromIpfs(const crypto::Cid& cid) const;
+  Status FetchIpfsIntoStore(const crypto::Cid& cid) const;
   void LearnIpfsRoots(ByteView blob) const;
 
   store::BlobStore* blobs_;

@@ -42,6 +42,13 @@ class ChainAccess {
   virtual Result<std::vector<chain::Challenge>> OpenChallengesFor(const crypto::Address& node) = 0;
   virtual Result<chain::DataFeed> GetFeed(std::string_view name) = 0;
   virtual Result<chain::Workflow> GetWorkflow(uint64_t id) = 0;
+  // Hub replication (docs/ipfs.md "Replication"); NotFound for an unknown hub or a CID that is no
+  // published version's manifest.
+  virtual Result<chain::HubRecord> GetHub(const crypto::Address& hub) = 0;
+  virtual Result<std::vector<chain::HubRecord>> ListHubs() = 0;
+  virtual Result<std::vector<crypto::Cid>> HubPins(const crypto::Address& hub) = 0;
+  virtual Result<chain::VersionReplication> GetReplication(const crypto::Cid& manifest) = 0;
+  virtual Result<std::vector<chain::VersionReplication>> ListReplication() = 0;
   virtual Result<chain::ReceiptRecord> GetReceipt(const Hash32& id) = 0;
   virtual Result<crypto::InclusionProof> ProveReceipt(const Hash32& id) = 0;
   virtual Result<chain::StoredBlock> GetBlock(uint64_t height) = 0;

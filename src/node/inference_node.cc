@@ -661,6 +661,11 @@ protocol::Receipt InferenceNode::NewReceipt(const protocol::InferenceRequest& re
   return receipt;
 }
 
+Result<Hash32> InferenceNode::SendTx(protocol::TxBody body, std::chrono::milliseconds wait) {
+  BroadcastResult out;
+  return SubmitTx(std::move(body), wait, &out);
+}
+
 Result<Hash32> InferenceNode::SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,
                                        BroadcastResult* out) {
   std::lock_guard<std::mutex> lock(tx_mu_);

@@ -151,6 +151,11 @@ class InferenceNode {
   // The fee this node charges for a model version (node fee + publisher price).
   Result<uint64_t> QuoteFee(const crypto::Cid& model, protocol::Mode mode = protocol::Mode::kVanilla);
 
+  // Sends a tx signed by this node's key (one nonce sequence with the node's own txs), waiting
+  // up to `wait` for its block; an error when refused or failed in the block. Used by a
+  // standalone node's hub replicator (replication/replicator.h).
+  Result<Hash32> SendTx(protocol::TxBody body, std::chrono::milliseconds wait);
+
  private:
   Result<Hash32> SubmitTx(protocol::TxBody body, std::chrono::milliseconds wait,
                           BroadcastResult* out);

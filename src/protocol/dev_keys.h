@@ -19,6 +19,8 @@ crypto::PrivateKey DevKey(size_t index);
 // The devnet's block producer and inference node.
 crypto::PrivateKey DevnetValidatorKey();
 crypto::PrivateKey DevnetNodeKey();
+// The devnet hub's account: announces its IPFS pins (docs/ipfs.md "Replication").
+crypto::PrivateKey DevnetHubKey();
 
 // True for the address of any key above.
 bool IsDevAddress(const crypto::Address& address);

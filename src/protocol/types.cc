@@ -420,6 +420,37 @@ Status ReadBody(codec::Reader& r, PostDataTx& b) {
   return Status::Ok();
 }
 
+void WriteCidList(codec::Writer& w, const std::vector<Cid>& cids) {
+  w.U32(static_cast<uint32_t>(cids.size()));
+  for (const Cid& c : cids) w.Fixed(c.digest);
+}
+Status ReadCidList(codec::Reader& r, const char* field, size_t max, std::vector<Cid>& out) {
+  auto count = r.Count(32);
+  if (!count.ok()) return WithField(count.status(), field);
+  if (*count > max)
+    return OutOfRange(std::string(field) + ": " + std::to_string(*count) + " CIDs exceeds limit of " + std::to_string(max));
+  out.resize(*count);
+  for (Cid& c : out) RETURN_IF_ERROR(GetCid(r, field, c));
+  return Status::Ok();
+}
+void WriteBody(codec::Writer& w, const AnnouncePinsTx& b) {
+  w.Str(b.ipfs_peer);
+  w.Str(b.endpoint);
+  WriteCidList(w, b.pin);
+  WriteCidList(w, b.unpin);
+  w.Bool(b.retire);
+}
+Status ReadBody(codec::Reader& r, AnnouncePinsTx& b) {
+  RETURN_IF_ERROR(GetStr(r, "announce_pins.ipfs_peer", kMaxIpfsPeerBytes, b.ipfs_peer));
+  RETURN_IF_ERROR(GetStr(r, "announce_pins.endpoint", kMaxHubEndpointBytes, b.endpoint));
+  RETURN_IF_ERROR(ReadCidList(r, "announce_pins.pin", kMaxPinChangesPerTx, b.pin));
+  RETURN_IF_ERROR(ReadCidList(r, "announce_pins.unpin", kMaxPinChangesPerTx, b.unpin));
+  auto retire = r.Bool();
+  if (!retire.ok()) return WithField(retire.status(), "announce_pins.retire");
+  b.retire = *retire;
+  return Status::Ok();
+}
+
 template <typename Body>
 Status ReadBodyInto(codec::Reader& r, TxBody& out) {
   Body body;
@@ -460,6 +491,7 @@ Status ReadTx(codec::Reader& r, Tx& t) {
     case TxType::kChallengeVote: return ReadBodyInto<ChallengeVoteTx>(r, t.body);
     case TxType::kCreateWorkflow: return ReadBodyInto<CreateWorkflowTx>(r, t.body);
     case TxType::kPostData: return ReadBodyInto<PostDataTx>(r, t.body);
+    case TxType::kAnnouncePins: return ReadBodyInto<AnnouncePinsTx>(r, t.body);
   }
   return InvalidArgument("tx.type: unknown transaction type " + std::to_string(*type));
 }
@@ -582,6 +614,7 @@ TxType Tx::type() const {
     TxType operator()(const ChallengeVoteTx&) const { return TxType::kChallengeVote; }
     TxType operator()(const CreateWorkflowTx&) const { return TxType::kCreateWorkflow; }
     TxType operator()(const PostDataTx&) const { return TxType::kPostData; }
+    TxType operator()(const AnnouncePinsTx&) const { return TxType::kAnnouncePins; }
   };
   return std::visit(Visitor{}, body);
 }

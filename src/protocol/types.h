@@ -217,6 +217,24 @@ struct PostDataTx {
   std::vector<Address> add_posters;  // owner only
 };
 
+// ---- hub replication (docs/ipfs.md "Replication") ----
+
+// A hub says which published versions it keeps pinned in IPFS (every file of the version, its
+// test vectors and its manifest). The first announcement makes the sender a hub and bonds
+// params.replication.hub_bond; `retire` drops every pin and the hub and returns the bond.
+// Changes apply in order: unpin, then pin; a CID pinned twice, unpinned while not pinned, or
+// not a published version's manifest is refused, and the whole tx with it.
+inline constexpr size_t kMaxPinChangesPerTx = 64;
+inline constexpr size_t kMaxIpfsPeerBytes = 128;
+inline constexpr size_t kMaxHubEndpointBytes = 256;
+struct AnnouncePinsTx {
+  std::string ipfs_peer;    // the hub's kubo peer id; empty: unchanged (required the first time)
+  std::string endpoint;     // the hub's Lucid API, http://host:port; empty: unchanged
+  std::vector<Cid> pin;     // manifest CIDs of published versions now pinned
+  std::vector<Cid> unpin;   // manifest CIDs no longer pinned
+  bool retire = false;      // with no other field set
+};
+
 enum class TxType : uint8_t {
   kTransfer = 1,
   kCreateRepo = 2,
@@ -231,11 +249,12 @@ enum class TxType : uint8_t {
   kChallengeVote = 11,
   kCreateWorkflow = 12,
   kPostData = 13,
+  kAnnouncePins = 14,
 };
 
 using TxBody = std::variant<TransferTx, CreateRepoTx, PublishVersionTx, RegisterNodeTx, SubmitResultTx,
                             RegisterEnclaveTx, UpdateTeeParamsTx, RequestInferenceTx, ReportConflictTx,
-                            ChallengeTx, ChallengeVoteTx, CreateWorkflowTx, PostDataTx>;
+                            ChallengeTx, ChallengeVoteTx, CreateWorkflowTx, PostDataTx, AnnouncePinsTx>;
 
 struct Tx {
   std::string chain_id;
