@@ -178,3 +178,4 @@ struct NodeOptions {
 int Node(const Context& ctx, const NodeOptions& opts);
 
 }  // namespace lucid::cli
+  int ipfs_timeout_s = 120;  // per kubo call and per peer

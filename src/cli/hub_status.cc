@@ -6,6 +6,7 @@
 
 #include "api/client.h"
 #include "api/json_views.h"
+#include "cli/cli_util.h"
 #include "hub/manifest.h"
 #include "ipfs/kubo_client.h"
 
@@ -147,6 +148,16 @@ int HubReplication(const Context& ctx, bool only_under) {
               << r->min_replicas << (r->under_replicated() ? "  UNDER-REPLICATED" : "") << "  " << r->manifest.ToString()
               << "\n";
   }
+  return kExitOk;
+}
+
+int HubRetire(const Context& ctx) {
+  protocol::AnnouncePinsTx body;
+  body.retire = true;
+  auto sent = SendTx(ctx, body);
+  if (!sent.ok()) return Fail(ctx, sent.status().WithContext("retiring the hub"));
+  if (ctx.json_output) PrintJson(*sent);
+  else std::cout << "retired: every pin dropped, bond returned\n";
   return kExitOk;
 }
 

@@ -14,5 +14,7 @@ namespace lucid::cli {
 int HubStatus(const Context& ctx, const std::string& ref, const std::vector<std::string>& ipfs_apis);
 // Every published version's replication (only the under-replicated ones with only_under).
 int HubReplication(const Context& ctx, bool only_under);
+// Sends AnnouncePinsTx{retire} from --from: every pin dropped, the bond returned.
+int HubRetire(const Context& ctx);
 
 }  // namespace lucid::cli

@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--mode", node_opts.modes, "Modes served, comma-separated: vanilla,tee,zkml,replay")
       ->capture_default_str();
   node_cmd->add_option("--ipfs", node_opts.ipfs_apis, "Fetch model files through this kubo RPC API (127.0.0.1:PORT); repeatable, tried in order");
+  node_cmd->add_option("--ipfs-timeout", node_opts.ipfs_timeout_s, "Seconds per kubo call and per peer when fetching")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   node_cmd->add_flag("--replicate", node_opts.replicate,
                      "Act as a hub: announce pins on chain, keep them, pin under-replicated versions (first --ipfs is the own kubo)");
   node_cmd->add_option("--enclave", node_opts.enclave, "tee: the enclave process HOST:PORT (`lucid enclave`)");
@@ -161,6 +164,8 @@ int main(int argc, char** argv) {
   auto* hub_repl = hub->add_subcommand("replication", "Every published version's hubs against the chain's R (docs/ipfs.md)");
   hub_repl->add_flag("--under", only_under, "Only versions pinned by fewer than R hubs");
   hub_repl->callback([&] { rc = HubReplication(ctx, only_under); });
+  auto* hub_retire = hub->add_subcommand("retire", "Stop being a hub: drop every pin announced by --from and get the bond back");
+  hub_retire->callback([&] { rc = HubRetire(ctx); });
   std::string ref, out_dir;
   auto* download = hub->add_subcommand("download", "Download a version, checking every CID");
   download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();

@@ -104,7 +104,7 @@ int Node(const Context& ctx, const NodeOptions& opts) {
       return peer.GetRaw("/hub/files/" + cid.ToString());
     };
   } else {  // docs/ipfs.md: through the private swarm only, each file checked by CID
-    auto ipfs_hooks = ipfs::MakeHubHooks(opts.ipfs_apis);
+    auto ipfs_hooks = ipfs::MakeHubHooks(opts.ipfs_apis, true, std::chrono::seconds(opts.ipfs_timeout_s));
     if (!ipfs_hooks.ok()) return Fail(ctx, ipfs_hooks.status());
     hub_options.ipfs_fetch = std::move(ipfs_hooks->fetch);
     hub_options.ipfs_add = std::move(ipfs_hooks->add);  // the replicator re-adds lost copies

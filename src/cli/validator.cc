@@ -14,6 +14,7 @@
 #include "devnet/devnet.h"
 #include "hub/hub.h"
 #include "ipfs/hub_hooks.h"
+#include "replication/replicator.h"
 #include "store/blob_store.h"
 
 namespace lucid::cli {
@@ -25,6 +26,7 @@ struct ValidatorOptions {
   std::string http;                            // empty: no HTTP API
   std::string comet_rpc = "http://127.0.0.1:26657";
   std::vector<std::string> ipfs_apis;  // the hub's kubo RPC APIs (docs/ipfs.md); empty: no IPFS
+  bool replicate = false;              // hub replicator as --from (docs/ipfs.md "Replication")
 };
 
 int Validator(const Context& ctx, const ValidatorOptions& opts) {
@@ -74,6 +76,22 @@ int Validator(const Context& ctx, const ValidatorOptions& opts) {
     if (!http_port.ok()) return Fail(ctx, http_port.status(), "is the port in use?");
     api_url = "http://" + addr->first + ":" + std::to_string(*http_port);
   }
+  std::unique_ptr<replication::Replicator> replicator;
+  if (opts.replicate) {
+    if (!hub || opts.ipfs_apis.empty()) return Fail(ctx, InvalidArgument("--replicate needs --http and --ipfs-api"));
+    auto key = ctx.FromKey();
+    if (!key.ok()) return Fail(ctx, key.status().WithContext("--replicate announces pins as --from"));
+    replication::ReplicatorOptions ro;
+    ro.hub = key->address();
+    ro.kubo_api = opts.ipfs_apis.front();
+    ro.endpoint = api_url;
+    ro.interval = std::chrono::seconds(2);
+    ro.submit = replication::SubmitSignedBy(access.get(), *key);
+    auto created = replication::Replicator::Create(std::move(ro), access.get(), hub.get());
+    if (!created.ok()) return Fail(ctx, created.status().WithContext("--replicate"));
+    replicator = std::move(*created);
+    replicator->Start();
+  }
   const chain::AppInfo info = (*app)->WithApp([](const chain::Application& a) { return a.Info(); });
   if (ctx.json_output) {
     PrintJson({{"abci", opts.abci}, {"abci_port", *port}, {"api", api_url}, {"comet_rpc", opts.comet_rpc},
@@ -90,6 +108,7 @@ int Validator(const Context& ctx, const ValidatorOptions& opts) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::cerr << "stopping validator (signal " << sig << ")" << std::endl;
+  if (replicator) replicator->Stop();
   if (http) http->Stop();
   abci.Stop();
   return kExitOk;
@@ -105,6 +124,8 @@ void AddValidatorCommand(CLI::App& app, Context& ctx, int& rc) {
   cmd->add_option("--comet-rpc", opts->comet_rpc, "CometBFT RPC URL the API forwards txs to")->capture_default_str();
   cmd->add_option("--ipfs-api", opts->ipfs_apis,
                   "With --http: the hub's kubo RPC API (127.0.0.1:PORT; docs/ipfs.md); repeatable, the first is its own");
+  cmd->add_flag("--replicate", opts->replicate,
+                "With --ipfs-api: act as a hub as --from: announce pins on chain, keep them, pin under-replicated versions");
   cmd->callback([opts, &ctx, &rc] { rc = Validator(ctx, *opts); });
 }
 

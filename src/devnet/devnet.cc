@@ -478,13 +478,7 @@ Result<DevnetInfo> Devnet::Start() {
     ro.kubo_api = o.ipfs_apis.front();
     ro.endpoint = info.api_url;
     ro.interval = o.replicate_interval.count() > 0 ? o.replicate_interval : o.block_time;
-    Impl* impl = &d;
-    ro.submit = [impl, hub_key](protocol::TxBody body) -> Result<Hash32> {
-      ASSIGN_OR_RETURN(chain::Account acct, impl->chain->GetAccount(hub_key.address()));
-      protocol::SignedTx tx = node::MakeTx(hub_key, std::string(kChainId), acct.nonce, 10'000'000, std::move(body));
-      RETURN_IF_ERROR(impl->SendSigned(tx).status());
-      return tx.Hash();
-    };
+    ro.submit = replication::SubmitSignedBy(d.chain.get(), hub_key);
     ASSIGN_OR_RETURN(d.replicator, replication::Replicator::Create(std::move(ro), d.chain.get(), d.hub.get()));
     d.replicator->Start();
     info.hub = hub_key.address().ToHex();

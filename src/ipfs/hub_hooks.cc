@@ -9,11 +9,11 @@
 
 namespace lucid::ipfs {
 
-Result<HubHooks> MakeHubHooks(const std::vector<std::string>& apis, bool pin_fetched) {
+Result<HubHooks> MakeHubHooks(const std::vector<std::string>& apis, bool pin_fetched, std::chrono::seconds timeout) {
   if (apis.empty()) return InvalidArgument("IPFS: no kubo API address given");
   auto clients = std::make_shared<std::vector<KuboClient>>();
   for (const std::string& api : apis) {
-    auto c = KuboClient::Connect(api);
+    auto c = KuboClient::Connect(api, timeout);
     if (!c.ok()) return c.status().WithContext("--ipfs " + api);
     clients->push_back(*c);
   }

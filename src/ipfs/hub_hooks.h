@@ -7,6 +7,7 @@
 // Thread-safety: the returned functions are safe for concurrent use.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ struct HubHooks {
 };
 
 // apis: kubo RPC addresses (loopback), at least one. pin_fetched: pin fetched roots on apis[0].
-Result<HubHooks> MakeHubHooks(const std::vector<std::string>& apis, bool pin_fetched = true);
+// timeout: per call and per peer (kubo stops looking for blocks no connected peer has then).
+Result<HubHooks> MakeHubHooks(const std::vector<std::string>& apis, bool pin_fetched = true,
+                              std::chrono::seconds timeout = std::chrono::seconds(120));
 
 }  // namespace lucid::ipfs

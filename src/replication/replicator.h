@@ -54,6 +54,10 @@ struct RoundReport {
   std::vector<std::string> errors;      // per version, what failed (logged too)
 };
 
+// A ReplicatorOptions::submit that signs with `key` (its own account: the next nonce read from
+// the chain each time) and waits up to 30 s for the block.
+std::function<Result<Hash32>(protocol::TxBody)> SubmitSignedBy(node::ChainAccess* chain, crypto::PrivateKey key);
+
 class Replicator {
  public:
   // REQUIRES: chain and hub outlive the Replicator; hub runs with IPFS hooks on kubo_api.
