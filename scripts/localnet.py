@@ -113,17 +113,17 @@ class Net:
         return self.root / "pids" / f"{name}.pid"
 
     # ---- init ----
-    def lucid_cli(self, *args, check=True):
-        p = subprocess.run([str(self.lucid), "--home", str(self.client_home), *map(str, args)],
+    def lucid_cli(self, *args, check=True, home=None):
+        p = subprocess.run([str(self.lucid), "--home", str(home or self.client_home), *map(str, args)],
                            capture_output=True, text=True, timeout=120)
         if check and p.returncode != 0:
             raise RuntimeError(f"lucid {' '.join(map(str, args))}: exit {p.returncode}\n{p.stdout}\n{p.stderr}")
         return p
 
-    def new_key(self, name):
-        p = self.lucid_cli("--json", "keys", "show", name, check=False)
+    def new_key(self, name, home=None):
+        p = self.lucid_cli("--json", "keys", "show", name, check=False, home=home)
         if p.returncode != 0:
-            p = self.lucid_cli("--json", "keys", "new", name)
+            p = self.lucid_cli("--json", "keys", "new", name, home=home)
         return json.loads(p.stdout)["address"]
 
     def init(self, accounts=None, params=None, extra_accounts=()):
@@ -140,19 +140,26 @@ class Net:
         lucid_accounts = [{"address": self.new_key(name), "balance": bal} for name, bal in accounts.items()]
         named = len(lucid_accounts)
         lucid_accounts += [dict(a) for a in extra_accounts]
+        # Hubs (docs/ipfs.md "Replication"): validators 0 and 1 announce their IPFS pins as their
+        # own funded key "hub" (in their home); each version should live on both (R = 2).
+        if self.app == "lucid":
+            for i in range(min(KUBO_HUBS, self.n)):
+                self.lucid_home(i).mkdir(parents=True, exist_ok=True)
+                lucid_accounts.append({"address": self.new_key("hub", home=self.lucid_home(i)), "balance": 10**12})
         gen = self.root / "testnet"
         subprocess.run([str(self.cometbft), "testnet", "--v", str(self.n), "--n", "0", "--o", str(gen),
                         "--populate-persistent-peers=false"],
                        check=True, capture_output=True, timeout=120)
         genesis = json.loads((gen / "node0/config/genesis.json").read_text())
-        p = {"tx_fee_per_byte": 1, "min_node_stake": 1000, "max_tx_bytes": 4 << 20, "dev_mode": False}
+        p = {"tx_fee_per_byte": 1, "min_node_stake": 1000, "max_tx_bytes": 4 << 20, "dev_mode": False,
+             "replication": {"min_replicas": min(KUBO_HUBS, self.n)}}
         p.update(params or {})
         genesis["chain_id"] = self.chain_id
         genesis["app_state"] = {"chain_id": self.chain_id, "params": p, "accounts": lucid_accounts}
         ids = []
         for i in range(self.n):
             home = self.comet_home(i)
-            home.parent.mkdir(parents=True)
+            home.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(gen / f"node{i}", home)
             ids.append(subprocess.run([str(self.cometbft), "show-node-id", "--home", str(home)], check=True,
                                       capture_output=True, text=True).stdout.strip())
@@ -185,7 +192,7 @@ class Net:
             ]:
                 cfg = set_toml(cfg, section, key, value)
             (home / "config/config.toml").write_text(cfg)
-            self.lucid_home(i).mkdir(parents=True)
+            self.lucid_home(i).mkdir(parents=True, exist_ok=True)
         (self.root / "net.json").write_text(json.dumps({
             "n": self.n, "base_ip": self.base_ip, "chain_id": self.chain_id,
             "validators": [{"ip": self.ip(i), "rpc": self.rpc(i), "api": self.api(i),
@@ -262,10 +269,13 @@ class Net:
             return self._spawn(f"lucid-v{i}", [
                 str(default_abci_cli()), "kvstore", "--address", f"tcp://{self.ip(i)}:{ABCI_PORT}",
                 "--persist", str(self.lucid_home(i))])
+        ipfs = self.ipfs_args(i)
+        # A replicating hub announces as its "hub" key (made by init; absent in older localnets).
+        replicate = bool(ipfs) and (self.lucid_home(i) / "keys" / "hub.json").exists()
         return self._spawn(f"lucid-v{i}", [
-            str(self.lucid), "--home", str(self.lucid_home(i)), "--json", "validator",
-            "--abci", f"tcp://{self.ip(i)}:{ABCI_PORT}", "--http", f"{self.ip(i)}:{HTTP_PORT}",
-            "--comet-rpc", self.rpc(i), *self.ipfs_args(i)])
+            str(self.lucid), "--home", str(self.lucid_home(i)), *(["--from", "hub"] if replicate else []), "--json",
+            "validator", "--abci", f"tcp://{self.ip(i)}:{ABCI_PORT}", "--http", f"{self.ip(i)}:{HTTP_PORT}",
+            "--comet-rpc", self.rpc(i), *ipfs, *(["--replicate"] if replicate else [])])
 
     def ipfs_args(self, i):
         if not self.ipfs_enabled() or i >= KUBO_HUBS:
