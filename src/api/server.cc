@@ -363,6 +363,25 @@ void Server::Routes() {
     return Status::Ok();
   }));
 
+  // A hub audit (docs/ipfs.md "Audits"): a range of a file this hub holds, never fetched.
+  s.Get(R"(/hub/holds/([a-z0-9]+))", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
+    ASSIGN_OR_RETURN(crypto::Cid cid, crypto::Cid::Parse(req.matches[1].str()));
+    auto number = [&](const char* name) -> Result<uint64_t> {
+      if (!req.has_param(name)) return InvalidArgument(std::string("missing query parameter ") + name);
+      const std::string text = req.get_param_value(name);
+      uint64_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || p != text.data() + text.size() || text.empty())
+        return InvalidArgument(std::string(name) + " must be a number");
+      return v;
+    };
+    ASSIGN_OR_RETURN(uint64_t offset, number("offset"));
+    ASSIGN_OR_RETURN(uint64_t length, number("length"));
+    ASSIGN_OR_RETURN(Bytes bytes, hub_->ReadHeldRange(cid, offset, length));
+    res.set_content(AsString(bytes), "application/octet-stream");
+    return Status::Ok();
+  }));
+
   s.Post("/hub/versions", Guard([this](const httplib::Request& req, httplib::Response& res) -> Status {
     ASSIGN_OR_RETURN(json j, ParseBody(req, options_.max_json_bytes));
     hub::VersionSpec spec;

@@ -1,6 +1,9 @@
 #include "cli/hub_status.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +162,127 @@ int HubRetire(const Context& ctx) {
   if (ctx.json_output) PrintJson(*sent);
   else std::cout << "retired: every pin dropped, bond returned\n";
   return kExitOk;
+}
+
+namespace {
+
+// The manifest CID the chain records for NAME@MAJOR.MINOR.
+Result<crypto::Cid> ManifestOf(const api::ApiClient& client, const std::string& ref) {
+  ASSIGN_OR_RETURN(nlohmann::json model, client.Get("/chain/models/" + ref));
+  if (!model.contains("manifest") || !model["manifest"].is_string())
+    return DataLoss("the chain's answer for " + ref + " names no manifest");
+  return crypto::Cid::Parse(model["manifest"].get<std::string>());
+}
+
+}  // namespace
+
+int HubAnnounce(const Context& ctx, const std::vector<std::string>& pin, const std::vector<std::string>& unpin,
+                const std::string& ipfs_peer, const std::string& endpoint) {
+  api::ApiClient client(ctx.node_url);
+  protocol::AnnouncePinsTx body;
+  body.ipfs_peer = ipfs_peer;
+  body.endpoint = endpoint;
+  for (const auto& [refs, out] : {std::pair{&pin, &body.pin}, std::pair{&unpin, &body.unpin}})
+    for (const std::string& ref : *refs) {
+      auto cid = ManifestOf(client, ref);
+      if (!cid.ok()) return Fail(ctx, cid.status().WithContext("resolving " + ref));
+      out->push_back(*cid);
+    }
+  auto sent = SendTx(ctx, body);
+  if (!sent.ok()) return Fail(ctx, sent.status().WithContext("announcing pins"));
+  if (ctx.json_output) PrintJson(*sent);
+  else std::cout << "announced: " << body.pin.size() << " pinned, " << body.unpin.size() << " unpinned\n";
+  return kExitOk;
+}
+
+int HubAudit(const Context& ctx, const std::string& ref, int samples) {
+  using json = nlohmann::json;
+  api::ApiClient client(ctx.node_url);
+  auto manifest_cid = ManifestOf(client, ref);
+  if (!manifest_cid.ok()) return Fail(ctx, manifest_cid.status().WithContext("resolving " + ref));
+  auto replication = client.Get("/chain/replication/" + manifest_cid->ToString());
+  if (!replication.ok()) return Fail(ctx, replication.status().WithContext("reading the version's pins from the chain"));
+  auto repl = api::ReplicationFromJson(*replication);
+  if (!repl.ok()) return Fail(ctx, repl.status());
+
+  // Reference copies from the --node API's hub, each checked against its CID.
+  struct Part {
+    std::string what;
+    crypto::Cid cid;
+    Bytes bytes;
+  };
+  std::vector<Part> parts;
+  auto fetch = [&](const std::string& what, const crypto::Cid& cid) -> Status {
+    ASSIGN_OR_RETURN(Bytes b, client.GetRaw("/hub/files/" + cid.ToString()));
+    RETURN_IF_ERROR(cid.Check(b).WithContext("reference copy of " + what));
+    parts.push_back({what, cid, std::move(b)});
+    return Status::Ok();
+  };
+  if (Status s = fetch("(manifest)", *manifest_cid); !s.ok()) return Fail(ctx, s);
+  auto m = hub::ParseManifest(parts.front().bytes);
+  if (!m.ok()) return Fail(ctx, m.status());
+  for (const hub::ManifestFile& f : m->files)
+    if (Status s = fetch(f.path, f.cid); !s.ok()) return Fail(ctx, s);
+  if (m->test_vectors)
+    if (Status s = fetch("(test vectors)", m->test_vectors->cid); !s.ok()) return Fail(ctx, s);
+
+  // Ranges nobody can predict: each hub must answer from the copy it holds.
+  std::random_device entropy;
+  std::mt19937_64 rng((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
+  constexpr uint64_t kSampleBytes = 4096;
+  json hubs = json::array();
+  bool all_hold = true;
+  for (const chain::HubPin& pin : repl->pinned_by) {
+    json row = {{"address", pin.hub.address.ToHex()}, {"endpoint", pin.hub.endpoint}};
+    std::string verdict = "holds";
+    std::string detail;
+    size_t checked = 0;
+    double slowest_ms = 0;
+    if (pin.hub.endpoint.empty()) {
+      verdict = "no endpoint";
+    } else {
+      api::ApiClient hub_api(pin.hub.endpoint);
+      for (const Part& p : parts) {
+        for (int k = 0; k < samples && verdict == "holds"; ++k) {
+          const uint64_t size = p.bytes.size();
+          const uint64_t offset = size == 0 ? 0 : rng() % size;
+          const uint64_t length = std::min<uint64_t>(kSampleBytes, size - offset);
+          const auto start = std::chrono::steady_clock::now();
+          auto got = hub_api.GetRaw("/hub/holds/" + p.cid.ToString() + "?offset=" + std::to_string(offset) +
+                                    "&length=" + std::to_string(std::max<uint64_t>(length, 1)));
+          slowest_ms = std::max(slowest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+          if (!got.ok()) {
+            verdict = got.status().code() == Code::kNotFound ? "missing" : got.status().code() == Code::kUnavailable ? "unreachable" : "error";
+            detail = p.what + ": " + got.status().message();
+          } else if (!std::equal(got->begin(), got->end(), p.bytes.begin() + static_cast<long>(offset),
+                                 p.bytes.begin() + static_cast<long>(offset + length)) || got->size() != length) {
+            verdict = "wrong bytes";
+            detail = p.what + " at offset " + std::to_string(offset);
+          } else {
+            ++checked;
+          }
+        }
+      }
+    }
+    all_hold = all_hold && verdict == "holds";
+    row["verdict"] = verdict;
+    row["samples_ok"] = checked;
+    row["slowest_ms"] = slowest_ms;
+    if (!detail.empty()) row["detail"] = detail;
+    hubs.push_back(row);
+  }
+  if (ctx.json_output) {
+    PrintJson({{"ref", ref}, {"manifest", manifest_cid->ToString()}, {"min_replicas", repl->min_replicas},
+               {"replicas", repl->pinned_by.size()}, {"all_hold", all_hold}, {"hubs", hubs}});
+  } else {
+    std::cout << ref << "  manifest " << manifest_cid->ToString() << "  " << repl->pinned_by.size() << " hub(s) announce it, "
+              << samples << " random " << kSampleBytes << "-byte range(s) per file each\n";
+    for (const json& h : hubs)
+      std::cout << "  " << h["address"].get<std::string>() << "  " << h["verdict"].get<std::string>() << "  ("
+                << h["samples_ok"].get<size_t>() << " ranges right, slowest " << static_cast<int>(h["slowest_ms"].get<double>())
+                << " ms)" << (h.contains("detail") ? "  " + h["detail"].get<std::string>() : "") << "\n";
+  }
+  return all_hold ? kExitOk : kExitFailed;
 }
 
 }  // namespace lucid::cli

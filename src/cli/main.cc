@@ -166,6 +166,21 @@ int main(int argc, char** argv) {
   hub_repl->callback([&] { rc = HubReplication(ctx, only_under); });
   auto* hub_retire = hub->add_subcommand("retire", "Stop being a hub: drop every pin announced by --from and get the bond back");
   hub_retire->callback([&] { rc = HubRetire(ctx); });
+  std::vector<std::string> announce_pin, announce_unpin;
+  std::string announce_peer, announce_endpoint;
+  auto* hub_announce = hub->add_subcommand("announce", "Announce on chain, as --from, the versions a hub pins by hand (docs/ipfs.md)");
+  hub_announce->add_option("--pin", announce_pin, "NAME@MAJOR.MINOR now pinned (every file); repeatable");
+  hub_announce->add_option("--unpin", announce_unpin, "NAME@MAJOR.MINOR no longer pinned; repeatable");
+  hub_announce->add_option("--ipfs-peer", announce_peer, "The hub's kubo peer id (required the first time)");
+  hub_announce->add_option("--endpoint", announce_endpoint, "The hub's Lucid API URL (audits ask it)");
+  hub_announce->callback([&] { rc = HubAnnounce(ctx, announce_pin, announce_unpin, announce_peer, announce_endpoint); });
+  int audit_samples = 4;
+  auto* hub_audit = hub->add_subcommand("audit", "Check that every hub announcing a version holds its files (random ranges)");
+  hub_audit->add_option("REF", status_ref, "name@version")->required();
+  hub_audit->add_option("--samples", audit_samples, "Random 4 KiB ranges asked per file and hub")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  hub_audit->callback([&] { rc = HubAudit(ctx, status_ref, audit_samples); });
   std::string ref, out_dir;
   auto* download = hub->add_subcommand("download", "Download a version, checking every CID");
   download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();

@@ -90,6 +90,12 @@ Result<bool> Hub::EnsureStored(const crypto::Cid& cid, std::optional<uint64_t> s
   return true;
 }
 
+Result<Bytes> Hub::ReadHeldRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const {
+  if (length == 0 || length > kMaxAuditBytes)
+    return InvalidArgument("length must be 1 to " + std::to_string(kMaxAuditBytes) + " bytes");
+  return blobs_->ReadRange(cid, offset, length);
+}
+
 Result<std::string> Hub::AddToIpfs(const crypto::Cid& cid) {
   if (!options_.ipfs_add) return FailedPrecondition("this hub runs without IPFS");
   if (!blobs_->Has(cid)) return NotFound("no file with CID " + cid.ToString());

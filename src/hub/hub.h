@@ -123,6 +123,11 @@ class Hub {
   // Adds the stored copy of `cid` to IPFS again (HubOptions::ipfs_add: pinned, checked against
   // the CID while streaming) and returns its root: restores kubo's blocks from the blob store.
   Result<std::string> AddToIpfs(const crypto::Cid& cid);
+  // A hub audit's answer (GET /hub/holds/CID): bytes [offset, offset + length) of the copy this
+  // hub holds, read from its blob store only (never fetched from a peer or IPFS, so a hub that
+  // lost the file cannot answer). length at most kMaxAuditBytes.
+  static constexpr uint64_t kMaxAuditBytes = 64u << 10;
+  Result<Bytes> ReadHeldRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const;
 
  private:
   Result<std::unique_ptr<onnx::Model>> LoadFromManifest(const Manifest& m) const;

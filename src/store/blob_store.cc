@@ -1,5 +1,7 @@
 #include "store/blob_store.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,6 +83,41 @@ Result<uint64_t> BlobStore::Size(const crypto::Cid& cid) const {
   if (ec == std::errc::no_such_file_or_directory) return NotFound("blob " + cid.ToString() + " not found");
   if (ec) return Unavailable("sizing blob " + cid.ToString() + ": " + ec.message());
   return size;
+}
+
+Result<Bytes> BlobStore::ReadRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const {
+  const std::string path = PathOf(cid);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("blob " + cid.ToString() + " not found");
+    return Errno("opening blob", path);
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Status s = Errno("stat of blob", path);
+    ::close(fd);
+    return s;
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (offset > size) {
+    ::close(fd);
+    return OutOfRange("offset " + std::to_string(offset) + " is past the end of " + cid.ToString() + " (" +
+                      std::to_string(size) + " bytes)");
+  }
+  Bytes out(std::min(length, size - offset));
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = n < 0 ? Errno("reading blob", path) : DataLoss("blob " + cid.ToString() + " shrank while read");
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return out;
 }
 
 Result<Bytes> BlobStore::Get(const crypto::Cid& cid) const {

@@ -20,6 +20,10 @@ class BlobStore {
   bool Has(const crypto::Cid& cid) const;
   Result<uint64_t> Size(const crypto::Cid& cid) const;
   std::string PathOf(const crypto::Cid& cid) const;
+  // Bytes [offset, offset + length) of the stored file, as stored (not re-hashed: an audit
+  // answer, checked by whoever asked); fewer at the end of the file; NOT_FOUND when absent,
+  // OUT_OF_RANGE when offset is past the end.
+  Result<Bytes> ReadRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const;
   // Largest blob accepted (model files).
   static constexpr uint64_t kMaxBlobBytes = 512ull << 20;
 

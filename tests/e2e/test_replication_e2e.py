@@ -15,7 +15,9 @@ Two kubo daemons in one private swarm (`lucid-ipfs daemon`, as in test_ipfs_e2e.
   and the version is reported under-replicated; `lucid hub retire` returns B's bond exactly.
 
 Skipped when kubo or the lucid-ipfs tool is missing."""
+import http.server
 import json
+import threading
 import time
 
 import pytest
@@ -52,6 +54,34 @@ def lose_file(kubo: Kubo, root: str, blob):
     kubo.rpc("repo/gc")
     assert root not in tool("pins", "--api", kubo.api)["pins"]
     blob.unlink()
+
+
+class FakeHub(http.server.ThreadingHTTPServer):
+    """A 'hub' that announced a version it does not hold: audits get zeros, or 404s."""
+
+    def __init__(self):
+        self.mode = "zeros"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(h):
+                length = int(h.path.split("length=")[1]) if "length=" in h.path else 0
+                if h.server.mode == "zeros":
+                    body, code, kind = bytes(length), 200, "application/octet-stream"
+                else:
+                    body = json.dumps({"error": {"code": "NOT_FOUND", "message": "not held"}}).encode()
+                    code, kind = 404, "application/json"
+                h.send_response(code)
+                h.send_header("Content-Type", kind)
+                h.send_header("Content-Length", str(len(body)))
+                h.end_headers()
+                h.wfile.write(body)
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
 def test_versions_reach_r_hubs_and_lost_copies_come_back(tmp_path):
@@ -112,6 +142,12 @@ def test_versions_reach_r_hubs_and_lost_copies_come_back(tmp_path):
         text = cli.run("hub", "status", "big-gemm@1.0", json_output=False).stdout
         assert "pinned by 2 of R=2 hubs" in text and "UNDER-REPLICATED" not in text, text
 
+        # An audit asks both hubs for random ranges of each file, from their own copies.
+        audit = cli.json("hub", "audit", "big-gemm@1.0", "--samples", "3")
+        assert audit["all_hold"] is True, audit
+        assert sorted(h["address"] for h in audit["hubs"]) == sorted([hub_a, hub_b])
+        assert all(h["verdict"] == "holds" and h["samples_ok"] == 9 for h in audit["hubs"]), audit
+
         # B loses the file everywhere; its replicator fetches it again from the swarm (kubo A).
         lose_file(b, root, blob)
         wait_for("B to restore the file", lambda: blob.exists() and root in tool("pins", "--api", b.api)["pins"])
@@ -141,6 +177,24 @@ def test_versions_reach_r_hubs_and_lost_copies_come_back(tmp_path):
         assert 0 < fee < 400, (balance_before_retire, after, bond)
         assert devnet.get(f"/chain/hubs/{hub_b}").status_code == 404
         assert replication(devnet)["under_replicated"] == 4
+
+        # A hub that claims a version it does not hold fails the audit, by name.
+        fake = FakeHub()
+        try:
+            cli.json("hub", "announce", "--pin", "big-gemm@1.0", "--ipfs-peer", "12D3KooWFakeHubHoldsNothing00000",
+                     "--endpoint", fake.url, key="dev2")
+            dev2 = devnet.info["dev_accounts"][2]["address"]
+            assert hubs_of(devnet, big) == sorted([hub_a, dev2])
+            for mode, verdict in (("zeros", "wrong bytes"), ("404", "missing")):
+                fake.mode = mode
+                audit = cli.json("hub", "audit", "big-gemm@1.0", expect=1)
+                assert audit["all_hold"] is False
+                verdicts = {h["address"]: h["verdict"] for h in audit["hubs"]}
+                assert verdicts == {hub_a: "holds", dev2: verdict}, audit
+            cli.json("hub", "announce", "--unpin", "big-gemm@1.0", key="dev2")
+            assert hubs_of(devnet, big) == [hub_a]
+        finally:
+            fake.shutdown()
     finally:
         if node:
             node.stop()
