@@ -112,6 +112,13 @@ async function pageModel(name, version) {
     kv([["format", manifest.format], ["model file", manifest.model_file], ["engine", manifest.engine],
       ["quantization", manifest.quantization || "none"], ["zkml", manifest.zkml ? "yes (commitment " + short(manifest.zkml.model_commitment) + ")" : "no"]]),
     table(["path", "CID", "size"], (manifest.files || []).map((f) => [f.path, link("/hub/files/" + f.cid, mono(f.cid)), fmtBytes(f.size) + " (" + f.size + " bytes)"]), { id: "files" }));
+  // Where the version lives (docs/ipfs.md "Replication"): the hubs that announced it on chain.
+  const repl = await api("/chain/replication/" + chosen.manifest);
+  root.append(el("h2", {}, "Replication"),
+    el("p", { id: "replication-summary", class: repl.under_replicated ? "fail" : "ok" },
+      "pinned by " + repl.replicas + " of R=" + repl.min_replicas + " hub(s)" + (repl.under_replicated ? " — under-replicated" : "")),
+    table(["hub", "IPFS peer", "endpoint", "since block"], (repl.pinned_by || []).map((h) =>
+      [mono(h.address), mono(h.ipfs_peer), h.endpoint || "—", link("#/block/" + h.pinned_height, String(h.pinned_height))]), { id: "replication" }));
   if (manifest.inputs || manifest.outputs) {
     const spec = (t) => [t.name, t.dtype, JSON.stringify(t.shape)];
     root.append(el("h2", {}, "Signature"), table(["", "name", "dtype", "shape"],

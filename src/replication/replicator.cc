@@ -178,7 +178,11 @@ void Replicator::Start() {
     while (!stop_) {
       lock.unlock();
       auto report = RunOnce();
-      if (!report.ok()) spdlog::warn("replicator: round failed: {}", report.status().message());
+      // A kubo or chain that is down fails every round: said once, and again when it changes.
+      const std::string error = report.ok() ? std::string() : report.status().message();
+      if (!error.empty() && error != last_error_) spdlog::warn("replicator: round failed: {}", error);
+      if (error.empty() && !last_error_.empty()) spdlog::info("replicator: rounds succeed again");
+      last_error_ = error;
       lock.lock();
       cv_.wait_for(lock, options_.interval, [this] { return stop_; });
     }

@@ -86,6 +86,7 @@ class Replicator {
   hub::Hub* hub_;
   ipfs::KuboClient kubo_;
   std::map<crypto::Cid, int> short_rounds_;  // version -> rounds seen under-replicated
+  std::string last_error_;                   // of the last round (background thread only)
 
   std::mutex mu_;
   std::condition_variable cv_;

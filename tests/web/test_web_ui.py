@@ -153,6 +153,9 @@ def test_web_ui_in_chromium(devnet):
             expect(row).to_contain_text(f"{f['size']} bytes")
         expect(page.locator("#versions")).to_contain_text(models["digits-mlp"])
         expect(page.locator("#test-vectors")).to_contain_text(manifest["test_vectors"]["cid"])
+        # Replication as the chain records it: this devnet runs without IPFS, so no hub pins it.
+        expect(page.locator("#replication-summary")).to_have_text("pinned by 0 of R=1 hub(s) — under-replicated")
+        expect(page.locator("#replication tbody tr")).to_have_count(0)
         shot("03-model")
 
         # --- try it: an inference from the form, its receipt shown ---
