@@ -25,6 +25,7 @@
 #include "crypto/hash.h"
 #include "hub/manifest.h"
 #include "hub/test_vectors.h"
+#include "ipfs/kubo_client.h"  // hub download --ipfs
 #include "llm/engine.h"
 #include "llm/request.h"
 #include "keystore/keystore.h"
@@ -498,28 +499,142 @@ std::string ModelHint(const std::string& ref, const Status& s) {
 
 }  // namespace
 
-int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir) {
+namespace {
+
+// `lucid hub download --ipfs` (docs/ipfs.md): the file at `path` hashed again from disk and
+// checked against its Lucid CID and the manifest's size, before it is renamed into place.
+Status CheckDownloadedFile(const std::string& path, const hub::ManifestFile& f) {
+  std::FILE* in = std::fopen(path.c_str(), "rb");
+  if (!in) return Unavailable("cannot read " + path);
+  crypto::Sha256Stream hasher;
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t total = 0;
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+    hasher.Update(ByteView(buf.data(), n));
+    total += n;
+  }
+  const bool read_error = std::ferror(in) != 0;
+  std::fclose(in);
+  if (read_error) return Unavailable("reading " + path + " failed");
+  if (total != f.size)
+    return DataLoss(f.path + ": " + std::to_string(total) + " bytes on disk, the manifest says " + std::to_string(f.size));
+  if (hasher.Finish() != f.cid.digest) return DataLoss(f.path + ": the bytes on disk do not hash to " + f.cid.ToString());
+  return Status::Ok();
+}
+
+struct IpfsRefusal {
+  std::string api, error;
+};
+
+// Streams f from the kubo APIs in order (the manifest's IPFS root, or its Lucid CID when none
+// is recorded) into tmp_path, each peer's bytes checked against the Lucid CID while they arrive
+// and once more on disk; a refusal is reported and the next API tried. Returns the address of
+// the API that served it; tmp_path is removed after every refusal.
+Result<std::string> FetchThroughIpfs(const std::vector<ipfs::KuboClient>& kubos, const hub::ManifestFile& f,
+                                     const std::string& tmp_path, std::vector<IpfsRefusal>* refused) {
+  const std::string root = f.ipfs.empty() ? f.cid.ToString() : f.ipfs;
+  std::string errors;
+  for (const ipfs::KuboClient& k : kubos) {
+    Status s = k.CatToFile(root, f.cid, tmp_path, f.size);
+    if (s.ok()) s = CheckDownloadedFile(tmp_path, f);
+    if (s.ok()) return k.address();
+    std::error_code ec;
+    fs::remove(tmp_path, ec);
+    std::cerr << "ipfs: " << k.address() << " refused for " << f.cid.ToString() << ": " << s.message() << "\n";
+    refused->push_back({k.address(), s.message()});
+    errors += (errors.empty() ? "" : "; ") + s.message();
+  }
+  return Unavailable("no IPFS peer served " + f.path + " (CID " + f.cid.ToString() + ", IPFS root " + root +
+                     ") intact: " + errors);
+}
+
+}  // namespace
+
+int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir,
+                const std::vector<std::string>& ipfs_apis) {
+  // --ipfs: kubo RPC APIs, loopback only (KuboClient refuses others), checked before anything.
+  std::vector<ipfs::KuboClient> kubos, manifest_kubos;
+  for (const std::string& a : ipfs_apis) {
+    auto k = ipfs::KuboClient::Connect(a);  // 120 s per peer and file, as the hub's fetch
+    if (!k.ok()) return Fail(ctx, k.status().WithContext("--ipfs " + a));
+    kubos.push_back(*k);
+    // A manifest is one block: a peer that has none is given up on sooner.
+    manifest_kubos.push_back(*ipfs::KuboClient::Connect(a, std::chrono::seconds(30)));
+  }
+  const bool through_ipfs = !kubos.empty();
   ApiClient api = ctx.api();
   auto cid = ResolveRef(api, ref);
   if (!cid.ok()) return Fail(ctx, cid.status(), ModelHint(ref, cid.status()));
-  auto manifest = FetchManifest(api, *cid);
+  // The manifest: through IPFS first (its IPFS CID is its Lucid CID, docs/ipfs.md), checked
+  // against its CID; from the Lucid API when no kubo serves it intact.
+  Result<std::pair<hub::Manifest, Bytes>> manifest = Unavailable("not fetched");
+  std::string manifest_from = "api";
+  for (const ipfs::KuboClient& k : manifest_kubos) {
+    auto raw = k.Cat(cid->ToString(), *cid, 1 << 20);
+    if (raw.ok()) {
+      auto m = hub::ParseManifest(*raw);
+      if (!m.ok()) return Fail(ctx, m.status().WithContext("manifest " + cid->ToString()));
+      manifest = std::make_pair(std::move(*m), std::move(*raw));
+      manifest_from = k.address();
+      break;
+    }
+    std::cerr << "ipfs: " << k.address() << " refused for manifest " << cid->ToString() << ": "
+              << raw.status().message() << "\n";
+  }
+  if (!manifest.ok()) {
+    if (through_ipfs) std::cerr << "ipfs: no kubo served manifest " << cid->ToString() << "; fetching it from " << ctx.node_url << "\n";
+    manifest = FetchManifest(api, *cid);
+  }
   if (!manifest.ok()) return Fail(ctx, manifest.status());
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) return Fail(ctx, Unavailable("cannot create " + out_dir + ": " + ec.message()));
   json files = json::array();
   for (const auto& f : manifest->first.files) {
-    if (!ctx.json_output) std::cerr << "downloading " << f.path << " (" << f.size << " bytes)\n";
-    auto bytes = FetchFile(api, f, ProgressBar(ctx, f.path));
-    if (!bytes.ok()) return Fail(ctx, bytes.status());
-    if (Status s = WriteFile((fs::path(out_dir) / f.path).string(), *bytes); !s.ok()) return Fail(ctx, s);
-    if (!ctx.json_output) std::cerr << "  " << f.path << ": CID ok\n";
-    files.push_back({{"path", f.path}, {"cid", f.cid.ToString()}, {"size", f.size}});
+    if (!ctx.json_output)
+      std::cerr << "downloading " << f.path << " (" << f.size << " bytes)" << (through_ipfs ? " through IPFS" : "") << "\n";
+    const std::string final_path = (fs::path(out_dir) / f.path).string();
+    json file = {{"path", f.path}, {"cid", f.cid.ToString()}, {"size", f.size}};
+    if (through_ipfs) {
+      // Streamed to a temporary name no manifest path can have ('~'), renamed only once checked.
+      const std::string tmp = final_path + ".~ipfs-part";
+      std::vector<IpfsRefusal> refused;
+      auto from = FetchThroughIpfs(kubos, f, tmp, &refused);
+      if (!from.ok()) return Fail(ctx, from.status(), "see where the version is pinned with `lucid hub status " + ref + "`");
+      fs::rename(tmp, final_path, ec);
+      if (ec) {
+        fs::remove(tmp, ec);
+        return Fail(ctx, Unavailable("cannot rename " + tmp + " to " + final_path + ": " + ec.message()));
+      }
+      if (!ctx.json_output) std::cerr << "  " << f.path << ": CID ok (ipfs " << *from << ")\n";
+      file["ipfs"] = f.ipfs.empty() ? f.cid.ToString() : f.ipfs;
+      file["from"] = *from;
+      json r = json::array();
+      for (const IpfsRefusal& x : refused) r.push_back({{"api", x.api}, {"error", x.error}});
+      file["refused"] = r;
+    } else {
+      auto bytes = FetchFile(api, f, ProgressBar(ctx, f.path));
+      if (!bytes.ok()) return Fail(ctx, bytes.status());
+      if (Status s = WriteFile(final_path, *bytes); !s.ok()) return Fail(ctx, s);
+      if (!ctx.json_output) std::cerr << "  " << f.path << ": CID ok\n";
+    }
+    files.push_back(file);
   }
   if (Status s = WriteFile((fs::path(out_dir) / "manifest.json").string(), manifest->second); !s.ok())
     return Fail(ctx, s);
-  if (ctx.json_output) PrintJson({{"manifest_cid", cid->ToString()}, {"files", files}, {"out", out_dir}});
-  else std::cout << "downloaded " << ref << " (manifest " << cid->ToString() << ") to " << out_dir << "\n";
+  if (ctx.json_output) {
+    json out = {{"manifest_cid", cid->ToString()}, {"files", files}, {"out", out_dir}};
+    if (through_ipfs) {
+      out["source"] = "ipfs";
+      out["manifest_from"] = manifest_from;
+    }
+    PrintJson(out);
+  } else {
+    std::cout << "downloaded " << ref << " (manifest " << cid->ToString() << ") to " << out_dir;
+    if (through_ipfs) std::cout << " through IPFS (manifest from " << manifest_from << ")";
+    std::cout << "\n";
+  }
   return kExitOk;
 }
 

@@ -30,7 +30,11 @@ int HubUpload(const Context& ctx, const std::string& name, const std::vector<std
               const std::string& version, const std::string& test_vectors, uint64_t price, bool zkml = false);
 int HubList(const Context& ctx, const std::string& query);
 int HubVersions(const Context& ctx, const std::string& name);
-int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir);
+// ipfs_apis (`--ipfs`, docs/ipfs.md): the files come from these kubo RPC APIs (loopback, tried
+// in order, each file checked against its Lucid CID before it is renamed into place, nothing
+// pinned); the manifest too when one serves it, else from the Lucid API.
+int HubDownload(const Context& ctx, const std::string& ref, const std::string& out_dir,
+                const std::vector<std::string>& ipfs_apis = {});
 // Quantizes NAME@VERSION to int8 (onnx/quantize.h), measures the change on its test
 // vectors and publishes the result as `version`, pinned to its own outputs.
 int HubQuantize(const Context& ctx, const std::string& ref, const std::string& calibration_file,

@@ -185,7 +185,10 @@ int main(int argc, char** argv) {
   auto* download = hub->add_subcommand("download", "Download a version, checking every CID");
   download->add_option("REF", ref, "NAME@MAJOR.MINOR")->required();
   download->add_option("--out", out_dir, "Output directory")->required();
-  download->callback([&] { rc = HubDownload(ctx, ref, out_dir); });
+  std::vector<std::string> download_ipfs;
+  download->add_option("--ipfs", download_ipfs,
+                       "Fetch the files through this kubo RPC API (127.0.0.1:PORT) instead of the Lucid API; repeatable, tried in order");
+  download->callback([&] { rc = HubDownload(ctx, ref, out_dir, download_ipfs); });
   std::string hub_calibration;
   auto* hub_quant = hub->add_subcommand("quantize", "Quantize a version to int8 and publish it as a new version");
   hub_quant->add_option("REF", ref, "NAME@MAJOR.MINOR of the float version")->required();
