@@ -178,8 +178,8 @@ struct NodeOptions {
   // in order, fetched files pinned on the first) instead of the chain's hub.
   std::vector<std::string> ipfs_apis;
   bool replicate = false;  // hub replicator on the first --ipfs (docs/ipfs.md "Replication")
+  int ipfs_timeout_s = 120;  // per kubo call and per peer
 };
 int Node(const Context& ctx, const NodeOptions& opts);
 
 }  // namespace lucid::cli
-  int ipfs_timeout_s = 120;  // per kubo call and per peer
