@@ -71,7 +71,8 @@ inline std::vector<TxBody> SampleBodies() {
   ChallengeVoteTx vote{H("receipt"), H("voted")};
   CreateWorkflowTx workflow{Cid{H("manifest")}, Mode::kReplay, "prices", 5, 12, 300, 9, Bytes{7}};
   PostDataTx post{"prices", Bytes{5, 6}, {NodeKey().address()}};
-  return {transfer, repo, publish, node, submit, request, conflict, challenge, vote, workflow, post};
+  AnnouncePinsTx pins{"12D3KooWSamplePeer0123", "http://hub:8700", {Cid{H("manifest")}}, {Cid{H("old")}}, false};
+  return {transfer, repo, publish, node, submit, request, conflict, challenge, vote, workflow, post, pins};
 }
 
 inline Tx SampleTx(TxBody body) {

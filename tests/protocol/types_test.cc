@@ -58,7 +58,7 @@ std::vector<Case> AllCases() {
                    nullptr});
   const char* body_names[] = {"transfer",          "create_repo",     "publish_version", "register_node",
                               "submit_result",     "request_inference", "report_conflict", "challenge",
-                              "challenge_vote",    "create_workflow", "post_data"};
+                              "challenge_vote",    "create_workflow", "post_data",       "announce_pins"};
   int index = 0;
   for (auto& body : SampleBodies()) {
     cases.push_back({std::string("tx_") + body_names[index++], SignedTx::Sign(SampleTx(body), RequesterKey()).Encode(),
@@ -292,7 +292,7 @@ TEST(DecodeTest, UnknownTxTypeRefused) {
   // Type byte follows version, chain id (4 + 10), from (20), nonce, max_tx_fee.
   const size_t type_offset = 1 + 4 + 10 + 20 + 8 + 8;
   ASSERT_EQ(enc[type_offset], static_cast<uint8_t>(TxType::kTransfer));
-  for (uint8_t bad : {0, 14, 200}) {
+  for (uint8_t bad : {0, 15, 200}) {
     enc[type_offset] = bad;
     auto r = SignedTx::Decode(enc);
     ASSERT_FALSE(r.ok());
@@ -338,6 +338,63 @@ TEST(DecodeTest, OversizeFieldsRefused) {
   // A length prefix claiming more than the input holds fails without allocating it.
   Bytes huge = {kFormatVersion, 0x7f, 0xff, 0xff, 0xff};
   EXPECT_FALSE(InferenceRequest::Decode(huge).ok());
+}
+
+TEST(DecodeTest, AnnouncePinsRoundTripAndLimits) {
+  AnnouncePinsTx body{"12D3KooWSamplePeer0123", "https://hub.example/api", {}, {}, false};
+  for (size_t i = 0; i < kMaxPinChangesPerTx; ++i) body.pin.push_back(Cid{H("pin " + std::to_string(i))});
+  body.unpin = {Cid{H("b")}, Cid{H("a")}, Cid{H("b")}};  // order and repeats kept: execution judges them
+  const SignedTx s = SignedTx::Sign(SampleTx(body), RequesterKey());
+  auto back = SignedTx::Decode(s.Encode());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->tx.type(), TxType::kAnnouncePins);
+  EXPECT_EQ(static_cast<uint8_t>(TxType::kAnnouncePins), 14);
+  const auto& got = std::get<AnnouncePinsTx>(back->tx.body);
+  EXPECT_EQ(got.ipfs_peer, body.ipfs_peer);
+  EXPECT_EQ(got.endpoint, body.endpoint);
+  EXPECT_EQ(got.pin, body.pin);
+  EXPECT_EQ(got.unpin, body.unpin);
+  EXPECT_FALSE(got.retire);
+  EXPECT_EQ(back->Encode(), s.Encode());
+  EXPECT_TRUE(back->CheckSignature().ok());
+  AnnouncePinsTx retire{"", "", {}, {}, true};
+  auto r = SignedTx::Decode(SignedTx::Sign(SampleTx(retire), RequesterKey()).Encode());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(std::get<AnnouncePinsTx>(r->tx.body).retire);
+  EXPECT_TRUE(std::get<AnnouncePinsTx>(r->tx.body).pin.empty());
+
+  // Over the limits: refused at decode, naming the field.
+  auto refused = [&](AnnouncePinsTx b, std::string_view field) {
+    auto d = SignedTx::Decode(SignedTx::Sign(SampleTx(std::move(b)), RequesterKey()).Encode());
+    ASSERT_FALSE(d.ok()) << field;
+    EXPECT_EQ(d.status().code(), Code::kOutOfRange) << d.status().ToString();
+    EXPECT_NE(d.status().message().find(field), std::string::npos) << d.status().ToString();
+  };
+  AnnouncePinsTx big = body;
+  big.pin.push_back(Cid{H("one too many")});
+  refused(big, "announce_pins.pin");
+  big = body;
+  big.unpin = big.pin;
+  big.unpin.push_back(Cid{H("one too many")});
+  refused(big, "announce_pins.unpin");
+  big = body;
+  big.ipfs_peer = std::string(kMaxIpfsPeerBytes + 1, 'Q');
+  refused(big, "announce_pins.ipfs_peer");
+  big = body;
+  big.endpoint = "http://" + std::string(kMaxHubEndpointBytes, 'e');
+  refused(big, "announce_pins.endpoint");
+  // At the limits exactly: accepted.
+  AnnouncePinsTx full = body;
+  full.unpin = full.pin;
+  full.ipfs_peer = std::string(kMaxIpfsPeerBytes, 'Q');
+  full.endpoint = std::string(kMaxHubEndpointBytes, 'e');
+  EXPECT_TRUE(SignedTx::Decode(SignedTx::Sign(SampleTx(full), RequesterKey()).Encode()).ok());
+  // A retire byte other than 0 or 1 is refused.
+  Bytes enc = SignedTx::Sign(SampleTx(retire), RequesterKey()).Encode();
+  const size_t retire_offset = enc.size() - 65 - 1;  // the body's last byte, before the signature
+  ASSERT_EQ(enc[retire_offset], 1);
+  enc[retire_offset] = 2;
+  EXPECT_FALSE(SignedTx::Decode(enc).ok());
 }
 
 TEST(DecodeTest, DuplicateTagsKeptInOrder) {
