@@ -93,7 +93,10 @@ Result<bool> Hub::EnsureStored(const crypto::Cid& cid, std::optional<uint64_t> s
 Result<Bytes> Hub::ReadHeldRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const {
   if (length == 0 || length > kMaxAuditBytes)
     return InvalidArgument("length must be 1 to " + std::to_string(kMaxAuditBytes) + " bytes");
-  return blobs_->ReadRange(cid, offset, length);
+  auto range = blobs_->ReadRange(cid, offset, length);
+  // An offset past the end is the asker's mistake, not a size limit.
+  if (!range.ok() && range.status().code() == Code::kOutOfRange) return InvalidArgument(range.status().message());
+  return range;
 }
 
 Result<std::string> Hub::AddToIpfs(const crypto::Cid& cid) {
