@@ -129,12 +129,15 @@ Result<RoundReport> Replicator::RunOnce() {
       });
       const size_t my_rank = static_cast<size_t>(std::find(free_hubs.begin(), free_hubs.end(), options_.hub) - free_hubs.begin());
       const size_t needed = v.min_replicas - v.pinned_by.size();
+      const std::set<std::string> pinned(pins.begin(), pins.end());
+      // Not this hub's turn and nothing of it here (its manifest is not even pinned): leave it
+      // without fetching anything.
+      if (!pinned.count(v.manifest.ToString()) && my_rank >= needed && rounds < options_.patience) continue;
       auto parts = PartsOf(v.manifest);
       if (!parts.ok()) {
         report.errors.push_back(v.manifest.ToString() + ": " + parts.status().message());
         continue;
       }
-      const std::set<std::string> pinned(pins.begin(), pins.end());
       const bool here = std::all_of(parts->begin(), parts->end(), [&](const Part& p) { return !p.root.empty() && pinned.count(p.root); });
       if (!here && my_rank >= needed && rounds < options_.patience) continue;
       size_t restored = 0;
