@@ -12,9 +12,11 @@
 //   3: settlement txs (docs/settlement.md) signed by one of four funded keys, their fields from
 //      the input: repos and versions, node registrations, async requests and their answers,
 //      challenges and votes on receipts answered earlier, conflict evidence, feeds and
-//      workflows, through the same block cycle. The genesis has short settlement windows, so
-//      EndBlock's expiries, committee draws, vote deadlines and replay payments run during the
-//      fuzzing; a FinalizeBlock error (a chain halt) aborts.
+//      workflows, hub pin announcements (registration with its bond, pins and unpins of
+//      published and unpublished versions, retirement), through the same block cycle. The
+//      genesis has short settlement windows, so EndBlock's expiries, committee draws, vote
+//      deadlines and replay payments run during the fuzzing, and replication params off their
+//      defaults; a FinalizeBlock error (a chain halt) aborts.
 // One application for the whole run, in a temporary folder: state carries across inputs.
 #include <unistd.h>
 
@@ -91,6 +93,8 @@ AbciApp* MakeApp() {
   g.params.settlement.replay_challenge_blocks = 3;
   g.params.settlement.challenge_vote_blocks = 3;
   g.params.settlement.challenge_committee = 2;
+  g.params.replication.min_replicas = 2;
+  g.params.replication.hub_bond = 5000;
   nlohmann::json state = api::GenesisJson(g);
   state.erase("validators");
   state.erase("genesis_time_ms");
@@ -224,7 +228,7 @@ std::string SettlementTx(AbciApp& app, Cursor& c) {
   });
   protocol::TxBody body;
   const std::string repo = "m" + std::to_string(c.Small(4));
-  switch (c.Small(10)) {
+  switch (c.Small(11)) {
     case 0:
       body = protocol::CreateRepoTx{repo, "", "", "", {}};
       break;
@@ -296,6 +300,20 @@ std::string SettlementTx(AbciApp& app, Cursor& c) {
       body = protocol::ReportConflictTx{a, sign(a), b, sign(b)};
       break;
     }
+    case 9: {  // a hub's pin announcement: mostly shape-3 model CIDs (published by case 1 or not)
+      protocol::AnnouncePinsTx a;
+      static const char* const kPeers[] = {"", "12D3KooWFuzzHubPeer0123456789", "QmFuzzHubPeerXyZ0123456789", "bad peer"};
+      static const char* const kEndpoints[] = {"", "http://hub:8700", "https://hub.example", "ftp://hub"};
+      a.ipfs_peer = kPeers[c.Small(4)];
+      a.endpoint = kEndpoints[c.Small(4)];
+      auto cid = [&] { return c.Small(8) == 0 ? crypto::Cid::Of(Bytes{c.Byte()}) : ModelCid(c.Byte()); };
+      for (uint64_t n = c.Small(4); n > 0; --n) a.pin.push_back(cid());
+      for (uint64_t n = c.Small(3); n > 0; --n) a.unpin.push_back(cid());
+      a.retire = c.Small(6) == 0;
+      if (a.retire && c.Small(2) == 0) a = protocol::AnnouncePinsTx{"", "", {}, {}, true};  // a clean retire
+      body = std::move(a);
+      break;
+    }
     case 8:
       body = protocol::PostDataTx{"f" + std::to_string(c.Small(2)), Inputs(c), {Key(c.Byte()).address()}};
       break;
@@ -339,6 +357,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!tx.empty()) txs.push_back(std::move(tx));
     }
     BlockCycle(*app, txs);
+    // Hub records and pin indexes agree: a pin naming no hub, or a count off the index, aborts.
+    app->WithApp([](const chain::Application& a) {
+      auto hubs = a.ListHubs();
+      if (!hubs.ok() || !a.ListReplication().ok()) std::abort();
+      for (const chain::HubRecord& h : *hubs) {
+        auto pins = a.HubPins(h.address);
+        if (!pins.ok() || pins->size() != h.pins) std::abort();
+      }
+    });
   } else {
     size_t pos = 0;
     std::vector<std::string> txs{SignedTransfer(*app, data, size, pos)};
