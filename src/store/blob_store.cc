@@ -85,72 +85,68 @@ Result<uint64_t> BlobStore::Size(const crypto::Cid& cid) const {
   return size;
 }
 
-Result<Bytes> BlobStore::ReadRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const {
-  const std::string path = PathOf(cid);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+namespace {
+
+// A blob file open for reading, closed when it goes out of scope.
+struct OpenBlob {
+  int fd = -1;
+  uint64_t size = 0;
+  OpenBlob() = default;
+  OpenBlob(const OpenBlob&) = delete;
+  OpenBlob& operator=(const OpenBlob&) = delete;
+  ~OpenBlob() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+Status OpenForRead(const std::string& path, const crypto::Cid& cid, OpenBlob& blob) {
+  blob.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (blob.fd < 0) {
     if (errno == ENOENT) return NotFound("blob " + cid.ToString() + " not found");
     return Errno("opening blob", path);
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    Status s = Errno("stat of blob", path);
-    ::close(fd);
-    return s;
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
-  if (offset > size) {
-    ::close(fd);
-    return OutOfRange("offset " + std::to_string(offset) + " is past the end of " + cid.ToString() + " (" +
-                      std::to_string(size) + " bytes)");
-  }
-  Bytes out(std::min(length, size - offset));
+  if (::fstat(blob.fd, &st) != 0) return Errno("stat of blob", path);
+  blob.size = static_cast<uint64_t>(st.st_size);
+  return Status::Ok();
+}
+
+// Reads up to out.size() bytes at offset; fewer only at the end of the file.
+Result<size_t> ReadAt(const OpenBlob& blob, uint64_t offset, Bytes& out, const std::string& path) {
   size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    const ssize_t n = ::pread(blob.fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status s = n < 0 ? Errno("reading blob", path) : DataLoss("blob " + cid.ToString() + " shrank while read");
-      ::close(fd);
-      return s;
-    }
+    if (n < 0) return Errno("reading blob", path);
+    if (n == 0) break;
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
+  return done;
+}
+
+}  // namespace
+
+Result<Bytes> BlobStore::ReadRange(const crypto::Cid& cid, uint64_t offset, uint64_t length) const {
+  const std::string path = PathOf(cid);
+  OpenBlob blob;
+  RETURN_IF_ERROR(OpenForRead(path, cid, blob));
+  if (offset > blob.size)
+    return OutOfRange("offset " + std::to_string(offset) + " is past the end of " + cid.ToString() + " (" +
+                      std::to_string(blob.size) + " bytes)");
+  Bytes out(std::min(length, blob.size - offset));
+  ASSIGN_OR_RETURN(size_t done, ReadAt(blob, offset, out, path));
+  if (done < out.size()) return DataLoss("blob " + cid.ToString() + " shrank while read");
   return out;
 }
 
 Result<Bytes> BlobStore::Get(const crypto::Cid& cid) const {
   const std::string path = PathOf(cid);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("blob " + cid.ToString() + " not found");
-    return Errno("opening blob", path);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    Status s = Errno("stat of blob", path);
-    ::close(fd);
-    return s;
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxBlobBytes) {
-    ::close(fd);
-    return DataLoss("blob " + cid.ToString() + " on disk is larger than any stored blob");
-  }
-  Bytes content(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::read(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Errno("reading blob", path);
-      ::close(fd);
-      return s;
-    }
-    if (n == 0) break;  // shrank while reading: the hash check below refuses it
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
+  OpenBlob blob;
+  RETURN_IF_ERROR(OpenForRead(path, cid, blob));
+  if (blob.size > kMaxBlobBytes) return DataLoss("blob " + cid.ToString() + " on disk is larger than any stored blob");
+  Bytes content(static_cast<size_t>(blob.size));
+  // Shrunk while reading: the hash check below refuses it.
+  ASSIGN_OR_RETURN(size_t done, ReadAt(blob, 0, content, path));
   content.resize(done);
   // Disks and people alter files; every read is checked against the CID.
   RETURN_IF_ERROR(cid.Check(content));

@@ -16,8 +16,8 @@ import json
 
 import pytest
 
-from conftest import Cli, Devnet, free_port
-from test_ipfs_e2e import IPFS_BIN, TOOL, CorruptKubo, file_cid, make_big_model, swarm, tool  # noqa: F401
+from conftest import Devnet, free_port
+from test_ipfs_e2e import IPFS_BIN, TOOL, CorruptKubo, file_cid, swarm, tool, upload_big_model  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not IPFS_BIN.exists() or not TOOL.exists(),
                                 reason=f"kubo ({IPFS_BIN}: run ./scripts/setup) or {TOOL} missing")
@@ -30,15 +30,7 @@ def published(swarm, tmp_path):
     devnet = Devnet(tmp_path / "home", free_port(), extra_args=["--ipfs-api", a.api]).start()
     fake = CorruptKubo(b.api)
     try:
-        cli = Cli(devnet)
-        model = make_big_model(tmp_path)
-        cli.run("hub", "create", "big-gemm")
-        cli.run("hub", "upload", "big-gemm", model, "--version", "1.0", "--test-vectors", tmp_path / "big.vectors.json",
-                key="dev0")
-        manifest_cid = devnet.get("/chain/models/big-gemm@1.0").json()["manifest"]
-        manifest = json.loads(devnet.get(f"/hub/files/{manifest_cid}").content)
-        (entry,) = manifest["files"]
-        assert entry["ipfs"].startswith("bafybei"), entry  # a dag-pb root over two raw leaves
+        cli, model, manifest_cid, manifest, entry = upload_big_model(devnet, tmp_path)
         yield a, b, fake, devnet, cli, model, manifest_cid, entry
     finally:
         fake.shutdown()

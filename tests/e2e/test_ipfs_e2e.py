@@ -143,6 +143,22 @@ def make_big_model(tmp: Path):
     return path
 
 
+def upload_big_model(devnet: Devnet, tmp: Path):
+    """big-gemm@1.0 (make_big_model) uploaded by dev0 through the devnet's hub. Returns the
+    Cli, the model's path, the manifest CID, the manifest and its one file entry (whose IPFS
+    root is a dag-pb node over two raw leaves)."""
+    cli = Cli(devnet)
+    model = make_big_model(tmp)
+    cli.run("hub", "create", "big-gemm")
+    cli.run("hub", "upload", "big-gemm", model, "--version", "1.0", "--test-vectors", tmp / "big.vectors.json",
+            key="dev0")
+    manifest_cid = devnet.get("/chain/models/big-gemm@1.0").json()["manifest"]
+    manifest = json.loads(devnet.get(f"/hub/files/{manifest_cid}").content)
+    (entry,) = manifest["files"]
+    assert entry["ipfs"].startswith("bafybei"), entry  # a dag-pb root: the file spans 2 chunks
+    return cli, model, manifest_cid, manifest, entry
+
+
 class CorruptKubo(http.server.ThreadingHTTPServer):
     """A test double posing as a kubo RPC API: `cat` answers the real bytes (read from a
     real kubo) with one byte flipped; `pin/add` and `id` answer like kubo."""
@@ -229,16 +245,8 @@ def test_upload_on_a_run_through_b_then_a_stopped(swarm, tmp_path):
     devnet = Devnet(tmp_path / "home", free_port(), extra_args=["--ipfs-api", a.api]).start()
     nodes = []
     try:
-        cli = Cli(devnet)
-        model = make_big_model(tmp_path)
-        cli.run("hub", "create", "big-gemm")
-        cli.run("hub", "upload", "big-gemm", model, "--version", "1.0", "--test-vectors", tmp_path / "big.vectors.json",
-                key="dev0")
-        manifest_cid = devnet.get("/chain/models/big-gemm@1.0").json()["manifest"]
-        manifest = json.loads(devnet.get(f"/hub/files/{manifest_cid}").content)
-        (entry,) = manifest["files"]
+        cli, model, manifest_cid, manifest, entry = upload_big_model(devnet, tmp_path)
         assert entry["cid"] == file_cid(model)
-        assert entry["ipfs"].startswith("bafybei"), entry  # a dag-pb root: the file spans 2 chunks
         assert manifest["test_vectors"]["ipfs"] == manifest["test_vectors"]["cid"]  # small: one raw block
         pins_a = tool("pins", "--api", a.api)["pins"]
         assert entry["ipfs"] in pins_a and manifest_cid in pins_a
