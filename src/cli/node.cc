@@ -46,16 +46,7 @@ Result<uint32_t> ParseModes(const std::string& text) {
 // Sends one tx from the node's key and waits for its block.
 Status SendAndWait(node::ChainAccess& chain, const crypto::PrivateKey& key, protocol::TxBody body,
                    const std::string& what) {
-  ASSIGN_OR_RETURN(chain::Account acct, chain.GetAccount(key.address()));
-  protocol::SignedTx tx = node::MakeTx(key, chain.GenesisInfo().chain_id, acct.nonce, 10'000'000, std::move(body));
-  ASSIGN_OR_RETURN(node::BroadcastResult r, chain.Broadcast(tx.Encode(), std::chrono::seconds(30)));
-  if (r.check.code != chain::TxCode::kOk)
-    return FailedPrecondition(what + " refused: " + std::string(chain::TxCodeName(r.check.code)) + ": " + r.check.log);
-  if (!r.deliver) return Unavailable(what + ": not included within 30 s");
-  if (r.deliver->code != chain::TxCode::kOk)
-    return FailedPrecondition(what + " failed: " + std::string(chain::TxCodeName(r.deliver->code)) + ": " +
-                              r.deliver->log);
-  return Status::Ok();
+  return node::SendAndWait(chain, key, std::move(body)).status().WithContext(what);
 }
 
 }  // namespace

@@ -193,18 +193,7 @@ struct Devnet::Impl {
   EnclaveProcess enclave;
 
   Result<json> SendTx(const crypto::PrivateKey& key, protocol::TxBody body) {
-    ASSIGN_OR_RETURN(chain::Account acct, chain->GetAccount(key.address()));
-    protocol::SignedTx tx = node::MakeTx(key, std::string(kChainId), acct.nonce, 10'000'000, std::move(body));
-    return SendSigned(tx);
-  }
-
-  Result<json> SendSigned(const protocol::SignedTx& tx) {
-    ASSIGN_OR_RETURN(node::BroadcastResult r, chain->Broadcast(tx.Encode(), std::chrono::seconds(30)));
-    if (r.check.code != chain::TxCode::kOk)
-      return FailedPrecondition("tx refused: " + std::string(chain::TxCodeName(r.check.code)) + ": " + r.check.log);
-    if (!r.deliver) return Unavailable("tx not included in time");
-    if (r.deliver->code != chain::TxCode::kOk)
-      return FailedPrecondition("tx failed: " + std::string(chain::TxCodeName(r.deliver->code)) + ": " + r.deliver->log);
+    ASSIGN_OR_RETURN(node::BroadcastResult r, node::SendAndWait(*chain, key, std::move(body)));
     return json{{"height", *r.height}};
   }
 

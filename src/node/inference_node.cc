@@ -27,6 +27,20 @@ protocol::SignedTx MakeTx(const crypto::PrivateKey& key, std::string chain_id, u
   return protocol::SignedTx::Sign(std::move(tx), key);
 }
 
+Result<BroadcastResult> SendAndWait(ChainAccess& chain, const crypto::PrivateKey& key, protocol::TxBody body,
+                                    std::chrono::milliseconds wait) {
+  ASSIGN_OR_RETURN(chain::Account account, chain.GetAccount(key.address()));
+  const protocol::SignedTx tx = MakeTx(key, chain.GenesisInfo().chain_id, account.nonce, 10'000'000, std::move(body));
+  ASSIGN_OR_RETURN(BroadcastResult r, chain.Broadcast(tx.Encode(), wait));
+  if (r.check.code != chain::TxCode::kOk)
+    return FailedPrecondition("tx refused: " + std::string(chain::TxCodeName(r.check.code)) + ": " + r.check.log);
+  if (!r.deliver) return Unavailable("tx not included within " + std::to_string(wait.count()) + " ms");
+  if (r.deliver->code != chain::TxCode::kOk)
+    return FailedPrecondition("tx failed in its block: " + std::string(chain::TxCodeName(r.deliver->code)) + ": " +
+                              r.deliver->log);
+  return r;
+}
+
 InferenceNode::InferenceNode(NodeConfig config, hub::Hub* hub, ChainAccess* chain)
     : config_(std::move(config)), address_(config_.key.address()), hub_(hub), chain_(chain) {}
 

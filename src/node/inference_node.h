@@ -228,4 +228,11 @@ class InferenceNode {
 protocol::SignedTx MakeTx(const crypto::PrivateKey& key, std::string chain_id, uint64_t nonce,
                           uint64_t max_tx_fee, protocol::TxBody body);
 
+// Signs body as `key` with the account's next nonce (read from the chain), broadcasts it and
+// waits up to `wait` for its block: FAILED_PRECONDITION naming the code and log when refused
+// or failed in the block, UNAVAILABLE when not included in time. For a key no other sender in
+// this process uses (an InferenceNode keeps its own nonce: use InferenceNode::SendTx).
+Result<BroadcastResult> SendAndWait(ChainAccess& chain, const crypto::PrivateKey& key, protocol::TxBody body,
+                                    std::chrono::milliseconds wait = std::chrono::seconds(30));
+
 }  // namespace lucid::node

@@ -28,15 +28,8 @@ bool PinnedBy(const chain::VersionReplication& v, const crypto::Address& hub) {
 
 std::function<Result<Hash32>(protocol::TxBody)> SubmitSignedBy(node::ChainAccess* chain, crypto::PrivateKey key) {
   return [chain, key](protocol::TxBody body) -> Result<Hash32> {
-    ASSIGN_OR_RETURN(chain::Account account, chain->GetAccount(key.address()));
-    const protocol::SignedTx tx = node::MakeTx(key, chain->Info().chain_id, account.nonce, 10'000'000, std::move(body));
-    ASSIGN_OR_RETURN(node::BroadcastResult r, chain->Broadcast(tx.Encode(), std::chrono::seconds(30)));
-    if (r.check.code != chain::TxCode::kOk)
-      return FailedPrecondition("chain refused the tx: " + std::string(chain::TxCodeName(r.check.code)) + ": " + r.check.log);
-    if (!r.deliver) return Unavailable("tx not in a block within 30 s");
-    if (r.deliver->code != chain::TxCode::kOk)
-      return FailedPrecondition("tx failed in block: " + std::string(chain::TxCodeName(r.deliver->code)) + ": " + r.deliver->log);
-    return tx.Hash();
+    ASSIGN_OR_RETURN(node::BroadcastResult r, node::SendAndWait(*chain, key, std::move(body)));
+    return r.check.tx_hash;
   };
 }
 
