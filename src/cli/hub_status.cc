@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -232,6 +233,13 @@ int HubAudit(const Context& ctx, const std::string& ref, int samples) {
   constexpr uint64_t kSampleBytes = 4096;
   json hubs = json::array();
   bool all_hold = true;
+  // An endpoint or kubo peer is not bound to the hub's key: hubs naming the same one could all
+  // be answered by one copy, so none of them counts as holding it.
+  std::map<std::string, int> endpoints, peers;
+  for (const chain::HubPin& pin : repl->pinned_by) {
+    ++endpoints[pin.hub.endpoint];
+    ++peers[pin.hub.ipfs_peer];
+  }
   for (const chain::HubPin& pin : repl->pinned_by) {
     json row = {{"address", pin.hub.address.ToHex()}, {"endpoint", pin.hub.endpoint}};
     std::string verdict = "holds";
@@ -240,6 +248,10 @@ int HubAudit(const Context& ctx, const std::string& ref, int samples) {
     double slowest_ms = 0;
     if (pin.hub.endpoint.empty()) {
       verdict = "no endpoint";
+    } else if (endpoints[pin.hub.endpoint] > 1 || peers[pin.hub.ipfs_peer] > 1) {
+      verdict = "shared";
+      detail = endpoints[pin.hub.endpoint] > 1 ? "another announcing hub names the same endpoint"
+                                                : "another announcing hub names the same kubo peer";
     } else {
       api::ApiClient hub_api(pin.hub.endpoint);
       for (const Part& p : parts) {

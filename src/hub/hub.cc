@@ -87,6 +87,13 @@ Result<bool> Hub::EnsureStored(const crypto::Cid& cid, std::optional<uint64_t> s
   }
   if (!options_.ipfs_fetch) return NotFound("no intact copy of " + cid.ToString() + " here, and no IPFS to fetch it");
   RETURN_IF_ERROR(FetchIpfsIntoStore(cid));
+  if (size) {
+    // The fetched bytes hash to the CID, so a size that still differs is the declaration's fault.
+    ASSIGN_OR_RETURN(uint64_t got, blobs_->Size(cid));
+    if (got != *size)
+      return DataLoss("the file with CID " + cid.ToString() + " has " + std::to_string(got) + " bytes, not the " +
+                      std::to_string(*size) + " declared");
+  }
   return true;
 }
 

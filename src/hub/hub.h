@@ -119,7 +119,11 @@ class Hub {
   // copy of the right size is not re-hashed here: GetFile checks the bytes on every use.
   // True when it had to fetch. NOT_FOUND without IPFS. Used by the replicator
   // (replication/replicator.h).
+  // DATA_LOSS when the file with this CID does not have the declared size (a manifest that
+  // contradicts its files).
   Result<bool> EnsureStored(const crypto::Cid& cid, std::optional<uint64_t> size);
+  // The stored copy's size; NOT_FOUND when absent.
+  Result<uint64_t> StoredSize(const crypto::Cid& cid) const { return blobs_->Size(cid); }
   // Adds the stored copy of `cid` to IPFS again (HubOptions::ipfs_add: pinned, checked against
   // the CID while streaming) and returns its root: restores kubo's blocks from the blob store.
   Result<std::string> AddToIpfs(const crypto::Cid& cid);

@@ -3,16 +3,19 @@
 // Each round it
 //   1. repairs what this hub announced: every file, test vectors blob and manifest of each
 //      version it pins must be in its blob store (right size) and pinned on its own kubo; a lost
-//      copy is fetched again from the swarm (checked against its CID) and re-pinned; a version
-//      it can no longer restore is unpinned on chain, so the chain never keeps a claim it knows
-//      is false;
+//      copy is fetched again from the swarm (checked against its CID) and added again; a version
+//      it cannot restore for kUnpinAfterFailures rounds in a row (or whose manifest contradicts
+//      its files) is unpinned on chain, so the chain does not keep a claim it knows is false;
 //   2. takes on under-replicated versions: those pinned by fewer than R hubs, not by this one.
 //      Who takes which is decided without talking: the hubs not yet pinning a version are
 //      ranked by SHA-256(manifest digest || hub address) and the first (R - replicas) take it;
-//      a version still short after `patience` rounds is taken by any hub, so a dead hub ranked
-//      first cannot block it. A version whose files this hub already pins (it was uploaded
-//      here) is always taken. Taking = fetching every file through IPFS into the blob store
-//      (checked) and pinning every root on the own kubo;
+//      every `patience` rounds it stays short one more hub in rank order joins, so a dead hub
+//      ranked first cannot block it and a slow fetch does not bring every hub at once. A version
+//      whose files this hub already pins (it was uploaded here) is always taken. Taking =
+//      fetching every file through IPFS into the blob store (checked) and adding it to the own
+//      kubo, pinned; a root only named by a manifest is never pinned as such. At most
+//      max_new_per_round attempts per round; a failed version waits 2, 4, ... 64 rounds; one
+//      whose manifest contradicts its files is never taken;
 //   3. announces the changes in one AnnouncePinsTx (the first one registers the hub and bonds
 //      params.replication.hub_bond).
 // Thread-safety: RunOnce is not reentrant; Start runs it on one background thread.
@@ -23,6 +26,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -40,7 +44,7 @@ struct ReplicatorOptions {
   std::string endpoint;            // this hub's Lucid API, announced with the pins (may be empty)
   std::chrono::milliseconds interval{5000};
   size_t max_new_per_round = 4;    // versions taken on per round
-  int patience = 3;                // rounds a version may stay short before any hub takes it
+  int patience = 5;                // every this many rounds a version stays short, one more hub takes it
   bool take_on = true;             // false: only repair and announce what is pinned here
   // Sends a tx body signed by `hub`, waiting for its block; returns its hash or why it failed.
   std::function<Result<Hash32>(protocol::TxBody)> submit;
@@ -79,13 +83,26 @@ class Replicator {
   };
   Result<std::vector<Part>> PartsOf(const crypto::Cid& manifest);
   // Makes every part stored here and pinned on the own kubo; counts what it had to restore.
-  Status Hold(const std::vector<Part>& parts, const std::vector<std::string>& pins, size_t* restored);
+  Status Hold(const std::vector<Part>& parts, const std::set<std::string>& pinned, size_t* restored);
+
+  static constexpr uint64_t kMaxManifestBytes = 1u << 20;
+  static constexpr int kUnpinAfterFailures = 3;
+  struct Backoff {
+    int failures = 0;
+    uint64_t retry_round = 0;
+  };
 
   ReplicatorOptions options_;
   node::ChainAccess* chain_;
   hub::Hub* hub_;
   ipfs::KuboClient kubo_;
-  std::map<crypto::Cid, int> short_rounds_;  // version -> rounds seen under-replicated
+  // Round state (RunOnce only).
+  uint64_t round_ = 0;
+  std::map<crypto::Cid, int> short_rounds_;    // version -> rounds seen under-replicated
+  std::map<crypto::Cid, int> hold_failures_;   // announced version -> rounds in a row it failed
+  std::map<crypto::Cid, Backoff> backoff_;     // version that failed to be taken on
+  std::set<crypto::Cid> refused_;              // manifest contradicts its files: never taken on
+  std::map<crypto::Cid, std::string> own_roots_;  // file -> the root this hub's kubo gave it
   std::string last_error_;                   // of the last round (background thread only)
 
   std::mutex mu_;

@@ -191,6 +191,12 @@ def test_versions_reach_r_hubs_and_lost_copies_come_back(tmp_path):
                 assert verdicts == {hub_a: "holds", dev2: verdict}, audit
             cli.json("hub", "announce", "--unpin", "big-gemm@1.0", key="dev2")
             assert hubs_of(devnet, big) == [hub_a]
+            # A hub naming hub A's endpoint would be answered by A's copy: neither counts.
+            cli.json("hub", "announce", "--pin", "big-gemm@1.0", "--ipfs-peer", "12D3KooWBorrowsHubAsEndpoint00",
+                     "--endpoint", devnet.url, key="dev1")
+            audit = cli.json("hub", "audit", "big-gemm@1.0", expect=1)
+            assert {h["verdict"] for h in audit["hubs"]} == {"shared"} and len(audit["hubs"]) == 2, audit
+            cli.json("hub", "announce", "--unpin", "big-gemm@1.0", key="dev1")
         finally:
             fake.shutdown()
     finally:

@@ -184,5 +184,40 @@ TEST_F(HubIpfsTest, DamagedStoredCopyIsFetchedAgain) {
   EXPECT_EQ(swarm_.fetched[v.manifest.files[0].ipfs], 2);
 }
 
+// The replicator's view (replication/replicator.h): EnsureStored fetches only what is missing
+// or of another size, and a declared size the CID's bytes do not have is DATA_LOSS after one
+// fetch (a manifest contradicting its files), not a fetch every round.
+TEST_F(HubIpfsTest, EnsureStoredFetchesOnlyWhatIsMissingAndRefusesAWrongSize) {
+  PreparedVersion v = Publish();
+  store::BlobStore* blobs = nullptr;
+  auto hub_b = FetchingHub("b", &blobs);
+  ASSERT_TRUE(hub_b->GetManifest(v.manifest_cid).ok());
+  const ManifestFile& f = v.manifest.files[0];
+  auto first = hub_b->EnsureStored(f.cid, f.size);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(*first);
+  auto second = hub_b->EnsureStored(f.cid, f.size);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);  // present, right size: nothing fetched
+  EXPECT_EQ(swarm_.fetched[f.ipfs], 1);
+  EXPECT_EQ(hub_b->StoredSize(f.cid).value(), f.size);
+
+  auto lie = hub_b->EnsureStored(f.cid, f.size + 1);
+  ASSERT_FALSE(lie.ok());
+  EXPECT_EQ(lie.status().code(), Code::kDataLoss) << lie.status().ToString();
+  EXPECT_NE(lie.status().message().find("not the " + std::to_string(f.size + 1) + " declared"), std::string::npos);
+  EXPECT_TRUE(blobs->Get(f.cid).ok());  // the intact copy stays
+
+  fs::remove(blobs->PathOf(f.cid));  // lost: fetched again
+  auto restored = hub_b->EnsureStored(f.cid, f.size);
+  ASSERT_TRUE(restored.ok());
+  EXPECT_TRUE(*restored);
+  EXPECT_TRUE(blobs->Get(f.cid).ok());
+
+  // Without IPFS there is nothing to fetch from.
+  EXPECT_EQ(hub_a_->EnsureStored(crypto::Cid::Of(AsBytes(std::string("never stored"))), std::nullopt).status().code(),
+            Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace lucid::hub
